@@ -1,0 +1,8 @@
+"""Rank-generic building blocks: padding modes, convolution and residual blocks, the head."""
+
+from mmcnn.layers.conv_block import ConvBlock
+from mmcnn.layers.head import ClassifierHead
+from mmcnn.layers.padding import PAD_MODES, Pad
+from mmcnn.layers.residual_block import ResidualBlock
+
+__all__ = ["ClassifierHead", "ConvBlock", "PAD_MODES", "Pad", "ResidualBlock"]

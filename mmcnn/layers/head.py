@@ -1,0 +1,93 @@
+"""The classification head shared by every modality."""
+
+import keras
+
+from mmcnn.layers import validation as v
+
+_GLOBAL = {("max", 1): keras.layers.GlobalMaxPooling1D, ("max", 2): keras.layers.GlobalMaxPooling2D,
+           ("avg", 1): keras.layers.GlobalAveragePooling1D, ("avg", 2): keras.layers.GlobalAveragePooling2D}
+
+
+@keras.saving.register_keras_serializable(package="mmcnn")
+class ClassifierHead(keras.layers.Layer):
+    """Global pooling (or flatten) -> dropout -> dense -> softmax.
+
+    The head also carries the ordered class names, so that they travel with
+    a saved model.
+
+    Args:
+        num_classes: number of classes.
+        rank: spatial rank of the feature maps it receives (1 or 2).
+        pooling: `"avg"`, `"max"` or `"flatten"`.
+        dropout: dropout rate before the dense layer.
+        hidden_units: optional width of a hidden dense layer (ReLU) before the output.
+        class_names: optional list of `num_classes` names, in label order.
+
+    Input shape:
+        `(batch, *spatial, channels)` with `rank` spatial axes.
+
+    Output shape:
+        `(batch, num_classes)` probabilities that sum to 1.
+
+    Example:
+    >>> import numpy as np
+    >>> head = ClassifierHead(3, rank=1, class_names=["a", "b", "c"])
+    >>> head(np.ones((2, 5, 4), "float32")).shape
+    TensorShape([2, 3])
+    """
+
+    def __init__(self, num_classes, rank=2, pooling="avg", dropout=0.0, hidden_units=None,
+                 class_names=None, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = v.check_positive_int("num_classes", num_classes)
+        self.rank = v.check_choice("rank", rank, (1, 2))
+        self.pooling = v.check_choice("pooling", pooling, ("avg", "max", "flatten"))
+        self.dropout = v.check_fraction("dropout", dropout)
+        self.hidden_units = (None if hidden_units is None
+                             else v.check_positive_int("hidden_units", hidden_units))
+        if class_names is not None:
+            class_names = [str(name) for name in class_names]
+            if len(class_names) != num_classes or len(set(class_names)) != num_classes:
+                raise ValueError(
+                    f"`class_names` must hold {num_classes} distinct names (num_classes). "
+                    f"Received: class_names={class_names!r}")
+        self.class_names = class_names
+        self.pool = (keras.layers.Flatten(name="flatten") if pooling == "flatten"
+                     else _GLOBAL[(pooling, rank)](name="pool"))
+        self.drop = keras.layers.Dropout(self.dropout, name="dropout") if self.dropout else None
+        self.hidden = (keras.layers.Dense(hidden_units, activation="relu", name="hidden")
+                       if hidden_units else None)
+        # float32 softmax keeps probabilities exact under mixed precision.
+        self.dense = keras.layers.Dense(num_classes, name="logits")
+        self.softmax = keras.layers.Softmax(dtype="float32", name="softmax")
+
+    def build(self, input_shape):
+        shape = self.pool.compute_output_shape(input_shape)
+        if self.hidden is not None:
+            self.hidden.build(shape)
+            shape = self.hidden.compute_output_shape(shape)
+        self.dense.build(shape)
+
+    def call(self, inputs, training=None):
+        x = self.pool(inputs)
+        if self.hidden is not None:
+            x = self.hidden(x)
+        if self.drop is not None:
+            x = self.drop(x, training=training)
+        return self.softmax(self.dense(x))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.num_classes)
+
+    def inspect_path(self):
+        return [layer for layer in (self.pool, self.hidden, self.drop, self.dense, self.softmax)
+                if layer is not None]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "num_classes": self.num_classes, "rank": self.rank, "pooling": self.pooling,
+            "dropout": self.dropout, "hidden_units": self.hidden_units,
+            "class_names": self.class_names,
+        })
+        return config
