@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what the benchmarks need (safe to run again: apt-get and pip skip what is present).
+#   Debian packages: the Fashion-MNIST IDX files, espeak-ng (speech), the fortune files (text),
+#   gnugo, sox.
+#   Python: mmcnn's `bench` extra into the shared virtual environment .venv.
+# Run from anywhere:  sudo bench/setup.sh   (or as root)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$here/.venv"
+
+# Several category files each, so that the text benchmark has enough classes.
+packages=(
+    dataset-fashion-mnist
+    espeak-ng
+    fortunes
+    fortunes-min
+    fortunes-debian-hints
+    fortunes-bofh-excuses
+    gnugo
+    sox
+)
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "bench/setup.sh: apt-get update" >&2
+    $sudo apt-get update
+    echo "bench/setup.sh: apt-get install -y ${missing[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+else
+    echo "bench/setup.sh: Debian packages already installed: ${packages[*]}" >&2
+fi
+
+if [ ! -x "$venv/bin/pip" ]; then
+    echo "bench/setup.sh: no virtual environment at $venv; run ./run setup first" >&2
+    exit 1
+fi
+echo "bench/setup.sh: $venv/bin/pip install -e '$here[bench]'" >&2
+"$venv/bin/pip" install --quiet -e "$here[bench]"
+
+echo "bench/setup.sh: done" >&2

@@ -1,0 +1,46 @@
+"""The image receptive-field front door: 2-D windows over pixels."""
+
+import keras
+
+from mmcnn.layers import validation as v
+from mmcnn.layers.conv_block import ConvBlock, SequentialBlock
+
+
+@keras.saving.register_keras_serializable(package="mmcnn")
+class ImageAdapter(SequentialBlock):
+    """Scales pixels to [0, 1] and applies the 2-D stem convolution.
+
+    Args:
+        filters: feature maps of the stem.
+        kernel_size: stem window (pixels).
+        strides: stem stride (2 for large images).
+        pad_mode: padding fill mode of the stem.
+
+    Input shape:
+        `(batch, height, width, channels)` float pixels in 0..255.
+
+    Output shape:
+        `(batch, height / strides, width / strides, filters)`.
+
+    Example:
+    >>> import numpy as np
+    >>> ImageAdapter(8)(np.zeros((2, 32, 32, 3), "float32")).shape
+    TensorShape([2, 32, 32, 8])
+    """
+
+    def __init__(self, filters=32, kernel_size=3, strides=1, pad_mode="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.filters = v.check_positive_int("filters", filters)
+        self.kernel_size = kernel_size
+        self.strides = strides
+        self.pad_mode = pad_mode
+        self._sequence = [
+            keras.layers.Rescaling(1.0 / 255.0, name="scale"),
+            ConvBlock(filters, kernel_size, rank=2, strides=strides, pad_mode=pad_mode, name="stem"),
+        ]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"filters": self.filters, "kernel_size": self.kernel_size,
+                       "strides": self.strides, "pad_mode": self.pad_mode})
+        return config

@@ -1,0 +1,355 @@
+"""The classifier task: converter -> adapter -> backbone -> head, trained once for all modalities.
+
+A modality classifier (image, audio, text) is a short subclass that names its
+model input, its front layers (converter, augmentation, adapter), its presets,
+and how raw user inputs become model inputs. Everything else (compile
+defaults, fit, evaluate, predict, save, load) lives here.
+"""
+
+import inspect
+import logging
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mmcnn.data import DataError, LabeledData
+from mmcnn.layers import ClassifierHead
+from mmcnn.models.backbone import Backbone
+from mmcnn.models.metrics import classification_report
+
+logger = logging.getLogger("mmcnn")
+
+CLASSIFIERS = {}  # modality -> Classifier subclass, for loading
+DEFAULT_CACHE_BYTES = 2 * 1024**3
+
+
+@keras.saving.register_keras_serializable(package="mmcnn")
+class ClassifierModel(keras.Model):
+    """A functional Keras model that carries its classifier's metadata.
+
+    `metadata` holds the modality, the ordered class names and the
+    classifier's constructor arguments, so that a `.keras` file loads back
+    as the same classifier (`mmcnn.load`) and plain
+    `keras.saving.load_model` still gives a working Keras model.
+    """
+
+    def __init__(self, *args, metadata=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.metadata = dict(metadata or {})
+
+    def get_config(self):
+        config = super().get_config()
+        config["metadata"] = self.metadata
+        return config
+
+
+class Classifier:
+    """Base of `ImageClassifier`, `AudioClassifier` and `TextClassifier`.
+
+    Subclasses set `modality`, `presets`, `default_preset` and implement
+    `_model_input`, `_front_layers`, `_input_dataset` and `_prepare_inputs`.
+    Their `__init__` arguments are stored as attributes of the same names;
+    `get_config()` returns them.
+    """
+
+    modality = None
+    presets = {}
+    default_preset = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.modality:
+            CLASSIFIERS[cls.modality] = cls
+
+    def __init__(self, num_classes=None, class_names=None, preset=None, augmentation="standard",
+                 learning_rate=None, epochs=None, batch_size=None, seed=0):
+        if preset is None:
+            preset = self.default_preset
+        if preset not in self.presets:
+            raise ValueError(f"`preset` must be one of {sorted(self.presets)}. Received: preset={preset!r}")
+        if class_names is not None:
+            class_names = [str(c) for c in class_names]
+            if num_classes is not None and num_classes != len(class_names):
+                raise ValueError(f"`num_classes` ({num_classes}) disagrees with len(class_names) "
+                                 f"({len(class_names)}). Received: class_names={class_names}")
+            num_classes = len(class_names)
+        if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 2):
+            raise ValueError(f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}")
+        self.num_classes = num_classes
+        self.class_names = class_names
+        self.preset = preset
+        self.augmentation = augmentation
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.seed = seed
+        self._model = None
+
+    # ----------------------------------------------------------------- config
+    @property
+    def preset_config(self):
+        """The preset's settings: stages, block, head, training defaults."""
+        return dict(self.presets[self.preset])
+
+    def get_config(self):
+        names = []
+        for cls in type(self).__mro__:
+            if "__init__" in cls.__dict__:
+                names += [n for n in inspect.signature(cls.__dict__["__init__"]).parameters
+                          if n not in ("self", "kwargs") and n not in names]
+            if cls is Classifier:
+                break
+        return {name: getattr(self, name) for name in names}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def _setting(self, name):
+        """A training setting: the explicit argument, else the preset's default."""
+        value = getattr(self, name)
+        return self.preset_config[name] if value is None else value
+
+    # ------------------------------------------------------------------ model
+    @property
+    def model(self):
+        """The Keras model: model input -> class probabilities."""
+        if self._model is None:
+            self.build()
+        return self._model
+
+    @property
+    def rank(self):
+        return self.preset_config.get("rank", 1)
+
+    def build(self):
+        """Builds the Keras model (needs `num_classes`)."""
+        if self.num_classes is None:
+            raise ValueError(f"{type(self).__name__} needs `num_classes` or `class_names` before it "
+                             "can be built; pass them, or call fit() with labelled data")
+        if self.class_names is None:
+            self.class_names = [str(i) for i in range(self.num_classes)]
+        keras.utils.set_random_seed(self.seed)
+        preset = self.preset_config
+        inputs = self._model_input()
+        x = inputs
+        for layer in self._front_layers():
+            x = layer(x)
+        if preset.get("stages"):
+            x = Backbone(preset["stages"], rank=self.rank, block=preset.get("block", "conv"),
+                         pad_mode=preset.get("pad_mode", "zeros"), name="backbone")(x)
+        outputs = ClassifierHead(self.num_classes, rank=self.rank,
+                                 pooling=preset.get("head_pooling", "avg"),
+                                 dropout=preset.get("head_dropout", 0.0),
+                                 hidden_units=preset.get("head_hidden_units"), name="head")(x)
+        self._model = ClassifierModel(inputs, outputs, name=f"{self.modality}_classifier",
+                                      metadata=self._metadata())
+        return self._model
+
+    def _metadata(self):
+        import mmcnn
+
+        config = self.get_config()
+        config["class_names"] = self.class_names
+        config["num_classes"] = self.num_classes
+        return {"modality": self.modality, "class_names": self.class_names, "config": config,
+                "mmcnn_version": mmcnn.__version__, "tensorflow_version": tf.__version__}
+
+    # Hooks for modality subclasses -------------------------------------------
+    def _model_input(self):
+        raise NotImplementedError
+
+    def _front_layers(self):
+        """Layers from the model input to the backbone (converter, augmentation, adapter)."""
+        raise NotImplementedError
+
+    def _prepare_for_training(self, data):
+        """Called by the first `fit` before the model is built (text learns its vocabulary)."""
+
+    def _input_dataset(self, data):
+        """Unbatched `tf.data.Dataset` of model inputs, deterministic, in `data` order."""
+        raise NotImplementedError
+
+    def _training_map(self, seed):
+        """Optional random per-example map applied after caching in training (e.g. random crop)."""
+        return None
+
+    def _element_nbytes(self):
+        """Bytes one cached model input takes (to decide whether the cache fits in memory)."""
+        return 0
+
+    def _prepare_inputs(self, inputs):
+        """Raw user inputs (files, bytes, arrays, strings) -> a batch of model inputs."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------- data
+    def make_dataset(self, data, training=False, batch_size=None, cache_bytes=DEFAULT_CACHE_BYTES):
+        """Batched `(model_input, label)` dataset: decode in parallel, cache when it fits,
+        shuffle (training), batch, prefetch."""
+        if not isinstance(data, LabeledData):
+            raise TypeError(f"expected LabeledData (from mmcnn.<modality>.from_directory/from_dataframe/"
+                            f"from_arrays); received {type(data).__name__}")
+        batch_size = batch_size or self._setting("batch_size")
+        ds = tf.data.Dataset.zip((self._input_dataset(data),
+                                  tf.data.Dataset.from_tensor_slices(data.labels)))
+        if len(data) * self._element_nbytes() <= cache_bytes:
+            ds = ds.cache()
+        if training:
+            ds = ds.shuffle(min(len(data), 20000), seed=self.seed, reshuffle_each_iteration=True)
+            random_map = self._training_map(self.seed)
+            if random_map is not None:
+                ds = ds.map(random_map, num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def _check_classes(self, data, what):
+        if self.class_names is None:
+            self.class_names = list(data.class_names)
+            self.num_classes = len(self.class_names)
+        elif list(data.class_names) != list(self.class_names):
+            raise DataError(f"{what} has classes {data.class_names}, but the classifier was made "
+                            f"for {self.class_names}")
+
+    # ------------------------------------------------------------------ train
+    def compile(self, steps_per_epoch=None, epochs=None):
+        """Compiles with the defaults: AdamW, cosine-decayed learning rate, cross-entropy."""
+        lr = self._setting("learning_rate")
+        if steps_per_epoch and epochs:
+            lr = keras.optimizers.schedules.CosineDecay(
+                0.0, decay_steps=max(1, steps_per_epoch * epochs - steps_per_epoch // 2),
+                warmup_target=lr, warmup_steps=max(1, steps_per_epoch // 2), alpha=0.01)
+        self.model.compile(
+            optimizer=keras.optimizers.AdamW(learning_rate=lr,
+                                             weight_decay=self.preset_config.get("weight_decay", 1e-4)),
+            loss=keras.losses.SparseCategoricalCrossentropy(),
+            metrics=["accuracy"])
+
+    def fit(self, data, validation_data=None, epochs=None, batch_size=None, validation_split=None,
+            callbacks=(), class_weight=None, early_stopping=True, backup_dir=None, verbose="auto"):
+        """Trains on `data` (a `LabeledData`).
+
+        Args:
+            data: training data from `from_directory`, `from_dataframe` or `from_arrays`.
+            validation_data: optional `LabeledData` for early stopping and best-epoch restore.
+            epochs: number of epochs (default: the preset's).
+            batch_size: batch size (default: the preset's).
+            validation_split: without `validation_data`, hold out this stratified
+                fraction of `data` for validation.
+            callbacks: extra Keras callbacks.
+            class_weight: `None`, `"balanced"` or a dict class id -> weight.
+            early_stopping: stop when validation loss stops improving and
+                restore the best epoch's weights.
+            backup_dir: folder for `keras.callbacks.BackupAndRestore`: an
+                interrupted run resumes from its last completed epoch.
+            verbose: Keras verbosity.
+
+        Returns:
+            The Keras `History`.
+        """
+        self._check_classes(data, "training data")
+        if validation_data is None and validation_split:
+            data, validation_data = data.split(validation_split, seed=self.seed)
+        if validation_data is not None:
+            self._check_classes(validation_data, "validation data")
+        if self._model is None:
+            self._prepare_for_training(data)
+            self.build()
+        epochs = epochs or self._setting("epochs")
+        batch_size = batch_size or self._setting("batch_size")
+        train_ds = self.make_dataset(data, training=True, batch_size=batch_size)
+        val_ds = (self.make_dataset(validation_data, batch_size=batch_size)
+                  if validation_data is not None else None)
+        steps = int(np.ceil(len(data) / batch_size))
+        if not self.model.compiled:
+            self.compile(steps_per_epoch=steps, epochs=epochs)
+        callbacks = list(callbacks)
+        if early_stopping and val_ds is not None:
+            callbacks.append(keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=self.preset_config.get("patience", 5),
+                restore_best_weights=True))
+        if backup_dir is not None:
+            callbacks.append(keras.callbacks.BackupAndRestore(os.fspath(backup_dir)))
+        if class_weight == "balanced":
+            counts = data.class_counts().astype(float)
+            class_weight = {i: float(len(data) / (len(counts) * c)) for i, c in enumerate(counts) if c}
+        return self.model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
+                              class_weight=class_weight, verbose=verbose)
+
+    # --------------------------------------------------------------- evaluate
+    def predict_proba(self, inputs, batch_size=64):
+        """Class probabilities `(n, num_classes)` for raw inputs."""
+        x = self._prepare_inputs(inputs)
+        return np.asarray(self.model.predict(x, batch_size=batch_size, verbose=0))
+
+    def evaluate(self, data, batch_size=None):
+        """Accuracy, macro-F1, per-class precision/recall/F1 and confusion matrix on `data`."""
+        self._check_classes(data, "evaluation data")
+        probs = self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0)
+        report = classification_report(data.labels, np.argmax(probs, axis=-1), self.class_names)
+        report["skipped"] = len(data.skipped)
+        return report
+
+    def predict(self, inputs, batch_size=64, top_k=1):
+        """Predicted class names and probabilities for raw inputs.
+
+        Returns:
+            dict with `labels` (top class name per input), `class_ids`,
+            `probabilities` (`(n, num_classes)` array), `top_k` (per input a
+            list of `(name, probability)`) and `class_names`.
+        """
+        probs = self.predict_proba(inputs, batch_size=batch_size)
+        ids = np.argmax(probs, axis=-1)
+        order = np.argsort(-probs, axis=-1)[:, :top_k]
+        return {
+            "labels": [self.class_names[i] for i in ids],
+            "class_ids": ids,
+            "probabilities": probs,
+            "top_k": [[(self.class_names[j], float(p[j])) for j in row] for row, p in zip(order, probs)],
+            "class_names": list(self.class_names),
+        }
+
+    # -------------------------------------------------------------- save/load
+    def save(self, path):
+        """Saves the model, its class names and settings to a `.keras` file."""
+        self.model.metadata = self._metadata()
+        self.model.save(os.fspath(path))
+
+    @classmethod
+    def from_model(cls, model):
+        """A classifier around a loaded `ClassifierModel`."""
+        metadata = getattr(model, "metadata", None) or {}
+        modality = metadata.get("modality")
+        target = CLASSIFIERS.get(modality)
+        if target is None:
+            raise ValueError(f"model {model.name!r} carries no mmcnn classifier metadata")
+        if cls is not Classifier and not issubclass(target, cls):
+            raise ValueError(f"the model is a {modality} classifier, not a {cls.__name__}")
+        clf = target.from_config(metadata["config"])
+        clf._model = model
+        return clf
+
+    @classmethod
+    def load(cls, path):
+        """Loads a classifier saved with `save` (safe mode: no code runs from the file)."""
+        _import_modalities()
+        model = keras.saving.load_model(os.fspath(path))
+        return cls.from_model(model)
+
+    def export(self, path, overwrite=False):
+        """Writes a SavedModel that takes raw input; see `mmcnn.export`."""
+        from mmcnn.export import export_classifier
+
+        return export_classifier(self, path, overwrite=overwrite)
+
+
+def _import_modalities():
+    # Registers the modality classifiers and their layers for loading.
+    import mmcnn.audio  # noqa: F401
+    import mmcnn.image  # noqa: F401
+    import mmcnn.text  # noqa: F401
+
+
+def load(path):
+    """Loads any mmcnn classifier from a `.keras` file."""
+    return Classifier.load(path)
