@@ -10,6 +10,8 @@ __version__ = "0.1.0"
 import os as _os
 
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) hides mmcnn's own output.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from mmcnn import data, inspect, layers, models  # noqa: E402
 from mmcnn.models.classifier import load  # noqa: E402

@@ -7,9 +7,12 @@ import numpy as np
 import tensorflow as tf
 
 from mmcnn.image.image_adapter import ImageAdapter
-from mmcnn.image.image_augmentation import ImageAugmentation
-from mmcnn.image.image_converter import ImageConverter, decode_image, load_image_file, resize_image
+from mmcnn.image.image_augmentation import MIXING_KINDS, POLICIES, ImageAugmentation, apply_batch_mixing
+from mmcnn.image.image_converter import (ImageConverter, ImageError, decode_image, load_image_file,
+                                         resize_image)
 from mmcnn.models.classifier import Classifier
+
+DEFAULT_AUGMENTATION = "standard"
 
 _TRAINING = dict(learning_rate=2e-3, epochs=15, batch_size=128, patience=5, weight_decay=1e-4)
 
@@ -38,22 +41,35 @@ PRESETS = {
 class ImageClassifier(Classifier):
     """Image classifier: augmentation (training only) -> 2-D adapter -> backbone -> head.
 
+    The model takes float pixels `(batch, height, width, channels)` in 0..255;
+    `predict` also takes file paths, encoded bytes and arrays of any size, and
+    resizes them the same way training did.
+
     Args:
         num_classes: number of classes (or give `class_names`, or let `fit` take them from the data).
         image_size: `(height, width)` the model sees; inputs of other sizes are resized.
-        channels: 1 (grey) or 3 (RGB).
-        resize_mode: `"crop"` (aspect-preserving centre crop), `"pad"` or `"stretch"`.
-        class_names: ordered class names.
+        channels: 1 (grey) or 3 (RGB); files and arrays are converted to it.
+        resize_mode: `"crop"` (aspect-preserving centre crop), `"pad"` (aspect-preserving,
+            zero padding) or `"stretch"`.
+        class_names: ordered class names; they travel with the saved model.
         preset: `"tiny"`, `"small"` (default), `"mobile"` or `"resnet"`.
-        augmentation: `"none"`, `"light"`, `"standard"` (default) or `"strong"`.
+        augmentation: `"none"`, `"light"`, `"standard"` (default) or `"strong"`
+            (see `ImageAugmentation`); random in training only, the identity in
+            `predict`, `evaluate` and exports.
         learning_rate, epochs, batch_size: training settings (default: the preset's).
         seed: seed of initialisation, shuffling and augmentation.
+        mixing: `None` (default), `"mixup"` or `"cutmix"`: mix pairs of
+            training images and their labels batch by batch in `tf.data`
+            (`apply_batch_mixing`); the labels become one-hot and the loss
+            categorical cross-entropy.
 
     Example:
     >>> import numpy as np, mmcnn
     >>> clf = mmcnn.image.ImageClassifier(num_classes=2, image_size=(16, 16), channels=1, preset="tiny")
     >>> clf.model.output_shape
     (None, 2)
+    >>> clf.predict(np.zeros((3, 20, 24), "uint8"))["probabilities"].shape
+    (3, 2)
     """
 
     modality = "image"
@@ -61,8 +77,13 @@ class ImageClassifier(Classifier):
     default_preset = "small"
 
     def __init__(self, num_classes=None, image_size=(32, 32), channels=3, resize_mode="crop",
-                 class_names=None, preset=None, augmentation="standard", learning_rate=None,
-                 epochs=None, batch_size=None, seed=0):
+                 class_names=None, preset=None, augmentation=DEFAULT_AUGMENTATION,
+                 learning_rate=None, epochs=None, batch_size=None, seed=0, mixing=None):
+        if augmentation not in POLICIES:
+            raise ValueError(f"`augmentation` must be one of {POLICIES}. "
+                             f"Received: augmentation={augmentation!r}")
+        if mixing is not None and mixing not in MIXING_KINDS:
+            raise ValueError(f"`mixing` must be None or one of {MIXING_KINDS}. Received: mixing={mixing!r}")
         super().__init__(num_classes=num_classes, class_names=class_names, preset=preset,
                          augmentation=augmentation, learning_rate=learning_rate, epochs=epochs,
                          batch_size=batch_size, seed=seed)
@@ -71,6 +92,7 @@ class ImageClassifier(Classifier):
         self.image_size = tuple(self._converter.image_size)
         self.channels = channels
         self.resize_mode = resize_mode
+        self.mixing = mixing
 
     def _model_input(self):
         return keras.Input((*self.image_size, self.channels), name="pixels")
@@ -90,15 +112,31 @@ class ImageClassifier(Classifier):
                 return resize_image(decode_image(tf.io.read_file(path), channels), size, mode)
             return tf.data.Dataset.from_tensor_slices(list(data.inputs)).map(
                 load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        pixels = np.asarray(data.inputs, dtype="float32")
-        if pixels.shape[1:] != (*size, channels):
-            pixels = self._converter(pixels).numpy()
+        if data.kind != "arrays":
+            raise ValueError(f"ImageClassifier reads image files or arrays; received {data.kind!r} data")
+        if isinstance(data.inputs, np.ndarray):
+            pixels = data.inputs.astype("float32", copy=False)
+            if pixels.shape[1:] != (*size, channels):
+                pixels = self._converter(pixels).numpy()
+        else:
+            # Arrays of different sizes: resize one at a time, as files are.
+            pixels = np.stack([self._converter(np.asarray(image, "float32")).numpy()
+                               for image in data.inputs]) if len(data.inputs) else \
+                np.zeros((0, *size, channels), "float32")
         return tf.data.Dataset.from_tensor_slices(pixels)
 
     def _prepare_inputs(self, inputs):
-        """Paths, encoded bytes, or a batch array `(n, h, w)` / `(n, h, w, c)` -> pixels batch."""
+        """Raw inputs -> a float32 pixel batch `(n, height, width, channels)`.
+
+        `inputs` is one file path or encoded image (`bytes`), a list of
+        paths / bytes / single images `(h, w[, c])`, or a batch array
+        `(n, h, w)` or `(n, h, w, c)`. Every image is decoded and resized
+        with the same in-graph functions that training used.
+        """
         if isinstance(inputs, (str, bytes, os.PathLike)):
             inputs = [inputs]
+        if isinstance(inputs, tf.Tensor):
+            inputs = inputs.numpy()
         if isinstance(inputs, np.ndarray) and inputs.dtype.kind in "uif":
             x = inputs[..., None] if inputs.ndim == 3 else inputs
             if x.ndim != 4:
@@ -106,10 +144,59 @@ class ImageClassifier(Classifier):
                                  f"Received shape {inputs.shape}")
             return self._converter(x.astype("float32")).numpy()
         images = []
-        for item in inputs:
+        for i, item in enumerate(inputs):
             if isinstance(item, bytes):
-                images.append(ImageConverter(self.image_size, self.channels, self.resize_mode,
-                                             input_format="bytes")(tf.constant([item]))[0].numpy())
-            else:
+                images.append(self._decode_bytes(item, i))
+            elif isinstance(item, np.ndarray) and item.dtype.kind in "uif":
+                image = item[..., None] if item.ndim == 2 else item
+                if image.ndim != 3:
+                    raise ValueError(f"inputs[{i}]: an image array must be (height, width[, channels]). "
+                                     f"Received shape {item.shape}")
+                images.append(self._converter(image.astype("float32")).numpy())
+            elif isinstance(item, (str, os.PathLike)):
                 images.append(load_image_file(item, self.image_size, self.channels, self.resize_mode))
+            else:
+                raise ValueError(f"inputs[{i}]: expected a file path, encoded image bytes or an image "
+                                 f"array. Received {type(item).__name__}")
+        if not images:
+            return np.zeros((0, *self.image_size, self.channels), "float32")
         return np.stack(images).astype("float32")
+
+    def _decode_bytes(self, data, index):
+        try:
+            return _bytes_loader(self.image_size, self.channels, self.resize_mode)(
+                tf.constant(data)).numpy()
+        except tf.errors.InvalidArgumentError as error:
+            raise ImageError(f"inputs[{index}] (bytes)",
+                             f"cannot decode image: {str(error).strip().splitlines()[0]}") from None
+
+    # MixUp / CutMix: soft labels in training, one-hot labels everywhere else so
+    # that the validation loss uses the same categorical cross-entropy.
+    def make_dataset(self, data, training=False, batch_size=None, **kwargs):
+        ds = super().make_dataset(data, training=training, batch_size=batch_size, **kwargs)
+        if self.mixing is None:
+            return ds
+        if training:
+            return apply_batch_mixing(ds, self.mixing, self.num_classes, seed=self.seed)
+        num_classes = self.num_classes
+        return ds.map(lambda x, y: (x, tf.one_hot(tf.cast(y, tf.int32), num_classes)),
+                      num_parallel_calls=tf.data.AUTOTUNE)
+
+    def compile(self, steps_per_epoch=None, epochs=None):
+        super().compile(steps_per_epoch=steps_per_epoch, epochs=epochs)
+        if self.mixing is not None:
+            self.model.compile(optimizer=self.model.optimizer,
+                               loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
+
+
+_BYTES_LOADERS = {}
+
+
+def _bytes_loader(image_size, channels, resize_mode):
+    # One traced graph per setting: eager decode + resize costs milliseconds per image.
+    key = (tuple(image_size), channels, resize_mode)
+    if key not in _BYTES_LOADERS:
+        _BYTES_LOADERS[key] = tf.function(
+            lambda data: resize_image(decode_image(data, channels), image_size, resize_mode),
+            input_signature=[tf.TensorSpec([], tf.string)])
+    return _BYTES_LOADERS[key]

@@ -1,10 +1,21 @@
-"""Labelled images from a folder, a manifest or arrays."""
+"""Labelled images from a folder, a manifest or arrays.
+
+All three return a `mmcnn.data.LabeledData`; `ImageClassifier.make_dataset`
+turns it into a `tf.data` pipeline (parallel decode, cache when it fits,
+shuffle, batch, prefetch). Problems are found here, before training, and
+named by file or manifest row.
+"""
+
+import logging
+import os
 
 import numpy as np
 
-from mmcnn.data import (LabeledData, array_labels, check_each, check_on_error, labels_to_ids,
-                        read_manifest, resolve_class_names, scan_directory)
+from mmcnn.data import (DataError, LabeledData, array_labels, check_each, check_on_error,
+                        labels_to_ids, read_manifest, resolve_class_names, scan_directory)
 from mmcnn.image.image_converter import DEFAULT_MAX_PIXELS, validate_image_file
+
+logger = logging.getLogger("mmcnn")
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
@@ -15,22 +26,47 @@ def from_directory(path, class_names=None, on_error="skip", max_pixels=DEFAULT_M
 
     Every file is checked before training (in parallel, with a progress bar):
     a corrupt, truncated or oversized file is skipped and counted with its
-    path, or stops with an error naming it (`on_error="raise"`).
+    path, or stops with an error naming it (`on_error="raise"`). PNG, JPEG,
+    BMP and GIF (first frame), grey or colour, are read; images of any size
+    are resized by the classifier.
 
     Args:
         path: root folder; each sub-folder is a class, sorted by name.
-        class_names: optional explicit class order (must cover the folders).
+        class_names: optional explicit class order. Every name needs its
+            folder, and every folder must be named.
         on_error: `"skip"` (default) or `"raise"`.
         max_pixels: refuse images whose header declares more pixels.
-        extensions: file suffixes to read.
+        extensions: file suffixes to read (lower case, with the dot).
         verbose: 0 for no progress bar.
 
     Returns:
-        `LabeledData` of file paths.
+        `LabeledData` of file paths (`kind="files"`).
+
+    Raises:
+        DataError: before any decoding, for a missing root folder, a folder
+            without class sub-folders, an empty class folder, a class in
+            `class_names` without a folder or a folder not in `class_names`;
+            with `on_error="raise"`, for the first bad file (named).
+
+    Example:
+    >>> import numpy as np, tempfile, os
+    >>> from PIL import Image
+    >>> root = tempfile.mkdtemp()
+    >>> for name, value in [("dark", 0), ("bright", 255)]:
+    ...     os.makedirs(os.path.join(root, name))
+    ...     Image.fromarray(np.full((8, 8), value, np.uint8)).save(os.path.join(root, name, "a.png"))
+    >>> data = from_directory(root, verbose=0)
+    >>> data.class_names, len(data)
+    (['bright', 'dark'], 2)
     """
     check_on_error(on_error)
     files, labels, found = scan_directory(path, extensions)
-    names = resolve_class_names(found, class_names, path)
+    if class_names is not None:
+        absent = [str(c) for c in class_names if str(c) not in found]
+        if absent:
+            raise DataError(f"{os.fspath(path)}: classes {absent} in class_names have no folder; "
+                            f"class folders are {found}")
+    names = resolve_class_names(found, class_names, os.fspath(path))
     return _checked(files, labels, names, on_error, max_pixels, verbose)
 
 
@@ -38,32 +74,118 @@ def from_dataframe(manifest, path_column="path", label_column="label", class_nam
                    base_dir=None, on_error="skip", max_pixels=DEFAULT_MAX_PIXELS, verbose=1):
     """Images listed in a pandas DataFrame or CSV manifest (`path`, `label`).
 
-    Relative paths are relative to the CSV's folder (or `base_dir`). Missing
-    columns, missing labels, duplicate rows and missing files are reported
-    with their row numbers before anything is decoded.
+    Relative paths are relative to the CSV's folder (for a DataFrame: the
+    working directory), or to `base_dir`. A missing column, and rows with a
+    missing label, a duplicate entry, a missing file or (with explicit
+    `class_names`) a label not in the class list, are all reported with their
+    row numbers (1-based data rows; the CSV line is one more, after the
+    header) before anything is decoded. Files that exist but cannot be
+    decoded are then skipped and counted, or named (`on_error="raise"`).
+
+    Args:
+        manifest: a pandas DataFrame or the path of a CSV file.
+        path_column: the column of image paths.
+        label_column: the column of class labels.
+        class_names: optional explicit class order; every label must be in it
+            and every class must have at least one row.
+        base_dir: folder that relative paths are relative to.
+        on_error: `"skip"` (default) or `"raise"`.
+        max_pixels: refuse images whose header declares more pixels.
+        verbose: 0 for no progress bar.
+
+    Returns:
+        `LabeledData` of absolute or base-relative file paths (`kind="files"`).
+
+    Raises:
+        DataError: naming the column or the bad rows.
     """
     check_on_error(on_error)
-    paths, labels, _ = read_manifest(manifest, path_column, label_column, base_dir, check_files=True)
-    names = resolve_class_names(set(labels), class_names, str(manifest) if isinstance(manifest, str) else "manifest")
-    return _checked(paths, labels, names, on_error, max_pixels, verbose)
+    where = os.fspath(manifest) if isinstance(manifest, (str, os.PathLike)) else "manifest"
+    paths, labels, rows = read_manifest(manifest, path_column, label_column, base_dir, check_files=True)
+    if class_names is not None:
+        class_names = [str(c) for c in class_names]
+        known = set(class_names)
+        bad = [f"row {row}: label {label!r}" for row, label in zip(rows, labels) if label not in known]
+        if bad:
+            shown = "; ".join(bad[:20]) + (f"; ... {len(bad) - 20} more" if len(bad) > 20 else "")
+            raise DataError(f"{where}: {len(bad)} row(s) with a label not in class_names "
+                            f"{class_names}: {shown}")
+        empty = [c for c in class_names if c not in set(labels)]
+        if empty:
+            raise DataError(f"{where}: classes {empty} in class_names have no rows")
+    names = resolve_class_names(set(labels), class_names, where)
+    return _checked(paths, labels, names, on_error, max_pixels, verbose,
+                    sources=[f"{where} row {row} ({p})" for row, p in zip(rows, paths)])
 
 
 def from_arrays(x, y, class_names=None):
-    """Images from arrays: `x` of shape `(n, height, width)` or `(n, height, width, channels)`
-    with values 0..255, `y` integer ids or label strings."""
-    x = np.asarray(x)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4:
-        raise ValueError(f"`x` must have shape (n, height, width[, channels]). Received shape {x.shape}")
+    """Images from arrays, with values 0..255 (not scaled to 0..1).
+
+    Args:
+        x: a batch array `(n, height, width)` (grey) or
+            `(n, height, width, channels)` (channels 1-4), or a list of
+            `(height, width[, channels])` arrays of different sizes (each is
+            resized by the classifier, like files).
+        y: `n` integer class ids or label strings.
+        class_names: optional ordered class names (for string labels: every
+            label must be in it; for ids: `class_names[i]` names id `i`).
+
+    Returns:
+        `LabeledData` of float32 pixels (`kind="arrays"`).
+
+    Raises:
+        ValueError: for a wrong shape or count, or non-finite pixels (naming
+            the first bad images).
+
+    Example:
+    >>> import numpy as np
+    >>> data = from_arrays(np.zeros((4, 8, 8), "uint8"), ["a", "b", "a", "b"])
+    >>> data.class_names, data.inputs.shape
+    (['a', 'b'], (4, 8, 8, 1))
+    """
+    if isinstance(x, (list, tuple)) and len(x) and len({np.shape(item) for item in x}) > 1:
+        images = [_one_image(item, i) for i, item in enumerate(x)]
+    else:
+        images = np.asarray(x)
+        if images.ndim == 3:
+            images = images[..., None]
+        if images.ndim != 4 or not 1 <= images.shape[-1] <= 4:
+            raise ValueError("`x` must have shape (n, height, width) or (n, height, width, channels) "
+                             f"with 1 to 4 channels. Received: x.shape={images.shape}")
+        if images.dtype.kind not in "uif":
+            raise ValueError(f"`x` must hold numbers. Received: x.dtype={images.dtype}")
+        images = images.astype("float32")
+        bad = np.flatnonzero(~np.isfinite(images.reshape(len(images), -1)).all(axis=1))
+        if len(bad):
+            raise ValueError(f"`x` has non-finite pixels (NaN or inf) in images {bad[:10].tolist()}")
     ids, names = array_labels(y, class_names)
-    if len(ids) != len(x):
-        raise ValueError(f"`x` has {len(x)} images but `y` has {len(ids)} labels")
-    return LabeledData(x.astype("float32"), ids, names, kind="arrays")
+    if len(ids) != len(images):
+        raise ValueError(f"`x` has {len(images)} images but `y` has {len(ids)} labels")
+    peak = max((float(np.max(image)) for image in images), default=0.0) if isinstance(images, list) \
+        else (float(images.max()) if images.size else 0.0)
+    if 0 < peak <= 1.0:
+        # A common slip: arrays already scaled to [0, 1] train on nearly black images.
+        logger.warning("from_arrays: pixel values lie in [0, %g]; mmcnn expects 0..255 "
+                       "(the adapter scales them)", peak)
+    return LabeledData(images, ids, names, kind="arrays")
 
 
-def _checked(files, labels, class_names, on_error, max_pixels, verbose):
+def _one_image(item, index):
+    image = np.asarray(item)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3 or not 1 <= image.shape[-1] <= 4 or image.dtype.kind not in "uif":
+        raise ValueError(f"`x[{index}]` must be a numeric (height, width[, channels]) image with 1 "
+                         f"to 4 channels. Received: shape={image.shape}, dtype={image.dtype}")
+    image = image.astype("float32")
+    if not np.isfinite(image).all():
+        raise ValueError(f"`x[{index}]` has non-finite pixels (NaN or inf)")
+    return image
+
+
+def _checked(files, labels, class_names, on_error, max_pixels, verbose, sources=None):
     _, kept, skipped = check_each(files, lambda f: validate_image_file(f, max_pixels=max_pixels),
                                   on_error=on_error, verbose=verbose, what="images")
     return LabeledData([files[i] for i in kept], labels_to_ids([labels[i] for i in kept], class_names),
-                       class_names, kind="files", skipped=skipped)
+                       class_names, kind="files", skipped=skipped,
+                       sources=[sources[i] for i in kept] if sources is not None else None)

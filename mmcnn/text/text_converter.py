@@ -65,6 +65,7 @@ _WORDPIECE_ITERATIONS = 4
 _WORDPIECE_MAX_TOKEN_LENGTH = 50
 _WORDPIECE_MAX_UNIQUE_CHARS = 1000
 _WORDPIECE_MAX_INPUT_WORDS = 5_000_000
+_WORDPIECE_SLACK = 0.05  # a vocabulary within 5% below the cap is good enough
 
 # Byte mode names bytes like this so that `tokens_to_text` stays readable.
 _BYTE_TOKENS = tuple(chr(b) if 0x21 <= b <= 0x7E else f"<0x{b:02X}>" for b in range(256))
@@ -294,7 +295,7 @@ class TextTokenizer(keras.layers.Layer):
             vocab = [t for t, _ in kept[: self._max_vocabulary_size - NUM_RESERVED]]
         if not vocab:
             logger.warning(
-                "TextTokenizer.adapt: no token of %s is seen min_frequency=%d times; every token "
+                "TextTokenizer.adapt: no %s token is seen at least min_frequency=%d times; every token "
                 "will map to the out-of-vocabulary id 1.", self.mode, self.min_frequency)
         self._set_vocabulary(vocab)
 
@@ -412,11 +413,15 @@ def learn_wordpiece_vocabulary(word_counts, vocabulary_size, min_frequency):
 
     Uses tensorflow-text's learner (`wordpiece_tokenizer_learner_lib`, the
     engine of `bert_vocab_from_dataset`; it needs no apache-beam). Its own
-    binary search over the piece-count threshold may settle one below its
-    lower bound, so the search here is ours: the smallest threshold
-    `>= min_frequency` whose vocabulary fits in `vocabulary_size`, then a cut
-    to the cap as a backstop. Order is the learner's: the alphabet first,
-    then pieces by decreasing count (ties alphabetical).
+    `learn` binary-searches the piece-count threshold but can settle one
+    below its lower bound (so below `min_frequency`) and can return more
+    tokens than asked, so the search here is ours, over the library's
+    `learn_with_thresh`: thresholds `>= min_frequency` only, the first
+    vocabulary within 5% below `vocabulary_size` wins (else the largest that
+    fits), then a cut to the cap as a backstop. Order is the learner's: the
+    alphabet first, then pieces by decreasing count (ties alphabetical).
+
+    Pure Python: about a minute for 4 MB of text with 30k distinct words.
 
     Args:
         word_counts: mapping word -> count (words already normalised).
@@ -429,7 +434,7 @@ def learn_wordpiece_vocabulary(word_counts, vocabulary_size, min_frequency):
     params = wordpiece_learner.Params(
         upper_thresh=None, lower_thresh=min_frequency, num_iterations=_WORDPIECE_ITERATIONS,
         max_input_tokens=_WORDPIECE_MAX_INPUT_WORDS, max_token_length=_WORDPIECE_MAX_TOKEN_LENGTH,
-        max_unique_chars=_WORDPIECE_MAX_UNIQUE_CHARS, vocab_size=vocabulary_size, slack_ratio=0.05,
+        max_unique_chars=_WORDPIECE_MAX_UNIQUE_CHARS, vocab_size=vocabulary_size, slack_ratio=_WORDPIECE_SLACK,
         include_joiner_token=True, joiner=WORDPIECE_SUFFIX, reserved_tokens=list(RESERVED_TOKENS))
     counts = wordpiece_learner.get_input_words(
         sorted(word_counts.items()), params.reserved_tokens, params.max_token_length)
@@ -438,18 +443,24 @@ def learn_wordpiece_vocabulary(word_counts, vocabulary_size, min_frequency):
     allowed = wordpiece_learner.get_allowed_chars(counts, params.max_unique_chars)
     counts = wordpiece_learner.filter_input_words(counts, allowed, params.max_input_tokens)
 
-    # Larger thresholds give smaller vocabularies: find the smallest that fits.
+    # Larger thresholds give smaller vocabularies: binary search for a small
+    # threshold whose vocabulary fits, stopping early (like the library) once
+    # the vocabulary is within `_WORDPIECE_SLACK` of the cap.
     low, high = min_frequency, max(min_frequency, max(c for _, c in counts))
-    best = wordpiece_learner.learn_with_thresh(counts, high, params)
-    while low < high:
+    best = None
+    while low <= high:
         middle = (low + high) // 2
         vocab = wordpiece_learner.learn_with_thresh(counts, middle, params)
         if len(vocab) <= vocabulary_size:
-            best, high = vocab, middle
+            best, high = vocab, middle - 1
+            if vocabulary_size - len(vocab) <= _WORDPIECE_SLACK * vocabulary_size:
+                break
         else:
             low = middle + 1
-    # `best` is the vocabulary of `high`; if even the largest threshold gives
-    # too many tokens (a huge alphabet), the cut below keeps the most useful.
+    if best is None:
+        # Even the largest threshold gives too many tokens (a huge alphabet):
+        # keep its vocabulary, cut below to the cap (alphabet first).
+        best = vocab
     return [t for t in best if t not in RESERVED_TOKENS][: vocabulary_size - NUM_RESERVED]
 
 

@@ -1,0 +1,366 @@
+"""AudioClassifier: 1-D receptive fields over spectrogram frames (time).
+
+Model graph: float32 waveform `(batch, samples)` -> waveform augmentation (training
+only) -> `LogMelSpectrogram` `(batch, frames, mel_bins)` -> `SpecAugment` (training
+only) -> `AudioAdapter` -> shared `Backbone` -> `ClassifierHead`.
+
+Clips of any length: training clips shorter than the model's clip are zero-padded around
+the centre and longer ones are randomly cropped each epoch; at inference a clip is cut
+into overlapping windows of the model's length and the window probabilities are averaged,
+so a 10-second recording gets one answer (and, on request, per-window scores).
+"""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mmcnn.audio.audio_adapter import AudioAdapter
+from mmcnn.audio.audio_augmentation import BackgroundNoise, RandomGain, RandomTimeShift, SpecAugment
+from mmcnn.audio.audio_converter import LogMelSpectrogram
+from mmcnn.audio.audio_loading import fit_length, load_audio
+from mmcnn.data import DataError
+from mmcnn.models.classifier import DEFAULT_CACHE_BYTES, Classifier
+from mmcnn.models.metrics import classification_report
+
+AUGMENTATION_POLICIES = ("none", "light", "standard")
+FEATURES = ("log_mel", "mfcc")
+
+_TRAINING = dict(learning_rate=3e-3, epochs=30, batch_size=64, patience=8, weight_decay=1e-4)
+PRESETS = {
+    # A small, fast net for tests and quick looks.
+    "tiny": dict(rank=1, stem=16, stem_kernel=5,
+                 stages=[{"filters": 16, "pooling": "max"}, {"filters": 32, "pooling": "max"}],
+                 head_dropout=0.0, **{**_TRAINING, "epochs": 10}),
+    # The default: time convolutions with the mel bins as channels; see
+    # bench/results/audio.md for its accuracy on unseen voices.
+    "small": dict(rank=1, stem=64, stem_kernel=5,
+                  stages=[{"filters": 64, "pooling": "max"},
+                          {"filters": 128, "blocks": 2, "pooling": "max"},
+                          {"filters": 128, "blocks": 2}],
+                  head_dropout=0.3, **_TRAINING),
+    # Residual time convolutions with strided downsampling.
+    "resnet": dict(rank=1, stem=64, stem_kernel=5, block="residual",
+                   stages=[{"filters": 64, "blocks": 2}, {"filters": 128, "blocks": 2, "strides": 2},
+                           {"filters": 128, "blocks": 2, "strides": 2}],
+                   head_dropout=0.3, **_TRAINING),
+    # For comparison: the spectrogram as a one-channel image (2-D windows over time x mel).
+    "spectrogram_2d": dict(rank=2, stem=16, stem_kernel=3,
+                           stages=[{"filters": 32, "pooling": "max"},
+                                   {"filters": 64, "pooling": "max"},
+                                   {"filters": 128, "pooling": "max"}],
+                           head_dropout=0.3, **_TRAINING),
+}
+
+
+def augmentation_layers(policy="standard", seed=0, spectrogram=True):
+    """The augmentation layers of a named policy, split around the converter.
+
+    Policies:
+    - `"none"`: no layers.
+    - `"light"`: time shift up to 10 % (roll), gain -6..+6 dB; one time and one
+      frequency mask (up to 8 frames / 6 bins).
+    - `"standard"`: time shift up to 10 % (zeros), gain -10..+6 dB, white noise
+      at 10-40 dB SNR; two time and two frequency masks (up to 10 frames / 8 bins).
+
+    Every layer is the identity unless called with `training=True`.
+
+    Args:
+        policy: `"none"`, `"light"` or `"standard"`.
+        seed: integer seed; layer `i` gets `seed + i`.
+        spectrogram: whether to return the SpecAugment layers.
+
+    Returns:
+        `(waveform_layers, spectrogram_layers)`: lists of layers, applied to
+        the waveform before and to the spectrogram after the converter.
+    """
+    if policy not in AUGMENTATION_POLICIES:
+        raise ValueError(f"`augmentation` must be one of {AUGMENTATION_POLICIES}. "
+                         f"Received: augmentation={policy!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
+
+    def s(i):
+        return None if seed is None else seed + i
+
+    if policy == "none":
+        return [], []
+    if policy == "light":
+        wave = [RandomTimeShift(0.1, mode="roll", seed=s(0), name="time_shift"),
+                RandomGain(-6.0, 6.0, seed=s(1), name="gain")]
+        spec = [SpecAugment(1, 8, 1, 6, seed=s(2), name="spec_augment")]
+    else:
+        wave = [RandomTimeShift(0.1, mode="zeros", seed=s(0), name="time_shift"),
+                RandomGain(-10.0, 6.0, seed=s(1), name="gain"),
+                BackgroundNoise(10.0, 40.0, seed=s(2), name="noise")]
+        spec = [SpecAugment(2, 10, 2, 8, seed=s(3), name="spec_augment")]
+    return wave, spec if spectrogram else []
+
+
+class AudioClassifier(Classifier):
+    """Audio classifier: waveform -> log-mel -> time adapter -> backbone -> head.
+
+    Args:
+        num_classes: number of classes (or give `class_names`, or let `fit`
+            take them from the data).
+        sample_rate: sample rate (Hz) of the model input; files are resampled to it.
+        clip_seconds: length of the clip the model sees. Shorter clips are
+            zero-padded; longer clips are randomly cropped in training and
+            framed into overlapping windows at inference.
+        window_hop_seconds: hop between inference windows (default: half a clip).
+        features: `"log_mel"` (default) or `"mfcc"`.
+        n_mels: mel bands of the spectrogram.
+        n_mfcc: cepstral coefficients kept with `features="mfcc"`.
+        deltas: 0, 1 or 2 orders of deltas appended to the features.
+        hop_length: samples between spectrogram frames (default: 10 ms).
+        n_fft: FFT size (default: the power of two nearest 32 ms).
+        class_names: ordered class names.
+        preset: `"tiny"`, `"small"` (default), `"resnet"` or `"spectrogram_2d"`
+            (the spectrogram as a one-channel image, for comparison).
+        augmentation: `"none"`, `"light"` or `"standard"` (default).
+        learning_rate, epochs, batch_size: training settings (default: the preset's).
+        seed: seed of initialisation, shuffling, cropping and augmentation.
+
+    Example:
+    >>> clf = AudioClassifier(num_classes=2, clip_seconds=0.25, preset="tiny")
+    >>> clf.model.input_shape, clf.model.output_shape
+    ((None, 4000), (None, 2))
+    """
+
+    modality = "audio"
+    presets = PRESETS
+    default_preset = "small"
+
+    def __init__(self, num_classes=None, sample_rate=16000, clip_seconds=1.0,
+                 window_hop_seconds=None, features="log_mel", n_mels=64, n_mfcc=20, deltas=0,
+                 hop_length=None, n_fft=None, class_names=None, preset=None,
+                 augmentation="standard", learning_rate=None, epochs=None, batch_size=None,
+                 seed=0):
+        super().__init__(num_classes=num_classes, class_names=class_names, preset=preset,
+                         augmentation=augmentation, learning_rate=learning_rate, epochs=epochs,
+                         batch_size=batch_size, seed=seed)
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
+            raise ValueError(f"`sample_rate` must be a positive integer (Hz). "
+                             f"Received: sample_rate={sample_rate!r}")
+        if isinstance(clip_seconds, bool) or not isinstance(clip_seconds, (int, float)) \
+                or clip_seconds <= 0:
+            raise ValueError(f"`clip_seconds` must be a positive number. "
+                             f"Received: clip_seconds={clip_seconds!r}")
+        if window_hop_seconds is not None and (
+                isinstance(window_hop_seconds, bool) or not isinstance(window_hop_seconds, (int, float))
+                or not 0 < window_hop_seconds <= clip_seconds):
+            raise ValueError("`window_hop_seconds` must be None or a number in (0, clip_seconds="
+                             f"{clip_seconds}]. Received: window_hop_seconds={window_hop_seconds!r}")
+        if features not in FEATURES:
+            raise ValueError(f"`features` must be one of {FEATURES}. Received: features={features!r}")
+        augmentation_layers(augmentation, seed)  # validates the policy and the seed
+        self.sample_rate = sample_rate
+        self.clip_seconds = clip_seconds
+        self.window_hop_seconds = window_hop_seconds
+        self.features = features
+        self.n_mels = n_mels
+        self.n_mfcc = n_mfcc
+        self.deltas = deltas
+        self.hop_length = hop_length
+        self.n_fft = n_fft
+        # The converter validates the spectrogram arguments and fails naming the argument.
+        self._converter = self._make_converter()
+        self._converter.build((None, self.num_samples))
+        self._whole_clips = False
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def num_samples(self):
+        """Samples in one model input (`clip_seconds` at `sample_rate`)."""
+        return max(1, int(round(self.clip_seconds * self.sample_rate)))
+
+    @property
+    def window_hop(self):
+        """Samples between inference windows."""
+        seconds = self.window_hop_seconds or self.clip_seconds / 2
+        return max(1, min(self.num_samples, int(round(seconds * self.sample_rate))))
+
+    def _make_converter(self):
+        hop = self.hop_length or max(1, int(round(0.010 * self.sample_rate)))
+        n_fft = self.n_fft or 2 ** int(round(np.log2(0.032 * self.sample_rate)))
+        return LogMelSpectrogram(sample_rate=self.sample_rate, n_fft=n_fft, hop_length=hop,
+                                 n_mels=self.n_mels, normalize="per_example",
+                                 features=self.features, n_mfcc=self.n_mfcc, deltas=self.deltas,
+                                 name="log_mel")
+
+    # ------------------------------------------------------------------ model
+    def _model_input(self):
+        return keras.Input((self.num_samples,), name="waveform")
+
+    def _front_layers(self):
+        preset = self.preset_config
+        wave_aug, spec_aug = augmentation_layers(self.augmentation, self.seed)
+        adapter = AudioAdapter(preset["stem"], preset.get("stem_kernel", 5), rank=self.rank,
+                               name="adapter")
+        return [*wave_aug, self._make_converter(), *spec_aug, adapter]
+
+    def _element_nbytes(self):
+        return self.num_samples * 4
+
+    # ------------------------------------------------------------------- data
+    def make_dataset(self, data, training=False, batch_size=None, cache_bytes=DEFAULT_CACHE_BYTES):
+        # The base asks `_input_dataset` for examples without saying what they are for:
+        # training keeps long clips whole (randomly cropped after the cache, each epoch);
+        # validation and evaluation batches need the fixed length at once.
+        self._whole_clips = training
+        try:
+            return super().make_dataset(data, training=training, batch_size=batch_size,
+                                        cache_bytes=cache_bytes)
+        finally:
+            self._whole_clips = False
+
+    def _input_dataset(self, data):
+        rate = getattr(data, "sample_rate", None)
+        if rate is not None and rate != self.sample_rate:
+            raise DataError(f"the data was decoded at {rate} Hz but the classifier expects "
+                            f"{self.sample_rate} Hz; load it with sample_rate={self.sample_rate}")
+        if data.kind != "arrays":
+            raise DataError("AudioClassifier reads LabeledData from mmcnn.audio.from_directory, "
+                            f"from_dataframe or from_arrays; received kind={data.kind!r}")
+        n = self.num_samples
+        waves = [np.asarray(w, dtype="float32") for w in data.inputs]
+        if not self._whole_clips or all(len(w) <= n for w in waves):
+            return tf.data.Dataset.from_tensor_slices(
+                np.stack([fit_length(w, n, mode="center") for w in waves]) if waves
+                else np.zeros((0, n), "float32"))
+        # At least `n` samples each, longer ones whole: a ragged batch of clips.
+        waves = [fit_length(w, n, mode="center") if len(w) < n else w for w in waves]
+        ragged = tf.RaggedTensor.from_row_lengths(np.concatenate(waves),
+                                                  [len(w) for w in waves])
+        return tf.data.Dataset.from_tensor_slices(ragged)
+
+    def _training_map(self, seed):
+        n = self.num_samples
+
+        def random_crop(wave, label):
+            excess = tf.shape(wave)[0] - n
+            offset = tf.random.uniform([], 0, excess + 1, dtype=tf.int32, seed=seed)
+            return tf.ensure_shape(wave[offset:offset + n], [n]), label
+
+        return random_crop
+
+    # ---------------------------------------------------------------- inputs
+    def _load_waveforms(self, inputs):
+        """Raw inputs -> list of 1-D float32 waveforms (any length) at the model's rate.
+
+        Accepts a file path, a 1-D waveform, a 2-D array `(n, samples)`, or a
+        list mixing paths and 1-D waveforms. Arrays must already be at
+        `sample_rate`; files are decoded, resampled and mixed down.
+        """
+        if isinstance(inputs, (str, bytes, os.PathLike)):
+            inputs = [inputs]
+        elif isinstance(inputs, (np.ndarray, tf.Tensor)):
+            array = np.asarray(inputs, dtype="float32")
+            if array.ndim == 1:
+                inputs = [array]
+            elif array.ndim == 2:
+                inputs = list(array)
+            else:
+                raise ValueError("waveform arrays must be 1-D (samples,) or 2-D (n, samples). "
+                                 f"Received shape {array.shape}")
+        elif len(inputs) and all(isinstance(v, (int, float, np.number)) for v in inputs):
+            inputs = [np.asarray(inputs, dtype="float32")]  # one waveform given as a list
+        waves = []
+        for i, item in enumerate(inputs):
+            if isinstance(item, bytes):
+                item = item.decode()
+            if isinstance(item, (str, os.PathLike)):
+                # A quiet recording still gets an answer at predict time.
+                wave = load_audio(item, sample_rate=self.sample_rate, reject_silent=False)
+            else:
+                wave = np.asarray(item, dtype="float32")
+                if wave.ndim != 1 or wave.size == 0:
+                    raise ValueError(f"inputs[{i}]: a waveform must be a non-empty 1-D array. "
+                                     f"Received shape {wave.shape}")
+                if not np.all(np.isfinite(wave)):
+                    raise ValueError(f"inputs[{i}]: the waveform holds NaN or infinite samples")
+            waves.append(wave)
+        return waves
+
+    def _prepare_inputs(self, inputs):
+        """Raw inputs -> a `(n, num_samples)` batch (each clip centre-padded or cropped)."""
+        return np.stack([fit_length(w, self.num_samples, mode="center")
+                         for w in self._load_waveforms(inputs)])
+
+    def _window_starts(self, length):
+        # The same windows as `frame_windows`: every `hop`, plus one flush with the end.
+        n, hop = self.num_samples, self.window_hop
+        if length <= n:
+            return np.zeros(1, dtype=int)
+        starts = list(range(0, length - n + 1, hop))
+        if starts[-1] + n < length:
+            starts.append(length - n)
+        return np.asarray(starts)
+
+    # ------------------------------------------------------------- inference
+    def predict_windows(self, inputs, batch_size=64):
+        """Per-window class probabilities of clips of any length.
+
+        Each clip is cut into windows of `clip_seconds`, `window_hop_seconds`
+        apart (a clip not longer than one window is zero-padded into one).
+
+        Returns:
+            dict with `probabilities` (per clip, a `(windows, num_classes)`
+            array), `window_starts` (per clip, window start times in seconds)
+            and `class_names`.
+        """
+        waves = self._load_waveforms(inputs)
+        n = self.num_samples
+        windows, starts = [], []
+        for wave in waves:
+            clip_starts = self._window_starts(len(wave))
+            starts.append(clip_starts)
+            windows.extend(fit_length(wave[s:s + n], n, mode="center") for s in clip_starts)
+        probs = np.asarray(self.model.predict(np.stack(windows), batch_size=batch_size, verbose=0))
+        bounds = np.cumsum([0] + [len(s) for s in starts])
+        return {
+            "probabilities": [probs[a:b] for a, b in zip(bounds[:-1], bounds[1:])],
+            "window_starts": [s / self.sample_rate for s in starts],
+            "class_names": list(self.class_names),
+        }
+
+    def predict_proba(self, inputs, batch_size=64):
+        """Class probabilities `(n, num_classes)`: the mean over each clip's windows."""
+        windows = self.predict_windows(inputs, batch_size=batch_size)["probabilities"]
+        return np.stack([w.mean(axis=0) for w in windows])
+
+    def predict(self, inputs, batch_size=64, top_k=1, return_windows=False):
+        """Predicted class names and probabilities for raw inputs of any length.
+
+        Args:
+            inputs: a file path, a 1-D waveform, a 2-D array `(n, samples)`, or
+                a list of paths and 1-D waveforms of any lengths (arrays at
+                `sample_rate`).
+            batch_size: windows per model call.
+            top_k: how many `(name, probability)` pairs per clip in `top_k`.
+            return_windows: also return `windows` (per clip, the
+                `(windows, num_classes)` probabilities that were averaged) and
+                `window_starts` (seconds).
+
+        Returns:
+            dict as `Classifier.predict`, plus the window scores on request.
+        """
+        waves = self._load_waveforms(inputs)  # decode files once for both passes
+        result = super().predict(waves, batch_size=batch_size, top_k=top_k)
+        if return_windows:
+            windows = self.predict_windows(waves, batch_size=batch_size)
+            result["windows"] = windows["probabilities"]
+            result["window_starts"] = windows["window_starts"]
+        return result
+
+    def evaluate(self, data, batch_size=None):
+        """Scores on `data`; clips longer than one window are scored by their mean window
+        probabilities, as `predict` does."""
+        if all(len(w) <= self.num_samples for w in data.inputs):
+            return super().evaluate(data, batch_size=batch_size)
+        self._check_classes(data, "evaluation data")
+        probs = self.predict_proba(list(data.inputs), batch_size=batch_size or 64)
+        report = classification_report(data.labels, np.argmax(probs, axis=-1), self.class_names)
+        report["skipped"] = len(data.skipped)
+        return report

@@ -1,0 +1,206 @@
+"""Labelled audio from a folder, a manifest or arrays, decoded once and kept in memory.
+
+Every file is decoded with librosa (resampled to `sample_rate`, mixed down to mono) once,
+in `from_directory` / `from_dataframe`, in parallel with a progress bar; a missing, empty,
+truncated, silent or undecodable file is skipped and counted with its path, or raises a
+`DataError` naming it (`on_error="raise"`). The decoded waveforms stay in memory, so no
+epoch pays for librosa. With `cache_dir`, each decoded waveform is also stored as a float32
+`.npy` file keyed by the file's path, modification time, size and the sample rate, so the
+next run (another process) reads the arrays instead of decoding again.
+
+The returned `LabeledData` has `kind="arrays"`: `inputs` is a list of 1-D float32
+waveforms of any length at `sample_rate`, `sources` the file paths, and an extra
+attribute `sample_rate` that `AudioClassifier.fit` checks against its own.
+"""
+
+import hashlib
+import logging
+import os
+import tempfile
+
+import librosa
+import numpy as np
+
+from mmcnn.audio.audio_loading import load_audio
+from mmcnn.data import (DataError, LabeledData, array_labels, check_each, check_on_error,
+                        labels_to_ids, read_manifest, resolve_class_names, scan_directory)
+
+logger = logging.getLogger("mmcnn")
+
+# Suffixes that libsndfile reads, plus those audioread reads when ffmpeg is installed.
+AUDIO_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif",
+                    ".aifc", ".au", ".snd", ".w64", ".rf64", ".caf", ".m4a", ".aac", ".wma",
+                    ".webm")
+
+
+def from_directory(path, sample_rate=16000, class_names=None, on_error="skip",
+                   extensions=AUDIO_EXTENSIONS, cache_dir=None, verbose=1):
+    """Audio clips in a folder with one sub-folder per class, decoded once.
+
+    Args:
+        path: root folder; each sub-folder is a class, sorted by name.
+        sample_rate: sample rate (Hz) the clips are resampled to; must be the
+            classifier's.
+        class_names: optional explicit class order (must cover the folders).
+        on_error: `"skip"` (default: log and count each bad file in
+            `skipped`) or `"raise"` (`DataError` naming the file).
+        extensions: lower-case file suffixes to read, or `None` for every file.
+        cache_dir: optional folder for decoded `.npy` waveforms, reused by
+            later runs while the audio file is unchanged.
+        verbose: 0 for no progress bar.
+
+    Returns:
+        `LabeledData` of 1-D float32 waveforms (`kind="arrays"`, `sources`
+        the file paths).
+
+    Example:
+    >>> import os, tempfile, numpy as np, soundfile
+    >>> root = tempfile.mkdtemp()
+    >>> for name, hz in (("low", 300), ("high", 2000)):
+    ...     os.makedirs(os.path.join(root, name))
+    ...     tone = 0.5 * np.sin(2 * np.pi * hz * np.arange(4000) / 16000)
+    ...     soundfile.write(os.path.join(root, name, "a.wav"), tone, 16000)
+    >>> data = from_directory(root, verbose=0)
+    >>> data.class_names, data.inputs[0].shape
+    (['high', 'low'], (4000,))
+    """
+    check_on_error(on_error)
+    extensions = None if extensions is None else tuple(e.lower() for e in extensions)
+    files, labels, found = scan_directory(path, extensions)
+    names = resolve_class_names(found, class_names, os.fspath(path))
+    return _decoded(files, labels, names, sample_rate, on_error, cache_dir, verbose)
+
+
+def from_dataframe(manifest, sample_rate=16000, path_column="path", label_column="label",
+                   class_names=None, base_dir=None, on_error="skip", cache_dir=None, verbose=1):
+    """Audio clips listed in a pandas DataFrame or CSV manifest (`path`, `label`), decoded once.
+
+    Paths may be absolute or relative to the CSV's folder (or `base_dir`; the
+    working directory for a DataFrame). Missing columns, missing labels,
+    duplicate rows and missing files are reported with their row numbers
+    before anything is decoded; files that cannot be decoded are then skipped
+    or raised as in `from_directory`.
+
+    Args:
+        manifest: a pandas DataFrame or the path of a CSV file.
+        sample_rate: sample rate (Hz) the clips are resampled to.
+        path_column: column holding the file paths.
+        label_column: column holding the class labels.
+        class_names: optional explicit class order.
+        base_dir: folder relative paths are relative to.
+        on_error: `"skip"` or `"raise"`.
+        cache_dir: optional folder for decoded `.npy` waveforms.
+        verbose: 0 for no progress bar.
+
+    Returns:
+        `LabeledData` of 1-D float32 waveforms (`kind="arrays"`).
+    """
+    check_on_error(on_error)
+    paths, labels, _ = read_manifest(manifest, path_column, label_column, base_dir,
+                                     check_files=True)
+    where = os.fspath(manifest) if isinstance(manifest, (str, os.PathLike)) else "manifest"
+    names = resolve_class_names(set(labels), class_names, where)
+    return _decoded(paths, labels, names, sample_rate, on_error, cache_dir, verbose)
+
+
+def from_arrays(x, y, sample_rate=16000, source_sample_rate=None, class_names=None):
+    """Audio clips from arrays of waveforms.
+
+    Args:
+        x: a 2-D array `(n, samples)` of equal-length clips, or a list of 1-D
+            waveforms of any lengths.
+        y: integer class ids or label strings, one per clip.
+        sample_rate: the classifier's sample rate (Hz).
+        source_sample_rate: the rate `x` was recorded at, when it differs from
+            `sample_rate` (the clips are then resampled); `None` means `x` is
+            already at `sample_rate`.
+        class_names: optional explicit class order.
+
+    Returns:
+        `LabeledData` of 1-D float32 waveforms (`kind="arrays"`).
+
+    Raises:
+        DataError: a clip that is not 1-D, is empty or holds NaN / infinite
+            samples, named by its index.
+    """
+    _check_rate("sample_rate", sample_rate)
+    if source_sample_rate is not None:
+        _check_rate("source_sample_rate", source_sample_rate)
+    if isinstance(x, np.ndarray) and x.ndim == 2:
+        clips = list(x)
+    elif isinstance(x, np.ndarray) and x.ndim != 2 and x.dtype != object:
+        raise DataError(f"`x` must be a 2-D array (n, samples) or a list of 1-D waveforms. "
+                        f"Received shape {x.shape}")
+    else:
+        clips = list(x)
+    waves = []
+    for i, clip in enumerate(clips):
+        wave = np.asarray(clip, dtype="float32")
+        if wave.ndim != 1 or wave.size == 0:
+            raise DataError(f"x[{i}]: a clip must be a non-empty 1-D waveform. "
+                            f"Received shape {wave.shape}")
+        if not np.all(np.isfinite(wave)):
+            raise DataError(f"x[{i}]: the waveform holds NaN or infinite samples")
+        if source_sample_rate is not None and source_sample_rate != sample_rate:
+            wave = librosa.resample(wave, orig_sr=source_sample_rate, target_sr=sample_rate)
+        waves.append(np.ascontiguousarray(wave, dtype="float32"))
+    ids, names = array_labels(y, class_names)
+    if len(ids) != len(waves):
+        raise DataError(f"`x` has {len(waves)} clips but `y` has {len(ids)} labels")
+    data = LabeledData(waves, ids, names, kind="arrays", sources=[f"x[{i}]" for i in range(len(waves))])
+    data.sample_rate = sample_rate
+    return data
+
+
+def cache_path(path, sample_rate, cache_dir):
+    """The `.npy` file that holds `path` decoded at `sample_rate` in `cache_dir`.
+
+    The key hashes the absolute path, the modification time (ns), the size and
+    the sample rate, so an edited or replaced file is decoded again.
+    """
+    stat = os.stat(path)
+    key = f"{os.path.abspath(path)}|{stat.st_mtime_ns}|{stat.st_size}|{int(sample_rate)}"
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return os.path.join(os.fspath(cache_dir), f"{digest}.npy")
+
+
+def load_cached(path, sample_rate=16000, cache_dir=None):
+    """`load_audio(path, sample_rate)`, read from / written to `cache_dir` when given."""
+    if cache_dir is None:
+        return load_audio(path, sample_rate=sample_rate)
+    cached = cache_path(path, sample_rate, cache_dir)
+    if os.path.exists(cached):
+        try:
+            return np.load(cached, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            logger.warning("cache file %s for %s is unreadable (%s); decoding again",
+                           cached, path, error)
+    wave = load_audio(path, sample_rate=sample_rate)
+    # Write then rename, so a concurrent reader never sees half a file.
+    fd, tmp = tempfile.mkstemp(suffix=".npy.tmp", dir=os.fspath(cache_dir))
+    try:
+        with os.fdopen(fd, "wb") as file:
+            np.save(file, wave, allow_pickle=False)
+        os.replace(tmp, cached)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return wave
+
+
+def _decoded(files, labels, class_names, sample_rate, on_error, cache_dir, verbose):
+    _check_rate("sample_rate", sample_rate)
+    if cache_dir is not None:
+        os.makedirs(os.fspath(cache_dir), exist_ok=True)
+    waves, kept, skipped = check_each(files, lambda f: load_cached(f, sample_rate, cache_dir),
+                                      on_error=on_error, verbose=verbose, what="clips")
+    data = LabeledData(waves, labels_to_ids([labels[i] for i in kept], class_names), class_names,
+                       kind="arrays", skipped=skipped, sources=[files[i] for i in kept])
+    data.sample_rate = sample_rate
+    return data
+
+
+def _check_rate(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer (Hz). Received: {name}={value!r}")
