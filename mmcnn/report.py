@@ -68,7 +68,8 @@ PICTURES = {
     "confusion_matrix.png": "Rows are the true classes, columns the predicted ones; each cell holds "
                             "the number of examples, its colour the fraction of its true class.",
     "filters.png": "The weights of the first convolution, one panel per filter: the pattern each "
-                   "filter responds to most strongly (red positive, blue negative).",
+                   "filter responds to most strongly (red positive, blue negative; "
+                   "filters over three colour channels are drawn in colour).",
     "feature_maps.png": "What the first convolution blocks output for one example: one panel (or row) "
                         "per filter, bright where the filter's pattern is found.",
     "receptive_field.png": "How much of the input one unit of each convolution sees: the receptive "
@@ -111,11 +112,27 @@ def iter_layers(model):
         yield from visit(layer, "")
 
 
+def _nested_convs(layer):
+    """Convolutions tracked inside a layer that `inspect_path()` does not open."""
+    return [sub for sub in layer._flatten_layers(include_self=False, recursive=True)
+            if isinstance(sub, _CONV_TYPES)]
+
+
 def first_conv(model):
-    """`(path, layer)` of the first convolution on the model's path, or `None`."""
-    for path, layer in iter_layers(model):
+    """`(path, layer)` of the first convolution on the model's path, or `None`.
+
+    A layer that hides its convolutions from the walk (no `inspect_path()`,
+    such as text's parallel-window adapter) is searched through its tracked
+    sublayers.
+    """
+    walk = list(iter_layers(model))
+    for path, layer in walk:
         if isinstance(layer, _CONV_TYPES):
             return path, layer
+    for path, layer in walk:
+        nested = _nested_convs(layer)
+        if nested:
+            return f"{path}/{nested[0].name}", nested[0]
     return None
 
 
@@ -195,6 +212,8 @@ def _blocks(records):
     blocks = [r for r in records if isinstance(r[1], _BLOCK_TYPES)]
     if not blocks:
         blocks = [r for r in records if isinstance(r[1], _CONV_TYPES)]
+    if not blocks:  # convolutions hidden inside a layer: take that layer's output
+        blocks = [r for r in records if _nested_convs(r[1])]
     if not blocks:
         raise ReportError("the model has no convolution layer")
     return blocks
@@ -428,15 +447,22 @@ def plot_feature_maps(classifier, example, blocks=FEATURE_MAP_BLOCKS):
     records = _trace(model, batch)
     chosen = _blocks(records)[:blocks]
     first_input = _numpy(chosen[0][2])[0]
-    one_d = first_input.ndim == 2
+    one_d = _numpy(chosen[0][3]).ndim == 3
     fig = Figure(figsize=(12, 2.2 + 2.4 * len(chosen) if one_d else 3 + 2.0 * len(chosen) + 1.0),
                  dpi=_DPI, layout="constrained")
     if one_d:
         axes = fig.subplots(len(chosen) + 1, 1)
-        _show_input(axes[0], first_input)
-        axes[0].set_title(f"input of {chosen[0][0]}: {first_input.shape[1]} channels x "
-                          f"{first_input.shape[0]} steps", fontsize=9)
-        axes[0].set_ylabel("channel")
+        if first_input.ndim == 2:
+            _show_input(axes[0], first_input)
+            axes[0].set_title(f"input of {chosen[0][0]}: {first_input.shape[1]} channels x "
+                              f"{first_input.shape[0]} steps", fontsize=9)
+            axes[0].set_ylabel("channel")
+        else:  # token ids: show the tokens themselves
+            tokens, real = _token_strings(model, records)
+            axes[0].axis("off")
+            axes[0].text(0.0, 0.5, " ".join(tokens[:min(real, MAX_TOKENS_DRAWN)]), fontsize=9,
+                         va="center", wrap=True, transform=axes[0].transAxes)
+            axes[0].set_title(f"input of {chosen[0][0]}: {real} tokens", fontsize=9)
         for ax, (path, _, _, y) in zip(axes[1:], chosen):
             maps = _numpy(y)[0]
             image = ax.imshow(maps.T, aspect="auto", origin="lower", cmap="viridis",
@@ -444,7 +470,7 @@ def plot_feature_maps(classifier, example, blocks=FEATURE_MAP_BLOCKS):
             fig.colorbar(image, ax=ax, pad=0.01)
             ax.set_title(f"{path}: {maps.shape[1]} filters x {maps.shape[0]} steps", fontsize=9)
             ax.set_ylabel("filter")
-        axes[-1].set_xlabel("step (frame or token)")
+        axes[-1].set_xlabel("token" if _is_text(model) else "frame")
         fig.mmcnn_panels = [_numpy(y).shape[-1] for _, _, _, y in chosen]
         return fig
 
@@ -487,6 +513,11 @@ def conv_fields(model):
     table = table[table["on_path"]].reset_index(drop=True)
     is_conv = table["type"].isin(_CONV_TYPE_NAMES)
     if not is_conv.any():
+        for path, layer in iter_layers(model):
+            # Text's adapter hides its windows from the table but states them itself.
+            if hasattr(layer, "token_windows"):
+                widths = sorted({width for _, width, _ in layer.token_windows()})
+                return [(f"{path} ({width}-token windows)", (width,)) for width in widths]
         raise ReportError("the model has no convolution layer")
     first = int(np.flatnonzero(is_conv.to_numpy())[0])
     if first > 0 and table.loc[first - 1, "size"] is not None:
@@ -499,6 +530,29 @@ def conv_fields(model):
         size = tuple(int(round((s - s0) / j0)) + 1 for s, s0, j0 in zip(row["size"], size0, jump0))
         fields.append((row["layer"], size))
     return fields
+
+
+def _conv_stack_fields(model, block_input_shape):
+    """`conv_fields` of the model's primitive layers from the first conv block on, alone.
+
+    Used when the whole-model table has fewer field axes than the convolutions
+    (a layer that adds a spatial axis, such as audio's channel axis for 2-D
+    convolutions over the spectrogram, is taken by `mmcnn.inspect` for an
+    embedding). Fresh copies of the layers (configs only, no weights) are
+    stacked on an input of the first block's input shape.
+    """
+    walk = list(iter_layers(model))
+    conv_at = [i for i, (_, layer) in enumerate(walk) if isinstance(layer, _CONV_TYPES)]
+    prefix = walk[conv_at[0]][0].rsplit("/", 1)[0] + "/"
+    start = next(i for i, (path, _) in enumerate(walk) if path.startswith(prefix))
+    copies, paths = [], {}
+    for path, layer in walk[start:conv_at[-1] + 1]:
+        config = layer.get_config()
+        config["name"] = f"layer{len(copies)}"  # unique in the stack
+        paths[config["name"]] = path
+        copies.append(type(layer).from_config(config))
+    stack = keras.Sequential([keras.Input(tuple(block_input_shape)), *copies])
+    return [(paths[name], size) for name, size in conv_fields(stack)]
 
 
 def _short(path):
@@ -517,17 +571,20 @@ def plot_receptive_field(classifier, example):
     batch = _example_batch(classifier, model, example)
     records = _trace(model, batch)
     canvas = _numpy(_blocks(records)[0][2])[0]
+    if len(fields[0][1]) < canvas.ndim - 1:
+        fields = _conv_stack_fields(model, canvas.shape)
     # Categorical colours that stay visible over grey images and dark spectrograms.
     colours = [colormaps["tab10"](i % 10) for i in range(len(fields))]
     if canvas.ndim == 3:
-        return _receptive_field_2d(fields, canvas, _numpy(batch)[0], colours)
+        unit = "pixels" if len(model.inputs[0].shape) == 4 else "positions"
+        return _receptive_field_2d(fields, canvas, _numpy(batch)[0], colours, unit)
     if _is_text(model):
         tokens, real = _token_strings(model, records)
         return _receptive_field_text(fields, tokens, real, colours)
     return _receptive_field_audio(fields, canvas, _audio_timing(model), colours)
 
 
-def _receptive_field_2d(fields, canvas, raw, colours):
+def _receptive_field_2d(fields, canvas, raw, colours, unit):
     h, w = canvas.shape[:2]
     fig = Figure(figsize=(8.5, 6), dpi=_DPI, layout="constrained")
     ax = fig.add_subplot()
@@ -542,9 +599,10 @@ def _receptive_field_2d(fields, canvas, raw, colours):
     biggest_h = max(f[1][0] for f in fields)
     biggest_w = max(f[1][1] for f in fields)
     half_h, half_w = max(h, biggest_h) / 2 * 1.05, max(w, biggest_w) / 2 * 1.05
-    ax.set_xlim(cx - half_w, cx + half_w)
-    ax.set_ylim(cy + half_h, cy - half_h)
-    ax.set_title(f"receptive field by depth over a {h}x{w} input (pixels)")
+    mid_y, mid_x = (h - 1) / 2, (w - 1) / 2
+    ax.set_xlim(mid_x - half_w, mid_x + half_w)
+    ax.set_ylim(mid_y + half_h, mid_y - half_h)
+    ax.set_title(f"receptive field by depth over a {h}x{w} input ({unit})")
     fig.legend(loc="outside right center", fontsize=8, title="conv layer: field")
     return fig
 
@@ -575,7 +633,8 @@ def _receptive_field_audio(fields, canvas, timing, colours):
     biggest = max(s[0] for _, s in fields)
     for (_, (size,)), colour in zip(fields, colours):
         left = _centre(centre, size) - size / 2
-        top.axvspan(left, left + size, color=colour, alpha=0.12)
+        for edge in (left, left + size):
+            top.axvline(edge, color=colour, linewidth=1.5, linestyle="--")
     _interval_bars(bottom, fields, centre, colours, "frames")
     half = max(frames, biggest) / 2 * 1.05
     bottom.set_xlim(centre - half, centre + half)
@@ -595,10 +654,13 @@ def _receptive_field_text(fields, tokens, real, colours):
     span = min(max(real, biggest) + 2, MAX_TOKENS_DRAWN)
     low = max(int(math.floor(centre - span / 2)), 0)
     high = min(low + span, len(tokens))
-    fig = Figure(figsize=(min(2.0 + 0.32 * (high - low), 18), 2.4 + 0.3 * len(fields)),
+    longest = max(min(len(t), 14) for t in tokens[low:high])
+    token_height = 0.3 + 0.075 * longest  # inches taken by the vertical token labels
+    fig = Figure(figsize=(max(7.0, min(2.5 + 0.3 * (high - low), 18)),
+                          token_height + 1.4 + 0.3 * len(fields)),
                  dpi=_DPI, layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True,
-                               gridspec_kw={"height_ratios": [1.2, 0.8 + 0.25 * len(fields)]})
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={
+        "height_ratios": [token_height, 0.8 + 0.3 * len(fields)]})
     for i in range(low, high):
         padding = i >= real
         token = tokens[i] if len(tokens[i]) <= 14 else tokens[i][:13] + "…"
@@ -606,8 +668,8 @@ def _receptive_field_text(fields, tokens, real, colours):
                  color="lightgrey" if padding else "black")
     top.set_ylim(0, 1)
     top.axis("off")
-    top.set_title(f"receptive field by depth over the tokens of the example ({real} tokens, "
-                  "padding in grey)", fontsize=10)
+    top.set_title(f"receptive field by depth over the example's {real} tokens (padding in grey)",
+                  fontsize=10)
     _interval_bars(bottom, fields, centre, colours, "tokens")
     bottom.set_xlim(low - 0.5 - 0.05 * span, high - 0.5 + 0.15 * span)
     bottom.set_xlabel("token position")

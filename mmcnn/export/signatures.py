@@ -78,19 +78,16 @@ def image_settings(clf):
 
 
 # ---------------------------------------------------------------------- audio
-_HOP_ATTRIBUTES = ("hop_samples", "window_hop_samples", "predict_hop_samples")
-
-
 def audio_window(clf):
     """`(sample_rate, window_samples, hop_samples)` of an audio classifier's framed predict."""
-    window = clf.model.input_shape[-1]
-    for name in _HOP_ATTRIBUTES:
-        hop = getattr(clf, name, None)
-        if hop is not None:
-            return int(clf.sample_rate), int(window), int(hop)
-    raise ValueError(f"{type(clf).__name__} does not say how its predict frames long clips: "
-                     f"export needs one of the attributes {_HOP_ATTRIBUTES} (samples between "
-                     "window starts, as given to mmcnn.audio.audio_loading.frame_windows)")
+    for name in ("sample_rate", "num_samples", "window_hop"):
+        if getattr(clf, name, None) is None:
+            raise ValueError(f"{type(clf).__name__} lacks `{name}`: an audio export needs the "
+                             "sample rate, the clip length and the hop between inference windows")
+    if clf.model.input_shape[-1] != clf.num_samples:
+        raise ValueError(f"the model takes clips of {clf.model.input_shape[-1]} samples but "
+                         f"`num_samples` says {clf.num_samples}")
+    return int(clf.sample_rate), int(clf.num_samples), int(clf.window_hop)
 
 
 def audio_endpoints(clf):

@@ -142,7 +142,9 @@ class ConvBlock(SequentialBlock):
                 self.filters, kernel_initializer=self.kernel_initializer,
                 kernel_regularizer=keras.regularizers.get(self.kernel_regularizer), **common))
         if self.normalization == "batch":
-            layers.append(keras.layers.BatchNormalization(name="norm"))
+            # momentum 0.9 (PyTorch's default): moving statistics that catch up within
+            # a few dozen steps, so small data sets evaluate sensibly early on.
+            layers.append(keras.layers.BatchNormalization(momentum=0.9, name="norm"))
         elif self.normalization == "layer":
             layers.append(keras.layers.LayerNormalization(name="norm"))
         if self.activation is not None:

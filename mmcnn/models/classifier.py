@@ -269,7 +269,8 @@ class Classifier:
                 monitor="val_loss", patience=self.preset_config.get("patience", 5),
                 restore_best_weights=True))
         if backup_dir is not None:
-            callbacks.append(keras.callbacks.BackupAndRestore(os.fspath(backup_dir)))
+            # First, so that the saved state is never older than what other callbacks logged.
+            callbacks.insert(0, keras.callbacks.BackupAndRestore(os.fspath(backup_dir)))
         if class_weight == "balanced":
             counts = data.class_counts().astype(float)
             class_weight = {i: float(len(data) / (len(counts) * c)) for i, c in enumerate(counts) if c}

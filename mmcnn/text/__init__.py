@@ -1,0 +1,9 @@
+"""Text: 1-D receptive fields over windows of consecutive tokens."""
+
+from mmcnn.text.text_adapter import TokenWindowAdapter
+from mmcnn.text.text_classifier import TextClassifier
+from mmcnn.text.text_converter import TextTokenizer
+from mmcnn.text.text_data import from_arrays, from_dataframe, from_directory, read_text_file
+
+__all__ = ["TextClassifier", "TextTokenizer", "TokenWindowAdapter", "from_arrays", "from_dataframe",
+           "from_directory", "read_text_file"]

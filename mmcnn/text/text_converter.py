@@ -434,7 +434,8 @@ def learn_wordpiece_vocabulary(word_counts, vocabulary_size, min_frequency):
     params = wordpiece_learner.Params(
         upper_thresh=None, lower_thresh=min_frequency, num_iterations=_WORDPIECE_ITERATIONS,
         max_input_tokens=_WORDPIECE_MAX_INPUT_WORDS, max_token_length=_WORDPIECE_MAX_TOKEN_LENGTH,
-        max_unique_chars=_WORDPIECE_MAX_UNIQUE_CHARS, vocab_size=vocabulary_size, slack_ratio=_WORDPIECE_SLACK,
+        max_unique_chars=_WORDPIECE_MAX_UNIQUE_CHARS, vocab_size=vocabulary_size,
+        slack_ratio=_WORDPIECE_SLACK,
         include_joiner_token=True, joiner=WORDPIECE_SUFFIX, reserved_tokens=list(RESERVED_TOKENS))
     counts = wordpiece_learner.get_input_words(
         sorted(word_counts.items()), params.reserved_tokens, params.max_token_length)

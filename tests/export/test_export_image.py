@@ -104,11 +104,6 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
                               "serving_default", "--inputs", f"image_bytes={tmp_path / 'images.npy'}",
                               cwd=tmp_path)
     assert "class_name" in ran and "probabilities" in ran
-    ran = run_saved_model_cli("run", "--dir", path, "--tag_set", "serve", "--signature_def",
-                              "pixels", "--input_exprs", "pixels=np.ones((1,20,20,3),np.float32)",
-                              cwd=tmp_path)
-    assert "class_id" in ran
-
 
 def test_export_refuses_undecodable_bytes_at_serving_time(exported):
     import tensorflow as tf

@@ -1,0 +1,196 @@
+"""Labelled texts from a folder of `.txt` files, a manifest or Python lists.
+
+All three return a `mmcnn.data.LabeledData` of strings (`kind="texts"`).
+Awkward texts have one behaviour each, here and in the model alike:
+
+- invalid UTF-8 bytes are replaced by U+FFFD (files are decoded with
+  `errors="replace"`; the tokenizer repairs strings given as bytes the same way);
+- an empty text is kept: the model sees an all-padding input;
+- a very long text is kept whole here and truncated to `max_tokens` tokens by
+  the tokenizer.
+
+Only a file that cannot be read at all is skipped and counted (or named, with
+`on_error="raise"`); manifest problems are reported with their row numbers.
+"""
+
+import logging
+import os
+
+import numpy as np
+import pandas as pd
+
+from mmcnn.data import (DataError, LabeledData, array_labels, check_each, check_on_error,
+                        labels_to_ids, read_manifest, resolve_class_names, scan_directory)
+
+logger = logging.getLogger("mmcnn")
+
+TEXT_EXTENSIONS = (".txt",)
+
+
+def read_text_file(path):
+    """The text of a file: UTF-8 (a leading byte-order mark dropped), invalid bytes -> U+FFFD."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    return raw.decode("utf-8-sig", errors="replace")
+
+
+def from_directory(path, class_names=None, on_error="skip", verbose=1):
+    """Texts in a folder with one sub-folder per class, one `.txt` file per text.
+
+    Files are read in parallel with a progress bar and decoded as UTF-8;
+    invalid bytes become U+FFFD (the rest of the file is kept) and an empty
+    file is an empty text (an all-padding model input). A file that cannot be
+    read is skipped and counted with its path, or stops with an error naming
+    it (`on_error="raise"`).
+
+    Args:
+        path: root folder; each sub-folder is a class, sorted by name.
+        class_names: optional explicit class order. Every name needs its
+            folder, and every folder must be named.
+        on_error: `"skip"` (default) or `"raise"`.
+        verbose: 0 for no progress bar.
+
+    Returns:
+        `LabeledData` of strings (`kind="texts"`); `sources` are the file paths.
+
+    Raises:
+        DataError: for a missing root folder, a folder without class
+            sub-folders, a class folder without `.txt` files, a class in
+            `class_names` without a folder or a folder not in `class_names`;
+            with `on_error="raise"`, for the first unreadable file (named).
+
+    Example:
+    >>> import os, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> for name, text in [("good", b"a fine day"), ("bad", b"bad \\xff bytes")]:
+    ...     os.makedirs(os.path.join(root, name))
+    ...     with open(os.path.join(root, name, "a.txt"), "wb") as f:
+    ...         _ = f.write(text)
+    >>> data = from_directory(root, verbose=0)
+    >>> data.class_names, data.inputs
+    (['bad', 'good'], ['bad \\ufffd bytes', 'a fine day'])
+    """
+    check_on_error(on_error)
+    files, labels, found = scan_directory(path, TEXT_EXTENSIONS)
+    if class_names is not None:
+        absent = [str(c) for c in class_names if str(c) not in found]
+        if absent:
+            raise DataError(f"{os.fspath(path)}: classes {absent} in class_names have no folder; "
+                            f"class folders are {found}")
+    names = resolve_class_names(found, class_names, os.fspath(path))
+    texts, kept, skipped = check_each(files, read_text_file, on_error=on_error, verbose=verbose,
+                                      what="texts")
+    replaced = sum("\ufffd" in t for t in texts)
+    if replaced:
+        logger.info("%d text file(s) held invalid UTF-8; those bytes were replaced by U+FFFD", replaced)
+    return LabeledData(texts, labels_to_ids([labels[i] for i in kept], names), names, kind="texts",
+                       skipped=skipped, sources=[files[i] for i in kept])
+
+
+def from_dataframe(manifest, text_column="text", label_column="label", class_names=None,
+                   on_error="skip", verbose=1):
+    """Texts listed in a pandas DataFrame or CSV manifest (`text`, `label`).
+
+    A CSV is read with every cell as a string, so an empty text cell is an
+    empty text and texts such as `"NA"` or `"null"` stay texts; invalid UTF-8
+    in the file is replaced by U+FFFD. A missing column, and rows with a
+    missing label or text (`None`/NaN in a DataFrame), a duplicate entry, or
+    (with explicit `class_names`) a label not in the class list, are all
+    reported with their row numbers (1-based data rows; the CSV line is one
+    more, after the header) in one `DataError`, before training.
+
+    Args:
+        manifest: a pandas DataFrame or the path of a CSV file.
+        text_column: the column of texts.
+        label_column: the column of class labels.
+        class_names: optional explicit class order; every label must be in it
+            and every class must have at least one row.
+        on_error: `"skip"` or `"raise"`; rows are checked as a whole and
+            always raise (a manifest with bad rows is a mistake to fix).
+        verbose: unused (texts need no per-item check); kept for the common signature.
+
+    Returns:
+        `LabeledData` of strings (`kind="texts"`); `sources` name the rows.
+
+    Raises:
+        DataError: naming the file, the column or the bad rows.
+
+    Example:
+    >>> import pandas as pd
+    >>> data = from_dataframe(pd.DataFrame({"text": ["good", "bad", ""], "label": ["p", "n", "n"]}))
+    >>> data.class_names, data.inputs
+    (['n', 'p'], ['good', 'bad', ''])
+    """
+    check_on_error(on_error)
+    if isinstance(manifest, (str, os.PathLike)):
+        where = os.fspath(manifest)
+        if not os.path.isfile(where):
+            raise DataError(f"{where}: manifest not found")
+        try:
+            frame = pd.read_csv(where, dtype=str, keep_default_na=False, encoding="utf-8",
+                                encoding_errors="replace")
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+            raise DataError(f"{where}: cannot parse CSV ({error})") from None
+    elif isinstance(manifest, pd.DataFrame):
+        where, frame = "manifest", manifest
+    else:
+        raise DataError(f"manifest must be a pandas DataFrame or a CSV path; received {type(manifest).__name__}")
+    try:
+        texts, labels, rows = read_manifest(frame, text_column, label_column)
+    except DataError as error:
+        message = str(error)
+        raise DataError(where + message[len("manifest"):] if message.startswith("manifest") else message) \
+            from None
+    if class_names is not None:
+        class_names = [str(c) for c in class_names]
+        known = set(class_names)
+        bad = [f"row {row}: label {label!r}" for row, label in zip(rows, labels) if label not in known]
+        if bad:
+            shown = "; ".join(bad[:20]) + (f"; ... {len(bad) - 20} more" if len(bad) > 20 else "")
+            raise DataError(f"{where}: {len(bad)} row(s) with a label not in class_names "
+                            f"{class_names}: {shown}")
+        empty = [c for c in class_names if c not in set(labels)]
+        if empty:
+            raise DataError(f"{where}: classes {empty} in class_names have no rows")
+    names = resolve_class_names(set(labels), class_names, where)
+    return LabeledData([_to_text(t) for t in texts], labels_to_ids(labels, names), names, kind="texts",
+                       sources=[f"{where} row {row}" for row in rows])
+
+
+def from_arrays(texts, labels, class_names=None):
+    """Texts from Python lists (or arrays, pandas Series).
+
+    Args:
+        texts: `n` strings (`bytes` are decoded as UTF-8, invalid bytes -> U+FFFD).
+        labels: `n` integer class ids or label strings.
+        class_names: optional ordered class names (for string labels: every
+            label must be in it; for ids: `class_names[i]` names id `i`).
+
+    Returns:
+        `LabeledData` of strings (`kind="texts"`).
+
+    Raises:
+        ValueError: naming the first item that is not a string, or for a count mismatch.
+
+    Example:
+    >>> data = from_arrays(["a good film", "a bad film"], ["pos", "neg"])
+    >>> data.class_names, data.labels.tolist()
+    (['neg', 'pos'], [1, 0])
+    """
+    if isinstance(texts, (str, bytes)):
+        raise ValueError(f"`texts` must be a list of texts, not one string. Received: {texts[:50]!r}")
+    items = list(texts.tolist() if isinstance(texts, (np.ndarray, pd.Series)) else texts)
+    for i, item in enumerate(items):
+        if not isinstance(item, (str, bytes)):
+            raise ValueError(f"`texts[{i}]` must be a string. Received {type(item).__name__}: {item!r:.60}")
+    ids, names = array_labels(np.asarray(labels.tolist() if isinstance(labels, pd.Series) else labels), class_names,
+                              "labels")
+    if len(ids) != len(items):
+        raise ValueError(f"`texts` has {len(items)} texts but `labels` has {len(ids)} labels")
+    return LabeledData([_to_text(t) for t in items], ids, names, kind="texts")
+
+
+def _to_text(item):
+    if isinstance(item, bytes):
+        return item.decode("utf-8", errors="replace")
+    return str(item)

@@ -1,0 +1,163 @@
+"""The `mmcnn` command end to end, through the real entry point in a subprocess."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+MMCNN = [sys.executable, "-m", "mmcnn.cli"]
+
+
+def run(*args, check=True, timeout=300):
+    result = subprocess.run([*MMCNN, *args], capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"mmcnn {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return result
+
+
+def make_images(root, per_class, seed=0):
+    rng = np.random.default_rng(seed)
+    for name, base in (("dark", 50), ("bright", 200)):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = np.clip(rng.normal(base, 25, (12, 14)), 0, 255).astype("uint8")
+            Image.fromarray(pixels).save(folder / f"{i}.png")
+    return root
+
+
+def error_line(result):
+    """The mmcnn error line; asserts there is exactly one and no traceback."""
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("mmcnn: ")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+TINY = ["--preset", "tiny", "--batch-size", "8", "--set", "image_size=[12,12]", "--set", "channels=1",
+        "--set", "augmentation='none'"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    train = make_images(root / "train", 24)
+    test = make_images(root / "test", 6, seed=1)
+    (train / "dark" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    out = root / "run"
+    result = run("train", "image", "--train", str(train), "--test", str(test), "--out", str(out),
+                 "--epochs", "12", "--seed", "3", *TINY)
+    return {"root": root, "train": train, "test": test, "out": out, "result": result}
+
+
+def test_train_writes_the_run_directory(trained):
+    out = trained["out"]
+    for name in ("config.json", "labels.txt", "model.keras", "history.csv", "metrics.json",
+                 "report/index.html"):
+        assert (out / name).exists(), name
+    assert (out / "logs").is_dir()
+    assert (out / "labels.txt").read_text().split() == ["bright", "dark"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["command"]["epochs"] == 12 and config["classifier"]["image_size"] == [12, 12]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] >= 0.9
+    assert [path for path, _ in metrics["skipped"]["train"]] == [str(trained["train"] / "dark" / "corrupt.png")]
+    assert "accuracy" in trained["result"].stderr + trained["result"].stdout
+
+
+def test_evaluate_json(trained):
+    result = run("evaluate", str(trained["out"]), "--data", str(trained["test"]), "--json")
+    metrics = json.loads(result.stdout)
+    assert {"accuracy", "macro_f1", "per_class", "confusion_matrix", "labels"} <= set(metrics)
+    assert sum(map(sum, metrics["confusion_matrix"])) == 12
+    assert metrics["labels"] == ["bright", "dark"]
+
+
+def test_predict_and_export_and_inspect(trained):
+    files = [str(trained["test"] / "dark" / "0.png"), str(trained["test"] / "bright" / "0.png")]
+    result = run("predict", str(trained["out"]), *files, "--top-k", "2", "--json")
+    rows = json.loads(result.stdout)
+    assert [row["label"] for row in rows] == ["dark", "bright"]
+    assert all(len(row["top_k"]) == 2 for row in rows)
+
+    export_dir = trained["root"] / "exported"
+    run("export", str(trained["out"]), "--out", str(export_dir))
+    assert (export_dir / "saved_model.pb").exists()
+    again = run("export", str(trained["out"]), "--out", str(export_dir), check=False)
+    assert again.returncode != 0 and "exist" in error_line(again)
+
+    table = run("inspect", str(trained["out"])).stdout
+    assert "Conv2D" in table and "dense_params" in table and "multiply-adds" in table
+    preset = run("inspect", "--preset", "small", "--modality", "image").stdout
+    assert "backbone/stage2_block2/conv" in preset
+
+
+def test_a_completed_run_is_not_overwritten(trained):
+    result = run("train", "image", "--train", str(trained["train"]), "--out", str(trained["out"]), *TINY,
+                 check=False)
+    assert result.returncode != 0
+    assert "--overwrite" in error_line(result)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["train", "image", "--train", "/nonexistent/data", "--out", "x"], "/nonexistent/data"),
+    (["train", "video", "--train", ".", "--out", "x"], "invalid choice"),
+    (["train", "image", "--out", "x"], "--train"),
+    (["evaluate", "/nonexistent/run", "--data", "."], "/nonexistent/run"),
+    (["predict"], "run_dir"),
+    (["inspect", "--preset", "huge", "--modality", "image"], "huge"),
+])
+def test_bad_arguments_give_one_line(args, needle):
+    result = run(*args, check=False)
+    assert result.returncode != 0
+    assert needle in error_line(result)
+
+
+def test_malformed_manifest_names_rows(tmp_path):
+    images = make_images(tmp_path / "imgs", 2)
+    frame = pd.DataFrame({"path": ["imgs/dark/0.png", "imgs/dark/1.png", "imgs/missing.png"],
+                          "label": ["dark", None, "bright"]})
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    result = run("train", "image", "--train", str(tmp_path / "train.csv"), "--out", str(tmp_path / "run"),
+                 *TINY, check=False)
+    line = error_line(result)
+    assert result.returncode != 0 and "row 2: missing label" in line and "row 3: file not found" in line
+    assert images.exists()
+    pd.DataFrame({"file": ["a.png"], "label": ["x"]}).to_csv(tmp_path / "bad.csv", index=False)
+    result = run("train", "image", "--train", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "run2"),
+                 check=False)
+    assert "missing column" in error_line(result)
+
+
+def test_resume_after_kill(tmp_path):
+    train = make_images(tmp_path / "train", 60)
+    out = tmp_path / "run"
+    args = ["train", "image", "--train", str(train), "--out", str(out), "--epochs", "25", *TINY]
+    process = subprocess.Popen([*MMCNN, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    history = out / "history.csv"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if history.exists() and len(history.read_text().strip().splitlines()) >= 3:  # header + 2 epochs
+            break
+        if process.poll() is not None:
+            pytest.fail(f"training ended before it could be killed:\n{process.stderr.read()[-2000:]}")
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done_before = pd.read_csv(history)["epoch"].tolist()
+    assert not (out / "metrics.json").exists()
+
+    result = run(*args)
+    assert "resuming" in result.stderr
+    epochs = pd.read_csv(history)["epoch"].tolist()
+    resumed = epochs[len(done_before):]
+    # The resumed run starts after the last completed epoch: no epoch is trained twice.
+    assert resumed and resumed[0] > done_before[-1], (done_before, resumed)
+    assert (out / "metrics.json").exists()

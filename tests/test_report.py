@@ -1,0 +1,169 @@
+"""The run report: real models, real PNG files in tmp_path, opened with PIL."""
+
+import logging
+import re
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import mmcnn
+from mmcnn.layers import ClassifierHead, ConvBlock
+from mmcnn.models import Backbone, ClassifierModel
+from mmcnn.models.metrics import classification_report
+from mmcnn.report import (PICTURES, conv_fields, filter_panels, first_conv, plot_filters,
+                          plot_learning_curves, plot_receptive_field, write_report)
+
+HISTORY = {"loss": [1.10, 0.82, 0.61, 0.52], "accuracy": [0.38, 0.61, 0.72, 0.80],
+           "val_loss": [1.02, 0.86, 0.70, 0.74], "val_accuracy": [0.45, 0.55, 0.66, 0.61]}
+
+
+def disc_image(size=16):
+    yy, xx = np.mgrid[:size, :size]
+    return ((((yy - size / 2) ** 2 + (xx - size / 2) ** 2) < (size / 3) ** 2) * 255.0
+            ).astype("float32")[..., None]
+
+
+def check_png(path, min_side=150):
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        width, height = image.size
+        assert min_side <= width <= 4000 and min_side <= height <= 4000, (path.name, image.size)
+        pixels = np.asarray(image.convert("L"), dtype=float)
+        text = dict(image.text)
+    assert pixels.std() > 5, f"{path.name} looks blank"
+    return text
+
+
+@pytest.fixture(scope="module")
+def image_classifier():
+    return mmcnn.image.ImageClassifier(num_classes=3, image_size=(16, 16), channels=1,
+                                       preset="tiny", class_names=["disc", "square", "bar"])
+
+
+def test_image_report_writes_every_picture(image_classifier, tmp_path):
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 3, 60)
+    y_pred = np.where(rng.random(60) < 0.7, y_true, rng.integers(0, 3, 60))
+    metrics = classification_report(y_true, y_pred, image_classifier.class_names)
+
+    files = write_report(image_classifier, tmp_path / "report", history=HISTORY, metrics=metrics,
+                         example=disc_image())
+
+    assert [f.name for f in files] == [*PICTURES, "index.html"]
+    texts = {f.name: check_png(f) for f in files if f.suffix == ".png"}
+    page = (tmp_path / "report" / "index.html").read_text()
+    for name in PICTURES:
+        assert f'src="{name}"' in page
+    assert "missing" not in page.split("</style>")[1]
+    assert "http" not in page  # self-contained: no external CSS, JS or images
+    # The metrics table: accuracy, macro-F1 and every class with its scores.
+    assert f"{metrics['accuracy']:.4f}" in page and f"{metrics['macro_f1']:.4f}" in page
+    for name, scores in metrics["per_class"].items():
+        assert re.search(rf"<th>{name}</th><td>{scores['precision']:.4f}</td>", page)
+    # One filter panel per filter of the first convolution (the 16-filter image stem).
+    path, conv = first_conv(image_classifier.model)
+    assert path == "adapter/stem/conv" and conv.filters == 16
+    assert texts["filters.png"]["mmcnn:panels"] == "16"
+    assert texts["feature_maps.png"]["mmcnn:panels"] == "[16, 16, 32]"
+
+
+def test_filter_panels_count_and_drawn_axes(image_classifier):
+    _, conv = first_conv(image_classifier.model)
+    panels, rgb = filter_panels(conv)
+    assert panels.shape == (16, 3, 3) and not rgb
+    np.testing.assert_allclose(panels[5], keras.ops.convert_to_numpy(conv.kernel)[:, :, 0, 5])
+    fig = plot_filters(image_classifier.model)
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert len(drawn) == conv.filters == fig.mmcnn_panels
+
+
+def test_rgb_filters_keep_colour():
+    clf = mmcnn.image.ImageClassifier(num_classes=2, image_size=(16, 16), channels=3, preset="tiny")
+    panels, rgb = filter_panels(first_conv(clf.model)[1])
+    assert rgb and panels.shape == (16, 3, 3, 3)
+
+
+def test_receptive_field_rectangles_match_inspect(image_classifier):
+    # stem 3x3 -> 3; 3x3 -> 5; 2x2 pool -> 6 (jump 2); 3x3 -> 6 + 2 * 2 = 10.
+    assert [size for _, size in conv_fields(image_classifier.model)] == [(3, 3), (5, 5), (10, 10)]
+    fig = plot_receptive_field(image_classifier, disc_image())
+    boxes = sorted((p.get_width(), p.get_height()) for p in fig.axes[0].patches)
+    assert boxes == [(3, 3), (5, 5), (10, 10)]
+
+
+def test_missing_pictures_are_named_and_logged(image_classifier, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="mmcnn"):
+        files = write_report(image_classifier, tmp_path)
+    assert [f.name for f in files] == ["filters.png", "index.html"]
+    page = (tmp_path / "index.html").read_text()
+    for name in ("learning_curves.png", "confusion_matrix.png", "feature_maps.png",
+                 "receptive_field.png"):
+        assert f"<b>{name}</b> is missing" in page
+        assert any(name in record.getMessage() for record in caplog.records)
+    assert "no example input was given" in page
+    assert "No metrics were given" in page
+
+
+def test_model_without_convolution_still_gets_a_page(tmp_path):
+    inputs = keras.Input((8, 8, 1))
+    outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, outputs, name="dense_only")
+    files = write_report(model, tmp_path, history=HISTORY, example=np.zeros((8, 8, 1), "float32"))
+    assert [f.name for f in files] == ["learning_curves.png", "index.html"]
+    page = (tmp_path / "index.html").read_text()
+    assert page.count("the model has no convolution layer") == 3
+
+
+def test_learning_curves_from_history_csv(tmp_path):
+    # The CSVLogger layout: an `epoch` column counted from 0, then the metrics.
+    pd.DataFrame({"epoch": range(4), **HISTORY}).to_csv(tmp_path / "history.csv", index=False)
+    fig = plot_learning_curves(pd.read_csv(tmp_path / "history.csv"))
+    loss_axes, accuracy_axes = fig.axes
+    assert [line.get_label() for line in loss_axes.get_lines()[:2]] == ["training", "validation"]
+    np.testing.assert_array_equal(loss_axes.get_lines()[0].get_xdata(), [1, 2, 3, 4])
+    np.testing.assert_allclose(accuracy_axes.get_lines()[1].get_ydata(), HISTORY["val_accuracy"])
+    fig.savefig(tmp_path / "curves.png")
+    check_png(tmp_path / "curves.png")
+
+
+def test_audio_report_draws_time_windows(tmp_path):
+    clf = mmcnn.audio.AudioClassifier(num_classes=2, clip_seconds=0.25, n_mels=32, preset="tiny")
+    t = np.arange(clf.num_samples) / clf.sample_rate
+    wave = (np.sin(2 * np.pi * 440 * t) * (t > 0.05) * (t < 0.15)).astype("float32")
+    files = write_report(clf, tmp_path, history=HISTORY, example=wave)
+    assert [f.name for f in files] == ["learning_curves.png", "filters.png", "feature_maps.png",
+                                       "receptive_field.png", "index.html"]
+    texts = {f.name: check_png(f, min_side=100) for f in files if f.suffix == ".png"}
+    # 1-D filters: (k, mel bins, filters) drawn as 16 heat maps of (32 mel bins x 5 frames).
+    panels, _ = filter_panels(first_conv(clf.model)[1])
+    assert panels.shape == (16, 32, 5)
+    assert texts["filters.png"]["mmcnn:panels"] == "16"
+    assert [size for _, size in conv_fields(clf.model)] == [(5,), (7,), (12,)]
+
+
+def test_text_report_draws_token_windows(tmp_path):
+    from mmcnn.text.text_converter import TextTokenizer
+
+    tokenizer = TextTokenizer(mode="word", max_tokens=16, min_frequency=1, name="tokenizer")
+    tokenizer.adapt(["the cat sat on the mat", "a dog ran in the park"])
+    inputs = keras.Input((), dtype="string", name="text")
+    x = keras.layers.Embedding(tokenizer.vocabulary_size, 8, name="embedding")(tokenizer(inputs))
+    x = ConvBlock(6, 3, rank=1, name="stem")(x)
+    x = Backbone([{"filters": 6, "pooling": "max"}, {"filters": 8}], rank=1, name="backbone")(x)
+    model = ClassifierModel(inputs, ClassifierHead(2, rank=1, name="head")(x), name="text_model")
+    example = "the dog sat on the mat in the park"
+
+    files = write_report(model, tmp_path, example=example)
+    assert [f.name for f in files] == ["filters.png", "feature_maps.png", "receptive_field.png",
+                                       "index.html"]
+    for f in files[:-1]:
+        check_png(f, min_side=100)
+    assert filter_panels(first_conv(model)[1])[0].shape == (6, 8, 3)  # (filters, dims, window)
+    fig = plot_receptive_field(model, example)
+    drawn = [t.get_text() for t in fig.axes[0].texts]
+    assert drawn[:9] == example.split()
+    bars = sorted(p.get_width() for p in fig.axes[1].patches)
+    assert bars == [3, 5, 10]  # 3; 3 + 2; pool: 6 (jump 2); 6 + 2 * 2 = 10
