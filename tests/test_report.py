@@ -133,9 +133,9 @@ def test_audio_report_draws_time_windows(tmp_path):
     clf = mmcnn.audio.AudioClassifier(num_classes=2, clip_seconds=0.25, n_mels=32, preset="tiny")
     t = np.arange(clf.num_samples) / clf.sample_rate
     wave = (np.sin(2 * np.pi * 440 * t) * (t > 0.05) * (t < 0.15)).astype("float32")
-    files = write_report(clf, tmp_path, history=HISTORY, example=wave)
-    assert [f.name for f in files] == ["learning_curves.png", "filters.png", "feature_maps.png",
-                                       "receptive_field.png", "index.html"]
+    files = write_report(clf, tmp_path, example=wave)
+    assert [f.name for f in files] == ["filters.png", "feature_maps.png", "receptive_field.png",
+                                       "index.html"]
     texts = {f.name: check_png(f, min_side=100) for f in files if f.suffix == ".png"}
     # 1-D filters: (k, mel bins, filters) drawn as 16 heat maps of (32 mel bins x 5 frames).
     panels, _ = filter_panels(first_conv(clf.model)[1])
@@ -167,3 +167,18 @@ def test_text_report_draws_token_windows(tmp_path):
     assert drawn[:9] == example.split()
     bars = sorted(p.get_width() for p in fig.axes[1].patches)
     assert bars == [3, 5, 10]  # 3; 3 + 2; pool: 6 (jump 2); 6 + 2 * 2 = 10
+
+
+def test_text_classifier_report_finds_the_hidden_windows(tmp_path):
+    # Kim's adapter runs its parallel windows inside one layer, out of mmcnn.inspect's walk:
+    # the report finds its Conv1D layers and takes the window widths from `token_windows()`.
+    clf = mmcnn.text.TextClassifier(class_names=["bad", "good"], max_tokens=16, min_frequency=1,
+                                    embedding_dim=8, filters=4, widths=[2, 3])
+    clf.adapt(["a good film", "a bad film", "the dog sat on the mat"])
+    files = write_report(clf, tmp_path, example="a good dog on the mat")
+    assert [f.name for f in files] == ["filters.png", "feature_maps.png", "receptive_field.png",
+                                       "index.html"]
+    texts = {f.name: check_png(f, min_side=100) for f in files if f.suffix == ".png"}
+    assert texts["filters.png"]["mmcnn:panels"] == "4"  # window_2: 4 filters of (8 dims x 2)
+    assert texts["feature_maps.png"]["mmcnn:panels"] == "[8]"  # 2 widths x 4 filters
+    assert [size for _, size in conv_fields(clf.model)] == [(2,), (3,)]

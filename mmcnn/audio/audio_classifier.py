@@ -10,10 +10,13 @@ into overlapping windows of the model's length and the window probabilities are 
 so a 10-second recording gets one answer (and, on request, per-window scores).
 """
 
+import io
 import os
 
 import keras
+import librosa
 import numpy as np
+import soundfile
 import tensorflow as tf
 
 from mmcnn.audio.audio_adapter import AudioAdapter
@@ -27,7 +30,7 @@ from mmcnn.models.metrics import classification_report
 AUGMENTATION_POLICIES = ("none", "light", "standard")
 FEATURES = ("log_mel", "mfcc")
 
-_TRAINING = dict(learning_rate=3e-3, epochs=30, batch_size=64, patience=8, weight_decay=1e-4)
+_TRAINING = dict(learning_rate=3e-3, epochs=20, batch_size=64, patience=8, weight_decay=1e-4)
 PRESETS = {
     # A small, fast net for tests and quick looks.
     "tiny": dict(rank=1, stem=16, stem_kernel=5,
@@ -249,9 +252,10 @@ class AudioClassifier(Classifier):
     def _load_waveforms(self, inputs):
         """Raw inputs -> list of 1-D float32 waveforms (any length) at the model's rate.
 
-        Accepts a file path, a 1-D waveform, a 2-D array `(n, samples)`, or a
-        list mixing paths and 1-D waveforms. Arrays must already be at
-        `sample_rate`; files are decoded, resampled and mixed down.
+        Accepts a file path, encoded audio bytes (a format libsndfile reads),
+        a 1-D waveform, a 2-D array `(n, samples)`, or a list mixing these.
+        Arrays must already be at `sample_rate`; files and bytes are decoded,
+        resampled and mixed down.
         """
         if isinstance(inputs, (str, bytes, os.PathLike)):
             inputs = [inputs]
@@ -269,8 +273,8 @@ class AudioClassifier(Classifier):
         waves = []
         for i, item in enumerate(inputs):
             if isinstance(item, bytes):
-                item = item.decode()
-            if isinstance(item, (str, os.PathLike)):
+                wave = self._decode_bytes(item, f"inputs[{i}]")
+            elif isinstance(item, (str, os.PathLike)):
                 # A quiet recording still gets an answer at predict time.
                 wave = load_audio(item, sample_rate=self.sample_rate, reject_silent=False)
             else:
@@ -282,6 +286,18 @@ class AudioClassifier(Classifier):
                     raise ValueError(f"inputs[{i}]: the waveform holds NaN or infinite samples")
             waves.append(wave)
         return waves
+
+    def _decode_bytes(self, encoded, where):
+        try:
+            samples, rate = soundfile.read(io.BytesIO(encoded), dtype="float32", always_2d=True)
+        except Exception as error:  # noqa: BLE001 - any decoder failure is a data error
+            raise ValueError(f"{where}: cannot decode the audio bytes ({error})") from error
+        if samples.size == 0:
+            raise ValueError(f"{where}: the audio bytes hold no samples")
+        wave = librosa.to_mono(np.ascontiguousarray(samples.T))
+        if rate != self.sample_rate:
+            wave = librosa.resample(wave, orig_sr=rate, target_sr=self.sample_rate)
+        return np.asarray(wave, dtype="float32")
 
     def _prepare_inputs(self, inputs):
         """Raw inputs -> a `(n, num_samples)` batch (each clip centre-padded or cropped)."""

@@ -148,13 +148,15 @@ def export_classifier(clf, path, overwrite=False, extra_endpoints=()):
     Example:
     >>> import os, tempfile, mmcnn
     >>> clf = mmcnn.image.ImageClassifier(num_classes=2, image_size=(16, 16), channels=1, preset="tiny")
-    >>> path = export_classifier(clf, os.path.join(tempfile.mkdtemp(), "model"))
-    >>> sorted(read_metadata(path)["signatures"])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = export_classifier(clf, os.path.join(folder, "model"))
+    ...     sorted(read_metadata(path)["signatures"])
     ['features', 'pixels', 'serving_default']
     """
-    if clf.modality not in ENDPOINTS:
-        raise ValueError(f"`clf` must be an mmcnn image, audio or text classifier. "
-                         f"Received: {type(clf).__name__} with modality={clf.modality!r}")
+    modality = getattr(clf, "modality", None)
+    if modality not in ENDPOINTS:
+        raise ValueError("`clf` must be an mmcnn image, audio or text classifier. "
+                         f"Received: {type(clf).__name__} with modality={modality!r}")
     path = os.path.abspath(os.fspath(path))
     _check_target(path, overwrite)  # fail before the (slow) tracing, not after
     endpoints = list(ENDPOINTS[clf.modality](clf))

@@ -122,9 +122,27 @@ def _elements(shape):
     return None if any(d is None for d in dims) else int(np.prod(dims))
 
 
-def _walk(layer, input_shape, field, prefix, rows, on_path=True):
-    """Appends rows for `layer` and returns (output_shape, output_field)."""
+def _walk(layer, input_shape, field, prefix, rows, on_path=True, seen=None):
+    """Appends rows for `layer` and returns (output_shape, output_field).
+
+    Composite layers describe themselves with `inspect_path()` (sublayers in
+    order), optionally `inspect_side()` (layers off the main path that read
+    the block's input, such as a residual shortcut), or `inspect_branches()`
+    (parallel sequences that all read the block's input and are joined, as
+    in a multi-width text adapter). A layer met twice is listed once.
+    """
+    seen = set() if seen is None else seen
     name = f"{prefix}{layer.name}"
+    if hasattr(layer, "inspect_branches"):
+        fields = []
+        for branch in layer.inspect_branches():
+            shape, branch_field = input_shape, field
+            for child in branch:
+                shape, branch_field = _walk(child, shape, branch_field, f"{name}/", rows, on_path, seen)
+            fields.append(branch_field)
+        known = [f for f in fields if f is not None]
+        out_field = max(known, key=lambda f: np.prod(f.size)) if known else None
+        return tuple(layer.compute_output_shape(tuple(input_shape))), out_field
     children = None
     if hasattr(layer, "inspect_path"):
         children = layer.inspect_path()
@@ -133,13 +151,16 @@ def _walk(layer, input_shape, field, prefix, rows, on_path=True):
     if children is not None:
         shape, out_field = input_shape, field
         for child in children:
-            shape, out_field = _walk(child, shape, out_field, f"{name}/", rows, on_path)
+            shape, out_field = _walk(child, shape, out_field, f"{name}/", rows, on_path, seen)
         for child in getattr(layer, "inspect_side", lambda: [])():
-            _walk(child, input_shape, field, f"{name}/", rows, on_path=False)
+            _walk(child, input_shape, field, f"{name}/", rows, False, seen)
         return shape, out_field
 
     output_shape = tuple(layer.compute_output_shape(tuple(input_shape)))
     out_field = _next_field(layer, input_shape, output_shape, field)
+    if id(layer) in seen:
+        return output_shape, out_field
+    seen.add(id(layer))
     weights_kind = isinstance(layer, (*_CONV_TYPES, keras.layers.Dense))
     in_elems, out_elems = _elements(input_shape), _elements(output_shape)
     rows.append({
@@ -165,7 +186,13 @@ def _next_field(layer, input_shape, output_shape, field):
         return field.window(*params)
     if isinstance(layer, _GLOBAL_TYPES) or isinstance(layer, keras.layers.Dense) and len(output_shape) == 2:
         return field.make_global()
-    if len(_spatial(output_shape)) == len(field.size) or len(output_shape) == len(input_shape) + 1:
+    out_spatial = _spatial(output_shape)
+    if len(out_spatial) > len(field.size) and len(output_shape) == len(input_shape) + 1:
+        # A new trailing axis: features become a spatial axis (a spectrogram read as an image).
+        extra = out_spatial[len(field.size):]
+        return _Field(field.size + (1,) * len(extra), field.jump + (1,) * len(extra),
+                      field.start + (0.0,) * len(extra), field.extent + tuple(extra))
+    if len(out_spatial) == len(field.size) or len(output_shape) == len(input_shape) + 1:
         return field  # element-wise, normalisation, embedding (adds a feature axis): same field
     return field.make_global()
 

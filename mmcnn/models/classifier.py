@@ -57,6 +57,8 @@ class Classifier:
     modality = None
     presets = {}
     default_preset = None
+    # Tests of distributed training turn this off to compare runs batch by batch.
+    _shuffle_training = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -196,8 +198,9 @@ class Classifier:
                                   tf.data.Dataset.from_tensor_slices(data.labels)))
         if len(data) * self._element_nbytes() <= cache_bytes:
             ds = ds.cache()
-        if training:
+        if training and self._shuffle_training:
             ds = ds.shuffle(min(len(data), 20000), seed=self.seed, reshuffle_each_iteration=True)
+        if training:
             random_map = self._training_map(self.seed)
             if random_map is not None:
                 ds = ds.map(random_map, num_parallel_calls=tf.data.AUTOTUNE)
@@ -226,7 +229,8 @@ class Classifier:
             metrics=["accuracy"])
 
     def fit(self, data, validation_data=None, epochs=None, batch_size=None, validation_split=None,
-            callbacks=(), class_weight=None, early_stopping=True, backup_dir=None, verbose="auto"):
+            callbacks=(), class_weight=None, early_stopping=True, backup_dir=None, verbose="auto",
+            strategy=None):
         """Trains on `data` (a `LabeledData`).
 
         Args:
@@ -243,6 +247,13 @@ class Classifier:
             backup_dir: folder for `keras.callbacks.BackupAndRestore`: an
                 interrupted run resumes from its last completed epoch.
             verbose: Keras verbosity.
+            strategy: `None` (one device) or a `tf.distribute.MirroredStrategy`
+                / `MultiWorkerMirroredStrategy` (see `mmcnn.distribute`). The
+                model, optimizer and metrics are then created under its scope
+                (so pass it to the first `fit`); `batch_size` is per replica
+                and the global batch is `batch_size * num_replicas`; the
+                learning rate is not scaled with the replica count. Each
+                worker keeps its own resume state under `backup_dir`.
 
         Returns:
             The Keras `History`.
@@ -252,6 +263,9 @@ class Classifier:
             data, validation_data = data.split(validation_split, seed=self.seed)
         if validation_data is not None:
             self._check_classes(validation_data, "validation data")
+        if strategy is not None:
+            return self._fit_distributed(data, validation_data, epochs, batch_size, callbacks,
+                                         class_weight, early_stopping, backup_dir, verbose, strategy)
         if self._model is None:
             self._prepare_for_training(data)
             self.build()
@@ -263,19 +277,58 @@ class Classifier:
         steps = int(np.ceil(len(data) / batch_size))
         if not self.model.compiled:
             self.compile(steps_per_epoch=steps, epochs=epochs)
+        callbacks = self._fit_callbacks(callbacks, early_stopping and val_ds is not None, backup_dir)
+        class_weight = self._class_weight(data, class_weight)
+        return self.model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
+                              class_weight=class_weight, verbose=verbose)
+
+    def _fit_distributed(self, data, validation_data, epochs, batch_size, callbacks, class_weight,
+                         early_stopping, backup_dir, verbose, strategy):
+        """`fit` under a `tf.distribute` strategy (see `mmcnn.distribute`)."""
+        from mmcnn import distribute
+
+        if self._model is None:
+            self._prepare_for_training(data)
+            with strategy.scope():
+                self.build()
+        distribute.check_model_strategy(self._model, strategy)
+        if distribute.num_replicas(strategy) > 1:
+            distribute.synchronize_batch_norm(self._model)
+        epochs = epochs or self._setting("epochs")
+        batch_size = batch_size or self._setting("batch_size")  # per replica
+        class_weight = self._class_weight(data, class_weight)
+        train_ds, class_weight = distribute.distributed_dataset(
+            self, data, strategy, batch_size, training=True, class_weight=class_weight)
+        val_ds = (distribute.distributed_dataset(self, validation_data, strategy, batch_size,
+                                                 training=False)[0]
+                  if validation_data is not None else None)
+        if not self.model.compiled:
+            with strategy.scope():
+                self.compile(steps_per_epoch=distribute.steps_per_epoch(len(data), batch_size, strategy),
+                             epochs=epochs)
+        callbacks = self._fit_callbacks(callbacks, early_stopping and val_ds is not None,
+                                        backup_dir and distribute.backup_path(backup_dir, strategy))
+        with distribute.cluster_errors(strategy), distribute.keras_multi_worker_workaround(strategy):
+            return self.model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
+                                  class_weight=class_weight, verbose=verbose)
+
+    def _fit_callbacks(self, callbacks, early_stopping, backup_dir):
         callbacks = list(callbacks)
-        if early_stopping and val_ds is not None:
+        if early_stopping:
             callbacks.append(keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=self.preset_config.get("patience", 5),
                 restore_best_weights=True))
         if backup_dir is not None:
             # First, so that the saved state is never older than what other callbacks logged.
             callbacks.insert(0, keras.callbacks.BackupAndRestore(os.fspath(backup_dir)))
+        return callbacks
+
+    @staticmethod
+    def _class_weight(data, class_weight):
         if class_weight == "balanced":
             counts = data.class_counts().astype(float)
             class_weight = {i: float(len(data) / (len(counts) * c)) for i, c in enumerate(counts) if c}
-        return self.model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
-                              class_weight=class_weight, verbose=verbose)
+        return class_weight
 
     # --------------------------------------------------------------- evaluate
     def predict_proba(self, inputs, batch_size=64):

@@ -139,14 +139,20 @@ def test_fit_on_two_tones_reaches_high_accuracy(trained):
 
 def test_predict_accepts_paths_waveforms_lists_and_batches(trained, tmp_path):
     path = tmp_path / "high.flac"
-    soundfile.write(path, tone(2000, seconds=0.3, noise=0.0), 44100 // 2)  # written "at" 22.05 kHz
+    t = np.arange(int(0.3 * 22050)) / 22050
+    soundfile.write(path, 0.5 * np.sin(2 * np.pi * 2000 * t), 22050)  # resampled on the way in
     soundfile.write(tmp_path / "low.wav", tone(300), SR)
     assert trained.predict(str(tmp_path / "low.wav"))["labels"] == ["low"]
+    assert trained.predict(path)["labels"] == ["high"]
     batch = np.stack([tone(300, seed=2), tone(2000, seed=3)])
     assert trained.predict(batch)["labels"] == ["low", "high"]
     mixed = trained.predict([tmp_path / "low.wav", tone(2000, seconds=0.5), tone(300)])
     assert mixed["probabilities"].shape == (3, 2) and mixed["labels"][1:] == ["high", "low"]
     np.testing.assert_allclose(mixed["probabilities"].sum(axis=1), 1.0, rtol=1e-5)
+    encoded = path.read_bytes()  # a 22.05 kHz FLAC as bytes: decoded and resampled
+    assert trained.predict(encoded)["labels"] == ["high"]
+    with pytest.raises(ValueError, match=r"inputs\[0\]: cannot decode"):
+        trained.predict(b"not audio")
     with pytest.raises(ValueError, match=r"inputs\[0\]"):
         trained.predict([np.zeros((2, 2), "float32")])
     with pytest.raises(ValueError, match="not found"):

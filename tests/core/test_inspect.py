@@ -11,11 +11,17 @@ from mmcnn.models import Backbone
 def measured_field(model, input_shape, unit):
     """Input positions with non-zero gradient for one output unit (the empirical field)."""
     x = tf.constant(np.random.default_rng(1).uniform(0.5, 1.5, size=(1, *input_shape)).astype("float32"))
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = model(x, training=False)
-        target = y[(0, *unit, 0)]
-    grad = tape.gradient(target, x).numpy()[0]
+
+    # In a tf.function, as in training: eager conv backprop with oneDNN crashed
+    # (segfault in Conv2DBackpropFilter, TF 2.21) on one of these shapes.
+    @tf.function
+    def input_gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            target = model(x, training=False)[(0, *unit, 0)]
+        return tape.gradient(target, x)
+
+    grad = input_gradient(x).numpy()[0]
     nonzero = np.argwhere(np.abs(grad).sum(axis=-1) > 0)
     return nonzero.min(axis=0), nonzero.max(axis=0)
 
@@ -93,3 +99,36 @@ def test_summary_of_backbone_counts_every_weight():
     assert (table["macs"] >= 0).all()
     shortcut = table[table["layer"].str.contains("shortcut")]
     assert len(shortcut) > 0
+
+
+def test_a_feature_axis_that_becomes_spatial_gets_its_own_field():
+    """A (frames, mels) spectrogram reshaped to an image: both axes then grow."""
+    model = keras.Sequential([keras.Input((20, 8)), keras.layers.Reshape((20, 8, 1)),
+                              ConvBlock(2, 3), ConvBlock(2, 3)])
+    table = receptive_field(model)
+    assert table["size"].tolist()[-1] == (5, 5)
+
+
+class TwoWidths(keras.layers.Layer):
+    """Parallel windows of width 2 and 5 joined along channels (the shape of a Kim adapter)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.narrow = keras.layers.Conv1D(2, 2, padding="same")
+        self.wide = keras.layers.Conv1D(2, 5, padding="same")
+
+    def call(self, x):
+        return keras.ops.concatenate([self.narrow(x), self.wide(x)], axis=-1)
+
+    def compute_output_shape(self, shape):
+        return (*shape[:-1], 4)
+
+    def inspect_branches(self):
+        return [[self.narrow], [self.wide]]
+
+
+def test_parallel_branches_report_the_widest_window_and_every_weight():
+    model = keras.Sequential([keras.Input((16, 3)), TwoWidths(), keras.layers.GlobalMaxPooling1D()])
+    fields = receptive_field(model)
+    assert fields["size"].tolist()[:2] == [(2,), (5,)]
+    assert summary(model)["params"].sum() == model.count_params()

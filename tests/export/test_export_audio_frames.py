@@ -1,10 +1,13 @@
 """The in-graph framing of an audio export against `audio_loading.frame_windows`."""
 
+import doctest
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from mmcnn.audio.audio_loading import frame_windows as reference_frames
+from mmcnn.export import audio_frames
 from mmcnn.export.audio_frames import frame_windows
 
 
@@ -41,3 +44,8 @@ def test_invalid_arguments_are_named(kwargs, message):
 def test_rank_is_checked():
     with pytest.raises(ValueError, match="`waveforms` must have rank 1"):
         frame_windows(tf.zeros((2, 3, 10)), num_samples=4, hop=2)
+
+
+def test_docstring_examples_run():
+    results = doctest.testmod(audio_frames, verbose=False)
+    assert results.attempted > 0 and results.failed == 0

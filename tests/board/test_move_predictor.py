@@ -1,0 +1,78 @@
+"""MovePredictor: the head layers, masking of illegal points, training, save/load and export."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import mmcnn.board
+from mmcnn.board import (GoPosition, LegalMoveSoftmax, MoveHead, MovePredictor, from_sgf,
+                         legal_plane_index, move_accuracy)
+from mmcnn.models import Classifier
+from mmcnn.testing import check_config, run_layer_test
+
+
+def test_move_head_layer():
+    x = np.random.default_rng(0).normal(size=(2, 5, 5, 3)).astype("float32")
+    run_layer_test(MoveHead, dict(pass_units=4), x, expected_output_shape=(2, 26),
+                   expected_num_trainable_weights=6)
+
+
+def test_legal_move_softmax_masks_with_minus_infinity():
+    check_config(LegalMoveSoftmax(legal_plane=1))
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(3, 10)).astype("float32")
+    planes = np.zeros((3, 3, 3, 2), "float32")
+    legal = rng.uniform(size=(3, 3, 3)) > 0.5
+    planes[..., 1] = legal
+    probs = LegalMoveSoftmax(1)([logits, planes]).numpy()
+    mask = np.concatenate([legal.reshape(3, 9), np.ones((3, 1), bool)], axis=1)
+    expected = np.where(mask, np.exp(logits), 0)
+    np.testing.assert_allclose(probs, expected / expected.sum(1, keepdims=True), atol=1e-6)
+    assert np.all(probs[~mask] == 0)
+    with pytest.raises(ValueError, match="legal_plane"):
+        LegalMoveSoftmax(-1)
+
+
+def test_predictor_validation():
+    with pytest.raises(ValueError, match="legal"):
+        MovePredictor(9, planes=("stones",))
+    with pytest.raises(ValueError, match="augmentation"):
+        MovePredictor(9, augmentation="flip")
+    with pytest.raises(ValueError, match="board_size"):
+        MovePredictor(0)
+
+
+def test_train_evaluate_predict_save_export(game_sgfs, tmp_path):
+    data = from_sgf(game_sgfs, on_error="raise")
+    predictor = MovePredictor(board_size=9, preset="tiny", batch_size=32)
+    predictor.fit(data, epochs=1, verbose=0)
+    report = predictor.evaluate(data)
+    assert set(report) >= {"top1_accuracy", "top5_accuracy", "num_examples"}
+    assert 0 <= report["top1_accuracy"] <= report["top5_accuracy"] <= 1
+
+    # Illegal points get probability exactly 0 (occupied points of a real position).
+    position = GoPosition(9)
+    for move in [(4, 4), (4, 5), (3, 4)]:
+        position.play(move)
+    result = predictor.predict([position], top_k=5)
+    probs = result["probabilities"][0]
+    assert probs[4 * 9 + 4] == 0 and probs[4 * 9 + 5] == 0 and abs(probs.sum() - 1) < 1e-5
+    assert len(result["top_k"][0]) == 5 and result["labels"][0] != "E5"
+
+    path = tmp_path / "moves.keras"
+    predictor.save(path)
+    loaded = Classifier.load(path)
+    assert isinstance(loaded, MovePredictor) and loaded.get_config() == predictor.get_config()
+    x = data.inputs[:5]
+    np.testing.assert_allclose(loaded.predict_proba(x), predictor.predict_proba(x), atol=1e-5)
+
+    export_dir = predictor.export(tmp_path / "export")
+    served = tf.saved_model.load(export_dir).serve(tf.constant(x)).numpy()
+    np.testing.assert_allclose(served, predictor.predict_proba(x), atol=1e-5)
+
+
+def test_move_accuracy():
+    probs = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
+    assert move_accuracy([1, 2], probs, ks=(1, 2)) == {"top1_accuracy": 0.5, "top2_accuracy": 0.5,
+                                                       "num_examples": 2}
+    assert legal_plane_index(mmcnn.board.DEFAULT_PLANES) == 15

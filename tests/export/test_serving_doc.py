@@ -1,0 +1,114 @@
+"""docs/serving.md: its Python examples run, and its REST bodies fit the signatures they name."""
+
+import base64
+import io
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+import soundfile
+import tensorflow as tf
+from PIL import Image
+
+import mmcnn.audio
+import mmcnn.image
+import mmcnn.text
+
+DOC = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "docs", "serving.md")
+MODALITY_OF_INPUT = {"image_bytes": "image", "pixels": "image", "waveform": "audio",
+                     "wav_bytes": "audio", "texts": "text", "token_ids": "text"}
+
+
+def fenced_blocks(language):
+    with open(DOC, encoding="utf-8") as f:
+        text = f.read()
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+
+
+def python_examples():
+    """modality -> code of the doc's `# <modality> export` python block."""
+    examples = {}
+    for code in fenced_blocks("python"):
+        first = code.splitlines()[0]
+        match = re.fullmatch(r"# (image|audio|text) export", first.strip())
+        if match:
+            examples[match.group(1)] = code
+    return examples
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """modality -> a folder with the export as `model/` and the files the examples open."""
+    root = tmp_path_factory.mktemp("doc")
+    rng = np.random.default_rng(0)
+    image = mmcnn.image.ImageClassifier(class_names=["cat", "dog"], image_size=(16, 16), channels=3,
+                                        preset="tiny")
+    audio = mmcnn.audio.AudioClassifier(class_names=["yes", "no"], clip_seconds=0.25,
+                                        preset="tiny", n_mels=16)
+    text = mmcnn.text.TextClassifier(class_names=["neg", "pos"], max_tokens=16, min_frequency=1,
+                                     embedding_dim=8, filters=4)
+    text.adapt(["a good film", "what a dull plot", "the cat sat on the mat"])
+    folders = {}
+    for name, clf in [("image", image), ("audio", audio), ("text", text)]:
+        folder = root / name
+        folder.mkdir()
+        clf.export(folder / "model")
+        buffer = io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(buffer, "PNG")
+        (folder / "photo.png").write_bytes(buffer.getvalue())
+        soundfile.write(folder / "clip.wav", 0.3 * rng.standard_normal(7000), 16000,
+                        subtype="PCM_16")
+        folders[name] = folder
+    return folders
+
+
+def test_doc_has_one_python_example_per_modality():
+    assert sorted(python_examples()) == ["audio", "image", "text"]
+
+
+@pytest.mark.parametrize("modality", ["image", "audio", "text"])
+def test_python_example_runs_against_a_real_export(folders, modality, monkeypatch, capsys):
+    monkeypatch.chdir(folders[modality])
+    exec(compile(python_examples()[modality], f"docs/serving.md ({modality})", "exec"), {})
+    assert capsys.readouterr().out.strip()
+
+
+def rest_bodies():
+    bodies = [json.loads(block) for block in fenced_blocks("json")]
+    return [b for b in bodies if "inputs" in b]
+
+
+def test_doc_shows_a_rest_body_for_every_signature():
+    shown = {(MODALITY_OF_INPUT[next(iter(b["inputs"]))], b["signature_name"]) for b in rest_bodies()}
+    assert {("image", "serving_default"), ("image", "pixels"), ("audio", "serving_default"),
+            ("audio", "wav"), ("text", "serving_default")} <= shown
+
+
+def test_rest_bodies_fit_their_signatures(folders):
+    # Decodes each body as TensorFlow Serving does ({"b64": ...} -> bytes), with the
+    # placeholders replaced by the real files, and runs it.
+    files = {"image_bytes": "photo.png", "wav_bytes": "clip.wav"}
+    served = {m: tf.saved_model.load(os.fspath(folder / "model")) for m, folder in folders.items()}
+    for body in rest_bodies():
+        (name, values), = body["inputs"].items()
+        folder = folders[MODALITY_OF_INPUT[name]]
+        signature = served[MODALITY_OF_INPUT[name]].signatures[
+            body.get("signature_name", "serving_default")]
+        spec = signature.structured_input_signature[1][name]
+        if spec.dtype == tf.string:
+            decoded = []
+            for value in values:
+                if isinstance(value, dict):
+                    assert set(value) == {"b64"}
+                    value = base64.b64encode((folder / files[name]).read_bytes()).decode()
+                    decoded.append(base64.b64decode(value))
+                else:
+                    decoded.append(value.encode())
+            tensor = tf.constant(decoded)
+        else:
+            tensor = tf.constant(np.asarray(values), dtype=spec.dtype)
+        outputs = signature(**{name: tensor})
+        assert set(outputs) == {"probabilities", "class_id", "class_name"}
+        assert outputs["class_name"].shape[0] == len(values)
