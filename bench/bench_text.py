@@ -38,6 +38,8 @@ from mmcnn.text import TextClassifier, from_dataframe  # noqa: E402
 
 VALIDATION_FRACTION = 0.1
 SEED = 0
+# Picked on the validation split with --tune-tfidf (C = 1, 10, 100 gave 0.4286, 0.4636, 0.4662).
+TFIDF_C = 100.0
 
 # Settings tried with --tune (validation accuracy); each dict is TextClassifier kwargs.
 TUNE_GRID = {
@@ -81,7 +83,7 @@ def scores(y_true, y_pred, class_names):
     return report["accuracy"], report["macro_f1"]
 
 
-def run_tfidf(train, val, test):
+def run_tfidf(train, val, test, tune=False):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -89,12 +91,12 @@ def run_tfidf(train, val, test):
         vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
         return vectorizer, LogisticRegression(C=c, max_iter=3000)
 
-    best = None
-    for c in (1.0, 10.0, 100.0):  # picked on validation
+    best = (TFIDF_C, float("nan"))
+    for c in ((1.0, 10.0, 100.0) if tune else ()):
         vectorizer, model = make(c)
         model.fit(vectorizer.fit_transform(train.inputs), train.labels)
         acc = float(np.mean(model.predict(vectorizer.transform(val.inputs)) == val.labels))
-        if best is None or acc > best[1]:
+        if not acc <= best[1]:
             best = (c, acc)
     c = best[0]
     start = time.perf_counter()
@@ -105,7 +107,7 @@ def run_tfidf(train, val, test):
     pred = model.predict(vectorizer.transform(test.inputs))
     infer_s = time.perf_counter() - start
     acc, f1 = scores(test.labels, pred, test.class_names)
-    return dict(name=f"TF-IDF 1-2-grams + logistic regression (C={c:g}, val acc {best[1]:.3f})",
+    return dict(name=f"TF-IDF word 1-2-grams + logistic regression (C={c:g})",
                 accuracy=acc, macro_f1=f1, train_s=train_s, train_rate=len(train) / train_s,
                 infer_rate=len(test) / infer_s, epochs="-", params="-")
 
@@ -179,6 +181,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="markdown results file")
     parser.add_argument("--tune", action="store_true", help="validation-only grid over TextClassifier settings")
+    parser.add_argument("--tune-tfidf", action="store_true", help="pick C of the TF-IDF baseline on validation")
     parser.add_argument("--only", nargs="*", help="with --tune: names of grid entries to run")
     args = parser.parse_args()
     load_before = load_avg()
@@ -197,7 +200,7 @@ def main():
         print(table(results).replace("accuracy", "val accuracy"))
         return
     total = time.perf_counter()
-    results = [run_tfidf(train, val, test)]
+    results = [run_tfidf(train, val, test, tune=args.tune_tfidf)]
     print(results[-1], flush=True)
     results.append(run_keras_scratch(train, val, test))
     print(results[-1], flush=True)

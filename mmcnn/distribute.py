@@ -38,7 +38,6 @@ Data sharding (across workers; one worker's replicas split its batches):
 
 import contextlib
 import json
-import logging
 import math
 import os
 import tempfile
@@ -46,8 +45,6 @@ import tempfile
 import keras
 import numpy as np
 import tensorflow as tf
-
-logger = logging.getLogger("mmcnn")
 
 STRATEGIES = ("none", "mirrored", "multiworker")
 # A collective that waits longer than this for a peer fails (DeadlineExceeded)

@@ -48,6 +48,7 @@ logger = logging.getLogger("mmcnn")
 _MIX_A = 0x9E3779B97F4A7C15
 _MIX_B = 0xBF58476D1CE4E5B9
 _MASK63 = (1 << 63) - 1
+_MASK64 = (1 << 64) - 1
 
 
 class TrainingDivergedError(RuntimeError):
@@ -91,18 +92,18 @@ def epoch_seed(seed, epoch, stream=0):
     >>> epoch_seed(0, 1) == epoch_seed(0, 1) != epoch_seed(0, 2)
     True
     """
-    value = (int(seed) * _MIX_A + (int(epoch) + 1) * _MIX_B + int(stream) * _MIX_A * 3) & ((1 << 64) - 1)
-    value ^= value >> 31
-    value = (value * _MIX_B) & ((1 << 64) - 1)
-    value ^= value >> 29
+    value = 0
+    for part in (seed, epoch, stream):
+        value = _mix64(value ^ (int(part) & _MASK64))
     return value & _MASK63
 
 
-def _epoch_seed_tensor(seed, epoch, stream):
-    # The same kind of mixing in int64 graph arithmetic (wrapping), for a tensor epoch.
-    epoch = tf.cast(epoch, tf.int64)
-    base = tf.constant(epoch_seed(seed, 0, stream), tf.int64)
-    return tf.bitwise.bitwise_xor(base, (epoch + 1) * tf.constant(0x2545F4914F6CDD1D, tf.int64))
+def _mix64(value):
+    # splitmix64's finaliser: a bijection of 64-bit integers that spreads every input bit.
+    value = (value + _MIX_A) & _MASK64
+    value = ((value ^ (value >> 30)) * _MIX_B) & _MASK64
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return value ^ (value >> 31)
 
 
 def epoch_dataset(dataset, size, batch_size, epochs, seed=0, first_epoch=0, random_map=None,
@@ -154,18 +155,27 @@ def epoch_dataset(dataset, size, batch_size, epochs, seed=0, first_epoch=0, rand
                        "stateless ops.", getattr(random_map, "__name__", random_map))
 
     def one_epoch(epoch):
-        shuffled = dataset.shuffle(buffer, seed=_epoch_seed_tensor(seed, epoch, 0),
-                                   reshuffle_each_iteration=False)
+        # Python-int seeds: TensorFlow's seed handling cannot take a tensor once a global
+        # seed is set (keras.utils.set_random_seed), so each epoch is its own dataset.
+        shuffled = dataset.shuffle(buffer, seed=epoch_seed(seed, epoch, 0), reshuffle_each_iteration=False)
         if legacy_map:
             shuffled = shuffled.map(random_map, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         elif random_map is not None:
-            map_seed = _epoch_seed_tensor(seed, epoch, 1)
+            map_seed = tf.constant(epoch_seed(seed, epoch, 1), tf.int64)
             shuffled = shuffled.enumerate().map(
                 lambda i, xy: random_map(xy[0], xy[1], tf.stack([map_seed, i])),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return shuffled.batch(batch_size)
 
-    ds = tf.data.Dataset.range(first_epoch, max(first_epoch, epochs)).flat_map(one_epoch)
+    epoch_numbers = list(range(first_epoch, epochs))
+    if not epoch_numbers:
+        return dataset.batch(batch_size).take(0)
+    steps = steps_per_epoch(size, batch_size)
+    # One flat dataset that reads `steps` batches from epoch 0's dataset, then from epoch 1's...
+    choice = tf.data.Dataset.range(len(epoch_numbers)).flat_map(
+        lambda k: tf.data.Dataset.from_tensors(k).repeat(steps))
+    ds = tf.data.Dataset.choose_from_datasets([one_epoch(e) for e in epoch_numbers], choice,
+                                              stop_on_empty_dataset=True)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -120,7 +120,8 @@ class LegalMoveSoftmax(keras.layers.Layer):
             raise ValueError(f"`legal_plane` ({self.legal_plane}) must index one of the "
                              f"{planes.shape[-1]} planes. Received: legal_plane={self.legal_plane}")
         logits = keras.ops.cast(logits, "float32")
-        legal = keras.ops.reshape(planes[..., self.legal_plane] > 0.5, (-1, planes.shape[1] * planes.shape[2]))
+        points = planes.shape[1] * planes.shape[2]
+        legal = keras.ops.reshape(planes[..., self.legal_plane] > 0.5, (-1, points))
         legal = keras.ops.concatenate([legal, keras.ops.ones_like(legal[:, :1])], axis=-1)
         masked = keras.ops.where(legal, logits, float("-inf"))
         return keras.ops.softmax(masked, axis=-1)

@@ -232,6 +232,37 @@ def read_manifest(manifest, input_column, label_column="label", base_dir=None,
     return inputs, [str(label) for label in labels], rows
 
 
+def read_labeled_manifest(manifest, input_column, label_column="label", class_names=None,
+                          base_dir=None, check_files=False):
+    """`read_manifest`, then the labels checked against `class_names`.
+
+    Returns:
+        `(inputs, labels, class_names, sources)`: `class_names` sorted from
+        the labels when not given; `sources` name each item's manifest row
+        (and file) for messages.
+
+    Raises:
+        DataError naming the rows whose label is not in `class_names`, or the
+        classes of `class_names` that no row has.
+    """
+    where = os.fspath(manifest) if isinstance(manifest, (str, os.PathLike)) else "manifest"
+    inputs, labels, rows = read_manifest(manifest, input_column, label_column, base_dir, check_files)
+    if class_names is not None:
+        class_names = [str(c) for c in class_names]
+        known = set(class_names)
+        bad = [f"row {row}: label {label!r}" for row, label in zip(rows, labels) if label not in known]
+        if bad:
+            shown = "; ".join(bad[:20]) + (f"; ... {len(bad) - 20} more" if len(bad) > 20 else "")
+            raise DataError(f"{where}: {len(bad)} row(s) with a label not in class_names "
+                            f"{class_names}: {shown}")
+        empty = [c for c in class_names if c not in set(labels)]
+        if empty:
+            raise DataError(f"{where}: classes {empty} in class_names have no rows")
+    names = resolve_class_names(set(labels), class_names, where)
+    sources = [f"{where} row {row}" + (f" ({x})" if check_files else "") for row, x in zip(rows, inputs)]
+    return inputs, labels, names, sources
+
+
 def labels_to_ids(labels, class_names):
     index = {name: i for i, name in enumerate(class_names)}
     return np.asarray([index[str(label)] for label in labels], dtype="int32")
@@ -253,7 +284,7 @@ def array_labels(y, class_names, where="y"):
 
 
 __all__ = ["DataError", "LabeledData", "array_labels", "check_each", "check_on_error", "labels_to_ids",
-           "read_manifest", "report_bad", "resolve_class_names", "scan_directory"]
+           "read_labeled_manifest", "read_manifest", "report_bad", "resolve_class_names", "scan_directory"]
 
 
 def check_each(sources, check, on_error="skip", verbose=1, what="files"):

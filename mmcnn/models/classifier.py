@@ -44,6 +44,12 @@ class ClassifierModel(keras.Model):
         config["metadata"] = self.metadata
         return config
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        # The modality packages load lazily; their layers must be registered before the graph is rebuilt.
+        _import_modalities()
+        return super().from_config(config, custom_objects=custom_objects)
+
 
 class Classifier:
     """Base of `ImageClassifier`, `AudioClassifier` and `TextClassifier`.
@@ -366,8 +372,9 @@ class Classifier:
     # -------------------------------------------------------------- save/load
     def save(self, path):
         """Saves the model, its class names and settings to a `.keras` file."""
-        self.model.metadata = self._metadata()
-        self.model.save(os.fspath(path))
+        model = self.model  # builds it first, which fixes the class names
+        model.metadata = self._metadata()
+        model.save(os.fspath(path))
 
     @classmethod
     def from_model(cls, model):

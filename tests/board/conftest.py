@@ -5,7 +5,6 @@ import random
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 GNUGO = "/usr/games/gnugo"
@@ -51,8 +50,3 @@ def game_sgfs(tmp_path_factory):
         out = tmp_path_factory.mktemp("gnugo")
         return generate_games(out, num_games=2, board_size=9, levels=(0,), max_moves=40)
     return [random_game_sgf(9, 40, seed) for seed in range(2)]
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(0)

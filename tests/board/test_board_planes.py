@@ -111,3 +111,13 @@ def test_check_planes():
     with pytest.raises(ValueError, match="planes"):
         check_planes(("stones", "colour"))
     assert len(plane_names(("stones", "legal"))) == 4
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from mmcnn.board import board_game, board_planes, move_predictor
+
+    for module in (board_game, board_planes, move_predictor):
+        results = doctest.testmod(module)
+        assert results.attempted > 0 and results.failed == 0, module.__name__

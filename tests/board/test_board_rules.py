@@ -10,7 +10,7 @@ from mmcnn.data import DataError
 
 from conftest import random_game_sgf
 
-# SGF letters: column a.. left to right, row a.. top to bottom (sgfmill turns them into (row from bottom, col)).
+# SGF letters: column a.. left to right, row a.. top to bottom; sgfmill makes (row from bottom, col).
 CAPTURE = "(;SZ[9];B[de];W[ee];B[fe];W[aa];B[ed];W[ab];B[ef];W[ii])"
 KO_SHAPE = "(;SZ[9];B[dc];W[ec];B[cd];W[dd];B[de];W[fd];B[aa];W[ee];B[ed]"
 KO_RETAKE = KO_SHAPE + ";W[dd])"  # move 10 retakes at once: illegal
@@ -97,7 +97,6 @@ def test_legality_and_ko_agree_with_sgfmill(board_size, seed):
     """Every point's legality against trying the move on a sgfmill board (which self-captures)."""
     record = read_game(random_game_sgf(board_size, 3 * board_size * board_size, seed))
     position, reference, sgf_ko = record.setup.copy(), boards.Board(board_size), None
-    kos = 0
     for colour, move in record.moves:
         expected = np.zeros((board_size, board_size), bool)
         for r in range(board_size):
@@ -110,7 +109,6 @@ def test_legality_and_ko_agree_with_sgfmill(board_size, seed):
         position.play(move, colour)
         sgf_ko = reference.play(move[0], move[1], colour) if move is not None else None
         assert position.ko_point == sgf_ko
-        kos += sgf_ko is not None
         np.testing.assert_array_equal(position.stones(), _sgfmill_stones(reference))
     assert len(record.moves) == 3 * board_size * board_size
 

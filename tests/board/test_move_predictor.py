@@ -67,7 +67,8 @@ def test_train_evaluate_predict_save_export(game_sgfs, tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(x), predictor.predict_proba(x), atol=1e-5)
 
     export_dir = predictor.export(tmp_path / "export")
-    served = tf.saved_model.load(export_dir).serve(tf.constant(x)).numpy()
+    restored = tf.saved_model.load(export_dir)  # keep a reference: its variables die with it
+    served = restored.serve(tf.constant(x)).numpy()
     np.testing.assert_allclose(served, predictor.predict_proba(x), atol=1e-5)
 
 

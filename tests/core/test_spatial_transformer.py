@@ -124,3 +124,12 @@ def test_image_classifier_equivalent_with_transformer(tmp_path):
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0),
                                atol=1e-5)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from mmcnn.layers import spatial_transformer
+
+    results = doctest.testmod(spatial_transformer)
+    assert results.attempted > 0 and results.failed == 0

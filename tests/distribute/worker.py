@@ -5,6 +5,7 @@ Usage: python worker.py SETTINGS_JSON. Prints one `RESULT {...}` JSON line at th
 
 import json
 import os
+import shutil
 import signal
 import sys
 
@@ -19,7 +20,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import mmcnn  # noqa: E402
-import common  # noqa: E402
+import dist_common as common  # noqa: E402
 
 result = {"task": list(distribute.worker_id(strategy)), "chief": distribute.is_chief(strategy)}
 
@@ -89,5 +90,11 @@ os.makedirs(out, exist_ok=True)
 clf.save(os.path.join(out, "model.keras"))
 clf.export(os.path.join(out, "export"))
 np.savez(os.path.join(out, "weights.npz"), *[np.asarray(w) for w in clf.model.get_weights()])
+# What `mmcnn train` does after a distributed fit: evaluate a plain copy, no collectives.
+plain = mmcnn.load(os.path.join(out, "model.keras"))
+result["accuracy"] = plain.evaluate(data)["accuracy"]
 result["out"] = out
+result["wrote"] = sorted(os.listdir(out))
+if not distribute.is_chief(strategy):
+    shutil.rmtree(os.path.dirname(out))  # a private temporary folder
 print("RESULT " + json.dumps(result), flush=True)

@@ -76,11 +76,6 @@ def test_loads_in_safe_mode_once_the_modality_package_is_imported(loaded, modali
     np.testing.assert_allclose(value, expected[modality], rtol=0, atol=TOLERANCE)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "`import mmcnn` does not import mmcnn.image/audio/text, so their layers are not registered "
-    "when keras deserialises the ClassifierModel. Fix (mmcnn/models/classifier.py): give "
-    "ClassifierModel a from_config that calls _import_modalities() before super().from_config. "
-    "Remove this marker once fixed."))
 @pytest.mark.parametrize("modality", ["image", "audio", "text"])
 def test_loads_in_safe_mode_after_plain_import_mmcnn(loaded, modality):
     status, kind, value = loaded[0]["plain"][modality]
