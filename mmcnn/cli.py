@@ -51,6 +51,9 @@ def build_parser():
     train.add_argument("--on-error", dest="on_error", choices=("skip", "raise"),
                        help="bad input files: skip and count (default) or stop")
     train.add_argument("--overwrite", action="store_true", help="replace a completed run")
+    train.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none",
+                       help="mirrored: all GPUs of this host; multiworker: the hosts in TF_CONFIG "
+                            "(see docs/distributed.md). --batch-size is per replica")
 
     evaluate = sub.add_parser("evaluate", help="score a trained run on labelled data")
     evaluate.add_argument("run_dir")
@@ -179,15 +182,30 @@ def load_data(modality, path, class_names=None, on_error="skip", verbose=1):
     raise CliError(f"{path}: expected a class-per-folder directory or a .csv manifest")
 
 
-def train_run(config, overwrite=False, verbose=1):
-    """Trains into a run directory; resumes an interrupted run. Returns the metrics dict."""
+def train_run(config, overwrite=False, verbose=1, distribute="none"):
+    """Trains into a run directory; resumes an interrupted run. Returns the metrics dict.
+
+    `distribute` is "none", "mirrored" or "multiworker" (`mmcnn.distribute`). In a
+    cluster every worker runs this same function; only the chief writes the run
+    directory (the others run the same steps into a private temporary folder, deleted
+    at the end), and each worker keeps its own backup under <out>/backup/<task>-<i>/.
+    """
+    import shutil
+
+    from mmcnn import distribute as dist
+
+    # First: a MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
+    strategy = dist.make_strategy(distribute)
+    chief = dist.is_chief(strategy)
+
     import keras
 
     import mmcnn
     from mmcnn import runs
 
-    run = runs.RunDir(config["out"])
-    state = run.prepare(config, overwrite=overwrite)
+    run = runs.RunDir(config["out"] if chief else dist.output_path(config["out"], strategy))
+    backup_dir = runs.RunDir(config["out"]).backup_dir  # fit adds worker-<i>/ in a cluster
+    state = run.prepare(config, overwrite=overwrite or not chief)
     if state == "resume":
         print(f"mmcnn: resuming the interrupted run in {run.path}", file=sys.stderr)
     modality = config["modality"]
@@ -208,9 +226,12 @@ def train_run(config, overwrite=False, verbose=1):
     callbacks = [keras.callbacks.CSVLogger(run.history_csv, append=True),
                  keras.callbacks.TensorBoard(run.tensorboard_dir, write_graph=False),
                  keras.callbacks.ModelCheckpoint(run.model_path, monitor="val_loss", save_best_only=True)]
-    history = clf.fit(train, validation_data=val, callbacks=callbacks, backup_dir=run.backup_dir,
-                      verbose=verbose)
+    history = clf.fit(train, validation_data=val, callbacks=callbacks, backup_dir=backup_dir,
+                      verbose=verbose, strategy=strategy)
     clf.save(run.model_path)  # the best epoch's weights (early stopping restored them)
+    if strategy is not None:
+        # Evaluate and report with a plain one-device copy: no collectives needed.
+        clf = mmcnn.load(run.model_path)
     metrics = {"validation": clf.evaluate(val), "skipped": {"train": train.skipped, "val": val.skipped}}
     if config.get("test"):
         test = load_data(modality, config["test"], class_names=clf.class_names,
@@ -219,6 +240,11 @@ def train_run(config, overwrite=False, verbose=1):
         metrics["skipped"]["test"] = test.skipped
     run.finish(metrics)
     _write_report(clf, run, history, metrics, val)
+    if not chief:
+        # The other workers ran the same steps (keeping the cluster in step) into a private folder.
+        shutil.rmtree(dist.backup_path(backup_dir, strategy), ignore_errors=True)
+        shutil.rmtree(os.path.dirname(run.path), ignore_errors=True)
+        return metrics
     final = metrics.get("test", metrics["validation"])
     print(f"mmcnn: trained {modality} classifier in {run.path}: "
           f"{'test' if 'test' in metrics else 'validation'} accuracy {final['accuracy']:.4f}, "
@@ -249,7 +275,7 @@ def _first_example(clf, data):
 
 
 def cmd_train(args):
-    train_run(resolve_train_config(args), overwrite=args.overwrite)
+    train_run(resolve_train_config(args), overwrite=args.overwrite, distribute=args.distribute)
 
 
 # -------------------------------------------------------------- other commands
