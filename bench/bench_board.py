@@ -146,7 +146,7 @@ def main(argv=None):
         f"Machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
         f"Python {platform.python_version()}, shared with other engineers' jobs, so times are noisy. "
         f"Load average (1, 5, 15 min) before: {load_before}; after: {load_after}. Total {total:.0f} s "
-        f"(game generation {generate_seconds:.0f} s: 0 when the SGF files were cached).",
+        f"(of which {generate_seconds:.0f} s playing the games not yet cached under {WORK}).",
         "",
         f"Data: {len(paths)} GNU Go 3.8 self-play 9x9 games (`--level` 0 or 1, 1-4 random opening moves, "
         f"one `--seed` per game), split by game: {len(paths) - held} games / {len(train)} positions for "
@@ -170,7 +170,7 @@ def main(argv=None):
         f"19x19: {len(paths19)} GNU Go games (level 0, at most 120 moves) replayed into {len(data19)} "
         f"positions of shape {data19.inputs.shape[1:]} in {replay19:.1f} s; "
         f"`MovePredictor(19, preset={args.preset!r})` has {params19:,} parameters "
-        "(the same as on 9x9 but for the pass branch: the convolutions do not depend on the board size).",
+        "(as many as on 9x9: no weight depends on the board size).",
     ]
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:

@@ -23,7 +23,7 @@ import numpy as np
 
 from mmcnn.audio.audio_loading import load_audio
 from mmcnn.data import (DataError, LabeledData, array_labels, check_each, check_on_error,
-                        labels_to_ids, read_manifest, resolve_class_names, scan_directory)
+                        labels_to_ids, read_labeled_manifest, resolve_class_names, scan_directory)
 
 logger = logging.getLogger("mmcnn")
 
@@ -96,10 +96,8 @@ def from_dataframe(manifest, sample_rate=16000, path_column="path", label_column
         `LabeledData` of 1-D float32 waveforms (`kind="arrays"`).
     """
     check_on_error(on_error)
-    paths, labels, _ = read_manifest(manifest, path_column, label_column, base_dir,
-                                     check_files=True)
-    where = os.fspath(manifest) if isinstance(manifest, (str, os.PathLike)) else "manifest"
-    names = resolve_class_names(set(labels), class_names, where)
+    paths, labels, names, _ = read_labeled_manifest(manifest, path_column, label_column, class_names,
+                                                    base_dir, check_files=True)
     return _decoded(paths, labels, names, sample_rate, on_error, cache_dir, verbose)
 
 

@@ -194,8 +194,11 @@ def read_manifest(manifest, input_column, label_column="label", base_dir=None,
         if not os.path.isfile(manifest):
             raise DataError(f"{manifest}: manifest not found")
         try:
-            frame = pd.read_csv(manifest, dtype={label_column: str}, keep_default_na=True)
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+            # Every cell as text: "NA" or "null" is a text or a label, not a missing value;
+            # an empty cell is the empty string. Invalid UTF-8 is replaced, not fatal.
+            frame = pd.read_csv(manifest, dtype=str, keep_default_na=False, encoding="utf-8",
+                                encoding_errors="replace")
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
             raise DataError(f"{manifest}: cannot parse CSV ({error})") from None
         where = manifest
         base_dir = base_dir or os.path.dirname(os.path.abspath(manifest))
@@ -214,7 +217,8 @@ def read_manifest(manifest, input_column, label_column="label", base_dir=None,
     for row, value, label in zip(rows, inputs, labels):
         if label is None or (isinstance(label, float) and np.isnan(label)) or str(label).strip() == "":
             problems.append(f"row {row}: missing label")
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+        missing_value = value is None or (isinstance(value, float) and np.isnan(value))
+        if missing_value or (check_files and str(value).strip() == ""):
             problems.append(f"row {row}: missing {input_column}")
     duplicated = frame.duplicated(subset=[input_column, label_column], keep="first")
     problems.extend(f"row {row}: duplicate of an earlier row" for row, dup in zip(rows, duplicated) if dup)

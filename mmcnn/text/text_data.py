@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mmcnn.data import (DataError, LabeledData, array_labels, check_each, check_on_error,
-                        labels_to_ids, read_manifest, resolve_class_names, scan_directory)
+                        labels_to_ids, read_labeled_manifest, resolve_class_names, scan_directory)
 
 logger = logging.getLogger("mmcnn")
 
@@ -122,39 +122,9 @@ def from_dataframe(manifest, text_column="text", label_column="label", class_nam
     (['n', 'p'], ['good', 'bad', ''])
     """
     check_on_error(on_error)
-    if isinstance(manifest, (str, os.PathLike)):
-        where = os.fspath(manifest)
-        if not os.path.isfile(where):
-            raise DataError(f"{where}: manifest not found")
-        try:
-            frame = pd.read_csv(where, dtype=str, keep_default_na=False, encoding="utf-8",
-                                encoding_errors="replace")
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-            raise DataError(f"{where}: cannot parse CSV ({error})") from None
-    elif isinstance(manifest, pd.DataFrame):
-        where, frame = "manifest", manifest
-    else:
-        raise DataError(f"manifest must be a pandas DataFrame or a CSV path; received {type(manifest).__name__}")
-    try:
-        texts, labels, rows = read_manifest(frame, text_column, label_column)
-    except DataError as error:
-        message = str(error)
-        raise DataError(where + message[len("manifest"):] if message.startswith("manifest") else message) \
-            from None
-    if class_names is not None:
-        class_names = [str(c) for c in class_names]
-        known = set(class_names)
-        bad = [f"row {row}: label {label!r}" for row, label in zip(rows, labels) if label not in known]
-        if bad:
-            shown = "; ".join(bad[:20]) + (f"; ... {len(bad) - 20} more" if len(bad) > 20 else "")
-            raise DataError(f"{where}: {len(bad)} row(s) with a label not in class_names "
-                            f"{class_names}: {shown}")
-        empty = [c for c in class_names if c not in set(labels)]
-        if empty:
-            raise DataError(f"{where}: classes {empty} in class_names have no rows")
-    names = resolve_class_names(set(labels), class_names, where)
+    texts, labels, names, sources = read_labeled_manifest(manifest, text_column, label_column, class_names)
     return LabeledData([_to_text(t) for t in texts], labels_to_ids(labels, names), names, kind="texts",
-                       sources=[f"{where} row {row}" for row in rows])
+                       sources=sources)
 
 
 def from_arrays(texts, labels, class_names=None):

@@ -93,3 +93,22 @@ def texts():
         "empty.txt": b"",
         "ten_megabytes.txt": b"word " * (2 * 1024 * 1024),
     }
+
+
+def image_tree(root, bad_names=None):
+    """Two classes of good PNGs; the chosen bad images (default: all) in class `a`."""
+    for c, base in (("a", 60), ("b", 190)):
+        os.makedirs(root / c, exist_ok=True)
+        for i in range(3):
+            (root / c / f"good{i}.png").write_bytes(png_bytes(noise_pixels(i, base=base)))
+    wanted = bad_images() if bad_names is None else {n: bad_images()[n] for n in bad_names}
+    for name, (data, _) in wanted.items():
+        (root / "a" / name).write_bytes(data)
+    if bad_names is None:
+        os.symlink(root / "a" / "gone.png", root / "a" / "dangling.png")
+    return root
+
+
+def refused_images(root):
+    names = [n for n, (_, refused) in bad_images().items() if refused] + ["dangling.png"]
+    return sorted(str(root / "a" / n) for n in names)

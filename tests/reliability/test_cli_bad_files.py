@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from test_bad_data import image_tree, refused_images
+from bad_files import image_tree, refused_images
 
 
 def test_skipped_paths_land_in_metrics_json(tmp_path):

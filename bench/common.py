@@ -1,0 +1,157 @@
+"""Shared helpers of the benchmark scripts: machine description, load, timing, memory.
+
+    from bench.common import machine_info, machine_line, load_average, EpochTimer, peak_rss_mb
+
+- `machine_info()` / `machine_line()`: CPU count and model, CPU vector features, Python and
+  library versions, as a dict or one markdown-ready sentence.
+- `load_average()`: the 1/5/15-minute load average as a string (the machine is shared: record
+  it before and after every timed section).
+- `EpochTimer`: a Keras callback that records each epoch's wall time, steps and samples/s.
+- `peak_rss_mb()`: this process's peak resident memory so far.
+- `median(values)`, `percentile(values, q)`: plain statistics on lists of timings.
+"""
+
+import os
+import platform
+import resource
+import time
+
+import numpy as np
+
+# Flags of /proc/cpuinfo that decide which kernels oneDNN can use for float32 and bfloat16.
+VECTOR_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile")
+
+
+def _cpuinfo():
+    model, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name") and model == "unknown CPU":
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return model, flags
+
+
+def cpu_flags():
+    """The CPU feature flags of /proc/cpuinfo (empty set where it is not readable)."""
+    return _cpuinfo()[1]
+
+
+def _version(module):
+    try:
+        return __import__(module).__version__
+    except ImportError:
+        return "not installed"
+    except AttributeError:
+        return "unknown"
+
+
+def machine_info():
+    """Dict: `nproc`, `cpu` (model name), `vector_flags`, `python` and library versions."""
+    model, flags = _cpuinfo()
+    info = {"nproc": os.cpu_count(), "cpu": model,
+            "vector_flags": [f for f in VECTOR_FLAGS if f in flags],
+            "python": platform.python_version()}
+    for module in ("tensorflow", "keras", "tensorflow_text", "librosa", "numpy", "mmcnn"):
+        info[module] = _version(module)
+    return info
+
+
+def machine_line(info=None):
+    """One sentence naming the machine and versions, for a results file."""
+    info = info or machine_info()
+    return (f"{info['nproc']} CPU cores ({info['cpu']}; vector features: "
+            f"{', '.join(info['vector_flags']) or 'none of ' + ', '.join(VECTOR_FLAGS)}), "
+            f"Python {info['python']}, TensorFlow {info['tensorflow']}, Keras {info['keras']}, "
+            f"tensorflow-text {info['tensorflow_text']}, librosa {info['librosa']}, "
+            f"NumPy {info['numpy']}, mmcnn {info['mmcnn']}")
+
+
+def load_average():
+    """The 1, 5 and 15 minute load averages, e.g. `"3.12 2.80 2.41"`."""
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, in MB.
+
+    Reads `VmHWM` from /proc/self/status: `ru_maxrss` is not enough in a subprocess,
+    because Linux carries the parent's peak across fork + exec into the child's
+    `ru_maxrss` (a small child of a 2 GB parent reports 2 GB). Falls back to
+    `ru_maxrss` (KiB on Linux) where /proc is missing.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def median(values):
+    return float(np.median(np.asarray(values, dtype=float)))
+
+
+def percentile(values, q):
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def _keras_callback_base():
+    import keras
+
+    return keras.callbacks.Callback
+
+
+class EpochTimer(_keras_callback_base()):
+    """Keras callback: wall time, steps and samples per second of every training epoch.
+
+    Timing starts at `on_epoch_begin` and stops at `on_epoch_end`, so it includes the input
+    pipeline and the step function but not validation started after the epoch's last step
+    (Keras runs validation inside `on_epoch_end`'s caller, before the callback sees it,
+    only when `validation_data` is given: pass none when timing).
+
+    Args:
+        batch_size: samples per step (the last, partial batch of an epoch counts whole:
+            use sizes that divide evenly).
+
+    Attributes:
+        epochs: list of dicts `{"seconds", "steps", "samples_per_s"}`, one per epoch, in order
+            (across several `fit` calls that share the callback).
+
+    Example:
+    >>> timer = EpochTimer(batch_size=32)
+    >>> timer.epochs
+    []
+    """
+
+    def __init__(self, batch_size):
+        super().__init__()
+        self.batch_size = int(batch_size)
+        self.epochs = []
+        self._start = None
+        self._steps = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._steps = 0
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        # With `steps_per_execution` > 1 Keras calls this once per execution with the index
+        # of the execution's last step: count steps from the index, not from the calls.
+        self._steps = batch + 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._start
+        self.epochs.append({"seconds": seconds, "steps": self._steps,
+                            "samples_per_s": self._steps * self.batch_size / seconds})
+
+    def samples_per_s(self, skip=1):
+        """Median samples/s over the recorded epochs, leaving out the first `skip` (warm-up)."""
+        kept = self.epochs[skip:] or self.epochs
+        return median([e["samples_per_s"] for e in kept])
