@@ -139,7 +139,7 @@ def main(argv=None):
         "",
         f"Data: {args.train} training and {args.test} test images of Fashion-MNIST (random subsets), each "
         f"rotated by U(-45, 45) degrees, scaled by U(0.7, 1.2) and placed at a random position on a "
-        f"{CANVAS}x{CANVAS} canvas. Both models: `ImageClassifier(preset={args.preset!r}, "
+        f"{CANVAS}x{CANVAS} canvas. All models: `ImageClassifier(preset={args.preset!r}, "
         f"augmentation='none')`, {args.epochs} epochs, batch {args.batch_size}, seed 0, no early stopping; "
         "the second has a `SpatialTransformer()` (localisation ConvBlocks 16, 32 with max pooling, "
         "dense 32, dense 6 initialised to the identity) before the adapter. The third is the plain "

@@ -105,10 +105,11 @@ def main(argv=None):
 
 def _report_failure(error):
     from mmcnn.data import DataError
+    from mmcnn.training import BackupError, TrainingDivergedError
 
     kind = "data error" if isinstance(error, DataError) else "error"
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if not isinstance(error, (DataError, ValueError, OSError)):
+    if not isinstance(error, (DataError, ValueError, OSError, BackupError, TrainingDivergedError)):
         message = f"{type(error).__name__}: {message} (set MMCNN_DEBUG=1 for a traceback)"
     print(f"mmcnn: {kind}: {message}", file=sys.stderr)
     return EXIT_FAILURE
@@ -207,7 +208,11 @@ def train_run(config, overwrite=False, verbose=1, distribute="none"):
     backup_dir = runs.RunDir(config["out"]).backup_dir  # fit adds worker-<i>/ in a cluster
     state = run.prepare(config, overwrite=overwrite or not chief)
     if state == "resume":
-        print(f"mmcnn: resuming the interrupted run in {run.path}", file=sys.stderr)
+        from mmcnn.training import read_backup_epoch
+
+        # Checks the backup now: a damaged one is named before any data is decoded.
+        done = read_backup_epoch(backup_dir) if os.path.isdir(backup_dir) else 0
+        print(f"mmcnn: resuming the interrupted run in {run.path} after epoch {done}", file=sys.stderr)
     modality = config["modality"]
     classifier_cls = getattr(getattr(mmcnn, modality), f"{modality.capitalize()}Classifier")
     train = load_data(modality, config["train"], on_error=config["on_error"], verbose=verbose)

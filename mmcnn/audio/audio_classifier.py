@@ -24,7 +24,7 @@ from mmcnn.audio.audio_augmentation import BackgroundNoise, RandomGain, RandomTi
 from mmcnn.audio.audio_converter import LogMelSpectrogram
 from mmcnn.audio.audio_loading import fit_length, load_audio
 from mmcnn.data import DataError
-from mmcnn.models.classifier import DEFAULT_CACHE_BYTES, Classifier
+from mmcnn.models.classifier import Classifier
 from mmcnn.models.metrics import classification_report
 
 AUGMENTATION_POLICIES = ("none", "light", "standard")
@@ -170,7 +170,6 @@ class AudioClassifier(Classifier):
         # The converter validates the spectrogram arguments and fails naming the argument.
         self._converter = self._make_converter()
         self._converter.build((None, self.num_samples))
-        self._whole_clips = False
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -207,18 +206,7 @@ class AudioClassifier(Classifier):
         return self.num_samples * 4
 
     # ------------------------------------------------------------------- data
-    def make_dataset(self, data, training=False, batch_size=None, cache_bytes=DEFAULT_CACHE_BYTES):
-        # The base asks `_input_dataset` for examples without saying what they are for:
-        # training keeps long clips whole (randomly cropped after the cache, each epoch);
-        # validation and evaluation batches need the fixed length at once.
-        self._whole_clips = training
-        try:
-            return super().make_dataset(data, training=training, batch_size=batch_size,
-                                        cache_bytes=cache_bytes)
-        finally:
-            self._whole_clips = False
-
-    def _input_dataset(self, data):
+    def _input_dataset(self, data, training=False):
         rate = getattr(data, "sample_rate", None)
         if rate is not None and rate != self.sample_rate:
             raise DataError(f"the data was decoded at {rate} Hz but the classifier expects "
@@ -228,7 +216,9 @@ class AudioClassifier(Classifier):
                             f"from_dataframe or from_arrays; received kind={data.kind!r}")
         n = self.num_samples
         waves = [np.asarray(w, dtype="float32") for w in data.inputs]
-        if not self._whole_clips or all(len(w) <= n for w in waves):
+        # Training keeps long clips whole (randomly cropped after the cache, each epoch);
+        # validation and evaluation need the fixed length at once.
+        if not training or all(len(w) <= n for w in waves):
             return tf.data.Dataset.from_tensor_slices(
                 np.stack([fit_length(w, n, mode="center") for w in waves]) if waves
                 else np.zeros((0, n), "float32"))
@@ -241,9 +231,12 @@ class AudioClassifier(Classifier):
     def _training_map(self, seed):
         n = self.num_samples
 
-        def random_crop(wave, label):
+        # Stateless: an element's crop depends on (seed, epoch, position) only, so it changes
+        # every epoch (a seeded stateful op restarts with each epoch's new iterator) and is the
+        # same after a resume (mmcnn.training.epoch_dataset).
+        def random_crop(wave, label, element_seed):
             excess = tf.shape(wave)[0] - n
-            offset = tf.random.uniform([], 0, excess + 1, dtype=tf.int32, seed=seed)
+            offset = tf.random.stateless_uniform([], element_seed, 0, excess + 1, dtype=tf.int32)
             return tf.ensure_shape(wave[offset:offset + n], [n]), label
 
         return random_crop

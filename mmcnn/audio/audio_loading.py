@@ -22,6 +22,8 @@ _EXACT_LENGTH_FORMATS = ("WAV", "WAVEX", "W64", "RF64", "AIFF", "FLAC")
 _UNKNOWN_RIFF_SIZES = (0, 0xFFFFFFFF)
 
 
+MIN_SAMPLE_RATE = 1000  # Hz; below this a header is taken to be corrupt
+
 class AudioError(ValueError):
     """An audio file that cannot be used; the message names the file and the problem."""
 
@@ -129,6 +131,11 @@ def load_audio(
             f"silence_threshold={silence_threshold})"
         )
 
+    # A header claiming a tiny sample rate would make resampling blow a few bytes up to
+    # gigabytes (a 4 kB WAV at "1 Hz" becomes 32 M samples at 16 kHz).
+    if native_rate < MIN_SAMPLE_RATE:
+        raise AudioError(f"Audio file declares an implausible sample rate of {native_rate} Hz "
+                         f"(below {MIN_SAMPLE_RATE} Hz): {path!r}")
     if mono:
         waveform = librosa.to_mono(waveform)
     if native_rate != sample_rate:

@@ -221,7 +221,7 @@ class MovePredictor(Classifier):
     def _element_nbytes(self):
         return self.board_size * self.board_size * self.num_planes * 4
 
-    def _input_dataset(self, data):
+    def _input_dataset(self, data, training=False):
         if data.kind != "arrays":
             raise ValueError(f"MovePredictor reads position planes (mmcnn.board.from_sgf); "
                              f"received {data.kind!r} data")

@@ -10,6 +10,7 @@ from mmcnn.image.image_adapter import ImageAdapter
 from mmcnn.image.image_augmentation import MIXING_KINDS, POLICIES, ImageAugmentation, apply_batch_mixing
 from mmcnn.image.image_converter import (ImageConverter, ImageError, decode_image, load_image_file,
                                          resize_image)
+from mmcnn.layers.spatial_transformer import SpatialTransformer
 from mmcnn.models.classifier import Classifier
 
 # Flip + translation: the default that bench/bench_image.py measures on Fashion-MNIST with
@@ -65,6 +66,8 @@ class ImageClassifier(Classifier):
             training images and their labels batch by batch in `tf.data`
             (`apply_batch_mixing`); the labels become one-hot and the loss
             categorical cross-entropy.
+        spatial_transformer: put a `SpatialTransformer` (a learnt affine warp,
+            initialised to the identity) between the augmentation and the adapter.
 
     Example:
     >>> import numpy as np, mmcnn
@@ -81,12 +84,16 @@ class ImageClassifier(Classifier):
 
     def __init__(self, num_classes=None, image_size=(32, 32), channels=3, resize_mode="crop",
                  class_names=None, preset=None, augmentation=DEFAULT_AUGMENTATION,
-                 learning_rate=None, epochs=None, batch_size=None, seed=0, mixing=None):
+                 learning_rate=None, epochs=None, batch_size=None, seed=0, mixing=None,
+                 spatial_transformer=False):
         if augmentation not in POLICIES:
             raise ValueError(f"`augmentation` must be one of {POLICIES}. "
                              f"Received: augmentation={augmentation!r}")
         if mixing is not None and mixing not in MIXING_KINDS:
             raise ValueError(f"`mixing` must be None or one of {MIXING_KINDS}. Received: mixing={mixing!r}")
+        if not isinstance(spatial_transformer, bool):
+            raise ValueError("`spatial_transformer` must be True or False. "
+                             f"Received: spatial_transformer={spatial_transformer!r}")
         super().__init__(num_classes=num_classes, class_names=class_names, preset=preset,
                          augmentation=augmentation, learning_rate=learning_rate, epochs=epochs,
                          batch_size=batch_size, seed=seed)
@@ -96,19 +103,24 @@ class ImageClassifier(Classifier):
         self.channels = channels
         self.resize_mode = resize_mode
         self.mixing = mixing
+        self.spatial_transformer = spatial_transformer
 
     def _model_input(self):
         return keras.Input((*self.image_size, self.channels), name="pixels")
 
     def _front_layers(self):
         preset = self.preset_config
-        return [ImageAugmentation(self.augmentation, seed=self.seed, name="augmentation"),
-                ImageAdapter(preset["stem"], name="adapter")]
+        layers = [ImageAugmentation(self.augmentation, seed=self.seed, name="augmentation")]
+        if self.spatial_transformer:
+            # On raw pixels, before the stem: the warp decides what the receptive fields see.
+            layers.append(SpatialTransformer(name="spatial_transformer"))
+        layers.append(ImageAdapter(preset["stem"], name="adapter"))
+        return layers
 
     def _element_nbytes(self):
         return int(np.prod(self.image_size)) * self.channels * 4
 
-    def _input_dataset(self, data):
+    def _input_dataset(self, data, training=False):
         size, channels, mode = self.image_size, self.channels, self.resize_mode
         if data.kind == "files":
             def load(path):

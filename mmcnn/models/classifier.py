@@ -18,6 +18,8 @@ from mmcnn.data import DataError, LabeledData
 from mmcnn.layers import ClassifierHead
 from mmcnn.models.backbone import Backbone
 from mmcnn.models.metrics import classification_report
+from mmcnn.training import (apply_random_map, check_keras_file, epoch_dataset, steps_per_epoch,
+                            training_callbacks)
 
 logger = logging.getLogger("mmcnn")
 
@@ -176,8 +178,11 @@ class Classifier:
     def _prepare_for_training(self, data):
         """Called by the first `fit` before the model is built (text learns its vocabulary)."""
 
-    def _input_dataset(self, data):
-        """Unbatched `tf.data.Dataset` of model inputs, deterministic, in `data` order."""
+    def _input_dataset(self, data, training=False):
+        """Unbatched `tf.data.Dataset` of model inputs, deterministic, in `data` order.
+
+        `training` says the examples are for training: they may keep what a random
+        `_training_map` needs (e.g. whole long audio clips, cropped later)."""
         raise NotImplementedError
 
     def _training_map(self, seed):
@@ -193,23 +198,32 @@ class Classifier:
         raise NotImplementedError
 
     # ------------------------------------------------------------------- data
-    def make_dataset(self, data, training=False, batch_size=None, cache_bytes=DEFAULT_CACHE_BYTES):
+    def make_dataset(self, data, training=False, batch_size=None, cache_bytes=DEFAULT_CACHE_BYTES,
+                     epochs=None, first_epoch=0):
         """Batched `(model_input, label)` dataset: decode in parallel, cache when it fits,
-        shuffle (training), batch, prefetch."""
+        shuffle (training), batch, prefetch.
+
+        With `training` and `epochs`, one dataset holds epochs `first_epoch .. epochs - 1`
+        (for `fit(..., steps_per_epoch=...)`), and epoch `e`'s order and random map come
+        from `(seed, e)` alone, so a resumed run sees the batches an uninterrupted one
+        would (`mmcnn.training.epoch_dataset`)."""
         if not isinstance(data, LabeledData):
             raise TypeError(f"expected LabeledData (from mmcnn.<modality>.from_directory/from_dataframe/"
                             f"from_arrays); received {type(data).__name__}")
         batch_size = batch_size or self._setting("batch_size")
-        ds = tf.data.Dataset.zip((self._input_dataset(data),
+        ds = tf.data.Dataset.zip((self._input_dataset(data, training=training),
                                   tf.data.Dataset.from_tensor_slices(data.labels)))
         if len(data) * self._element_nbytes() <= cache_bytes:
             ds = ds.cache()
+        if training and epochs is not None and self._shuffle_training:
+            return epoch_dataset(ds, len(data), batch_size, epochs, seed=self.seed,
+                                 first_epoch=first_epoch, random_map=self._training_map(self.seed))
         if training and self._shuffle_training:
             ds = ds.shuffle(min(len(data), 20000), seed=self.seed, reshuffle_each_iteration=True)
         if training:
             random_map = self._training_map(self.seed)
             if random_map is not None:
-                ds = ds.map(random_map, num_parallel_calls=tf.data.AUTOTUNE)
+                ds = apply_random_map(ds, random_map, self.seed)
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     def _check_classes(self, data, what):
@@ -277,16 +291,19 @@ class Classifier:
             self.build()
         epochs = epochs or self._setting("epochs")
         batch_size = batch_size or self._setting("batch_size")
-        train_ds = self.make_dataset(data, training=True, batch_size=batch_size)
         val_ds = (self.make_dataset(validation_data, batch_size=batch_size)
                   if validation_data is not None else None)
-        steps = int(np.ceil(len(data) / batch_size))
+        steps = steps_per_epoch(len(data), batch_size)
         if not self.model.compiled:
             self.compile(steps_per_epoch=steps, epochs=epochs)
-        callbacks = self._fit_callbacks(callbacks, early_stopping and val_ds is not None, backup_dir)
+        # The backup is checked before the dataset is made: it says which epoch to start from.
+        callbacks, first_epoch = self._fit_callbacks(callbacks, early_stopping and val_ds is not None,
+                                                     backup_dir, with_first_epoch=True)
+        train_ds = self.make_dataset(data, training=True, batch_size=batch_size, epochs=epochs,
+                                     first_epoch=first_epoch)
         class_weight = self._class_weight(data, class_weight)
-        return self.model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
-                              class_weight=class_weight, verbose=verbose)
+        return self.model.fit(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps,
+                              callbacks=callbacks, class_weight=class_weight, verbose=verbose)
 
     def _fit_distributed(self, data, validation_data, epochs, batch_size, callbacks, class_weight,
                          early_stopping, backup_dir, verbose, strategy):
@@ -318,16 +335,16 @@ class Classifier:
             return self.model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
                                   class_weight=class_weight, verbose=verbose)
 
-    def _fit_callbacks(self, callbacks, early_stopping, backup_dir):
+    def _fit_callbacks(self, callbacks, early_stopping, backup_dir, with_first_epoch=False):
         callbacks = list(callbacks)
         if early_stopping:
             callbacks.append(keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=self.preset_config.get("patience", 5),
                 restore_best_weights=True))
-        if backup_dir is not None:
-            # First, so that the saved state is never older than what other callbacks logged.
-            callbacks.insert(0, keras.callbacks.BackupAndRestore(os.fspath(backup_dir)))
-        return callbacks
+        # Divergence check, then the backup (checked now; it also saves the early-stopping and
+        # checkpoint state), then per-epoch seeds for the model's random layers, then the rest.
+        callbacks, first_epoch = training_callbacks(self.seed, callbacks, backup_dir)
+        return (callbacks, first_epoch) if with_first_epoch else callbacks
 
     @staticmethod
     def _class_weight(data, class_weight):
@@ -394,6 +411,7 @@ class Classifier:
     def load(cls, path):
         """Loads a classifier saved with `save` (safe mode: no code runs from the file)."""
         _import_modalities()
+        check_keras_file(path)  # names the file; Keras's safe mode refuses the same entries
         model = keras.saving.load_model(os.fspath(path))
         return cls.from_model(model)
 
@@ -407,6 +425,7 @@ class Classifier:
 def _import_modalities():
     # Registers the modality classifiers and their layers for loading.
     import mmcnn.audio  # noqa: F401
+    import mmcnn.board  # noqa: F401  (sgfmill is imported only when a position is made)
     import mmcnn.image  # noqa: F401
     import mmcnn.text  # noqa: F401
 

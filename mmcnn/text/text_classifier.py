@@ -176,7 +176,7 @@ class TextClassifier(Classifier):
     def _element_nbytes(self):
         return self._setting("max_tokens") * BYTES_PER_TOKEN
 
-    def _input_dataset(self, data):
+    def _input_dataset(self, data, training=False):
         if data.kind != "texts":
             raise ValueError(f"TextClassifier reads texts; received {data.kind!r} data "
                              "(use mmcnn.text.from_directory / from_dataframe / from_arrays)")

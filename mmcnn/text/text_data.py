@@ -29,6 +29,8 @@ TEXT_EXTENSIONS = (".txt",)
 
 def read_text_file(path):
     """The text of a file: UTF-8 (a leading byte-order mark dropped), invalid bytes -> U+FFFD."""
+    if not os.path.isfile(path):  # a FIFO or device named .txt would block the read forever
+        raise ValueError(f"{path}: not a regular file")
     with open(path, "rb") as f:
         raw = f.read()
     return raw.decode("utf-8-sig", errors="replace")

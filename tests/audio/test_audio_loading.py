@@ -252,3 +252,11 @@ def test_frame_windows_invalid():
 def test_docstring_examples_run():
     results = doctest.testmod(audio_loading)
     assert results.attempted > 0 and results.failed == 0
+
+
+def test_a_header_with_an_implausible_sample_rate_is_refused(tmp_path):
+    """A 4 kB WAV claiming 1 Hz would resample to tens of millions of samples."""
+    path = tmp_path / "one_hertz.wav"
+    soundfile.write(path, np.sin(np.arange(2000) / 3.0).astype("float32"), 1, subtype="PCM_16")
+    with pytest.raises(AudioError, match=r"implausible sample rate of 1 Hz.*one_hertz.wav"):
+        load_audio(path)
