@@ -255,10 +255,28 @@ def overhead(modality, rng, steps, rounds):
     compile_like_mmcnn(hand, clf, steps, epochs_planned)
     hand_ds = plain_dataset(tf.constant(x) if modality == "text" else x, y, batch)
     timers = {"mmcnn": EpochTimer(batch), "keras": EpochTimer(batch)}
-    # Round 0 traces both step functions (its epochs are dropped); then A B A B.
-    for r in range(rounds + 1):
-        clf.fit(data, epochs=1, early_stopping=False, verbose=0, callbacks=[timers["mmcnn"]])
+
+    mmcnn_ds = []
+
+    def run_mmcnn():
+        if not mmcnn_ds:
+            # The whole user path once: builds, compiles and traces (a dropped warm-up epoch).
+            clf.fit(data, epochs=1, early_stopping=False, verbose=0, callbacks=[timers["mmcnn"]])
+            mmcnn_ds.append(clf.make_dataset(data, training=True, batch_size=batch))
+        else:
+            # Later epochs of a long `clf.fit`: the same dataset object every epoch (its cache
+            # filled once), the same compiled model; a new `clf.fit` per epoch would refill
+            # the cache every time, which a real run does only in its first epoch.
+            clf.model.fit(mmcnn_ds[0], epochs=1, verbose=0, callbacks=[timers["mmcnn"]])
+
+    def run_keras():
         hand.fit(hand_ds, epochs=1, verbose=0, callbacks=[timers["keras"]])
+
+    # Round 0 traces both step functions (its epochs are dropped); then A B, B A, A B, ...
+    # so that a change of load within a round hits both sides alike.
+    for r in range(rounds + 1):
+        for run in ((run_mmcnn, run_keras) if r % 2 == 0 else (run_keras, run_mmcnn)):
+            run()
     from mmcnn.inspect import total_macs
 
     result = {"batch": batch, "steps": steps, "rounds": rounds,
@@ -267,10 +285,31 @@ def overhead(modality, rng, steps, rounds):
     for name, timer in timers.items():
         result[name] = timer.samples_per_s(skip=1)
         result[name + "_epochs"] = [round(e["samples_per_s"], 1) for e in timer.epochs]
-    result["ratio"] = result["mmcnn"] / result["keras"]
+    result["ratio_of_medians"] = result["mmcnn"] / result["keras"]
+    # The ratio within each round (the two epochs ran back to back), then the median.
+    result["ratios"] = [a["samples_per_s"] / b["samples_per_s"] for a, b in
+                        zip(timers["mmcnn"].epochs[1:], timers["keras"].epochs[1:])]
+    result["ratio"] = median(result["ratios"])
+    result["macs_counted"] = result["macs"]
+    if modality == "text":
+        result["macs"] = text_macs(clf)
     log(f"{modality}: mmcnn {result['mmcnn']:.0f} samples/s, keras {result['keras']:.0f} samples/s, "
         f"ratio {result['ratio']:.3f} (params {result['params_mmcnn']} vs {result['params_keras']})")
     return result
+
+
+def text_macs(clf):
+    """Multiply-adds of the Kim-style text network, counted by hand.
+
+    `mmcnn.inspect.total_macs` does not look inside `TokenWindowAdapter` (it has no
+    `inspect_path`), so for text it counts only the head.
+    """
+    preset = clf.preset_config
+    tokens, emb = clf._setting("max_tokens"), clf._setting("embedding_dim")
+    filters, widths = clf._setting("filters"), clf._setting("widths")
+    if preset.get("blocks"):
+        return None
+    return tokens * emb * filters * sum(widths) + filters * len(widths) * clf.num_classes
 
 
 def write_pngs(root, n, size, rng, per_class_dirs=NUM_CLASSES):
@@ -315,11 +354,14 @@ def pipeline(modality, rng, steps, rounds, workdir):
     first_pass = time.perf_counter() - start
     memory = memory_dataset(batches)
     timers = {"real": EpochTimer(batch), "memory": EpochTimer(batch)}
-    for _ in range(rounds + 1):
-        clf.model.fit(real, epochs=1, verbose=0, callbacks=[timers["real"]])
-        clf.model.fit(memory, epochs=1, verbose=0, callbacks=[timers["memory"]])
+    order = [(real, timers["real"]), (memory, timers["memory"])]
+    for r in range(rounds + 1):
+        for dataset, timer in (order if r % 2 == 0 else order[::-1]):
+            clf.model.fit(dataset, epochs=1, verbose=0, callbacks=[timer])
     step = {k: batch / t.samples_per_s(skip=1) for k, t in timers.items()}
-    gap = step["real"] / step["memory"] - 1
+    # Per round: the two epochs ran back to back; the median of the per-round gaps.
+    gap = median([m["samples_per_s"] / r["samples_per_s"] - 1 for r, m in
+                  zip(timers["real"].epochs[1:], timers["memory"].epochs[1:])])
     log(f"{modality}: step real {1e3 * step['real']:.1f} ms, memory {1e3 * step['memory']:.1f} ms, "
         f"gap {100 * gap:+.1f} %; first pass {first_pass:.1f} s")
     return {"source": source, "batch": batch, "steps": steps, "first_pass_s": first_pass,
@@ -364,6 +406,8 @@ def efficiency_variants(rng, steps, rounds, peak):
         compile_like_mmcnn(model, clf, n_steps, rounds + 1, **options.get("compile", {}))
         batches = [(tf.constant(x[i:i + batch]), tf.constant(y[i:i + batch]))
                    for i in range(0, n_steps * batch, batch)]
+        if options.get("compile", {}).get("jit_compile") and not model.jit_compile:
+            name += " - Keras fell back to jit_compile=False (a layer has supports_jit=False)"
         runs.append({"name": name, "model": model, "data": memory_dataset(batches),
                      "timer": EpochTimer(batch), "macs": total_macs(model), "error": None})
     for _ in range(rounds + 1):
@@ -499,34 +543,43 @@ def write_report(path, argv, info, loads, results, total_seconds):
     lines.append("")
     peak = results.get("matmul")
     if peak:
+        first = results.get("matmul_first", peak)
         lines += ["### Dense matrix-multiply rate (the reference for efficiency)", "",
                   "`tf.linalg.matmul` of two 2048 x 2048 matrices in a `tf.function`, 12 timed calls "
-                  "after 3 warm-up calls; FLOP/s = 2 n^3 / t.", "",
-                  "| dtype | median GFLOP/s | best GFLOP/s |", "|---|---:|---:|"]
-        lines += [f"| {d} | {r['median'] / 1e9:.1f} | {r['best'] / 1e9:.1f} |" for d, r in peak.items()]
+                  "after 3 warm-up calls; FLOP/s = 2 n^3 / t. Measured at the start and again before "
+                  "the efficiency variants; the reference is the higher of the two medians.", "",
+                  "| dtype | start: median GFLOP/s | start: best | reference median GFLOP/s | "
+                  "reference best |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {d} | {first[d]['median'] / 1e9:.1f} | {first[d]['best'] / 1e9:.1f} | "
+                  f"{r['median'] / 1e9:.1f} | {r['best'] / 1e9:.1f} |" for d, r in peak.items()]
         lines.append("")
     if results.get("overhead"):
         rows = results["overhead"]
         lines += ["### Overhead: mmcnn against the same network written directly in Keras", "",
                   "Training samples/s (median of the timed epochs; the first epoch of each, which "
                   "traces the step function, is dropped). mmcnn: `clf.fit(from_arrays(...), epochs=1, "
-                  "early_stopping=False)` repeated; Keras: the same layers (filters, kernels, batch "
+                  "early_stopping=False)` once (warm-up), then `clf.model.fit(ds, epochs=1)` on the dataset that `clf.make_dataset(data, training=True)` returns, as the later epochs of one long `clf.fit` run; Keras: the same layers (filters, kernels, batch "
                   "norm, pooling, head, augmentation layers and front end) built with "
                   "`keras.Model` from plain Keras layers, fed by `from_tensor_slices -> shuffle -> "
                   "batch -> prefetch`, the same AdamW + cosine schedule, loss and metric. The two "
-                  "alternate epoch by epoch (A B A B) in one process. Synthetic data: random 28x28x1 "
+                  "alternate epoch by epoch in one process (A B, B A, A B, ...); the per-round ratio "
+                  "compares two epochs run back to back. Synthetic data: random 28x28x1 "
                   "images, 1 s tones + noise at 16 kHz, Zipf-distributed 5-40-word texts. Audio and "
                   "text reuse mmcnn's front-end layer classes in the Keras model (there is no plain "
                   "Keras twin of the librosa-exact log-mel, the waveform augmentation or the "
                   "tensorflow-text tokenizer); everything after them is plain Keras.", "",
                   "| modality | preset (augmentation) | batch | steps/epoch x timed epochs | params mmcnn / Keras "
-                  "| mmcnn samples/s | Keras samples/s | ratio mmcnn / Keras | target >= 1.0 |",
-                  "|---|---|---:|---|---|---:|---:|---:|---|"]
+                  "| mmcnn samples/s | Keras samples/s | ratio of medians | per-round ratios "
+                  "(min - max) | median per-round ratio | target >= 1.0 |",
+                  "|---|---|---:|---|---|---:|---:|---:|---|---:|---|"]
         for m, r in rows.items():
-            ok = "met" if r["ratio"] >= 1.0 else ("within noise" if r["ratio"] >= 0.97 else "not met")
+            lo, hi = min(r["ratios"]), max(r["ratios"])
+            ok = "met" if r["ratio"] >= 1.0 else (
+                "not met, but 1.0 is inside the per-round spread" if hi >= 1.0 else "not met")
             lines.append(f"| {m} | {r['preset']} ({r['augmentation']}) | {r['batch']} | {r['steps']} x "
                          f"{r['rounds']} | {r['params_mmcnn']:,} / {r['params_keras']:,} | {r['mmcnn']:.0f} "
-                         f"| {r['keras']:.0f} | **{r['ratio']:.3f}** | {ok} |")
+                         f"| {r['keras']:.0f} | {r['ratio_of_medians']:.3f} | {lo:.2f} - {hi:.2f} | "
+                         f"**{r['ratio']:.3f}** | {ok} |")
         lines += ["", "Per-epoch samples/s (first = warm-up): " + "; ".join(
             f"{m}: mmcnn {r['mmcnn_epochs']}, Keras {r['keras_epochs']}" for m, r in rows.items()), ""]
     if results.get("pipeline"):
@@ -553,12 +606,22 @@ def write_report(path, argv, info, loads, results, total_seconds):
                   "convolutions and dense layers; the log-mel, tokenizer and augmentation are not "
                   "counted) x 2 FLOPs x 3 (forward + backward) x training samples/s (from the "
                   "overhead run above), over the float32 matmul rate.", "",
-                  "| modality | multiply-adds / sample | training samples/s | GFLOP/s | % of fp32 matmul |",
-                  "|---|---:|---:|---:|---:|"]
+                  "| modality | multiply-adds / sample | training samples/s | GFLOP/s | % of fp32 matmul | "
+                  "% of bf16 matmul |", "|---|---:|---:|---:|---:|---:|"]
         for m, r in results["overhead"].items():
+            if r["macs"] is None:
+                continue
             flops = 6 * r["macs"] * r["mmcnn"]
             lines.append(f"| {m} | {r['macs'] / 1e6:.2f} M | {r['mmcnn']:.0f} | {flops / 1e9:.1f} | "
-                         f"{_pct(flops / peak['float32']['median'])} |")
+                         f"{_pct(flops / peak['float32']['median'])} | "
+                         f"{_pct(flops / peak['bfloat16']['median'])} |")
+        text = results["overhead"].get("text")
+        if text:
+            lines.append("")
+            lines.append(f"Text: `total_macs(clf.model)` returns {text['macs_counted']:,} (it does not "
+                         "look inside `TokenWindowAdapter`, which has no `inspect_path`); the row above "
+                         "counts the four window convolutions by hand (tokens x embedding x filters x "
+                         "sum of widths + head).")
         lines.append("")
     if results.get("efficiency"):
         lines += ["What moves it, default image preset (`small`, 28x28x1), same in-memory batches, "
@@ -636,8 +699,8 @@ def main(argv=None):
         return
     quick = args.quick
     sections = args.only or SECTIONS
-    steps = {"image": 20, "audio": 20, "text": 40} if not quick else {"image": 2, "audio": 2, "text": 2}
-    rounds = 1 if quick else 4
+    steps = {"image": 20, "audio": 30, "text": 100} if not quick else {"image": 2, "audio": 2, "text": 2}
+    rounds = 1 if quick else 5
     start = time.perf_counter()
     info = machine_info()
     log(f"machine: {machine_line(info)}")
@@ -661,6 +724,12 @@ def main(argv=None):
                     results["pipeline"][modality] = pipeline(modality, rng, steps[modality],
                                                              1 if quick else 3, workdir)
         if "efficiency" in sections:
+            with Section("matmul again", loads):
+                again = measure_matmul(repeats=3 if quick else 12)
+            # The higher of the two medians: efficiency is then never flattered by a busy moment.
+            results["matmul_first"] = results["matmul"]
+            results["matmul"] = {d: max((results["matmul"][d], again[d]), key=lambda r: r["median"])
+                                 for d in again}
             with Section("efficiency variants", loads):
                 results["efficiency"] = efficiency_variants(rng, 2 if quick else 10, 1 if quick else 2,
                                                             results["matmul"])

@@ -96,7 +96,7 @@ def test_predict_and_export_and_inspect(trained):
     table = run("inspect", str(trained["out"])).stdout
     assert "Conv2D" in table and "dense_params" in table and "multiply-adds" in table
     preset = run("inspect", "--preset", "small", "--modality", "image").stdout
-    assert "backbone/stage2_block2/conv" in preset
+    assert "backbone/stage3_block1/conv" in preset
 
 
 def test_a_completed_run_is_not_overwritten(trained):
