@@ -275,6 +275,8 @@ def _first_example(clf, data):
     if not len(data):
         return None
     item = data.inputs[0]
+    if data.kind == "texts":
+        return item  # the report shows the text's own tokens
     batch = np.asarray(item)[None] if data.kind == "arrays" else [item]
     return clf._prepare_inputs(batch)[0]
 

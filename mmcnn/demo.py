@@ -14,10 +14,10 @@ DEMO_DATA = os.path.join(os.path.dirname(__file__), "demo_data")
 
 # Small presets and few epochs keep the whole demo within about five minutes on 2 CPU cores.
 DEMO_SETTINGS = {
-    "image": {"preset": "tiny", "epochs": 8, "classifier": {"image_size": [28, 28], "channels": 1,
-                                                            "augmentation": "light"}},
-    "audio": {"preset": None, "epochs": 15, "classifier": {}},
-    "text": {"preset": None, "epochs": 8, "classifier": {}},
+    "image": {"preset": "small", "epochs": 10, "batch_size": 32,
+              "classifier": {"image_size": [28, 28], "channels": 1, "augmentation": "light"}},
+    "audio": {"preset": None, "epochs": 15, "batch_size": None, "classifier": {}},
+    "text": {"preset": None, "epochs": 8, "batch_size": None, "classifier": {}},
 }
 
 
@@ -65,7 +65,7 @@ def run_demo(out="demo-runs", only=None):
         settings = DEMO_SETTINGS[modality]
         config = {"modality": modality, "train": paths["train"], "val": None, "test": paths["test"],
                   "out": run_dir, "preset": settings["preset"], "epochs": settings["epochs"],
-                  "batch_size": None, "seed": 0, "on_error": "skip", "val_fraction": 0.1,
+                  "batch_size": settings["batch_size"], "seed": 0, "on_error": "skip", "val_fraction": 0.1,
                   "classifier": settings["classifier"]}
         metrics = train_run(config, overwrite=True, verbose=2)
         clf = mmcnn.load(os.path.join(run_dir, "model.keras"))
@@ -131,7 +131,7 @@ for start in range(0, len(inputs), 64):
     out = serve(batch)
     names += [n.decode() for n in out["class_name"].numpy()]
 accuracy = float(np.mean([n == l for n, l in zip(names, labels)]))
-examples = [f"{{os.path.basename(str(x))[:40]!s:<42}} -> {{n}} (true: {{l}})"
+examples = [f"{{' '.join(os.path.basename(str(x)).split())[:40]:<42}} -> {{n}} (true: {{l}})"
             for x, n, l in list(zip(inputs, names, labels))[:: max(1, len(inputs) // 4)][:4]]
 print(json.dumps({{"accuracy": accuracy, "examples": examples}}))
 '''
