@@ -210,12 +210,8 @@ class MovePredictor(Classifier):
         self._model = ClassifierModel(planes, probs, name="move_predictor", metadata=self._metadata())
         return self._model
 
-    def compile(self, steps_per_epoch=None, epochs=None):
-        super().compile(steps_per_epoch=steps_per_epoch, epochs=epochs)
-        self.model.compile(optimizer=self.model.optimizer,
-                           loss=keras.losses.SparseCategoricalCrossentropy(),
-                           metrics=["accuracy",
-                                    keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")])
+    def _metrics(self):
+        return ["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")]
 
     # Data hooks ---------------------------------------------------------------
     def _element_nbytes(self):

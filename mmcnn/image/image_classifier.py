@@ -197,11 +197,9 @@ class ImageClassifier(Classifier):
         return ds.map(lambda x, y: (x, tf.one_hot(tf.cast(y, tf.int32), num_classes)),
                       num_parallel_calls=tf.data.AUTOTUNE)
 
-    def compile(self, steps_per_epoch=None, epochs=None):
-        super().compile(steps_per_epoch=steps_per_epoch, epochs=epochs)
-        if self.mixing is not None:
-            self.model.compile(optimizer=self.model.optimizer,
-                               loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
+    def _loss(self):
+        # Mixed batches carry soft labels.
+        return keras.losses.CategoricalCrossentropy() if self.mixing else super()._loss()
 
 
 _BYTES_LOADERS = {}

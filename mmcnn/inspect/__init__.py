@@ -129,13 +129,15 @@ def _walk(layer, input_shape, field, prefix, rows, on_path=True, seen=None):
     order), optionally `inspect_side()` (layers off the main path that read
     the block's input, such as a residual shortcut), or `inspect_branches()`
     (parallel sequences that all read the block's input and are joined, as
-    in a multi-width text adapter). A layer met twice is listed once.
+    in a multi-width text adapter; None when the layer has none). A layer met
+    twice is listed once.
     """
     seen = set() if seen is None else seen
     name = f"{prefix}{layer.name}"
-    if hasattr(layer, "inspect_branches"):
+    branches = layer.inspect_branches() if hasattr(layer, "inspect_branches") else None
+    if branches is not None:
         fields = []
-        for branch in layer.inspect_branches():
+        for branch in branches:
             shape, branch_field = input_shape, field
             for child in branch:
                 shape, branch_field = _walk(child, shape, branch_field, f"{name}/", rows, on_path, seen)

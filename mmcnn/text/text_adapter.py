@@ -28,6 +28,7 @@ from keras import ops
 
 from mmcnn.layers import validation as v
 from mmcnn.layers.conv_block import ConvBlock
+from mmcnn.layers.padding import Pad
 
 # Layout of the tensors the adapter reads and writes.
 TOKEN_AXIS = 1
@@ -156,6 +157,18 @@ class TokenWindowAdapter(keras.layers.Layer):
             if tokens is not None:
                 tokens = -(-tokens // block["pool_size"])
         return (batch, tokens, self.blocks[-1]["filters"])
+
+    def inspect_branches(self):
+        """Parallel windows for `mmcnn.inspect` (the default layout only).
+
+        Each window of width `k` reads the embedded tokens padded by `k - 1` on
+        the right (the padding is shown as a `Pad` that holds no weights), so
+        position `p` sees tokens `p .. p + k - 1`.
+        """
+        if self.blocks is not None:
+            return None  # stacked: pooling between blocks is not a layer; inspect sees one layer
+        return [[self.embedding, Pad(((0, k - 1),), mode="zeros", rank=1, name=f"pad_{k}"), conv]
+                for k, conv in zip(self.widths, self.convs)]
 
     def token_windows(self):
         """Where each output channel looks: the token window of output position `p`.
