@@ -14,7 +14,6 @@ Run from the repository root (writes bench/results/audio.md):
 
 import argparse
 import os
-import platform
 import sys
 import time
 
@@ -27,29 +26,12 @@ import librosa  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-import mmcnn  # noqa: E402
 from bench.data.speech import build_speech_commands  # noqa: E402
+from bench.common import load_average, machine_info  # noqa: E402
 from mmcnn.audio import AudioClassifier, LogMelSpectrogram, from_dataframe  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "audio.md")
 SEED = 0
-
-
-def machine():
-    model = "unknown"
-    if os.path.exists("/proc/cpuinfo"):
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "tensorflow": tf.__version__, "keras": keras.__version__,
-            "librosa": librosa.__version__, "mmcnn": mmcnn.__version__,
-            "gpus": len(tf.config.list_physical_devices("GPU"))}
-
-
-def load_average():
-    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def load_data(out_dir, clips_per_word_per_voice, val_fraction, cache_dir, train_voices=None):
@@ -299,7 +281,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     start_all = time.perf_counter()
     before = load_average()
-    info = machine()
+    info = {**machine_info(), "gpus": len(tf.config.list_physical_devices("GPU"))}
     print(info, "load", before, flush=True)
     runs, decodes, built = [], [], None
     for name, train_voices in SETTINGS:

@@ -29,12 +29,9 @@ import sys
 import time
 
 import numpy as np
+from bench.common import load_average
 
 WORK = "bench/_work/gnugo"
-
-
-def load_average():
-    return "%.2f, %.2f, %.2f" % os.getloadavg()
 
 
 def fc_units(inputs, outputs, budget):

@@ -23,23 +23,9 @@ import subprocess
 import time
 
 import numpy as np
+from bench.common import load_average, machine_info
 
 VALIDATION_SIZE = 5000
-
-
-def load_average():
-    return "%.2f, %.2f, %.2f" % os.getloadavg()
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def git_commit():
@@ -181,7 +167,7 @@ def main():
 
     from bench.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 
-    machine = {"nproc": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
+    machine = {"nproc": os.cpu_count(), "cpu": machine_info()["cpu"], "python": platform.python_version(),
                "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
                "commit": git_commit(), "load_before": load_average()}
     print("load average before:", machine["load_before"], flush=True)

@@ -19,7 +19,6 @@ import argparse
 import csv
 import io
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -34,28 +33,16 @@ import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import mmcnn  # noqa: E402
+from bench.common import load_average, machine_info  # noqa: E402
 import mmcnn.audio  # noqa: E402
 import mmcnn.image  # noqa: E402
 import mmcnn.text  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "serving.md")
 DEMO_TEXT = os.path.join(os.path.dirname(mmcnn.__file__), "demo_data", "text", "train.csv")
+
+
 SEED = 0
-
-
-def machine():
-    model = "unknown"
-    if os.path.exists("/proc/cpuinfo"):
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "tensorflow": tf.__version__, "keras": keras.__version__, "mmcnn": mmcnn.__version__}
-
-
-def load_average():
-    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def time_calls(call, max_calls, max_seconds, warmup=5):
@@ -175,7 +162,7 @@ def main(argv=None):
         shutil.rmtree(workdir, ignore_errors=True)
     load_after = load_average()
 
-    info = machine()
+    info = machine_info()
     lines = [
         "# Serving latency of exported classifiers (CPU)",
         "",

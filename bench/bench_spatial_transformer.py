@@ -24,12 +24,9 @@ import time
 
 import numpy as np
 from scipy import ndimage
+from bench.common import load_average
 
 CANVAS = 42
-
-
-def load_average():
-    return "%.2f, %.2f, %.2f" % os.getloadavg()
 
 
 def distort(images, seed, canvas=CANVAS, max_degrees=45.0, scale=(0.7, 1.2)):

@@ -22,7 +22,6 @@ only (never touches the test split); the winners became the defaults of the "kim
 import argparse
 import os
 import platform
-import subprocess
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -33,6 +32,7 @@ import tensorflow as tf  # noqa: E402
 
 import mmcnn  # noqa: E402
 from bench.data.fortunes import load_fortunes  # noqa: E402
+from bench.common import load_average, machine_line  # noqa: E402
 from mmcnn.models.metrics import classification_report  # noqa: E402
 from mmcnn.text import TextClassifier, from_dataframe  # noqa: E402
 
@@ -54,20 +54,6 @@ TUNE_GRID = {
     "kim unicode_script mt64 min1": dict(mode="unicode_script", max_tokens=64, embedding_dim=128, filters=100,
                                          dropout=0.25, min_frequency=1),
 }
-
-
-def machine():
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{os.cpu_count()} CPUs (nproc), {cpu}, {platform.system()} {platform.release()}"
-
-
-def load_avg():
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def split_data():
@@ -184,7 +170,7 @@ def main():
     parser.add_argument("--tune-tfidf", action="store_true", help="pick C of the TF-IDF baseline on validation")
     parser.add_argument("--only", nargs="*", help="with --tune: names of grid entries to run")
     args = parser.parse_args()
-    load_before = load_avg()
+    load_before = load_average()
     train, val, test = split_data()
     print(f"train {len(train)}, validation {len(val)}, test {len(test)}, {len(train.class_names)} classes",
           flush=True)
@@ -207,7 +193,7 @@ def main():
     results.append(run_mmcnn(train, val, test))
     print(results[-1], flush=True)
     total = time.perf_counter() - total
-    load_after = load_avg()
+    load_after = load_average()
     import sklearn
 
     text = "\n".join([
@@ -215,7 +201,7 @@ def main():
         "",
         "Command: `nice -n 0 .venv/bin/python -m bench.bench_text --out bench/results/text.md`",
         "",
-        f"- Machine: {machine()}; shared with other engineers' jobs, so times are noisy.",
+        f"- Machine: {machine_line()}; shared with other engineers' jobs, so times are noisy.",
         f"- Load before: `{load_before}`",
         f"- Load after: `{load_after}`",
         f"- Versions: Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "

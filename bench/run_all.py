@@ -12,10 +12,11 @@ and joins the files under a header that names the machine and versions.
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import time
+
+from bench.common import machine_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS_DIR = os.path.join(HERE, "results")
@@ -31,27 +32,10 @@ BENCHMARKS = {
 }
 
 
-def machine_description():
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    versions = []
-    for module in ("tensorflow", "keras", "tensorflow_text", "librosa", "numpy"):
-        try:
-            versions.append(f"{module} {__import__(module).__version__}")
-        except ImportError:
-            versions.append(f"{module} (not installed)")
-    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-            + ", ".join(versions))
-
-
 def merge():
     parts = ["# Benchmark results", "",
              "Written by `.venv/bin/python -m bench.run_all` (see each section for its own command).",
-             f"Machine of the last merge: {machine_description()}.", ""]
+             f"Machine of the last merge: {machine_line()}.", ""]
     for name in BENCHMARKS:
         path = os.path.join(RESULTS_DIR, f"{name}.md")
         if os.path.exists(path):

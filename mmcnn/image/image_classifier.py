@@ -29,7 +29,7 @@ PRESETS = {
     "small": dict(rank=2, stem=32, stages=[{"filters": 32, "pooling": "max"},
                                            {"filters": 64, "pooling": "max"},
                                            {"filters": 128}],
-                  head_dropout=0.3, **{**_TRAINING, "epochs": 10}),
+                  head_dropout=0.3, **{**_TRAINING, "epochs": 20}),
     # Depthwise-separable stages: far fewer weights and multiply-adds.
     "mobile": dict(rank=2, stem=32, block="separable",
                    stages=[{"filters": 64, "pooling": "max"}, {"filters": 128, "blocks": 2, "pooling": "max"},
