@@ -23,7 +23,7 @@ import numpy as np
 
 from mmcnn.audio.audio_loading import load_audio
 from mmcnn.data import (DataError, LabeledData, array_labels, check_each, check_on_error,
-                        labels_to_ids, read_labeled_manifest, resolve_class_names, scan_directory)
+                        directory_class_names, labels_to_ids, read_labeled_manifest, scan_directory)
 
 logger = logging.getLogger("mmcnn")
 
@@ -67,7 +67,7 @@ def from_directory(path, sample_rate=16000, class_names=None, on_error="skip",
     check_on_error(on_error)
     extensions = None if extensions is None else tuple(e.lower() for e in extensions)
     files, labels, found = scan_directory(path, extensions)
-    names = resolve_class_names(found, class_names, os.fspath(path))
+    names = directory_class_names(path, found, class_names)
     return _decoded(files, labels, names, sample_rate, on_error, cache_dir, verbose)
 
 

@@ -116,6 +116,16 @@ def resolve_class_names(found, class_names, where):
     return class_names
 
 
+def directory_class_names(path, found, class_names):
+    """`resolve_class_names` for a class-per-folder directory: every requested class needs a folder."""
+    if class_names is not None:
+        absent = [str(c) for c in class_names if str(c) not in found]
+        if absent:
+            raise DataError(f"{os.fspath(path)}: classes {absent} in class_names have no folder; "
+                            f"class folders are {list(found)}")
+    return resolve_class_names(found, class_names, os.fspath(path))
+
+
 def scan_directory(path, extensions=None):
     """Lists `(file_path, class_name)` pairs of a class-per-folder directory.
 
@@ -287,7 +297,7 @@ def array_labels(y, class_names, where="y"):
     return labels_to_ids(y, names), names
 
 
-__all__ = ["DataError", "LabeledData", "array_labels", "check_each", "check_on_error", "labels_to_ids",
+__all__ = ["DataError", "LabeledData", "array_labels", "check_each", "check_on_error", "directory_class_names", "labels_to_ids",
            "read_labeled_manifest", "read_manifest", "report_bad", "resolve_class_names", "scan_directory"]
 
 

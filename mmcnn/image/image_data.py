@@ -7,12 +7,11 @@ named by file or manifest row.
 """
 
 import logging
-import os
 
 import numpy as np
 
-from mmcnn.data import (DataError, LabeledData, array_labels, check_each, check_on_error,
-                        labels_to_ids, read_manifest, resolve_class_names, scan_directory)
+from mmcnn.data import (LabeledData, array_labels, check_each, check_on_error,
+                        directory_class_names, labels_to_ids, read_labeled_manifest, scan_directory)
 from mmcnn.image.image_converter import DEFAULT_MAX_PIXELS, validate_image_file
 
 logger = logging.getLogger("mmcnn")
@@ -61,12 +60,7 @@ def from_directory(path, class_names=None, on_error="skip", max_pixels=DEFAULT_M
     """
     check_on_error(on_error)
     files, labels, found = scan_directory(path, extensions)
-    if class_names is not None:
-        absent = [str(c) for c in class_names if str(c) not in found]
-        if absent:
-            raise DataError(f"{os.fspath(path)}: classes {absent} in class_names have no folder; "
-                            f"class folders are {found}")
-    names = resolve_class_names(found, class_names, os.fspath(path))
+    names = directory_class_names(path, found, class_names)
     return _checked(files, labels, names, on_error, max_pixels, verbose)
 
 
@@ -100,22 +94,9 @@ def from_dataframe(manifest, path_column="path", label_column="label", class_nam
         DataError: naming the column or the bad rows.
     """
     check_on_error(on_error)
-    where = os.fspath(manifest) if isinstance(manifest, (str, os.PathLike)) else "manifest"
-    paths, labels, rows = read_manifest(manifest, path_column, label_column, base_dir, check_files=True)
-    if class_names is not None:
-        class_names = [str(c) for c in class_names]
-        known = set(class_names)
-        bad = [f"row {row}: label {label!r}" for row, label in zip(rows, labels) if label not in known]
-        if bad:
-            shown = "; ".join(bad[:20]) + (f"; ... {len(bad) - 20} more" if len(bad) > 20 else "")
-            raise DataError(f"{where}: {len(bad)} row(s) with a label not in class_names "
-                            f"{class_names}: {shown}")
-        empty = [c for c in class_names if c not in set(labels)]
-        if empty:
-            raise DataError(f"{where}: classes {empty} in class_names have no rows")
-    names = resolve_class_names(set(labels), class_names, where)
-    return _checked(paths, labels, names, on_error, max_pixels, verbose,
-                    sources=[f"{where} row {row} ({p})" for row, p in zip(rows, paths)])
+    paths, labels, names, sources = read_labeled_manifest(manifest, path_column, label_column, class_names,
+                                                          base_dir, check_files=True)
+    return _checked(paths, labels, names, on_error, max_pixels, verbose, sources=sources)
 
 
 def from_arrays(x, y, class_names=None):

@@ -322,8 +322,10 @@ class Classifier:
         train_ds = self.make_dataset(data, training=True, batch_size=batch_size, epochs=epochs,
                                      first_epoch=first_epoch)
         class_weight = self._class_weight(data, class_weight)
+        # shuffle=False: make_dataset already shuffles (Keras would only warn that it ignores it).
         return self.model.fit(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps,
-                              callbacks=callbacks, class_weight=class_weight, verbose=verbose)
+                              callbacks=callbacks, class_weight=class_weight, verbose=verbose,
+                              shuffle=False)
 
     def _fit_distributed(self, data, validation_data, epochs, batch_size, callbacks, class_weight,
                          early_stopping, backup_dir, verbose, strategy):
@@ -353,7 +355,7 @@ class Classifier:
                                         backup_dir and distribute.backup_path(backup_dir, strategy))
         with distribute.cluster_errors(strategy), distribute.keras_multi_worker_workaround(strategy):
             return self.model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
-                                  class_weight=class_weight, verbose=verbose)
+                                  class_weight=class_weight, verbose=verbose, shuffle=False)
 
     def _fit_callbacks(self, callbacks, early_stopping, backup_dir, with_first_epoch=False):
         callbacks = list(callbacks)

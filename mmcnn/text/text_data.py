@@ -19,8 +19,8 @@ import os
 import numpy as np
 import pandas as pd
 
-from mmcnn.data import (DataError, LabeledData, array_labels, check_each, check_on_error,
-                        labels_to_ids, read_labeled_manifest, resolve_class_names, scan_directory)
+from mmcnn.data import (LabeledData, array_labels, check_each, check_on_error,
+                        directory_class_names, labels_to_ids, read_labeled_manifest, scan_directory)
 
 logger = logging.getLogger("mmcnn")
 
@@ -74,12 +74,7 @@ def from_directory(path, class_names=None, on_error="skip", verbose=1):
     """
     check_on_error(on_error)
     files, labels, found = scan_directory(path, TEXT_EXTENSIONS)
-    if class_names is not None:
-        absent = [str(c) for c in class_names if str(c) not in found]
-        if absent:
-            raise DataError(f"{os.fspath(path)}: classes {absent} in class_names have no folder; "
-                            f"class folders are {found}")
-    names = resolve_class_names(found, class_names, os.fspath(path))
+    names = directory_class_names(path, found, class_names)
     texts, kept, skipped = check_each(files, read_text_file, on_error=on_error, verbose=verbose,
                                       what="texts")
     replaced = sum("\ufffd" in t for t in texts)
