@@ -40,11 +40,21 @@ def merge():
         path = os.path.join(RESULTS_DIR, f"{name}.md")
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
-                parts += [f.read().strip(), ""]
+                parts += [_as_section(f.read().strip()), ""]
         else:
             parts += [f"## {name}", "", "Not run yet.", ""]
     with open(os.path.join(HERE, "RESULTS.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(parts))
+
+
+def _as_section(text):
+    """Shifts the headings of one results file so that its title is a `##` section."""
+    lines = text.splitlines()
+    first = next((line for line in lines if line.startswith("#")), "## ")
+    shift = 2 - (len(first) - len(first.lstrip("#")))
+    if shift <= 0:
+        return text
+    return "\n".join("#" * shift + line if line.startswith("#") else line for line in lines)
 
 
 def main():
