@@ -247,8 +247,11 @@ class Classifier:
                             f"for {self.class_names}")
 
     # ------------------------------------------------------------------ train
-    def compile(self, steps_per_epoch=None, epochs=None):
-        """Compiles with the defaults: AdamW, cosine-decayed learning rate, cross-entropy."""
+    def compile(self, steps_per_epoch=None, epochs=None, multi_step=True):
+        """Compiles with the defaults: AdamW, cosine-decayed learning rate, cross-entropy.
+
+        `multi_step` runs several training steps per call of the compiled step
+        (see `steps_per_execution`)."""
         lr = self._setting("learning_rate")
         if steps_per_epoch and epochs:
             lr = keras.optimizers.schedules.CosineDecay(
@@ -259,7 +262,7 @@ class Classifier:
                                              weight_decay=self.preset_config.get("weight_decay", 1e-4)),
             loss=self._loss(),
             metrics=self._metrics(),
-            steps_per_execution=steps_per_execution(steps_per_epoch))
+            steps_per_execution=steps_per_execution(steps_per_epoch) if multi_step else 1)
 
     def _loss(self):
         """The training loss (labels are class ids)."""
@@ -349,8 +352,10 @@ class Classifier:
                   if validation_data is not None else None)
         if not self.model.compiled:
             with strategy.scope():
+                # One step per call: Keras 3.15's multi-step loop fails under tf.distribute
+                # ("You must feed a value for placeholder" in its has_next check).
                 self.compile(steps_per_epoch=distribute.steps_per_epoch(len(data), batch_size, strategy),
-                             epochs=epochs)
+                             epochs=epochs, multi_step=False)
         callbacks = self._fit_callbacks(callbacks, early_stopping and val_ds is not None,
                                         backup_dir and distribute.backup_path(backup_dir, strategy))
         with distribute.cluster_errors(strategy), distribute.keras_multi_worker_workaround(strategy):
