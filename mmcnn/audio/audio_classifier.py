@@ -22,7 +22,7 @@ import tensorflow as tf
 from mmcnn.audio.audio_adapter import AudioAdapter
 from mmcnn.audio.audio_augmentation import BackgroundNoise, RandomGain, RandomTimeShift, SpecAugment
 from mmcnn.audio.audio_converter import LogMelSpectrogram
-from mmcnn.audio.audio_loading import fit_length, load_audio
+from mmcnn.audio.audio_loading import checked_waveform, fit_length, load_audio
 from mmcnn.data import DataError
 from mmcnn.models.classifier import Classifier
 from mmcnn.models.metrics import classification_report
@@ -271,12 +271,7 @@ class AudioClassifier(Classifier):
                 # A quiet recording still gets an answer at predict time.
                 wave = load_audio(item, sample_rate=self.sample_rate, reject_silent=False)
             else:
-                wave = np.asarray(item, dtype="float32")
-                if wave.ndim != 1 or wave.size == 0:
-                    raise ValueError(f"inputs[{i}]: a waveform must be a non-empty 1-D array. "
-                                     f"Received shape {wave.shape}")
-                if not np.all(np.isfinite(wave)):
-                    raise ValueError(f"inputs[{i}]: the waveform holds NaN or infinite samples")
+                wave = checked_waveform(item, f"inputs[{i}]")
             waves.append(wave)
         return waves
 

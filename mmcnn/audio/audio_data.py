@@ -21,7 +21,7 @@ import tempfile
 import librosa
 import numpy as np
 
-from mmcnn.audio.audio_loading import load_audio
+from mmcnn.audio.audio_loading import checked_waveform, load_audio
 from mmcnn.data import (DataError, LabeledData, array_labels, check_each, check_on_error,
                         directory_class_names, labels_to_ids, read_labeled_manifest, scan_directory)
 
@@ -133,12 +133,7 @@ def from_arrays(x, y, sample_rate=16000, source_sample_rate=None, class_names=No
         clips = list(x)
     waves = []
     for i, clip in enumerate(clips):
-        wave = np.asarray(clip, dtype="float32")
-        if wave.ndim != 1 or wave.size == 0:
-            raise DataError(f"x[{i}]: a clip must be a non-empty 1-D waveform. "
-                            f"Received shape {wave.shape}")
-        if not np.all(np.isfinite(wave)):
-            raise DataError(f"x[{i}]: the waveform holds NaN or infinite samples")
+        wave = checked_waveform(clip, f"x[{i}]", DataError)
         if source_sample_rate is not None and source_sample_rate != sample_rate:
             wave = librosa.resample(wave, orig_sr=source_sample_rate, target_sr=sample_rate)
         waves.append(np.ascontiguousarray(wave, dtype="float32"))

@@ -274,6 +274,16 @@ def frame_windows(waveform, num_samples, hop):
     return np.stack([waveform[s : s + num_samples] for s in starts])
 
 
+def checked_waveform(clip, where, error=ValueError):
+    """`clip` as a float32 1-D waveform; `error` names `where` if it is empty, not 1-D or not finite."""
+    wave = np.asarray(clip, dtype="float32")
+    if wave.ndim != 1 or wave.size == 0:
+        raise error(f"{where}: a waveform must be a non-empty 1-D array. Received shape {wave.shape}")
+    if not np.all(np.isfinite(wave)):
+        raise error(f"{where}: the waveform holds NaN or infinite samples")
+    return wave
+
+
 def _as_waveform(waveform):
     waveform = np.asarray(waveform)
     if waveform.ndim != 1:
