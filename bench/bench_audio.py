@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from bench.data.speech import build_speech_commands  # noqa: E402
-from bench.common import load_average, machine_info  # noqa: E402
+from bench.common import load_average, machine_info, write_results  # noqa: E402
 from mmcnn.audio import AudioClassifier, LogMelSpectrogram, from_dataframe  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "audio.md")
@@ -165,7 +165,7 @@ def front_end_throughput(waves, batch_size=64, librosa_clips=300):
     return graph, per_clip
 
 
-def write_results(path, argv, info, loads, runs, built, decode, front, total, baseline_epochs):
+def write_report(path, argv, info, loads, runs, built, decode, front, total, baseline_epochs):
     lines = [
         "# Audio benchmark: AudioClassifier vs the TensorFlow simple-audio baseline",
         "",
@@ -258,9 +258,7 @@ def write_results(path, argv, info, loads, runs, built, decode, front, total, ba
     ]
     for name, s in runs[-1][3]["report"]["per_class"].items():
         lines.append(f"| {name} | {s['precision']:.2f} | {s['recall']:.2f} | {s['f1']:.2f} |")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as file:
-        file.write("\n".join(lines) + "\n")
+    write_results(path, lines)
 
 
 SETTINGS = (("all training voices", None), ("48 training voices", 48))
@@ -303,7 +301,7 @@ def main(argv=None):
     after = load_average()
     # Tuning runs (non-default settings) may write only elsewhere than the results file.
     if (args.preset is None and args.epochs is None) or args.out != RESULTS:
-        write_results(args.out, argv, info, (before, after), runs, built, decodes, front,
+        write_report(args.out, argv, info, (before, after), runs, built, decodes, front,
                       total, args.baseline_epochs)
         print("wrote", args.out)
     print(f"total {total:.0f} s; load before {before}, after {after}")

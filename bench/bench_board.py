@@ -29,7 +29,7 @@ import sys
 import time
 
 import numpy as np
-from bench.common import load_average
+from bench.common import load_average, write_results
 
 WORK = "bench/_work/gnugo"
 
@@ -169,9 +169,7 @@ def main(argv=None):
         f"`MovePredictor(19, preset={args.preset!r})` has {params19:,} parameters "
         "(as many as on 9x9: no weight depends on the board size).",
     ]
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_results(args.out, lines)
     print("\n".join(lines))
 
 

@@ -33,7 +33,7 @@ import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import mmcnn  # noqa: E402
-from bench.common import load_average, machine_info  # noqa: E402
+from bench.common import load_average, machine_info, write_results  # noqa: E402
 import mmcnn.audio  # noqa: E402
 import mmcnn.image  # noqa: E402
 import mmcnn.text  # noqa: E402
@@ -193,9 +193,7 @@ def main(argv=None):
     lines += ["", "Exports:", "", "| modality | preset | export time (s) | size on disk (MB) |",
               "|---|---|---:|---:|"]
     lines += [f"| {m} | {p} | {s:.1f} | {mb:.2f} |" for m, p, s, mb in exports]
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+    write_results(args.out, lines)
     print(f"wrote {args.out}")
 
 

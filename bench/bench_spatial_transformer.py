@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 from scipy import ndimage
-from bench.common import load_average
+from bench.common import load_average, write_results
 
 CANVAS = 42
 
@@ -149,9 +149,7 @@ def main(argv=None):
     for name, r in results.items():
         lines.append(f"| {name} | {r['params']:,} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | "
                      f"{r['train_accuracy']:.4f} | {r['seconds']:.0f} |")
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_results(args.out, lines)
     print("\n".join(lines))
 
 

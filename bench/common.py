@@ -155,3 +155,10 @@ class EpochTimer(_keras_callback_base()):
         """Median samples/s over the recorded epochs, leaving out the first `skip` (warm-up)."""
         kept = self.epochs[skip:] or self.epochs
         return median([e["samples_per_s"] for e in kept])
+
+
+def write_results(path, lines):
+    """Writes a results file (markdown lines), creating its folder."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
