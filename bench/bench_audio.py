@@ -26,8 +26,8 @@ import librosa  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from bench.data.speech import build_speech_commands  # noqa: E402
 from bench.common import load_average, machine_info, write_results  # noqa: E402
+from bench.data.speech import build_speech_commands  # noqa: E402
 from mmcnn.audio import AudioClassifier, LogMelSpectrogram, from_dataframe  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "audio.md")
@@ -41,16 +41,16 @@ def load_data(out_dir, clips_per_word_per_voice, val_fraction, cache_dir, train_
         manifest = pd.read_csv(manifest_path)
         built = None
     else:
-        manifest = build_speech_commands(out_dir, clips_per_word_per_voice=clips_per_word_per_voice,
-                                         seed=SEED)
+        manifest = build_speech_commands(
+            out_dir, clips_per_word_per_voice=clips_per_word_per_voice, seed=SEED
+        )
         built = time.perf_counter() - start
     manifest["path"] = [os.path.join(out_dir, p) for p in manifest["path"]]
     # Validation: a share of the *training voices*, so early stopping also measures
     # unheard voices, and the test voices stay untouched.
     heard = sorted(manifest.loc[manifest.split == "train", "voice"].unique())
     rng = np.random.default_rng(SEED)
-    val_voices = set(rng.choice(heard, int(round(len(heard) * val_fraction)),
-                                replace=False))
+    val_voices = set(rng.choice(heard, int(round(len(heard) * val_fraction)), replace=False))
     is_val = manifest.voice.isin(val_voices) & (manifest.split == "train")
     is_train = (manifest.split == "train") & ~is_val
     if train_voices is not None:
@@ -58,12 +58,13 @@ def load_data(out_dir, clips_per_word_per_voice, val_fraction, cache_dir, train_
         candidates = sorted(manifest.loc[is_train, "voice"].unique())
         kept = set(rng.choice(candidates, min(train_voices, len(candidates)), replace=False))
         is_train &= manifest.voice.isin(kept)
-    parts = {"train": manifest[is_train],
-             "val": manifest[is_val], "test": manifest[manifest.split == "test"]}
+    parts = {"train": manifest[is_train], "val": manifest[is_val], "test": manifest[manifest.split == "test"]}
     words = sorted(manifest.label.unique())
     start = time.perf_counter()
-    data = {k: from_dataframe(v[["path", "label"]], class_names=words, cache_dir=cache_dir,
-                              verbose=0) for k, v in parts.items()}
+    data = {
+        k: from_dataframe(v[["path", "label"]], class_names=words, cache_dir=cache_dir, verbose=0)
+        for k, v in parts.items()
+    }
     decode = time.perf_counter() - start
     voices = {k: v.voice.nunique() for k, v in parts.items()}
     return data, voices, built, decode
@@ -73,22 +74,26 @@ def baseline_model(train_spectrograms, num_classes):
     """The TensorFlow "simple audio recognition" tutorial's model, layer for layer."""
     norm = keras.layers.Normalization()
     norm.adapt(tf.data.Dataset.from_tensor_slices(train_spectrograms).batch(64))
-    model = keras.Sequential([
-        keras.Input(shape=train_spectrograms.shape[1:]),
-        keras.layers.Resizing(32, 32),
-        norm,
-        keras.layers.Conv2D(32, 3, activation="relu"),
-        keras.layers.Conv2D(64, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Dropout(0.25),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dropout(0.5),
-        keras.layers.Dense(num_classes),
-    ])
-    model.compile(optimizer=keras.optimizers.Adam(),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=train_spectrograms.shape[1:]),
+            keras.layers.Resizing(32, 32),
+            norm,
+            keras.layers.Conv2D(32, 3, activation="relu"),
+            keras.layers.Conv2D(64, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Dropout(0.25),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(num_classes),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -100,6 +105,7 @@ def tutorial_spectrogram(waves):
 
 def stacked(data, num_samples):
     from mmcnn.audio import fit_length
+
     return np.stack([fit_length(w, num_samples) for w in data.inputs])
 
 
@@ -108,26 +114,38 @@ def run_baseline(data, epochs, batch_size=64):
     n = 16000
     specs = {k: tutorial_spectrogram(stacked(d, n)).numpy() for k, d in data.items()}
     model = baseline_model(specs["train"], len(data["train"].class_names))
-    train = tf.data.Dataset.from_tensor_slices((specs["train"], data["train"].labels)).shuffle(
-        len(specs["train"]), seed=SEED).batch(batch_size).prefetch(2)
+    train = (
+        tf.data.Dataset.from_tensor_slices((specs["train"], data["train"].labels))
+        .shuffle(len(specs["train"]), seed=SEED)
+        .batch(batch_size)
+        .prefetch(2)
+    )
     val = tf.data.Dataset.from_tensor_slices((specs["val"], data["val"].labels)).batch(batch_size)
     start = time.perf_counter()
-    history = model.fit(train, validation_data=val, epochs=epochs, verbose=2,
-                        callbacks=[keras.callbacks.EarlyStopping(verbose=1, patience=2)])
+    history = model.fit(
+        train,
+        validation_data=val,
+        epochs=epochs,
+        verbose=2,
+        callbacks=[keras.callbacks.EarlyStopping(verbose=1, patience=2)],
+    )
     train_time = time.perf_counter() - start
     start = time.perf_counter()
     logits = model.predict(specs["test"], batch_size=batch_size, verbose=0)
     predict_time = time.perf_counter() - start
     accuracy = float(np.mean(np.argmax(logits, -1) == data["test"].labels))
-    return {"accuracy": accuracy, "train_time": train_time,
-            "epochs_run": len(history.history["loss"]), "params": model.count_params(),
-            "train_clips_per_s": len(history.history["loss"]) * len(data["train"]) / train_time,
-            "predict_clips_per_s": len(data["test"]) / predict_time}
+    return {
+        "accuracy": accuracy,
+        "train_time": train_time,
+        "epochs_run": len(history.history["loss"]),
+        "params": model.count_params(),
+        "train_clips_per_s": len(history.history["loss"]) * len(data["train"]) / train_time,
+        "predict_clips_per_s": len(data["test"]) / predict_time,
+    }
 
 
 def run_mmcnn(data, preset=None, epochs=None):
-    clf = AudioClassifier(class_names=data["train"].class_names, preset=preset, epochs=epochs,
-                          seed=SEED)
+    clf = AudioClassifier(class_names=data["train"].class_names, preset=preset, epochs=epochs, seed=SEED)
     start = time.perf_counter()
     history = clf.fit(data["train"], validation_data=data["val"], verbose=2)
     train_time = time.perf_counter() - start
@@ -135,20 +153,28 @@ def run_mmcnn(data, preset=None, epochs=None):
     report = clf.evaluate(data["test"])
     predict_time = time.perf_counter() - start
     epochs_run = len(history.history["loss"])
-    return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
-            "train_time": train_time, "epochs_run": epochs_run,
-            "epochs_max": clf._setting("epochs"), "params": clf.model.count_params(),
-            "train_clips_per_s": epochs_run * len(data["train"]) / train_time,
-            "predict_clips_per_s": len(data["test"]) / predict_time,
-            "preset": clf.preset, "config": clf.preset_config, "report": report}
+    return {
+        "accuracy": report["accuracy"],
+        "macro_f1": report["macro_f1"],
+        "train_time": train_time,
+        "epochs_run": epochs_run,
+        "epochs_max": clf._setting("epochs"),
+        "params": clf.model.count_params(),
+        "train_clips_per_s": epochs_run * len(data["train"]) / train_time,
+        "predict_clips_per_s": len(data["test"]) / predict_time,
+        "preset": clf.preset,
+        "config": clf.preset_config,
+        "report": report,
+    }
 
 
 def front_end_throughput(waves, batch_size=64, librosa_clips=300):
     """Clips per second: in-graph log-mel (batched, compiled) vs per-clip librosa."""
-    layer = LogMelSpectrogram(sample_rate=16000, n_fft=512, hop_length=160, n_mels=64,
-                              normalize="per_example")
+    layer = LogMelSpectrogram(
+        sample_rate=16000, n_fft=512, hop_length=160, n_mels=64, normalize="per_example"
+    )
     fn = tf.function(lambda x: layer(x), jit_compile=False)
-    batches = [waves[i:i + batch_size] for i in range(0, len(waves), batch_size)]
+    batches = [waves[i : i + batch_size] for i in range(0, len(waves), batch_size)]
     fn(tf.constant(batches[0]))  # trace once
     start = time.perf_counter()
     for batch in batches:
@@ -157,8 +183,9 @@ def front_end_throughput(waves, batch_size=64, librosa_clips=300):
     subset = waves[:librosa_clips]
     start = time.perf_counter()
     for wave in subset:
-        mel = librosa.feature.melspectrogram(y=wave, sr=16000, n_fft=512, hop_length=160,
-                                             n_mels=64, center=True, pad_mode="constant")
+        mel = librosa.feature.melspectrogram(
+            y=wave, sr=16000, n_fft=512, hop_length=160, n_mels=64, center=True, pad_mode="constant"
+        )
         db = librosa.power_to_db(mel, ref=1.0, top_db=80.0)
         (db - db.mean()) / max(db.std(), 1e-6)
     per_clip = len(subset) / (time.perf_counter() - start)
@@ -208,19 +235,23 @@ def write_report(path, argv, info, loads, runs, built, decode, front, total, bas
             f"| {where} | `AudioClassifier` defaults | **{ours['accuracy']:.3f}** | "
             f"{ours['epochs_run']} / {ours['epochs_max']} | {ours['params']:,} | "
             f"{ours['train_time']:.0f} s | {ours['train_clips_per_s']:.0f} | "
-            f"{ours['predict_clips_per_s']:.0f} |")
+            f"{ours['predict_clips_per_s']:.0f} |"
+        )
         lines.append(
             f"| {where} | TF tutorial baseline | {base['accuracy']:.3f} | {base['epochs_run']} / "
             f"{baseline_epochs} | {base['params']:,} | {base['train_time']:.0f} s | "
-            f"{base['train_clips_per_s']:.0f} | {base['predict_clips_per_s']:.0f} |")
+            f"{base['train_clips_per_s']:.0f} | {base['predict_clips_per_s']:.0f} |"
+        )
     lines.append("")
     for name, sizes, voices, ours, base in runs:
         gain = 100 * (ours["accuracy"] - base["accuracy"])
         verdict = "reached" if gain >= 10 else "not reached"
-        lines.append(f"- {name}: AudioClassifier {gain:+.1f} accuracy points over the baseline "
-                     f"(target >= +10: {verdict}); macro-F1 {ours['macro_f1']:.3f}, "
-                     f"{sizes['val']} validation and {sizes['test']} test clips "
-                     f"({voices['test']} test voices).")
+        lines.append(
+            f"- {name}: AudioClassifier {gain:+.1f} accuracy points over the baseline "
+            f"(target >= +10: {verdict}); macro-F1 {ours['macro_f1']:.3f}, "
+            f"{sizes['val']} validation and {sizes['test']} test clips "
+            f"({voices['test']} test voices)."
+        )
     ours = runs[0][3]
     lines += [
         "",
@@ -229,7 +260,7 @@ def write_report(path, argv, info, loads, runs, built, decode, front, total, bas
         "SpecAugment; in-graph log-mel with 64 mel bins, per-example normalisation; AdamW with "
         "cosine decay and warm-up, early stopping on validation loss with the preset's patience, "
         f"best weights restored). Preset: `{ours['config']}`.",
-        "Baseline: the TensorFlow \"simple audio recognition\" tutorial's model layer for layer "
+        'Baseline: the TensorFlow "simple audio recognition" tutorial\'s model layer for layer '
         "(|STFT| with 255-sample frames and hop 128 -> Resizing(32, 32) -> Normalization (adapted "
         "on the training spectrograms) -> Conv2D(32) -> Conv2D(64) -> MaxPool -> Dropout(0.25) -> "
         "Flatten -> Dense(128) -> Dropout(0.5) -> Dense(10)), Adam (lr 1e-3), batch 64, its early "
@@ -266,8 +297,9 @@ SETTINGS = (("all training voices", None), ("48 training voices", 48))
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="/tmp/speech_bench",
-                        help="data folder (built there when it has no manifest.csv)")
+    parser.add_argument(
+        "--data", default="/tmp/speech_bench", help="data folder (built there when it has no manifest.csv)"
+    )
     parser.add_argument("--clips-per-word-per-voice", type=int, default=1)
     parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--cache-dir", default=None)
@@ -283,15 +315,20 @@ def main(argv=None):
     print(info, "load", before, flush=True)
     runs, decodes, built = [], [], None
     for name, train_voices in SETTINGS:
-        data, voices, built_now, decode = load_data(args.data, args.clips_per_word_per_voice,
-                                                    args.val_fraction, args.cache_dir, train_voices)
+        data, voices, built_now, decode = load_data(
+            args.data, args.clips_per_word_per_voice, args.val_fraction, args.cache_dir, train_voices
+        )
         built = built or built_now
         decodes.append(decode)
         sizes = {k: len(v) for k, v in data.items()}
         print(name, "data", sizes, voices, f"decode {decode:.1f} s", flush=True)
         ours = run_mmcnn(data, preset=args.preset, epochs=args.epochs)
-        print(name, "AudioClassifier",
-              {k: v for k, v in ours.items() if k not in ("report", "config")}, flush=True)
+        print(
+            name,
+            "AudioClassifier",
+            {k: v for k, v in ours.items() if k not in ("report", "config")},
+            flush=True,
+        )
         base = run_baseline(data, args.baseline_epochs)
         print(name, "baseline", base, flush=True)
         runs.append((name, sizes, voices, ours, base))
@@ -301,8 +338,9 @@ def main(argv=None):
     after = load_average()
     # Tuning runs (non-default settings) may write only elsewhere than the results file.
     if (args.preset is None and args.epochs is None) or args.out != RESULTS:
-        write_report(args.out, argv, info, (before, after), runs, built, decodes, front,
-                      total, args.baseline_epochs)
+        write_report(
+            args.out, argv, info, (before, after), runs, built, decodes, front, total, args.baseline_epochs
+        )
         print("wrote", args.out)
     print(f"total {total:.0f} s; load before {before}, after {after}")
 

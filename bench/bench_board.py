@@ -29,6 +29,7 @@ import sys
 import time
 
 import numpy as np
+
 from bench.common import load_average, write_results
 
 WORK = "bench/_work/gnugo"
@@ -59,8 +60,9 @@ def make_fc_predictor_class(units):
             x = keras.layers.Dense(units, activation="relu")(x)
             logits = keras.layers.Dense(n * n + 1)(x)
             probs = LegalMoveSoftmax(legal_plane_index(self.planes))([logits, planes])
-            self._model = ClassifierModel(planes, probs, name="dense_move_predictor",
-                                          metadata=self._metadata())
+            self._model = ClassifierModel(
+                planes, probs, name="dense_move_predictor", metadata=self._metadata()
+            )
             return self._model
 
     return DenseMovePredictor
@@ -81,8 +83,7 @@ def frequency_baselines(train, test, legal_index):
 
 
 def train_and_score(cls, train, test, args):
-    predictor = cls(board_size=9, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
-                    seed=0)
+    predictor = cls(board_size=9, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size, seed=0)
     start = time.time()
     predictor.fit(train, early_stopping=False, verbose=2)
     seconds = time.time() - start
@@ -105,8 +106,9 @@ def main(argv=None):
     load_before = load_average()
     start = time.time()
     paths = generate_games(os.path.join(WORK, "9x9"), args.games, board_size=9, levels=(0, 1))
-    paths19 = generate_games(os.path.join(WORK, "19x19"), args.games19, board_size=19, levels=(0,),
-                             max_moves=120)
+    paths19 = generate_games(
+        os.path.join(WORK, "19x19"), args.games19, board_size=19, levels=(0,), max_moves=120
+    )
     generate_seconds = time.time() - start
 
     import keras
@@ -129,7 +131,8 @@ def main(argv=None):
     keras.backend.clear_session()
     units = fc_units(9 * 9 * train.inputs.shape[-1], 82, results["MovePredictor (conv)"]["params"])
     results[f"fully connected ({units}-{units})"] = train_and_score(
-        make_fc_predictor_class(units), train, test, args)
+        make_fc_predictor_class(units), train, test, args
+    )
     total = time.time() - start
     load_after = load_average()
 
@@ -156,8 +159,10 @@ def main(argv=None):
         "|---|---:|---:|---:|---:|",
     ]
     for name, r in results.items():
-        lines.append(f"| {name} | {r['params']:,} | {r['top1_accuracy']:.4f} | {r['top5_accuracy']:.4f} | "
-                     f"{r['seconds']:.0f} |")
+        lines.append(
+            f"| {name} | {r['params']:,} | {r['top1_accuracy']:.4f} | {r['top5_accuracy']:.4f} | "
+            f"{r['seconds']:.0f} |"
+        )
     lines += [
         f"| most frequent moves ({', '.join(top)}, ...) | 0 | {plain['top1_accuracy']:.4f} | "
         f"{plain['top5_accuracy']:.4f} | - |",

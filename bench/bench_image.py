@@ -23,6 +23,7 @@ import subprocess
 import time
 
 import numpy as np
+
 from bench.common import load_average, machine_info
 
 VALIDATION_SIZE = 5000
@@ -30,8 +31,9 @@ VALIDATION_SIZE = 5000
 
 def git_commit():
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -41,8 +43,11 @@ def run_mmcnn(x_train, y_train, x_test, y_test, class_names, args):
 
     data = mi.from_arrays(x_train, y_train, class_names=class_names)
     train, val = data.split(VALIDATION_SIZE / len(data), seed=0)
-    kwargs = {k: getattr(args, k) for k in ("preset", "augmentation", "epochs", "batch_size", "learning_rate")
-              if getattr(args, k) is not None}
+    kwargs = {
+        k: getattr(args, k)
+        for k in ("preset", "augmentation", "epochs", "batch_size", "learning_rate")
+        if getattr(args, k) is not None
+    }
     clf = mi.ImageClassifier(class_names=class_names, image_size=(28, 28), channels=1, **kwargs)
     start = time.perf_counter()
     history = clf.fit(train, validation_data=val, verbose=2)
@@ -54,10 +59,12 @@ def run_mmcnn(x_train, y_train, x_test, y_test, class_names, args):
     best = int(np.argmin(history.history["val_loss"]))
     return {
         "name": f"mmcnn ImageClassifier (preset={clf.preset}, augmentation={clf.augmentation})",
-        "settings": (f"epochs={clf._setting('epochs')} (ran {epochs_run}, best val_loss at epoch {best + 1}), "
-                     f"batch_size={clf._setting('batch_size')}, learning_rate={clf._setting('learning_rate')} "
-                     "AdamW + warmup/cosine, early stopping on val_loss (patience "
-                     f"{clf.preset_config['patience']}), best weights restored"),
+        "settings": (
+            f"epochs={clf._setting('epochs')} (ran {epochs_run}, best val_loss at epoch {best + 1}), "
+            f"batch_size={clf._setting('batch_size')}, learning_rate={clf._setting('learning_rate')} "
+            "AdamW + warmup/cosine, early stopping on val_loss (patience "
+            f"{clf.preset_config['patience']}), best weights restored"
+        ),
         "params": clf.model.count_params(),
         "train_samples": len(train),
         "epochs": epochs_run,
@@ -79,21 +86,24 @@ def run_keras_baseline(x_train, y_train, x_test, y_test):
     x_train = x_train.astype("float32")[..., None] / 255.0
     x_test = x_test.astype("float32")[..., None] / 255.0
     y_train_1h = keras.utils.to_categorical(y_train, 10)
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        keras.layers.MaxPooling2D(pool_size=(2, 2)),
-        keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        keras.layers.MaxPooling2D(pool_size=(2, 2)),
-        keras.layers.Flatten(),
-        keras.layers.Dropout(0.5),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     epochs, batch_size = 15, 128
     start = time.perf_counter()
-    history = model.fit(x_train, y_train_1h, batch_size=batch_size, epochs=epochs, validation_split=0.1,
-                        verbose=2)
+    history = model.fit(
+        x_train, y_train_1h, batch_size=batch_size, epochs=epochs, validation_split=0.1, verbose=2
+    )
     train_s = time.perf_counter() - start
     start = time.perf_counter()
     probs = model.predict(x_test, batch_size=256, verbose=0)
@@ -132,20 +142,26 @@ def write_markdown(path, command, results, machine):
         "training images and uses a stratified 5,000 of the training set for early stopping; the "
         "10,000 test images are scored once at the end and were never used for tuning.",
         "",
-        "| model | params | epochs run | training time | train samples/s | val acc | test acc | test macro-F1 | predict images/s |",
+        "| model | params | epochs run | training time | train samples/s | val acc | test acc | test macro-F1 | predict images/s |",  # noqa: E501
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         f1 = "-" if r["test_macro_f1"] is None else f"{r['test_macro_f1']:.4f}"
-        lines.append(f"| {r['name']} | {r['params']:,} | {r['epochs']} | {r['train_s'] / 60:.1f} min | "
-                     f"{r['train_sps']:.0f} | {r['val_accuracy']:.4f} | {r['test_accuracy']:.4f} | {f1} | "
-                     f"{r['predict_sps']:.0f} |")
+        lines.append(
+            f"| {r['name']} | {r['params']:,} | {r['epochs']} | {r['train_s'] / 60:.1f} min | "
+            f"{r['train_sps']:.0f} | {r['val_accuracy']:.4f} | {r['test_accuracy']:.4f} | {f1} | "
+            f"{r['predict_sps']:.0f} |"
+        )
     lines.append("")
     for r in results:
         lines.append(f"- {r['name']}: {r['settings']}.")
     if "per_class_f1" in results[0]:
-        lines += ["", "mmcnn per-class test F1: " + ", ".join(
-            f"{name} {f1:.3f}" for name, f1 in results[0]["per_class_f1"].items()) + "."]
+        lines += [
+            "",
+            "mmcnn per-class test F1: "
+            + ", ".join(f"{name} {f1:.3f}" for name, f1 in results[0]["per_class_f1"].items())
+            + ".",
+        ]
     lines.append("")
     with open(path, "w") as f:
         f.write("\n".join(lines))
@@ -167,9 +183,16 @@ def main():
 
     from bench.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 
-    machine = {"nproc": os.cpu_count(), "cpu": machine_info()["cpu"], "python": platform.python_version(),
-               "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
-               "commit": git_commit(), "load_before": load_average()}
+    machine = {
+        "nproc": os.cpu_count(),
+        "cpu": machine_info()["cpu"],
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "commit": git_commit(),
+        "load_before": load_average(),
+    }
     print("load average before:", machine["load_before"], flush=True)
     (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
     results = [run_mmcnn(x_train, y_train, x_test, y_test, CLASS_NAMES, args)]
@@ -180,8 +203,11 @@ def main():
         print(results[-1], flush=True)
     machine["load_after"] = load_average()
     command = "nice -n 0 .venv/bin/python -m bench.bench_image"
-    extra = " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
-                     for k, v in vars(args).items() if v not in (None, False) and k != "out")
+    extra = " ".join(
+        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+        for k, v in vars(args).items()
+        if v not in (None, False) and k != "out"
+    )
     write_markdown(args.out, command + (" " + extra if extra else ""), results, machine)
     print("wrote", args.out)
 

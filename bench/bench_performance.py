@@ -39,8 +39,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from bench.common import (EpochTimer, cpu_flags, load_average, machine_info, machine_line,  # noqa: E402
-                          median, peak_rss_mb, percentile)
+from bench.common import (
+    EpochTimer,
+    cpu_flags,
+    load_average,
+    machine_info,
+    machine_line,  # noqa: E402
+    median,
+    peak_rss_mb,
+    percentile,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results", "performance.md")
@@ -98,8 +106,9 @@ def make_classifier(modality, **kwargs):
     import mmcnn.text
 
     if modality == "image":
-        return mmcnn.image.ImageClassifier(num_classes=NUM_CLASSES, image_size=(28, 28), channels=1,
-                                           seed=SEED, **kwargs)
+        return mmcnn.image.ImageClassifier(
+            num_classes=NUM_CLASSES, image_size=(28, 28), channels=1, seed=SEED, **kwargs
+        )
     if modality == "audio":
         return mmcnn.audio.AudioClassifier(num_classes=NUM_CLASSES, seed=SEED, **kwargs)
     return mmcnn.text.TextClassifier(num_classes=NUM_CLASSES, seed=SEED, **kwargs)
@@ -130,8 +139,13 @@ def _stack(x, preset, rank):
     for stage in preset["stages"]:
         for b in range(stage.get("blocks", 1)):
             last = b == stage.get("blocks", 1) - 1
-            x = _conv_bn_relu(x, stage["filters"], stage.get("kernel_size", 3), rank,
-                              pool=last and stage.get("pooling") == "max")
+            x = _conv_bn_relu(
+                x,
+                stage["filters"],
+                stage.get("kernel_size", 3),
+                rank,
+                pool=last and stage.get("pooling") == "max",
+            )
     return x
 
 
@@ -186,8 +200,10 @@ def hand_written_model(modality, clf, texts=None):
     x = keras.layers.Embedding(tokenizer.vocabulary_size, preset["embedding_dim"])(ids)
     mask = ops.expand_dims(ops.cast(ops.not_equal(ids, 0), "float32"), -1)
     x = keras.layers.Dropout(preset["dropout"])(x * mask)
-    branches = [keras.layers.Conv1D(preset["filters"], k, activation="relu")(
-        ops.pad(x, [[0, 0], [0, k - 1], [0, 0]])) for k in preset["widths"]]
+    branches = [
+        keras.layers.Conv1D(preset["filters"], k, activation="relu")(ops.pad(x, [[0, 0], [0, k - 1], [0, 0]]))
+        for k in preset["widths"]
+    ]
     x = keras.layers.Concatenate()(branches) * mask
     return keras.Model(inputs, _head(x, preset, 1), name="hand_text")
 
@@ -196,17 +212,30 @@ def compile_like_mmcnn(model, clf, steps, epochs, **compile_kwargs):
     """The optimizer, schedule, loss and metrics of `Classifier.compile`."""
     lr = clf._setting("learning_rate")
     schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=max(1, steps * epochs - steps // 2), warmup_target=lr,
-        warmup_steps=max(1, steps // 2), alpha=0.01)
-    model.compile(optimizer=keras.optimizers.AdamW(
-        learning_rate=schedule, weight_decay=clf.preset_config.get("weight_decay", 1e-4)),
-        loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"], **compile_kwargs)
+        0.0,
+        decay_steps=max(1, steps * epochs - steps // 2),
+        warmup_target=lr,
+        warmup_steps=max(1, steps // 2),
+        alpha=0.01,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            learning_rate=schedule, weight_decay=clf.preset_config.get("weight_decay", 1e-4)
+        ),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+        **compile_kwargs,
+    )
 
 
 def plain_dataset(x, y, batch_size):
     """The straightforward pipeline: from_tensor_slices -> shuffle -> batch -> prefetch."""
-    return (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=SEED)
-            .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+    return (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .shuffle(len(y), seed=SEED)
+        .batch(batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def memory_dataset(batches):
@@ -231,8 +260,10 @@ def measure_matmul(n=2048, repeats=12):
             fn(a, b).numpy()
             times.append(time.perf_counter() - start)
         rates[dtype] = {"median": 2 * n**3 / median(times), "best": 2 * n**3 / min(times)}
-        log(f"matmul {n}x{n} {dtype}: median {rates[dtype]['median'] / 1e9:.1f} GFLOP/s, "
-            f"best {rates[dtype]['best'] / 1e9:.1f} GFLOP/s")
+        log(
+            f"matmul {n}x{n} {dtype}: median {rates[dtype]['median'] / 1e9:.1f} GFLOP/s, "
+            f"best {rates[dtype]['best'] / 1e9:.1f} GFLOP/s"
+        )
     return rates
 
 
@@ -273,26 +304,37 @@ def overhead(modality, rng, steps, rounds):
     # Round 0 traces both step functions (its epochs are dropped); then A B, B A, A B, ...
     # so that a change of load within a round hits both sides alike.
     for r in range(rounds + 1):
-        for run in ((run_mmcnn, run_keras) if r % 2 == 0 else (run_keras, run_mmcnn)):
+        for run in (run_mmcnn, run_keras) if r % 2 == 0 else (run_keras, run_mmcnn):
             run()
     from mmcnn.inspect import total_macs
 
-    result = {"batch": batch, "steps": steps, "rounds": rounds,
-              "params_mmcnn": clf.model.count_params(), "params_keras": hand.count_params(),
-              "macs": total_macs(clf.model), "preset": clf.preset, "augmentation": clf.augmentation}
+    result = {
+        "batch": batch,
+        "steps": steps,
+        "rounds": rounds,
+        "params_mmcnn": clf.model.count_params(),
+        "params_keras": hand.count_params(),
+        "macs": total_macs(clf.model),
+        "preset": clf.preset,
+        "augmentation": clf.augmentation,
+    }
     for name, timer in timers.items():
         result[name] = timer.samples_per_s(skip=1)
         result[name + "_epochs"] = [round(e["samples_per_s"], 1) for e in timer.epochs]
     result["ratio_of_medians"] = result["mmcnn"] / result["keras"]
     # The ratio within each round (the two epochs ran back to back), then the median.
-    result["ratios"] = [a["samples_per_s"] / b["samples_per_s"] for a, b in
-                        zip(timers["mmcnn"].epochs[1:], timers["keras"].epochs[1:])]
+    result["ratios"] = [
+        a["samples_per_s"] / b["samples_per_s"]
+        for a, b in zip(timers["mmcnn"].epochs[1:], timers["keras"].epochs[1:])
+    ]
     result["ratio"] = median(result["ratios"])
     result["macs_counted"] = result["macs"]
     if modality == "text":
         result["macs"] = text_macs(clf)
-    log(f"{modality}: mmcnn {result['mmcnn']:.0f} samples/s, keras {result['keras']:.0f} samples/s, "
-        f"ratio {result['ratio']:.3f} (params {result['params_mmcnn']} vs {result['params_keras']})")
+    log(
+        f"{modality}: mmcnn {result['mmcnn']:.0f} samples/s, keras {result['keras']:.0f} samples/s, "
+        f"ratio {result['ratio']:.3f} (params {result['params_mmcnn']} vs {result['params_keras']})"
+    )
     return result
 
 
@@ -354,19 +396,32 @@ def pipeline(modality, rng, steps, rounds, workdir):
     timers = {"real": EpochTimer(batch), "memory": EpochTimer(batch)}
     order = [(real, timers["real"]), (memory, timers["memory"])]
     for r in range(rounds + 1):
-        for dataset, timer in (order if r % 2 == 0 else order[::-1]):
+        for dataset, timer in order if r % 2 == 0 else order[::-1]:
             clf.model.fit(dataset, epochs=1, verbose=0, callbacks=[timer])
     step = {k: batch / t.samples_per_s(skip=1) for k, t in timers.items()}
     # Per round: the two epochs ran back to back; the median of the per-round gaps.
-    gap = median([m["samples_per_s"] / r["samples_per_s"] - 1 for r, m in
-                  zip(timers["real"].epochs[1:], timers["memory"].epochs[1:])])
-    log(f"{modality}: step real {1e3 * step['real']:.1f} ms, memory {1e3 * step['memory']:.1f} ms, "
-        f"gap {100 * gap:+.1f} %; first pass {first_pass:.1f} s")
-    return {"source": source, "batch": batch, "steps": steps, "first_pass_s": first_pass,
-            "first_pass_per_s": n / first_pass, "step_real_ms": 1e3 * step["real"],
-            "step_memory_ms": 1e3 * step["memory"], "gap": gap,
-            "real_epochs": [round(e["samples_per_s"], 1) for e in timers["real"].epochs],
-            "memory_epochs": [round(e["samples_per_s"], 1) for e in timers["memory"].epochs]}
+    gap = median(
+        [
+            m["samples_per_s"] / r["samples_per_s"] - 1
+            for r, m in zip(timers["real"].epochs[1:], timers["memory"].epochs[1:])
+        ]
+    )
+    log(
+        f"{modality}: step real {1e3 * step['real']:.1f} ms, memory {1e3 * step['memory']:.1f} ms, "
+        f"gap {100 * gap:+.1f} %; first pass {first_pass:.1f} s"
+    )
+    return {
+        "source": source,
+        "batch": batch,
+        "steps": steps,
+        "first_pass_s": first_pass,
+        "first_pass_per_s": n / first_pass,
+        "step_real_ms": 1e3 * step["real"],
+        "step_memory_ms": 1e3 * step["memory"],
+        "gap": gap,
+        "real_epochs": [round(e["samples_per_s"], 1) for e in timers["real"].epochs],
+        "memory_epochs": [round(e["samples_per_s"], 1) for e in timers["memory"].epochs],
+    }
 
 
 def efficiency_variants(rng, steps, rounds, peak):
@@ -386,10 +441,16 @@ def efficiency_variants(rng, steps, rounds, peak):
         ("mixed_bfloat16 policy", {"policy": "mixed_bfloat16"}, base_batch),
         ("batch 256", {}, 256),
         ("augmentation none", {"clf": {"augmentation": "none"}}, base_batch),
-        ("augmentation none + mixed_bfloat16", {"clf": {"augmentation": "none"},
-                                                "policy": "mixed_bfloat16"}, base_batch),
-        ("augmentation none + jit_compile=True", {"clf": {"augmentation": "none"},
-                                                  "compile": {"jit_compile": True}}, base_batch),
+        (
+            "augmentation none + mixed_bfloat16",
+            {"clf": {"augmentation": "none"}, "policy": "mixed_bfloat16"},
+            base_batch,
+        ),
+        (
+            "augmentation none + jit_compile=True",
+            {"clf": {"augmentation": "none"}, "compile": {"jit_compile": True}},
+            base_batch,
+        ),
     ]
     runs = []
     for name, options, batch in variants:
@@ -402,12 +463,22 @@ def efficiency_variants(rng, steps, rounds, peak):
             keras.mixed_precision.set_global_policy("float32")
         n_steps = steps * base_batch // batch
         compile_like_mmcnn(model, clf, n_steps, rounds + 1, **options.get("compile", {}))
-        batches = [(tf.constant(x[i:i + batch]), tf.constant(y[i:i + batch]))
-                   for i in range(0, n_steps * batch, batch)]
+        batches = [
+            (tf.constant(x[i : i + batch]), tf.constant(y[i : i + batch]))
+            for i in range(0, n_steps * batch, batch)
+        ]
         if options.get("compile", {}).get("jit_compile") and not model.jit_compile:
             name += " - Keras fell back to jit_compile=False (a layer has supports_jit=False)"
-        runs.append({"name": name, "model": model, "data": memory_dataset(batches),
-                     "timer": EpochTimer(batch), "macs": total_macs(model), "error": None})
+        runs.append(
+            {
+                "name": name,
+                "model": model,
+                "data": memory_dataset(batches),
+                "timer": EpochTimer(batch),
+                "macs": total_macs(model),
+                "error": None,
+            }
+        )
     for _ in range(rounds + 1):
         for run in runs:
             if run["error"]:
@@ -425,8 +496,10 @@ def efficiency_variants(rng, steps, rounds, peak):
             row["epochs"] = [round(e["samples_per_s"], 1) for e in run["timer"].epochs]
             row["flops_per_s"] = 6 * run["macs"] * row["samples_per_s"]
             row["efficiency"] = row["flops_per_s"] / peak["float32"]["median"]
-            log(f"{run['name']}: {row['samples_per_s']:.0f} samples/s, "
-                f"{row['flops_per_s'] / 1e9:.1f} GFLOP/s, {100 * row['efficiency']:.1f} % of fp32 matmul")
+            log(
+                f"{run['name']}: {row['samples_per_s']:.0f} samples/s, "
+                f"{row['flops_per_s'] / 1e9:.1f} GFLOP/s, {100 * row['efficiency']:.1f} % of fp32 matmul"
+            )
         results.append(row)
     return results
 
@@ -440,20 +513,36 @@ def inference(latency_calls, throughput_calls, max_seconds, workdir):
         path = os.path.join(workdir, f"export_{modality}")
         clf.export(path)
         served = tf.saved_model.load(path)
-        keep = [s for s in signatures if s[0] == "features"] + \
-            [next(s for s in signatures if s[0] == "serving_default")]
+        keep = [s for s in signatures if s[0] == "features"] + [
+            next(s for s in signatures if s[0] == "serving_default")
+        ]
         for signature, name, example, what in keep:
             fn = served.signatures[signature]
-            one = bench_serving.time_calls(bench_serving.serve_call(fn, name, np.asarray([example])),
-                                           latency_calls, max_seconds)
-            many = bench_serving.time_calls(bench_serving.serve_call(fn, name, np.asarray([example] * 64)),
-                                            throughput_calls, max_seconds, warmup=2)
-            rows.append({"modality": modality, "signature": signature, "input": what,
-                         "median_ms": 1e3 * median(one), "p99_ms": 1e3 * percentile(one, 99),
-                         "calls": len(one), "batch64_per_s": 64 / median(many),
-                         "batch64_calls": len(many)})
-            log(f"{modality} {signature} ({what}): batch 1 median {rows[-1]['median_ms']:.2f} ms, "
-                f"p99 {rows[-1]['p99_ms']:.2f} ms; batch 64 {rows[-1]['batch64_per_s']:.0f}/s")
+            one = bench_serving.time_calls(
+                bench_serving.serve_call(fn, name, np.asarray([example])), latency_calls, max_seconds
+            )
+            many = bench_serving.time_calls(
+                bench_serving.serve_call(fn, name, np.asarray([example] * 64)),
+                throughput_calls,
+                max_seconds,
+                warmup=2,
+            )
+            rows.append(
+                {
+                    "modality": modality,
+                    "signature": signature,
+                    "input": what,
+                    "median_ms": 1e3 * median(one),
+                    "p99_ms": 1e3 * percentile(one, 99),
+                    "calls": len(one),
+                    "batch64_per_s": 64 / median(many),
+                    "batch64_calls": len(many),
+                }
+            )
+            log(
+                f"{modality} {signature} ({what}): batch 1 median {rows[-1]['median_ms']:.2f} ms, "
+                f"p99 {rows[-1]['p99_ms']:.2f} ms; batch 64 {rows[-1]['batch64_per_s']:.0f}/s"
+            )
         shutil.rmtree(path, ignore_errors=True)
     return rows
 
@@ -469,10 +558,12 @@ def bounded_shuffle_dataset(clf, data, batch_size, buffer=1024):
     from mmcnn.image.image_converter import decode_image, resize_image
 
     pairs = tf.data.Dataset.from_tensor_slices((list(data.inputs), data.labels)).shuffle(
-        len(data), seed=SEED, reshuffle_each_iteration=True)
-    ds = pairs.map(lambda path, label: (resize_image(decode_image(tf.io.read_file(path), channels),
-                                                     size, mode), label),
-                   num_parallel_calls=tf.data.AUTOTUNE)
+        len(data), seed=SEED, reshuffle_each_iteration=True
+    )
+    ds = pairs.map(
+        lambda path, label: (resize_image(decode_image(tf.io.read_file(path), channels), size, mode), label),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
     return ds.shuffle(buffer, seed=SEED).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -484,17 +575,27 @@ def memory_child(root, cache_bytes, epochs, variant="make_dataset"):
 
     process = psutil.Process()
     data = mmcnn.image.from_directory(root, verbose=0)
-    clf = mmcnn.image.ImageClassifier(num_classes=len(data.class_names), class_names=data.class_names,
-                                      image_size=(64, 64), channels=1, seed=SEED)
+    clf = mmcnn.image.ImageClassifier(
+        num_classes=len(data.class_names),
+        class_names=data.class_names,
+        image_size=(64, 64),
+        channels=1,
+        seed=SEED,
+    )
     if variant == "bounded_shuffle":
         dataset = bounded_shuffle_dataset(clf, data, 128)
     else:
         dataset = clf.make_dataset(data, training=True, batch_size=128, cache_bytes=cache_bytes)
     # A cheap model: the memory under test is the input pipeline's, not the network's.
-    model = keras.Sequential([keras.Input((64, 64, 1)), keras.layers.Rescaling(1 / 255),
-                              keras.layers.Conv2D(8, 3, strides=4, activation="relu"),
-                              keras.layers.GlobalAveragePooling2D(),
-                              keras.layers.Dense(len(data.class_names), activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((64, 64, 1)),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.Conv2D(8, 3, strides=4, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(len(data.class_names), activation="softmax"),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy")
     model.train_on_batch(np.zeros((2, 64, 64, 1), "float32"), np.zeros(2))
     rss_before = process.memory_info().rss / 2**20
@@ -503,12 +604,23 @@ def memory_child(root, cache_bytes, epochs, variant="make_dataset"):
     model.fit(dataset, epochs=epochs, verbose=0)
     seconds = time.perf_counter() - start
     cached = variant == "make_dataset" and len(data) * clf._element_nbytes() <= cache_bytes
-    print(json.dumps({"variant": variant, "images": len(data), "cache_bytes": cache_bytes, "cached": cached,
-                      "decoded_mb": len(data) * clf._element_nbytes() / 2**20,
-                      "rss_before_mb": rss_before, "peak_before_mb": peak_before,
-                      "peak_rss_mb": peak_rss_mb(),
-                      "rss_after_mb": process.memory_info().rss / 2**20,
-                      "fit_seconds": seconds, "epochs": epochs}))
+    print(
+        json.dumps(
+            {
+                "variant": variant,
+                "images": len(data),
+                "cache_bytes": cache_bytes,
+                "cached": cached,
+                "decoded_mb": len(data) * clf._element_nbytes() / 2**20,
+                "rss_before_mb": rss_before,
+                "peak_before_mb": peak_before,
+                "peak_rss_mb": peak_rss_mb(),
+                "rss_after_mb": process.memory_info().rss / 2**20,
+                "fit_seconds": seconds,
+                "epochs": epochs,
+            }
+        )
+    )
 
 
 def memory(n_images, epochs, workdir, rng):
@@ -518,20 +630,40 @@ def memory(n_images, epochs, workdir, rng):
     disk = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(root) for f in fs)
     log(f"wrote {n_images} 64x64 PNGs ({disk / 2**20:.0f} MB) in {time.perf_counter() - start:.0f} s")
     results = []
-    for cache_bytes, variant in ((20 * 2**20, "make_dataset"), (2 * 1024**3, "make_dataset"),
-                                 (20 * 2**20, "bounded_shuffle")):
-        out = subprocess.run([sys.executable, "-m", "bench.bench_performance", "--memory-child", root,
-                              "--cache-bytes", str(cache_bytes), "--memory-epochs", str(epochs),
-                              "--memory-variant", variant],
-                             cwd=os.path.dirname(HERE), capture_output=True, text=True, check=False)
+    for cache_bytes, variant in (
+        (20 * 2**20, "make_dataset"),
+        (2 * 1024**3, "make_dataset"),
+        (20 * 2**20, "bounded_shuffle"),
+    ):
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.bench_performance",
+                "--memory-child",
+                root,
+                "--cache-bytes",
+                str(cache_bytes),
+                "--memory-epochs",
+                str(epochs),
+                "--memory-variant",
+                variant,
+            ],
+            cwd=os.path.dirname(HERE),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if out.returncode:
             raise RuntimeError(f"memory child failed:\n{out.stderr[-3000:]}")
         row = json.loads(out.stdout.strip().splitlines()[-1])
         row["disk_mb"] = disk / 2**20
         results.append(row)
-        log(f"{variant}, cache_bytes {cache_bytes / 2**20:.0f} MB (cached: {row['cached']}): peak RSS "
+        log(
+            f"{variant}, cache_bytes {cache_bytes / 2**20:.0f} MB (cached: {row['cached']}): peak RSS "
             f"{row['peak_rss_mb']:.0f} MB (before fit {row['rss_before_mb']:.0f} MB), "
-            f"{row['fit_seconds']:.0f} s")
+            f"{row['fit_seconds']:.0f} s"
+        )
     shutil.rmtree(root, ignore_errors=True)
     return results
 
@@ -551,160 +683,238 @@ def _pct(x):
 
 
 def write_report(path, argv, info, loads, results, total_seconds):
-    lines = ["## Performance: overhead, input pipeline, compute efficiency, inference, memory", "",
-             "Command: `" + " ".join(["nice -n 0 .venv/bin/python -m bench.bench_performance", *argv])
-             + "` (bench/bench_performance.py)", "",
-             f"Machine: {machine_line(info)}. TensorFlow's default thread pools; oneDNN on.",
-             "The machine is shared with other engineers' tests: the load average (1, 5, 15 min) at "
-             "the start and end of each section is given below; absolute numbers are pessimistic, "
-             "ratios of models run alternately in one process are robust to it.",
-             f"Total run time: {total_seconds / 60:.1f} min.", ""]
+    lines = [
+        "## Performance: overhead, input pipeline, compute efficiency, inference, memory",
+        "",
+        "Command: `"
+        + " ".join(["nice -n 0 .venv/bin/python -m bench.bench_performance", *argv])
+        + "` (bench/bench_performance.py)",
+        "",
+        f"Machine: {machine_line(info)}. TensorFlow's default thread pools; oneDNN on.",
+        "The machine is shared with other engineers' tests: the load average (1, 5, 15 min) at "
+        "the start and end of each section is given below; absolute numbers are pessimistic, "
+        "ratios of models run alternately in one process are robust to it.",
+        f"Total run time: {total_seconds / 60:.1f} min.",
+        "",
+    ]
     lines += ["| section | load at start | load at end | seconds |", "|---|---|---|---:|"]
     lines += [f"| {k} | {a} | {b} | {s:.0f} |" for k, (a, b, s) in loads.items()]
     lines.append("")
     peak = results.get("matmul")
     if peak:
         first = results.get("matmul_first", peak)
-        lines += ["### Dense matrix-multiply rate (the reference for efficiency)", "",
-                  "`tf.linalg.matmul` of two 2048 x 2048 matrices in a `tf.function`, 12 timed calls "
-                  "after 3 warm-up calls; FLOP/s = 2 n^3 / t. Measured at the start and again before "
-                  "the efficiency variants; the reference is the higher of the two medians.", "",
-                  "| dtype | start: median GFLOP/s | start: best | reference median GFLOP/s | "
-                  "reference best |", "|---|---:|---:|---:|---:|"]
-        lines += [f"| {d} | {first[d]['median'] / 1e9:.1f} | {first[d]['best'] / 1e9:.1f} | "
-                  f"{r['median'] / 1e9:.1f} | {r['best'] / 1e9:.1f} |" for d, r in peak.items()]
+        lines += [
+            "### Dense matrix-multiply rate (the reference for efficiency)",
+            "",
+            "`tf.linalg.matmul` of two 2048 x 2048 matrices in a `tf.function`, 12 timed calls "
+            "after 3 warm-up calls; FLOP/s = 2 n^3 / t. Measured at the start and again before "
+            "the efficiency variants; the reference is the higher of the two medians.",
+            "",
+            "| dtype | start: median GFLOP/s | start: best | reference median GFLOP/s | reference best |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {d} | {first[d]['median'] / 1e9:.1f} | {first[d]['best'] / 1e9:.1f} | "
+            f"{r['median'] / 1e9:.1f} | {r['best'] / 1e9:.1f} |"
+            for d, r in peak.items()
+        ]
         lines.append("")
     if results.get("overhead"):
         rows = results["overhead"]
-        lines += ["### Overhead: mmcnn against the same network written directly in Keras", "",
-                  "Training samples/s (median of the timed epochs; the first epoch of each, which "
-                  "traces the step function, is dropped). mmcnn: `clf.fit(from_arrays(...), epochs=1, "
-                  "early_stopping=False)` once (warm-up), then "
-                  "`clf.model.fit(ds, epochs=1)` on the dataset that `clf.make_dataset(data, "
-                  "training=True)` returns, as the later epochs of one long `clf.fit` run; Keras: the "
-                  "same layers (filters, kernels, batch "
-                  "norm, pooling, head, augmentation layers and front end) built with "
-                  "`keras.Model` from plain Keras layers, fed by `from_tensor_slices -> shuffle -> "
-                  "batch -> prefetch`, the same AdamW + cosine schedule, loss and metric. The two "
-                  "alternate epoch by epoch in one process (A B, B A, A B, ...); the per-round ratio "
-                  "compares two epochs run back to back. Synthetic data: random 28x28x1 "
-                  "images, 1 s tones + noise at 16 kHz, Zipf-distributed 5-40-word texts. Audio and "
-                  "text reuse mmcnn's front-end layer classes in the Keras model (there is no plain "
-                  "Keras twin of the librosa-exact log-mel, the waveform augmentation or the "
-                  "tensorflow-text tokenizer); everything after them is plain Keras.", "",
-                  "| modality | preset (augmentation) | batch | steps/epoch x timed epochs | params mmcnn / Keras "
-                  "| mmcnn samples/s | Keras samples/s | ratio of medians | per-round ratios "
-                  "(min - max) | median per-round ratio | target >= 1.0 |",
-                  "|---|---|---:|---|---|---:|---:|---:|---|---:|---|"]
+        lines += [
+            "### Overhead: mmcnn against the same network written directly in Keras",
+            "",
+            "Training samples/s (median of the timed epochs; the first epoch of each, which "
+            "traces the step function, is dropped). mmcnn: `clf.fit(from_arrays(...), epochs=1, "
+            "early_stopping=False)` once (warm-up), then "
+            "`clf.model.fit(ds, epochs=1)` on the dataset that `clf.make_dataset(data, "
+            "training=True)` returns, as the later epochs of one long `clf.fit` run; Keras: the "
+            "same layers (filters, kernels, batch "
+            "norm, pooling, head, augmentation layers and front end) built with "
+            "`keras.Model` from plain Keras layers, fed by `from_tensor_slices -> shuffle -> "
+            "batch -> prefetch`, the same AdamW + cosine schedule, loss and metric. The two "
+            "alternate epoch by epoch in one process (A B, B A, A B, ...); the per-round ratio "
+            "compares two epochs run back to back. Synthetic data: random 28x28x1 "
+            "images, 1 s tones + noise at 16 kHz, Zipf-distributed 5-40-word texts. Audio and "
+            "text reuse mmcnn's front-end layer classes in the Keras model (there is no plain "
+            "Keras twin of the librosa-exact log-mel, the waveform augmentation or the "
+            "tensorflow-text tokenizer); everything after them is plain Keras.",
+            "",
+            "| modality | preset (augmentation) | batch | steps/epoch x timed epochs | params mmcnn / Keras "
+            "| mmcnn samples/s | Keras samples/s | ratio of medians | per-round ratios "
+            "(min - max) | median per-round ratio | target >= 1.0 |",
+            "|---|---|---:|---|---|---:|---:|---:|---|---:|---|",
+        ]
         for m, r in rows.items():
             lo, hi = min(r["ratios"]), max(r["ratios"])
-            ok = "met" if r["ratio"] >= 1.0 else (
-                "not met, but 1.0 is inside the per-round spread" if hi >= 1.0 else "not met")
-            lines.append(f"| {m} | {r['preset']} ({r['augmentation']}) | {r['batch']} | {r['steps']} x "
-                         f"{r['rounds']} | {r['params_mmcnn']:,} / {r['params_keras']:,} | {r['mmcnn']:.0f} "
-                         f"| {r['keras']:.0f} | {r['ratio_of_medians']:.3f} | {lo:.2f} - {hi:.2f} | "
-                         f"**{r['ratio']:.3f}** | {ok} |")
-        lines += ["", "Per-epoch samples/s (first = warm-up): " + "; ".join(
-            f"{m}: mmcnn {r['mmcnn_epochs']}, Keras {r['keras_epochs']}" for m, r in rows.items()), ""]
+            ok = (
+                "met"
+                if r["ratio"] >= 1.0
+                else ("not met, but 1.0 is inside the per-round spread" if hi >= 1.0 else "not met")
+            )
+            lines.append(
+                f"| {m} | {r['preset']} ({r['augmentation']}) | {r['batch']} | {r['steps']} x "
+                f"{r['rounds']} | {r['params_mmcnn']:,} / {r['params_keras']:,} | {r['mmcnn']:.0f} "
+                f"| {r['keras']:.0f} | {r['ratio_of_medians']:.3f} | {lo:.2f} - {hi:.2f} | "
+                f"**{r['ratio']:.3f}** | {ok} |"
+            )
+        lines += [
+            "",
+            "Per-epoch samples/s (first = warm-up): "
+            + "; ".join(
+                f"{m}: mmcnn {r['mmcnn_epochs']}, Keras {r['keras_epochs']}" for m, r in rows.items()
+            ),
+            "",
+        ]
     if results.get("pipeline"):
-        lines += ["### Input pipeline: real data against the same batches in memory", "",
-                  "Step time of `clf.model.fit` on `clf.make_dataset(data, training=True)` against "
-                  "the same batches materialised as tensors (a dataset of whole batches: one slice "
-                  "per step). The first pass over the real pipeline decodes the files and fills the "
-                  "cache (timed alone, without training); then real and in-memory epochs alternate and "
-                  "the first of each is dropped.", "",
-                  "| modality | source | batch | first pass (decode + cache) | step, real pipeline (ms) "
-                  "| step, in memory (ms) | gap | target < 5 % |",
-                  "|---|---|---:|---|---:|---:|---:|---|"]
+        lines += [
+            "### Input pipeline: real data against the same batches in memory",
+            "",
+            "Step time of `clf.model.fit` on `clf.make_dataset(data, training=True)` against "
+            "the same batches materialised as tensors (a dataset of whole batches: one slice "
+            "per step). The first pass over the real pipeline decodes the files and fills the "
+            "cache (timed alone, without training); then real and in-memory epochs alternate and "
+            "the first of each is dropped.",
+            "",
+            "| modality | source | batch | first pass (decode + cache) | step, real pipeline (ms) "
+            "| step, in memory (ms) | gap | target < 5 % |",
+            "|---|---|---:|---|---:|---:|---:|---|",
+        ]
         for m, r in results["pipeline"].items():
-            lines.append(f"| {m} | {r['source']} | {r['batch']} | {r['first_pass_s']:.1f} s "
-                         f"({r['first_pass_per_s']:.0f} examples/s) | {r['step_real_ms']:.1f} | "
-                         f"{r['step_memory_ms']:.1f} | {100 * r['gap']:+.1f} % | "
-                         f"{'met' if r['gap'] < 0.05 else 'not met'} |")
-        lines += ["", "Per-epoch samples/s (first = warm-up): " + "; ".join(
-            f"{m}: real {r['real_epochs']}, memory {r['memory_epochs']}"
-            for m, r in results["pipeline"].items()), ""]
+            lines.append(
+                f"| {m} | {r['source']} | {r['batch']} | {r['first_pass_s']:.1f} s "
+                f"({r['first_pass_per_s']:.0f} examples/s) | {r['step_real_ms']:.1f} | "
+                f"{r['step_memory_ms']:.1f} | {100 * r['gap']:+.1f} % | "
+                f"{'met' if r['gap'] < 0.05 else 'not met'} |"
+            )
+        lines += [
+            "",
+            "Per-epoch samples/s (first = warm-up): "
+            + "; ".join(
+                f"{m}: real {r['real_epochs']}, memory {r['memory_epochs']}"
+                for m, r in results["pipeline"].items()
+            ),
+            "",
+        ]
     if results.get("overhead") and peak:
-        lines += ["### Compute efficiency of the default presets", "",
-                  "Model multiply-adds per sample (`mmcnn.inspect.total_macs(clf.model)`: "
-                  "convolutions and dense layers; the log-mel, tokenizer and augmentation are not "
-                  "counted) x 2 FLOPs x 3 (forward + backward) x training samples/s (from the "
-                  "overhead run above), over the float32 matmul rate.", "",
-                  "| modality | multiply-adds / sample | training samples/s | GFLOP/s | % of fp32 matmul | "
-                  "% of bf16 matmul |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "### Compute efficiency of the default presets",
+            "",
+            "Model multiply-adds per sample (`mmcnn.inspect.total_macs(clf.model)`: "
+            "convolutions and dense layers; the log-mel, tokenizer and augmentation are not "
+            "counted) x 2 FLOPs x 3 (forward + backward) x training samples/s (from the "
+            "overhead run above), over the float32 matmul rate.",
+            "",
+            "| modality | multiply-adds / sample | training samples/s | GFLOP/s | % of fp32 matmul | "
+            "% of bf16 matmul |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for m, r in results["overhead"].items():
             if r["macs"] is None:
                 continue
             flops = 6 * r["macs"] * r["mmcnn"]
-            lines.append(f"| {m} | {r['macs'] / 1e6:.2f} M | {r['mmcnn']:.0f} | {flops / 1e9:.1f} | "
-                         f"{_pct(flops / peak['float32']['median'])} | "
-                         f"{_pct(flops / peak['bfloat16']['median'])} |")
+            lines.append(
+                f"| {m} | {r['macs'] / 1e6:.2f} M | {r['mmcnn']:.0f} | {flops / 1e9:.1f} | "
+                f"{_pct(flops / peak['float32']['median'])} | "
+                f"{_pct(flops / peak['bfloat16']['median'])} |"
+            )
         text = results["overhead"].get("text")
         if text:
             lines.append("")
-            lines.append(f"Text: `total_macs(clf.model)` returns {text['macs_counted']:,} (it does not "
-                         "look inside `TokenWindowAdapter`, which has no `inspect_path`); the row above "
-                         "counts the four window convolutions by hand (tokens x embedding x filters x "
-                         "sum of widths + head).")
+            lines.append(
+                f"Text: `total_macs(clf.model)` returns {text['macs_counted']:,} (it does not "
+                "look inside `TokenWindowAdapter`, which has no `inspect_path`); the row above "
+                "counts the four window convolutions by hand (tokens x embedding x filters x "
+                "sum of widths + head)."
+            )
         lines.append("")
     if results.get("efficiency"):
-        lines += ["What moves it, default image preset (`small`, 28x28x1), same in-memory batches, "
-                  "variants run in turn round after round (first epoch of each dropped); "
-                  "efficiency against the fp32 matmul rate:", "",
-                  "| variant | multiply-adds / sample | samples/s | GFLOP/s | % of fp32 matmul | "
-                  "vs default |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "What moves it, default image preset (`small`, 28x28x1), same in-memory batches, "
+            "variants run in turn round after round (first epoch of each dropped); "
+            "efficiency against the fp32 matmul rate:",
+            "",
+            "| variant | multiply-adds / sample | samples/s | GFLOP/s | % of fp32 matmul | vs default |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         base = results["efficiency"][0].get("samples_per_s")
         for r in results["efficiency"]:
             if r["error"]:
                 lines.append(f"| {r['name']} | {r['macs'] / 1e6:.2f} M | failed: {r['error']} | | | |")
             else:
-                lines.append(f"| {r['name']} | {r['macs'] / 1e6:.2f} M | {r['samples_per_s']:.0f} | "
-                             f"{r['flops_per_s'] / 1e9:.1f} | {_pct(r['efficiency'])} | "
-                             f"{r['samples_per_s'] / base:.2f}x |")
-        lines += ["", "Per-epoch samples/s: " + "; ".join(
-            f"{r['name']}: {r.get('epochs')}" for r in results["efficiency"] if not r["error"]), ""]
+                lines.append(
+                    f"| {r['name']} | {r['macs'] / 1e6:.2f} M | {r['samples_per_s']:.0f} | "
+                    f"{r['flops_per_s'] / 1e9:.1f} | {_pct(r['efficiency'])} | "
+                    f"{r['samples_per_s'] / base:.2f}x |"
+                )
+        lines += [
+            "",
+            "Per-epoch samples/s: "
+            + "; ".join(f"{r['name']}: {r.get('epochs')}" for r in results["efficiency"] if not r["error"]),
+            "",
+        ]
     if results.get("inference"):
-        lines += ["### Inference: exported SavedModel", "",
-                  "Each default classifier (untrained) exported with `clf.export()`, reloaded with "
-                  "`tf.saved_model.load`, called through bench/bench_serving.py's `time_calls` and "
-                  "`serve_call` (outputs fetched to NumPy): batch 1 back to back (median, p99), and "
-                  "batch 64 (examples/s).", "",
-                  "| modality | signature | input | batch 1 median (ms) | batch 1 p99 (ms) | calls "
-                  "| batch 64 examples/s | calls |", "|---|---|---|---:|---:|---:|---:|---:|"]
-        lines += [f"| {r['modality']} | `{r['signature']}` | {r['input']} | {r['median_ms']:.2f} | "
-                  f"{r['p99_ms']:.2f} | {r['calls']} | {r['batch64_per_s']:.0f} | {r['batch64_calls']} |"
-                  for r in results["inference"]]
+        lines += [
+            "### Inference: exported SavedModel",
+            "",
+            "Each default classifier (untrained) exported with `clf.export()`, reloaded with "
+            "`tf.saved_model.load`, called through bench/bench_serving.py's `time_calls` and "
+            "`serve_call` (outputs fetched to NumPy): batch 1 back to back (median, p99), and "
+            "batch 64 (examples/s).",
+            "",
+            "| modality | signature | input | batch 1 median (ms) | batch 1 p99 (ms) | calls "
+            "| batch 64 examples/s | calls |",
+            "|---|---|---|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {r['modality']} | `{r['signature']}` | {r['input']} | {r['median_ms']:.2f} | "
+            f"{r['p99_ms']:.2f} | {r['calls']} | {r['batch64_per_s']:.0f} | {r['batch64_calls']} |"
+            for r in results["inference"]
+        ]
         lines.append("")
     if results.get("memory"):
         rows = results["memory"]
-        lines += ["### Memory: training from a folder larger than the cache limit", "",
-                  f"A folder of {rows[0]['images']} 64x64 grey PNGs ({rows[0]['disk_mb']:.0f} MB on disk, "
-                  f"{rows[0]['decoded_mb']:.0f} MB decoded as float32, "
-                  f"{rows[0]['decoded_mb'] / 20:.0f}x a 20 MB cache limit). Each setting runs in its own "
-                  "subprocess: `from_directory`, `ImageClassifier(image_size=(64, 64), channels=1)"
-                  ".make_dataset(training=True, batch_size=128, cache_bytes=...)`, feeding a tiny "
-                  f"Keras model (the memory under test is the pipeline's) for {rows[0]['epochs']} "
-                  "epochs. Peak RSS is the subprocess's `VmHWM` (/proc/self/status; `ru_maxrss` "
-                  "would carry the parent's peak across fork + exec).", "",
-                  "`make_dataset` shuffles `min(len(data), 20000)` *decoded* examples, cached or not; "
-                  "the `bounded_shuffle` row is the pipeline proposed for uncached data (shuffle the "
-                  "(path, label) pairs over the whole set, decode, then a 1024-image shuffle buffer; "
-                  "`bounded_shuffle_dataset` in this script).", "",
-                  "| pipeline | cache_bytes | cached in memory | RSS before fit (MB) | peak RSS (MB) | "
-                  "peak - RSS before (MB) | fit time (s) |", "|---|---|---|---:|---:|---:|---:|"]
-        lines += [f"| {r['variant']} | {r['cache_bytes'] / 2**20:.0f} MB | "
-                  f"{'yes' if r['cached'] else 'no (streams)'} | "
-                  f"{r['rss_before_mb']:.0f} | {r['peak_rss_mb']:.0f} | "
-                  f"{r['peak_rss_mb'] - r['rss_before_mb']:.0f} | {r['fit_seconds']:.1f} |" for r in rows]
+        lines += [
+            "### Memory: training from a folder larger than the cache limit",
+            "",
+            f"A folder of {rows[0]['images']} 64x64 grey PNGs ({rows[0]['disk_mb']:.0f} MB on disk, "
+            f"{rows[0]['decoded_mb']:.0f} MB decoded as float32, "
+            f"{rows[0]['decoded_mb'] / 20:.0f}x a 20 MB cache limit). Each setting runs in its own "
+            "subprocess: `from_directory`, `ImageClassifier(image_size=(64, 64), channels=1)"
+            ".make_dataset(training=True, batch_size=128, cache_bytes=...)`, feeding a tiny "
+            f"Keras model (the memory under test is the pipeline's) for {rows[0]['epochs']} "
+            "epochs. Peak RSS is the subprocess's `VmHWM` (/proc/self/status; `ru_maxrss` "
+            "would carry the parent's peak across fork + exec).",
+            "",
+            "`make_dataset` shuffles `min(len(data), 20000)` *decoded* examples, cached or not; "
+            "the `bounded_shuffle` row is the pipeline proposed for uncached data (shuffle the "
+            "(path, label) pairs over the whole set, decode, then a 1024-image shuffle buffer; "
+            "`bounded_shuffle_dataset` in this script).",
+            "",
+            "| pipeline | cache_bytes | cached in memory | RSS before fit (MB) | peak RSS (MB) | "
+            "peak - RSS before (MB) | fit time (s) |",
+            "|---|---|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {r['variant']} | {r['cache_bytes'] / 2**20:.0f} MB | "
+            f"{'yes' if r['cached'] else 'no (streams)'} | "
+            f"{r['rss_before_mb']:.0f} | {r['peak_rss_mb']:.0f} | "
+            f"{r['peak_rss_mb'] - r['rss_before_mb']:.0f} | {r['fit_seconds']:.1f} |"
+            for r in rows
+        ]
         lines.append("")
     if results.get("frontend"):
         r = results["frontend"]
-        lines += ["### Audio front end", "",
-                  "Log-mel (n_fft 512, hop 160, 64 mels, per-example normalisation) of 1 s clips "
-                  "(bench/bench_audio.py's `front_end_throughput`): in-graph `LogMelSpectrogram` in "
-                  f"batches of 64 over {r['clips']} clips: **{r['graph']:.0f} clips/s**; librosa one "
-                  f"clip at a time over {r['librosa_clips']} clips: **{r['librosa']:.0f} clips/s** "
-                  f"({r['graph'] / r['librosa']:.1f}x).", ""]
+        lines += [
+            "### Audio front end",
+            "",
+            "Log-mel (n_fft 512, hop 160, 64 mels, per-example normalisation) of 1 s clips "
+            "(bench/bench_audio.py's `front_end_throughput`): in-graph `LogMelSpectrogram` in "
+            f"batches of 64 over {r['clips']} clips: **{r['graph']:.0f} clips/s**; librosa one "
+            f"clip at a time over {r['librosa_clips']} clips: **{r['librosa']:.0f} clips/s** "
+            f"({r['graph'] / r['librosa']:.1f}x).",
+            "",
+        ]
     notes = results.get("notes")
     if notes:
         lines += ["### Notes", ""] + notes + [""]
@@ -752,22 +962,26 @@ def main(argv=None):
             results["pipeline"] = {}
             for modality in ("image", "audio", "text"):
                 with Section(f"pipeline {modality}", loads):
-                    results["pipeline"][modality] = pipeline(modality, rng, steps[modality],
-                                                             1 if quick else 3, workdir)
+                    results["pipeline"][modality] = pipeline(
+                        modality, rng, steps[modality], 1 if quick else 3, workdir
+                    )
         if "efficiency" in sections:
             with Section("matmul again", loads):
                 again = measure_matmul(repeats=3 if quick else 12)
             # The higher of the two medians: efficiency is then never flattered by a busy moment.
             results["matmul_first"] = results["matmul"]
-            results["matmul"] = {d: max((results["matmul"][d], again[d]), key=lambda r: r["median"])
-                                 for d in again}
+            results["matmul"] = {
+                d: max((results["matmul"][d], again[d]), key=lambda r: r["median"]) for d in again
+            }
             with Section("efficiency variants", loads):
-                results["efficiency"] = efficiency_variants(rng, 2 if quick else 16, 1 if quick else 3,
-                                                            results["matmul"])
+                results["efficiency"] = efficiency_variants(
+                    rng, 2 if quick else 16, 1 if quick else 3, results["matmul"]
+                )
         if "inference" in sections:
             with Section("inference", loads):
-                results["inference"] = inference(10 if quick else 100, 3 if quick else 10,
-                                                 1.0 if quick else 4.0, workdir)
+                results["inference"] = inference(
+                    10 if quick else 100, 3 if quick else 10, 1.0 if quick else 4.0, workdir
+                )
         if "memory" in sections:
             with Section("memory", loads):
                 results["memory"] = memory(600 if quick else 20000, 1 if quick else 2, workdir, rng)
@@ -777,8 +991,10 @@ def main(argv=None):
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     flags = cpu_flags()
-    results["notes"] = [f"- CPU bfloat16 support: avx512_bf16 {'yes' if 'avx512_bf16' in flags else 'no'}, "
-                        f"amx_bf16 {'yes' if 'amx_bf16' in flags else 'no'}."]
+    results["notes"] = [
+        f"- CPU bfloat16 support: avx512_bf16 {'yes' if 'avx512_bf16' in flags else 'no'}, "
+        f"amx_bf16 {'yes' if 'amx_bf16' in flags else 'no'}."
+    ]
     write_report(args.out, argv, info, loads, results, time.perf_counter() - start)
 
 

@@ -33,10 +33,10 @@ import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import mmcnn  # noqa: E402
-from bench.common import load_average, machine_info, write_results  # noqa: E402
 import mmcnn.audio  # noqa: E402
 import mmcnn.image  # noqa: E402
 import mmcnn.text  # noqa: E402
+from bench.common import load_average, machine_info, write_results  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "serving.md")
 DEMO_TEXT = os.path.join(os.path.dirname(mmcnn.__file__), "demo_data", "text", "train.csv")
@@ -92,23 +92,33 @@ def cases(rng):
     smooth = (np.linspace(0, 255, 256)[None, :, None] * np.ones((256, 1, 3))).astype(np.uint8)
     photo = np.clip(smooth + rng.integers(0, 40, smooth.shape), 0, 255).astype(np.uint8)
     small = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    yield "image", image, [
-        ("serving_default", "image_bytes", png(small), "32x32 PNG"),
-        ("serving_default", "image_bytes", jpeg(photo), "256x256 JPEG"),
-        ("pixels", "pixels", rng.uniform(0, 255, (64, 64, 3)).astype("float32"), "64x64x3 float pixels"),
-        ("features", "pixels", rng.uniform(0, 255, (32, 32, 3)).astype("float32"), "32x32x3 model input"),
-    ], [png(small)]
+    yield (
+        "image",
+        image,
+        [
+            ("serving_default", "image_bytes", png(small), "32x32 PNG"),
+            ("serving_default", "image_bytes", jpeg(photo), "256x256 JPEG"),
+            ("pixels", "pixels", rng.uniform(0, 255, (64, 64, 3)).astype("float32"), "64x64x3 float pixels"),
+            ("features", "pixels", rng.uniform(0, 255, (32, 32, 3)).astype("float32"), "32x32x3 model input"),
+        ],
+        [png(small)],
+    )
 
     audio = mmcnn.audio.AudioClassifier(num_classes=10)
     rate = audio.sample_rate
     one_second = (0.2 * rng.standard_normal(rate)).astype("float32")
     three_seconds = (0.2 * rng.standard_normal(3 * rate)).astype("float32")
-    yield "audio", audio, [
-        ("serving_default", "waveform", one_second, "1 s waveform (1 window)"),
-        ("serving_default", "waveform", three_seconds, "3 s waveform (5 windows)"),
-        ("wav", "wav_bytes", wav(one_second, rate), "1 s 16-bit WAV"),
-        ("features", "waveform", one_second, "1 s clip, model input"),
-    ], [one_second]
+    yield (
+        "audio",
+        audio,
+        [
+            ("serving_default", "waveform", one_second, "1 s waveform (1 window)"),
+            ("serving_default", "waveform", three_seconds, "3 s waveform (5 windows)"),
+            ("wav", "wav_bytes", wav(one_second, rate), "1 s 16-bit WAV"),
+            ("features", "waveform", one_second, "1 s clip, model input"),
+        ],
+        [one_second],
+    )
 
     text = mmcnn.text.TextClassifier(num_classes=5)
     with open(DEMO_TEXT, encoding="utf-8") as f:
@@ -116,10 +126,15 @@ def cases(rng):
     text.adapt(texts)
     sample = max(texts[:200], key=len)
     ids = text.tokenizer(tf.constant([sample])).numpy()[0]
-    yield "text", text, [
-        ("serving_default", "texts", sample.encode(), f"{len(sample.split())}-word text"),
-        ("features", "token_ids", ids, f"{len(ids)} token ids"),
-    ], [sample]
+    yield (
+        "text",
+        text,
+        [
+            ("serving_default", "texts", sample.encode(), f"{len(sample.split())}-word text"),
+            ("features", "token_ids", ids, f"{len(ids)} token ids"),
+        ],
+        [sample],
+    )
 
 
 def main(argv=None):
@@ -146,17 +161,35 @@ def main(argv=None):
             served = tf.saved_model.load(path)
             for signature, name, example, what in signatures:
                 fn = served.signatures[signature]
-                one = time_calls(serve_call(fn, name, np.asarray([example])), args.latency_calls,
-                                 args.max_seconds)
-                many = time_calls(serve_call(fn, name, np.asarray([example] * 64)),
-                                  args.throughput_calls, args.max_seconds, warmup=2)
-                rows.append((modality, signature, what, 1e3 * np.median(one),
-                             1e3 * np.percentile(one, 99), len(one), 1e3 * np.median(many),
-                             64 / np.median(many), len(many)))
-                print(f"{modality:5s} {signature:15s} {what:26s} batch 1: median "
-                      f"{rows[-1][3]:.2f} ms, p99 {rows[-1][4]:.2f} ms; batch 64: "
-                      f"{rows[-1][7]:.0f} examples/s", flush=True)
-            predict = time_calls(lambda: clf.predict(raw), 30, args.max_seconds, warmup=3)
+                one = time_calls(
+                    serve_call(fn, name, np.asarray([example])), args.latency_calls, args.max_seconds
+                )
+                many = time_calls(
+                    serve_call(fn, name, np.asarray([example] * 64)),
+                    args.throughput_calls,
+                    args.max_seconds,
+                    warmup=2,
+                )
+                rows.append(
+                    (
+                        modality,
+                        signature,
+                        what,
+                        1e3 * np.median(one),
+                        1e3 * np.percentile(one, 99),
+                        len(one),
+                        1e3 * np.median(many),
+                        64 / np.median(many),
+                        len(many),
+                    )
+                )
+                print(
+                    f"{modality:5s} {signature:15s} {what:26s} batch 1: median "
+                    f"{rows[-1][3]:.2f} ms, p99 {rows[-1][4]:.2f} ms; batch 64: "
+                    f"{rows[-1][7]:.0f} examples/s",
+                    flush=True,
+                )
+            predict = time_calls(lambda: clf.predict(raw), 30, args.max_seconds, warmup=3)  # noqa: B023 (called at once)
             reference.append((modality, 1e3 * np.median(predict), len(predict)))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -184,14 +217,26 @@ def main(argv=None):
         "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r[0]} | `{r[1]}` | {r[2]} | {r[3]:.2f} | {r[4]:.2f} | {r[5]} | "
-                     f"{r[6]:.1f} | {r[7]:.0f} | {r[8]} |")
-    lines += ["", "Reference: `Classifier.predict` on one raw input in the same process "
-              "(Keras `model.predict` per call):", "",
-              "| modality | median (ms) | calls |", "|---|---:|---:|"]
+        lines.append(
+            f"| {r[0]} | `{r[1]}` | {r[2]} | {r[3]:.2f} | {r[4]:.2f} | {r[5]} | "
+            f"{r[6]:.1f} | {r[7]:.0f} | {r[8]} |"
+        )
+    lines += [
+        "",
+        "Reference: `Classifier.predict` on one raw input in the same process "
+        "(Keras `model.predict` per call):",
+        "",
+        "| modality | median (ms) | calls |",
+        "|---|---:|---:|",
+    ]
     lines += [f"| {m} | {ms:.1f} | {n} |" for m, ms, n in reference]
-    lines += ["", "Exports:", "", "| modality | preset | export time (s) | size on disk (MB) |",
-              "|---|---|---:|---:|"]
+    lines += [
+        "",
+        "Exports:",
+        "",
+        "| modality | preset | export time (s) | size on disk (MB) |",
+        "|---|---|---:|---:|",
+    ]
     lines += [f"| {m} | {p} | {s:.1f} | {mb:.2f} |" for m, p, s, mb in exports]
     write_results(args.out, lines)
     print(f"wrote {args.out}")

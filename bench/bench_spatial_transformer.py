@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 from scipy import ndimage
+
 from bench.common import load_average, write_results
 
 CANVAS = 42
@@ -43,8 +44,9 @@ def distort(images, seed, canvas=CANVAS, max_degrees=45.0, scale=(0.7, 1.2)):
         rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
         matrix = rotation / s  # output -> input coordinates
         offset = centre_in - matrix @ centre_out
-        out[i] = ndimage.affine_transform(image, matrix, offset, output_shape=(canvas, canvas),
-                                          order=1, mode="constant", cval=0.0)
+        out[i] = ndimage.affine_transform(
+            image, matrix, offset, output_shape=(canvas, canvas), order=1, mode="constant", cval=0.0
+        )
     return out
 
 
@@ -69,22 +71,36 @@ def make_control_class(hidden_units):
     from mmcnn.image.image_classifier import PRESETS
 
     class WideHeadImageClassifier(ImageClassifier):
-        presets = {name: {**preset, "head_pooling": "flatten", "head_hidden_units": hidden_units}
-                   for name, preset in PRESETS.items()}
+        presets = {
+            name: {**preset, "head_pooling": "flatten", "head_hidden_units": hidden_units}
+            for name, preset in PRESETS.items()
+        }
 
     return WideHeadImageClassifier
 
 
 def train_and_score(cls, train, test, args):
-    clf = cls(class_names=train.class_names, image_size=(CANVAS, CANVAS), channels=1, preset=args.preset,
-              augmentation="none", epochs=args.epochs, batch_size=args.batch_size, seed=0)
+    clf = cls(
+        class_names=train.class_names,
+        image_size=(CANVAS, CANVAS),
+        channels=1,
+        preset=args.preset,
+        augmentation="none",
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=0,
+    )
     start = time.time()
     history = clf.fit(train, early_stopping=False, verbose=2)
     seconds = time.time() - start
     report = clf.evaluate(test)
-    return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
-            "params": int(clf.model.count_params()), "seconds": seconds,
-            "train_accuracy": float(history.history["accuracy"][-1])}
+    return {
+        "accuracy": report["accuracy"],
+        "macro_f1": report["macro_f1"],
+        "params": int(clf.model.count_params()),
+        "seconds": seconds,
+        "train_accuracy": float(history.history["accuracy"][-1]),
+    }
 
 
 def main(argv=None):
@@ -120,7 +136,8 @@ def main(argv=None):
     results["spatial transformer"] = train_and_score(make_classifier_class(), train, test, args)
     keras.backend.clear_session()
     results[f"plain, flatten head + dense {args.control_units} (capacity control)"] = train_and_score(
-        make_control_class(args.control_units), train, test, args)
+        make_control_class(args.control_units), train, test, args
+    )
     total = time.time() - start
     load_after = load_average()
 
@@ -147,8 +164,10 @@ def main(argv=None):
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, r in results.items():
-        lines.append(f"| {name} | {r['params']:,} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | "
-                     f"{r['train_accuracy']:.4f} | {r['seconds']:.0f} |")
+        lines.append(
+            f"| {name} | {r['params']:,} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | "
+            f"{r['train_accuracy']:.4f} | {r['seconds']:.0f} |"
+        )
     write_results(args.out, lines)
     print("\n".join(lines))
 

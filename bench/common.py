@@ -53,9 +53,12 @@ def _version(module):
 def machine_info():
     """Dict: `nproc`, `cpu` (model name), `vector_flags`, `python` and library versions."""
     model, flags = _cpuinfo()
-    info = {"nproc": os.cpu_count(), "cpu": model,
-            "vector_flags": [f for f in VECTOR_FLAGS if f in flags],
-            "python": platform.python_version()}
+    info = {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "vector_flags": [f for f in VECTOR_FLAGS if f in flags],
+        "python": platform.python_version(),
+    }
     for module in ("tensorflow", "keras", "tensorflow_text", "librosa", "numpy", "mmcnn"):
         info[module] = _version(module)
     return info
@@ -64,11 +67,13 @@ def machine_info():
 def machine_line(info=None):
     """One sentence naming the machine and versions, for a results file."""
     info = info or machine_info()
-    return (f"{info['nproc']} CPU cores ({info['cpu']}; vector features: "
-            f"{', '.join(info['vector_flags']) or 'none of ' + ', '.join(VECTOR_FLAGS)}), "
-            f"Python {info['python']}, TensorFlow {info['tensorflow']}, Keras {info['keras']}, "
-            f"tensorflow-text {info['tensorflow_text']}, librosa {info['librosa']}, "
-            f"NumPy {info['numpy']}, mmcnn {info['mmcnn']}")
+    return (
+        f"{info['nproc']} CPU cores ({info['cpu']}; vector features: "
+        f"{', '.join(info['vector_flags']) or 'none of ' + ', '.join(VECTOR_FLAGS)}), "
+        f"Python {info['python']}, TensorFlow {info['tensorflow']}, Keras {info['keras']}, "
+        f"tensorflow-text {info['tensorflow_text']}, librosa {info['librosa']}, "
+        f"NumPy {info['numpy']}, mmcnn {info['mmcnn']}"
+    )
 
 
 def load_average():
@@ -148,8 +153,13 @@ class EpochTimer(_keras_callback_base()):
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._start
-        self.epochs.append({"seconds": seconds, "steps": self._steps,
-                            "samples_per_s": self._steps * self.batch_size / seconds})
+        self.epochs.append(
+            {
+                "seconds": seconds,
+                "steps": self._steps,
+                "samples_per_s": self._steps * self.batch_size / seconds,
+            }
+        )
 
     def samples_per_s(self, skip=1):
         """Median samples/s over the recorded epochs, leaving out the first `skip` (warm-up)."""

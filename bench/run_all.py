@@ -33,9 +33,13 @@ BENCHMARKS = {
 
 
 def merge():
-    parts = ["# Benchmark results", "",
-             "Written by `.venv/bin/python -m bench.run_all` (see each section for its own command).",
-             f"Machine of the last merge: {machine_line()}.", ""]
+    parts = [
+        "# Benchmark results",
+        "",
+        "Written by `.venv/bin/python -m bench.run_all` (see each section for its own command).",
+        f"Machine of the last merge: {machine_line()}.",
+        "",
+    ]
     for name in BENCHMARKS:
         path = os.path.join(RESULTS_DIR, f"{name}.md")
         if os.path.exists(path):
@@ -58,7 +62,9 @@ def _as_section(text):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS))
     parser.add_argument("--merge-only", action="store_true")
     args = parser.parse_args()

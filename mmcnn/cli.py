@@ -12,8 +12,19 @@ import sys
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
 MODALITIES = ("image", "audio", "text")
-TRAIN_KEYS = ("train", "val", "test", "out", "preset", "epochs", "batch_size", "seed", "on_error",
-              "val_fraction", "classifier")
+TRAIN_KEYS = (
+    "train",
+    "val",
+    "test",
+    "out",
+    "preset",
+    "epochs",
+    "batch_size",
+    "seed",
+    "on_error",
+    "val_fraction",
+    "classifier",
+)
 
 
 class CliError(Exception):
@@ -44,16 +55,33 @@ def build_parser():
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", dest="batch_size", type=int)
     train.add_argument("--seed", type=int)
-    train.add_argument("--config", help="TOML file with any of these options; [classifier] holds "
-                                        "constructor arguments such as image_size")
-    train.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                       help="classifier argument, TOML value (e.g. image_size=[28,28])")
-    train.add_argument("--on-error", dest="on_error", choices=("skip", "raise"),
-                       help="bad input files: skip and count (default) or stop")
+    train.add_argument(
+        "--config",
+        help="TOML file with any of these options; [classifier] holds "
+        "constructor arguments such as image_size",
+    )
+    train.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="classifier argument, TOML value (e.g. image_size=[28,28])",
+    )
+    train.add_argument(
+        "--on-error",
+        dest="on_error",
+        choices=("skip", "raise"),
+        help="bad input files: skip and count (default) or stop",
+    )
     train.add_argument("--overwrite", action="store_true", help="replace a completed run")
-    train.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none",
-                       help="mirrored: all GPUs of this host; multiworker: the hosts in TF_CONFIG "
-                            "(see docs/distributed.md). --batch-size is per replica")
+    train.add_argument(
+        "--distribute",
+        choices=("none", "mirrored", "multiworker"),
+        default="none",
+        help="mirrored: all GPUs of this host; multiworker: the hosts in TF_CONFIG "
+        "(see docs/distributed.md). --batch-size is per replica",
+    )
 
     evaluate = sub.add_parser("evaluate", help="score a trained run on labelled data")
     evaluate.add_argument("run_dir")
@@ -88,8 +116,14 @@ def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
         _quiet_tensorflow()
-        command = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-                   "export": cmd_export, "inspect": cmd_inspect, "demo": cmd_demo}[args.command]
+        command = {
+            "train": cmd_train,
+            "evaluate": cmd_evaluate,
+            "predict": cmd_predict,
+            "export": cmd_export,
+            "inspect": cmd_inspect,
+            "demo": cmd_demo,
+        }[args.command]
         return command(args) or 0
     except CliError as error:
         print(f"mmcnn: error: {error}", file=sys.stderr)
@@ -118,8 +152,17 @@ def _report_failure(error):
 # ------------------------------------------------------------------ train
 def resolve_train_config(args):
     """Merges defaults < TOML config < command-line options."""
-    config = {"val": None, "test": None, "preset": None, "epochs": None, "batch_size": None,
-              "seed": 0, "on_error": "skip", "val_fraction": 0.1, "classifier": {}}
+    config = {
+        "val": None,
+        "test": None,
+        "preset": None,
+        "epochs": None,
+        "batch_size": None,
+        "seed": 0,
+        "on_error": "skip",
+        "val_fraction": 0.1,
+        "classifier": {},
+    }
     if args.config:
         config.update(_read_toml(args.config))
     for key in ("train", "val", "test", "out", "preset", "epochs", "batch_size", "seed", "on_error"):
@@ -217,30 +260,53 @@ def train_run(config, overwrite=False, verbose=1, distribute="none"):
     classifier_cls = getattr(getattr(mmcnn, modality), f"{modality.capitalize()}Classifier")
     train = load_data(modality, config["train"], on_error=config["on_error"], verbose=verbose)
     if config.get("val"):
-        val = load_data(modality, config["val"], class_names=train.class_names,
-                        on_error=config["on_error"], verbose=verbose)
+        val = load_data(
+            modality,
+            config["val"],
+            class_names=train.class_names,
+            on_error=config["on_error"],
+            verbose=verbose,
+        )
     else:
         train, val = train.split(config["val_fraction"], seed=config["seed"])
     try:
-        clf = classifier_cls(class_names=train.class_names, preset=config["preset"],
-                             epochs=config["epochs"], batch_size=config["batch_size"],
-                             seed=config["seed"], **config["classifier"])
+        clf = classifier_cls(
+            class_names=train.class_names,
+            preset=config["preset"],
+            epochs=config["epochs"],
+            batch_size=config["batch_size"],
+            seed=config["seed"],
+            **config["classifier"],
+        )
     except TypeError as error:
         raise CliError(f"bad classifier option: {error}") from None
     run.write_resolved_config(config, clf)
-    callbacks = [keras.callbacks.CSVLogger(run.history_csv, append=True),
-                 keras.callbacks.TensorBoard(run.tensorboard_dir, write_graph=False),
-                 keras.callbacks.ModelCheckpoint(run.model_path, monitor="val_loss", save_best_only=True)]
-    history = clf.fit(train, validation_data=val, callbacks=callbacks, backup_dir=backup_dir,
-                      verbose=verbose, strategy=strategy)
+    callbacks = [
+        keras.callbacks.CSVLogger(run.history_csv, append=True),
+        keras.callbacks.TensorBoard(run.tensorboard_dir, write_graph=False),
+        keras.callbacks.ModelCheckpoint(run.model_path, monitor="val_loss", save_best_only=True),
+    ]
+    history = clf.fit(
+        train,
+        validation_data=val,
+        callbacks=callbacks,
+        backup_dir=backup_dir,
+        verbose=verbose,
+        strategy=strategy,
+    )
     clf.save(run.model_path)  # the best epoch's weights (early stopping restored them)
     if strategy is not None:
         # Evaluate and report with a plain one-device copy: no collectives needed.
         clf = mmcnn.load(run.model_path)
     metrics = {"validation": clf.evaluate(val), "skipped": {"train": train.skipped, "val": val.skipped}}
     if config.get("test"):
-        test = load_data(modality, config["test"], class_names=clf.class_names,
-                         on_error=config["on_error"], verbose=verbose)
+        test = load_data(
+            modality,
+            config["test"],
+            class_names=clf.class_names,
+            on_error=config["on_error"],
+            verbose=verbose,
+        )
         metrics["test"] = clf.evaluate(test)
         metrics["skipped"]["test"] = test.skipped
     run.finish(metrics)
@@ -251,10 +317,12 @@ def train_run(config, overwrite=False, verbose=1, distribute="none"):
         shutil.rmtree(os.path.dirname(run.path), ignore_errors=True)
         return metrics
     final = metrics.get("test", metrics["validation"])
-    print(f"mmcnn: trained {modality} classifier in {run.path}: "
-          f"{'test' if 'test' in metrics else 'validation'} accuracy {final['accuracy']:.4f}, "
-          f"macro-F1 {final['macro_f1']:.4f}, {sum(len(v) for v in metrics['skipped'].values())} "
-          f"bad files skipped")
+    print(
+        f"mmcnn: trained {modality} classifier in {run.path}: "
+        f"{'test' if 'test' in metrics else 'validation'} accuracy {final['accuracy']:.4f}, "
+        f"macro-F1 {final['macro_f1']:.4f}, {sum(len(v) for v in metrics['skipped'].values())} "
+        f"bad files skipped"
+    )
     return metrics
 
 
@@ -264,8 +332,13 @@ def _write_report(clf, run, history, metrics, data):
     from mmcnn import report
 
     history_frame = pd.read_csv(run.history_csv) if os.path.exists(run.history_csv) else history.history
-    report.write_report(clf, run.report_dir, history=history_frame,
-                        metrics=metrics.get("test", metrics["validation"]), example=_first_example(clf, data))
+    report.write_report(
+        clf,
+        run.report_dir,
+        history=history_frame,
+        metrics=metrics.get("test", metrics["validation"]),
+        example=_first_example(clf, data),
+    )
 
 
 def _first_example(clf, data):
@@ -305,12 +378,16 @@ def cmd_evaluate(args):
     if args.json:
         print(json.dumps(metrics))
         return
-    print(f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
-          f"({metrics['num_examples']} examples, {metrics['skipped']} skipped)")
+    print(
+        f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
+        f"({metrics['num_examples']} examples, {metrics['skipped']} skipped)"
+    )
     print(f"{'class':<20} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}")
     for name, scores in metrics["per_class"].items():
-        print(f"{name:<20} {scores['precision']:>9.3f} {scores['recall']:>9.3f} "
-              f"{scores['f1']:>9.3f} {scores['support']:>8d}")
+        print(
+            f"{name:<20} {scores['precision']:>9.3f} {scores['recall']:>9.3f} "
+            f"{scores['f1']:>9.3f} {scores['support']:>8d}"
+        )
     print("confusion matrix (rows: true, columns: predicted)")
     for name, row in zip(metrics["labels"], metrics["confusion_matrix"]):
         print(f"{name:<20} " + " ".join(f"{v:>5d}" for v in row))
@@ -334,8 +411,14 @@ def cmd_predict(args):
         raise CliError(f"--top-k must be >= 1; received {args.top_k}")
     result = clf.predict(inputs, top_k=min(args.top_k, clf.num_classes))
     if args.json:
-        print(json.dumps([{"input": x, "label": label, "top_k": [[n, p] for n, p in top]}
-                          for x, label, top in zip(inputs, result["labels"], result["top_k"])]))
+        print(
+            json.dumps(
+                [
+                    {"input": x, "label": label, "top_k": [[n, p] for n, p in top]}
+                    for x, label, top in zip(inputs, result["labels"], result["top_k"])
+                ]
+            )
+        )
         return
     for x, top in zip(inputs, result["top_k"]):
         shown = ", ".join(f"{name} {p:.3f}" for name, p in top)
@@ -363,17 +446,25 @@ def cmd_inspect(args):
             raise CliError("give RUN_DIR, or --preset NAME and --modality M")
         cls = getattr(getattr(mmcnn, args.modality), f"{args.modality.capitalize()}Classifier")
         if args.preset not in cls.presets:
-            raise CliError(f"--preset {args.preset}: not a {args.modality} preset; "
-                           f"choose from {sorted(cls.presets)}")
+            raise CliError(
+                f"--preset {args.preset}: not a {args.modality} preset; choose from {sorted(cls.presets)}"
+            )
         model = cls(num_classes=10, preset=args.preset).model
     fields = mmcnn.inspect.receptive_field(model)
     costs = mmcnn.inspect.summary(model)
-    table = pd.concat([fields[["layer", "type", "size", "jump", "start"]],
-                       costs[["output_shape", "params", "macs", "dense_params"]]], axis=1)
+    table = pd.concat(
+        [
+            fields[["layer", "type", "size", "jump", "start"]],
+            costs[["output_shape", "params", "macs", "dense_params"]],
+        ],
+        axis=1,
+    )
     with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 40):
         print(table.to_string(index=False))
-    print(f"total: {int(costs['params'].sum()):,} parameters, {int(costs['macs'].sum()):,} "
-          "multiply-adds per example")
+    print(
+        f"total: {int(costs['params'].sum()):,} parameters, {int(costs['macs'].sum()):,} "
+        "multiply-adds per example"
+    )
 
 
 def cmd_demo(args):

@@ -14,8 +14,12 @@ DEMO_DATA = os.path.join(os.path.dirname(__file__), "demo_data")
 
 # Small presets and few epochs keep the whole demo within about five minutes on 2 CPU cores.
 DEMO_SETTINGS = {
-    "image": {"preset": "small", "epochs": 10, "batch_size": 32,
-              "classifier": {"image_size": [28, 28], "channels": 1, "augmentation": "light"}},
+    "image": {
+        "preset": "small",
+        "epochs": 10,
+        "batch_size": 32,
+        "classifier": {"image_size": [28, 28], "channels": 1, "augmentation": "light"},
+    },
     "audio": {"preset": None, "epochs": 15, "batch_size": None, "classifier": {}},
     "text": {"preset": None, "epochs": 8, "batch_size": None, "classifier": {}},
 }
@@ -51,9 +55,8 @@ def _data_paths(modality, work):
 
 
 def run_demo(out="demo-runs", only=None):
-    from mmcnn.cli import train_run
-
     import mmcnn
+    from mmcnn.cli import train_run
 
     os.makedirs(out, exist_ok=True)
     summary = {}
@@ -63,28 +66,46 @@ def run_demo(out="demo-runs", only=None):
         paths = _data_paths(modality, out)
         run_dir = os.path.join(out, modality)
         settings = DEMO_SETTINGS[modality]
-        config = {"modality": modality, "train": paths["train"], "val": None, "test": paths["test"],
-                  "out": run_dir, "preset": settings["preset"], "epochs": settings["epochs"],
-                  "batch_size": settings["batch_size"], "seed": 0, "on_error": "skip", "val_fraction": 0.1,
-                  "classifier": settings["classifier"]}
+        config = {
+            "modality": modality,
+            "train": paths["train"],
+            "val": None,
+            "test": paths["test"],
+            "out": run_dir,
+            "preset": settings["preset"],
+            "epochs": settings["epochs"],
+            "batch_size": settings["batch_size"],
+            "seed": 0,
+            "on_error": "skip",
+            "val_fraction": 0.1,
+            "classifier": settings["classifier"],
+        }
         metrics = train_run(config, overwrite=True, verbose=2)
         clf = mmcnn.load(os.path.join(run_dir, "model.keras"))
         export_dir = os.path.join(run_dir, "export")
         clf.export(export_dir, overwrite=True)
         served = check_export(modality, export_dir, paths["test"])
-        summary[modality] = {"test_accuracy": metrics["test"]["accuracy"],
-                             "test_macro_f1": metrics["test"]["macro_f1"],
-                             "export_accuracy": served["accuracy"], "seconds": time.time() - start}
-        print(f"{modality}: test accuracy {metrics['test']['accuracy']:.3f}, macro-F1 "
-              f"{metrics['test']['macro_f1']:.3f}; the export, reloaded by plain TensorFlow, scores "
-              f"{served['accuracy']:.3f} on the same test set")
+        summary[modality] = {
+            "test_accuracy": metrics["test"]["accuracy"],
+            "test_macro_f1": metrics["test"]["macro_f1"],
+            "export_accuracy": served["accuracy"],
+            "seconds": time.time() - start,
+        }
+        print(
+            f"{modality}: test accuracy {metrics['test']['accuracy']:.3f}, macro-F1 "
+            f"{metrics['test']['macro_f1']:.3f}; the export, reloaded by plain TensorFlow, scores "
+            f"{served['accuracy']:.3f} on the same test set"
+        )
         for line in served["examples"]:
             print(f"  {line}")
         print(f"  report: {os.path.join(run_dir, 'report', 'index.html')}")
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
-    print("\nmmcnn demo: " + ", ".join(f"{m} {s['test_accuracy']:.3f}" for m, s in summary.items())
-          + f" test accuracy; runs in {out}/")
+    print(
+        "\nmmcnn demo: "
+        + ", ".join(f"{m} {s['test_accuracy']:.3f}" for m, s in summary.items())
+        + f" test accuracy; runs in {out}/"
+    )
     return summary
 
 
@@ -99,7 +120,7 @@ def check_export(modality, export_dir, test_path):
 
 
 # Runs with TensorFlow (and tensorflow-text for text), soundfile and pandas only: no mmcnn.
-_SERVE_SCRIPT = r'''
+_SERVE_SCRIPT = r"""
 import json, os, sys
 import numpy as np, tensorflow as tf
 modality, export_dir, test_path = "{modality}", r"{export_dir}", r"{test_path}"
@@ -134,4 +155,4 @@ accuracy = float(np.mean([n == l for n, l in zip(names, labels)]))
 examples = [f"{{' '.join(os.path.basename(str(x)).split())[:40]:<42}} -> {{n}} (true: {{l}})"
             for x, n, l in list(zip(inputs, names, labels))[:: max(1, len(inputs) // 4)][:4]]
 print(json.dumps({{"accuracy": accuracy, "examples": examples}}))
-'''
+"""

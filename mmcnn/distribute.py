@@ -51,8 +51,13 @@ STRATEGIES = ("none", "mirrored", "multiworker")
 # instead of hanging. It must exceed the slowest step, first-step tracing included.
 DEFAULT_COLLECTIVE_TIMEOUT = 300.0
 # Errors that mean "a peer is gone or unreachable" (see `cluster_errors`).
-CLUSTER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
-                  tf.errors.CancelledError, tf.errors.AbortedError, tf.errors.FailedPreconditionError)
+CLUSTER_ERRORS = (
+    tf.errors.UnavailableError,
+    tf.errors.DeadlineExceededError,
+    tf.errors.CancelledError,
+    tf.errors.AbortedError,
+    tf.errors.FailedPreconditionError,
+)
 
 
 class ClusterError(RuntimeError):
@@ -73,8 +78,10 @@ def read_tf_config(environ=None):
     environ = os.environ if environ is None else environ
     text = environ.get("TF_CONFIG")
     if not text:
-        raise ValueError("multi-worker training needs the TF_CONFIG environment variable "
-                         "(cluster and task); see docs/distributed.md")
+        raise ValueError(
+            "multi-worker training needs the TF_CONFIG environment variable "
+            "(cluster and task); see docs/distributed.md"
+        )
     try:
         config = json.loads(text)
     except json.JSONDecodeError as error:
@@ -86,8 +93,10 @@ def read_tf_config(environ=None):
         raise ValueError(f"TF_CONFIG needs `task` with `type` and `index`. Received: TF_CONFIG={text!r}")
     members = cluster.get(task["type"])
     if not isinstance(members, list) or not 0 <= int(task["index"]) < len(members):
-        raise ValueError(f"TF_CONFIG task {task['type']}:{task['index']} is not in the cluster "
-                         f"{cluster}. Received: TF_CONFIG={text!r}")
+        raise ValueError(
+            f"TF_CONFIG task {task['type']}:{task['index']} is not in the cluster "
+            f"{cluster}. Received: TF_CONFIG={text!r}"
+        )
     return config
 
 
@@ -123,8 +132,10 @@ def make_strategy(kind="none", collective_timeout=DEFAULT_COLLECTIVE_TIMEOUT):
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy()
     if not (isinstance(collective_timeout, (int, float)) and collective_timeout > 0):
-        raise ValueError("`collective_timeout` must be a positive number of seconds. "
-                         f"Received: collective_timeout={collective_timeout!r}")
+        raise ValueError(
+            "`collective_timeout` must be a positive number of seconds. "
+            f"Received: collective_timeout={collective_timeout!r}"
+        )
     read_tf_config()
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout)
     return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
@@ -132,8 +143,10 @@ def make_strategy(kind="none", collective_timeout=DEFAULT_COLLECTIVE_TIMEOUT):
 
 def is_multi_worker(strategy):
     """Whether `strategy` spans several worker processes."""
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode())
+    return (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and strategy.extended._in_multi_worker_mode()
+    )
 
 
 def num_replicas(strategy):
@@ -207,7 +220,8 @@ def check_model_strategy(model, strategy):
             f"the model was built under {type(built_with).__name__ if built_with else 'no strategy'} "
             f"but fit received strategy={type(strategy).__name__ if strategy else None}; the model, "
             "optimizer and metrics must be created under the strategy that trains them: pass "
-            "`strategy` to the first fit (before `clf.model` is used), or make a new classifier")
+            "`strategy` to the first fit (before `clf.model` is used), or make a new classifier"
+        )
 
 
 # ------------------------------------------------------------------------ data
@@ -241,11 +255,13 @@ def distributed_dataset(classifier, data, strategy, batch_size, training, class_
 
     def dataset_fn(context):
         part = data.subset(np.arange(context.input_pipeline_id, len(data), context.num_input_pipelines))
-        ds = classifier.make_dataset(part, training=training,
-                                     batch_size=context.get_per_replica_batch_size(global_batch))
+        ds = classifier.make_dataset(
+            part, training=training, batch_size=context.get_per_replica_batch_size(global_batch)
+        )
         if class_weight:
-            ds = ds.map(_class_weight_map(class_weight, classifier.num_classes),
-                        num_parallel_calls=tf.data.AUTOTUNE)
+            ds = ds.map(
+                _class_weight_map(class_weight, classifier.num_classes), num_parallel_calls=tf.data.AUTOTUNE
+            )
         # Already split by file above: TensorFlow must not shard it again.
         return _with_shard_policy(ds, tf.data.experimental.AutoShardPolicy.OFF)
 
@@ -285,15 +301,27 @@ def cluster_errors(strategy):
         raise ClusterError(
             f"{task_type} {task_id}: another worker of the cluster failed or cannot be reached "
             f"({type(error).__name__}: {first}). Restart every worker with the same command: "
-            "each resumes from its last completed epoch when `backup_dir` is set") from error
+            "each resumes from its last completed epoch when `backup_dir` is set"
+        ) from error
 
 
 def _cause(error):
     # TensorFlow's first line is often just "Graph execution error:"; the cause comes later.
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     for line in lines:
-        if any(word in line for word in ("unhealthy", "aborted", "Socket closed", "Connection",
-                                         "heartbeat", "Deadline", "timed out", "unavailable")):
+        if any(
+            word in line
+            for word in (
+                "unhealthy",
+                "aborted",
+                "Socket closed",
+                "Connection",
+                "heartbeat",
+                "Deadline",
+                "timed out",
+                "unavailable",
+            )
+        ):
             return line[:300]
     return next((line for line in lines if line != "Graph execution error:"), "")[:300]
 
@@ -334,15 +362,19 @@ def keras_multi_worker_workaround(strategy):
     original_reduce = tf_trainer.reduce_per_replica
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if iterator is None or self._distribute_strategy is None or \
-                not is_multi_worker(self._distribute_strategy):
+        if (
+            iterator is None
+            or self._distribute_strategy is None
+            or not is_multi_worker(self._distribute_strategy)
+        ):
             return original_build(self, iterator=iterator, data_batch=data_batch)
         local = self._distribute_strategy.experimental_local_results
         for _, _, it in iterator:
             batch = next(it)
             break
         batch = tree.map_structure(
-            lambda v: local(v)[0] if isinstance(v, tf.distribute.DistributedValues) else v, batch)
+            lambda v: local(v)[0] if isinstance(v, tf.distribute.DistributedValues) else v, batch
+        )
         return original_build(self, data_batch=batch)
 
     def reduce_per_replica(values, strategy, reduction):

@@ -47,9 +47,14 @@ from mmcnn.layers.conv_block import SequentialBlock
 
 logger = logging.getLogger("mmcnn")
 
-_CONV_TYPES = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.SeparableConv1D,
-               keras.layers.SeparableConv2D, keras.layers.DepthwiseConv1D,
-               keras.layers.DepthwiseConv2D)
+_CONV_TYPES = (
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.SeparableConv1D,
+    keras.layers.SeparableConv2D,
+    keras.layers.DepthwiseConv1D,
+    keras.layers.DepthwiseConv2D,
+)
 _CONV_TYPE_NAMES = tuple(t.__name__ for t in _CONV_TYPES)
 _BLOCK_TYPES = (ConvBlock, ResidualBlock)
 
@@ -63,17 +68,17 @@ _DPI = 100
 
 PICTURES = {
     "learning_curves.png": "Loss and accuracy after each epoch on the training data (solid) and the "
-                           "validation data (dashed); the dotted line marks the epoch of lowest "
-                           "validation loss.",
+    "validation data (dashed); the dotted line marks the epoch of lowest "
+    "validation loss.",
     "confusion_matrix.png": "Rows are the true classes, columns the predicted ones; each cell holds "
-                            "the number of examples, its colour the fraction of its true class.",
+    "the number of examples, its colour the fraction of its true class.",
     "filters.png": "The weights of the first convolution, one panel per filter: the pattern each "
-                   "filter responds to most strongly (red positive, blue negative; "
-                   "filters over three colour channels are drawn in colour).",
+    "filter responds to most strongly (red positive, blue negative; "
+    "filters over three colour channels are drawn in colour).",
     "feature_maps.png": "What the first convolution blocks output for one example: one panel (or row) "
-                        "per filter, bright where the filter's pattern is found.",
+    "per filter, bright where the filter's pattern is found.",
     "receptive_field.png": "How much of the input one unit of each convolution sees: the receptive "
-                           "field grows with depth, faster after pooling or strides.",
+    "field grows with depth, faster after pooling or strides.",
 }
 
 
@@ -97,6 +102,7 @@ def iter_layers(model):
     gives the layer (`"adapter/stem/conv"`); side branches (a residual
     shortcut) are not visited.
     """
+
     def visit(layer, prefix):
         name = f"{prefix}{layer.name}"
         children = _children(layer)
@@ -114,8 +120,11 @@ def iter_layers(model):
 
 def _nested_convs(layer):
     """Convolutions tracked inside a layer that `inspect_path()` does not open."""
-    return [sub for sub in layer._flatten_layers(include_self=False, recursive=True)
-            if isinstance(sub, _CONV_TYPES)]
+    return [
+        sub
+        for sub in layer._flatten_layers(include_self=False, recursive=True)
+        if isinstance(sub, _CONV_TYPES)
+    ]
 
 
 def first_conv(model):
@@ -155,10 +164,18 @@ def filter_panels(layer):
     """
     if not isinstance(layer, _CONV_TYPES):
         raise ReportError(f"`layer` must be a convolution layer. Received: {type(layer).__name__}")
-    depthwise = isinstance(layer, (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D,
-                                   keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D))
-    kernel = np.asarray(keras.ops.convert_to_numpy(layer.depthwise_kernel if depthwise else layer.kernel),
-                        dtype="float32")
+    depthwise = isinstance(
+        layer,
+        (
+            keras.layers.SeparableConv1D,
+            keras.layers.SeparableConv2D,
+            keras.layers.DepthwiseConv1D,
+            keras.layers.DepthwiseConv2D,
+        ),
+    )
+    kernel = np.asarray(
+        keras.ops.convert_to_numpy(layer.depthwise_kernel if depthwise else layer.kernel), dtype="float32"
+    )
     if kernel.ndim == 4:
         kh, kw, cin, cout = kernel.shape
         if depthwise:
@@ -271,8 +288,7 @@ def _token_strings(model, records):
     real = len(ids)
     while real > 0 and ids[real - 1] == 0:
         real -= 1
-    tokens = [vocabulary[i] if vocabulary is not None and i < len(vocabulary) else str(i)
-              for i in ids]
+    tokens = [vocabulary[i] if vocabulary is not None and i < len(vocabulary) else str(i) for i in ids]
     return tokens, real
 
 
@@ -308,24 +324,32 @@ def plot_learning_curves(history):
     frame = pd.DataFrame(history) if not isinstance(history, pd.DataFrame) else history.copy()
     if frame.empty:
         raise ReportError("the training history is empty")
-    epochs = (frame["epoch"].to_numpy() + 1 if "epoch" in frame.columns
-              else np.arange(1, len(frame) + 1))
-    panels = [(name, [k for k in (name, f"val_{name}") if k in frame.columns])
-              for name in ("loss", "accuracy")]
+    epochs = frame["epoch"].to_numpy() + 1 if "epoch" in frame.columns else np.arange(1, len(frame) + 1)
+    panels = [
+        (name, [k for k in (name, f"val_{name}") if k in frame.columns]) for name in ("loss", "accuracy")
+    ]
     panels = [(name, keys) for name, keys in panels if keys]
     if not panels:
         raise ReportError(f"the history has no loss or accuracy; columns: {list(frame.columns)}")
     fig = Figure(figsize=(5 * len(panels), 3.6), dpi=_DPI, layout="constrained")
-    best = (int(epochs[int(np.nanargmin(frame["val_loss"].to_numpy()))])
-            if "val_loss" in frame.columns and frame["val_loss"].notna().any() else None)
+    best = (
+        int(epochs[int(np.nanargmin(frame["val_loss"].to_numpy()))])
+        if "val_loss" in frame.columns and frame["val_loss"].notna().any()
+        else None
+    )
     for i, (name, keys) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
         for key in keys:
             validation = key.startswith("val_")
-            ax.plot(epochs, frame[key].to_numpy(dtype=float), marker="o", markersize=3,
-                    linestyle="--" if validation else "-",
-                    color="tab:orange" if validation else "tab:blue",
-                    label="validation" if validation else "training")
+            ax.plot(
+                epochs,
+                frame[key].to_numpy(dtype=float),
+                marker="o",
+                markersize=3,
+                linestyle="--" if validation else "-",
+                color="tab:orange" if validation else "tab:blue",
+                label="validation" if validation else "training",
+            )
         if best is not None:
             ax.axvline(best, color="grey", linestyle=":", linewidth=1)
         ax.set_xlabel("epoch")
@@ -368,8 +392,15 @@ def plot_confusion_matrix(metrics):
         size = max(6, 12 - k // 4)
         for i in range(k):
             for j in range(k):
-                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=size,
-                        color="white" if fractions[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(counts[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=size,
+                    color="white" if fractions[i, j] > 0.5 else "black",
+                )
     return fig
 
 
@@ -404,8 +435,15 @@ def plot_filters(model):
             low, high = panel.min(), panel.max()
             ax.imshow((panel - low) / (high - low if high > low else 1.0), interpolation="nearest")
         else:
-            image = ax.imshow(panel, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest",
-                              aspect="auto" if one_d else "equal", origin="lower" if one_d else "upper")
+            image = ax.imshow(
+                panel,
+                cmap="RdBu_r",
+                vmin=-limit,
+                vmax=limit,
+                interpolation="nearest",
+                aspect="auto" if one_d else "equal",
+                origin="lower" if one_d else "upper",
+            )
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(str(i), fontsize=7, pad=2)
@@ -413,9 +451,12 @@ def plot_filters(model):
         fig.colorbar(image, ax=fig.axes, shrink=0.6, label="weight")
     shape = "x".join(str(s) for s in layer.kernel_size)
     what = "depthwise kernels" if panels.shape[0] != getattr(layer, "filters", n) else "filters"
-    detail = (f"{n} {what} of {shape}; rows: {panels.shape[1]} input channels" if one_d
-              else f"{n} {what} of {shape}" + (" (RGB)" if rgb else ", mean over input channels"
-                                                if layer.kernel.shape[-2] > 1 else ""))
+    detail = (
+        f"{n} {what} of {shape}; rows: {panels.shape[1]} input channels"
+        if one_d
+        else f"{n} {what} of {shape}"
+        + (" (RGB)" if rgb else ", mean over input channels" if layer.kernel.shape[-2] > 1 else "")
+    )
     fig.suptitle(f"first convolution {path}: {detail}")
     fig.mmcnn_panels = n
     return fig
@@ -448,25 +489,36 @@ def plot_feature_maps(classifier, example, blocks=FEATURE_MAP_BLOCKS):
     chosen = _blocks(records)[:blocks]
     first_input = _numpy(chosen[0][2])[0]
     one_d = _numpy(chosen[0][3]).ndim == 3
-    fig = Figure(figsize=(12, 2.2 + 2.4 * len(chosen) if one_d else 3 + 2.0 * len(chosen) + 1.0),
-                 dpi=_DPI, layout="constrained")
+    fig = Figure(
+        figsize=(12, 2.2 + 2.4 * len(chosen) if one_d else 3 + 2.0 * len(chosen) + 1.0),
+        dpi=_DPI,
+        layout="constrained",
+    )
     if one_d:
         axes = fig.subplots(len(chosen) + 1, 1)
         if first_input.ndim == 2:
             _show_input(axes[0], first_input)
-            axes[0].set_title(f"input of {chosen[0][0]}: {first_input.shape[1]} channels x "
-                              f"{first_input.shape[0]} steps", fontsize=9)
+            axes[0].set_title(
+                f"input of {chosen[0][0]}: {first_input.shape[1]} channels x {first_input.shape[0]} steps",
+                fontsize=9,
+            )
             axes[0].set_ylabel("channel")
         else:  # token ids: show the tokens themselves
             tokens, real = _token_strings(model, records)
             axes[0].axis("off")
-            axes[0].text(0.0, 0.5, " ".join(tokens[:min(real, MAX_TOKENS_DRAWN)]), fontsize=9,
-                         va="center", wrap=True, transform=axes[0].transAxes)
+            axes[0].text(
+                0.0,
+                0.5,
+                " ".join(tokens[: min(real, MAX_TOKENS_DRAWN)]),
+                fontsize=9,
+                va="center",
+                wrap=True,
+                transform=axes[0].transAxes,
+            )
             axes[0].set_title(f"input of {chosen[0][0]}: {real} tokens", fontsize=9)
         for ax, (path, _, _, y) in zip(axes[1:], chosen):
             maps = _numpy(y)[0]
-            image = ax.imshow(maps.T, aspect="auto", origin="lower", cmap="viridis",
-                              interpolation="nearest")
+            image = ax.imshow(maps.T, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest")
             fig.colorbar(image, ax=ax, pad=0.01)
             ax.set_title(f"{path}: {maps.shape[1]} filters x {maps.shape[0]} steps", fontsize=9)
             ax.set_ylabel("filter")
@@ -546,7 +598,7 @@ def _conv_stack_fields(model, block_input_shape):
     prefix = walk[conv_at[0]][0].rsplit("/", 1)[0] + "/"
     start = next(i for i, (path, _) in enumerate(walk) if path.startswith(prefix))
     copies, paths = [], {}
-    for path, layer in walk[start:conv_at[-1] + 1]:
+    for path, layer in walk[start : conv_at[-1] + 1]:
         config = layer.get_config()
         config["name"] = f"layer{len(copies)}"  # unique in the stack
         paths[config["name"]] = path
@@ -594,8 +646,18 @@ def _receptive_field_2d(fields, canvas, raw, colours, unit):
     for (path, (fh, fw)), colour in zip(fields, colours):
         # Centred on a real unit's field: a pixel for odd sizes, a pixel edge for even ones.
         y0, x0 = _centre(cy, fh) - fh / 2, _centre(cx, fw) - fw / 2
-        ax.add_patch(Rectangle((x0, y0), fw, fh, fill=False, edgecolor=colour, linewidth=2,
-                               path_effects=halo, label=f"{_short(path)}: {fh}x{fw}"))
+        ax.add_patch(
+            Rectangle(
+                (x0, y0),
+                fw,
+                fh,
+                fill=False,
+                edgecolor=colour,
+                linewidth=2,
+                path_effects=halo,
+                label=f"{_short(path)}: {fh}x{fw}",
+            )
+        )
     biggest_h = max(f[1][0] for f in fields)
     biggest_w = max(f[1][1] for f in fields)
     half_h, half_w = max(h, biggest_h) / 2 * 1.05, max(w, biggest_w) / 2 * 1.05
@@ -613,7 +675,7 @@ def _centre(index, size):
 
 
 def _interval_bars(ax, fields, index, colours, unit):
-    for depth, ((path, (size,)), colour) in enumerate(zip(fields, colours)):
+    for depth, ((_path, (size,)), colour) in enumerate(zip(fields, colours)):
         left = _centre(index, size) - size / 2
         ax.barh(depth, size, left=left, height=0.6, color=colour, alpha=0.85)
         ax.text(left + size + 0.3, depth, f"{size} {unit}", va="center", fontsize=7)
@@ -624,10 +686,17 @@ def _interval_bars(ax, fields, index, colours, unit):
 def _receptive_field_audio(fields, canvas, timing, colours):
     frames = canvas.shape[0]
     fig = Figure(figsize=(11, 3.0 + 0.28 * len(fields)), dpi=_DPI, layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True,
-                               gridspec_kw={"height_ratios": [3.0, 0.8 + 0.25 * len(fields)]})
-    top.imshow(canvas.T, aspect="auto", origin="lower", cmap="magma", interpolation="nearest",
-               extent=(-0.5, frames - 0.5, -0.5, canvas.shape[1] - 0.5))
+    top, bottom = fig.subplots(
+        2, 1, sharex=True, gridspec_kw={"height_ratios": [3.0, 0.8 + 0.25 * len(fields)]}
+    )
+    top.imshow(
+        canvas.T,
+        aspect="auto",
+        origin="lower",
+        cmap="magma",
+        interpolation="nearest",
+        extent=(-0.5, frames - 0.5, -0.5, canvas.shape[1] - 0.5),
+    )
     top.set_ylabel("mel bin / channel")
     centre = (frames - 1) // 2
     biggest = max(s[0] for _, s in fields)
@@ -656,20 +725,30 @@ def _receptive_field_text(fields, tokens, real, colours):
     high = min(low + span, len(tokens))
     longest = max(min(len(t), 14) for t in tokens[low:high])
     token_height = 0.3 + 0.075 * longest  # inches taken by the vertical token labels
-    fig = Figure(figsize=(max(7.0, min(2.5 + 0.3 * (high - low), 18)),
-                          token_height + 1.4 + 0.3 * len(fields)),
-                 dpi=_DPI, layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={
-        "height_ratios": [token_height, 0.8 + 0.3 * len(fields)]})
+    fig = Figure(
+        figsize=(max(7.0, min(2.5 + 0.3 * (high - low), 18)), token_height + 1.4 + 0.3 * len(fields)),
+        dpi=_DPI,
+        layout="constrained",
+    )
+    top, bottom = fig.subplots(
+        2, 1, sharex=True, gridspec_kw={"height_ratios": [token_height, 0.8 + 0.3 * len(fields)]}
+    )
     for i in range(low, high):
         padding = i >= real
         token = tokens[i] if len(tokens[i]) <= 14 else tokens[i][:13] + "…"
-        top.text(i, 0.0, token, rotation=90, ha="center", va="bottom", fontsize=8,
-                 color="lightgrey" if padding else "black")
+        top.text(
+            i,
+            0.0,
+            token,
+            rotation=90,
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color="lightgrey" if padding else "black",
+        )
     top.set_ylim(0, 1)
     top.axis("off")
-    top.set_title(f"receptive field by depth over the example's {real} tokens (padding in grey)",
-                  fontsize=10)
+    top.set_title(f"receptive field by depth over the example's {real} tokens (padding in grey)", fontsize=10)
     _interval_bars(bottom, fields, centre, colours, "tokens")
     bottom.set_xlim(low - 0.5 - 0.05 * span, high - 0.5 + 0.15 * span)
     bottom.set_xlabel("token position")
@@ -686,19 +765,25 @@ def _fmt(value):
 def _metrics_html(metrics):
     if not metrics:
         return "<p class='missing'>No metrics were given.</p>"
-    rows = [("accuracy", metrics.get("accuracy")), ("macro-F1", metrics.get("macro_f1")),
-            ("examples", metrics.get("num_examples")), ("skipped inputs", metrics.get("skipped"))]
+    rows = [
+        ("accuracy", metrics.get("accuracy")),
+        ("macro-F1", metrics.get("macro_f1")),
+        ("examples", metrics.get("num_examples")),
+        ("skipped inputs", metrics.get("skipped")),
+    ]
     parts = ["<table><tbody>"]
-    parts += [f"<tr><th>{name}</th><td>{_fmt(value)}</td></tr>" for name, value in rows
-              if value is not None]
+    parts += [f"<tr><th>{name}</th><td>{_fmt(value)}</td></tr>" for name, value in rows if value is not None]
     parts.append("</tbody></table>")
     per_class = metrics.get("per_class") or {}
     if per_class:
-        parts.append("<h3>Per class</h3><table><thead><tr><th>class</th><th>precision</th>"
-                     "<th>recall</th><th>F1</th><th>support</th></tr></thead><tbody>")
+        parts.append(
+            "<h3>Per class</h3><table><thead><tr><th>class</th><th>precision</th>"
+            "<th>recall</th><th>F1</th><th>support</th></tr></thead><tbody>"
+        )
         for name, scores in per_class.items():
-            cells = "".join(f"<td>{_fmt(scores.get(k, ''))}</td>"
-                            for k in ("precision", "recall", "f1", "support"))
+            cells = "".join(
+                f"<td>{_fmt(scores.get(k, ''))}</td>" for k in ("precision", "recall", "f1", "support")
+            )
             parts.append(f"<tr><th>{html.escape(str(name))}</th>{cells}</tr>")
         parts.append("</tbody></table>")
     return "\n".join(parts)
@@ -718,8 +803,7 @@ def _model_html(classifier, model):
         items.append(("multiply-adds per example", f"{total_macs(model):,}"))
     except Exception as error:  # the page must not fail on a count
         logger.debug("report: no multiply-add count: %s", error)
-    return "<p>" + "<br>\n".join(f"<b>{html.escape(k)}</b>: {html.escape(str(v))}"
-                                 for k, v in items) + "</p>"
+    return "<p>" + "<br>\n".join(f"<b>{html.escape(k)}</b>: {html.escape(str(v))}" for k, v in items) + "</p>"
 
 
 _STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -786,22 +870,36 @@ def write_report(classifier, report_dir, history=None, metrics=None, example=Non
     sections = []
     for name, caption in PICTURES.items():
         if name in missing:
-            sections.append(f"<p class='missing'><b>{name}</b> is missing: "
-                            f"{html.escape(missing[name])}</p>")
+            sections.append(f"<p class='missing'><b>{name}</b> is missing: {html.escape(missing[name])}</p>")
         else:
-            sections.append(f"<figure><img src=\"{name}\" alt=\"{name}\">"
-                            f"<figcaption><b>{name}</b>: {html.escape(caption)}</figcaption></figure>")
-    page = (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>\n"
-            f"<h1>{html.escape(title)}</h1>\n{_model_html(classifier, model)}\n"
-            f"<h2>Metrics</h2>\n{_metrics_html(metrics)}\n<h2>Pictures</h2>\n"
-            + "\n".join(sections) + "\n</body></html>\n")
+            sections.append(
+                f'<figure><img src="{name}" alt="{name}">'
+                f"<figcaption><b>{name}</b>: {html.escape(caption)}</figcaption></figure>"
+            )
+    page = (
+        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>\n"
+        f"<h1>{html.escape(title)}</h1>\n{_model_html(classifier, model)}\n"
+        f"<h2>Metrics</h2>\n{_metrics_html(metrics)}\n<h2>Pictures</h2>\n"
+        + "\n".join(sections)
+        + "\n</body></html>\n"
+    )
     index = report_dir / "index.html"
     index.write_text(page, encoding="utf-8")
     written.append(index)
     return written
 
 
-__all__ = ["ReportError", "conv_fields", "filter_panels", "first_conv", "iter_layers",
-           "plot_confusion_matrix", "plot_feature_maps", "plot_filters", "plot_learning_curves",
-           "plot_receptive_field", "write_report"]
+__all__ = [
+    "ReportError",
+    "conv_fields",
+    "filter_panels",
+    "first_conv",
+    "iter_layers",
+    "plot_confusion_matrix",
+    "plot_feature_maps",
+    "plot_filters",
+    "plot_learning_curves",
+    "plot_receptive_field",
+    "write_report",
+]

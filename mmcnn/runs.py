@@ -41,8 +41,10 @@ class RunDir:
             with open(self.config_path) as f:
                 previous = json.load(f).get("command")
             if previous != _comparable(config):
-                raise ValueError(f"{self.path}: holds an interrupted run with a different configuration; "
-                                 "use another --out, or --overwrite to start over")
+                raise ValueError(
+                    f"{self.path}: holds an interrupted run with a different configuration; "
+                    "use another --out, or --overwrite to start over"
+                )
             return "resume"
         if os.path.isdir(self.path) and os.listdir(self.path) and not overwrite:
             raise ValueError(f"{self.path}: exists and is not an mmcnn run; choose another --out")
@@ -55,9 +57,13 @@ class RunDir:
         return "new"
 
     def write_resolved_config(self, config, classifier):
-        resolved = {"command": _comparable(config), "classifier": classifier.get_config(),
-                    "preset": classifier.preset_config, "mmcnn_version": mmcnn.__version__,
-                    "tensorflow_version": tf.__version__}
+        resolved = {
+            "command": _comparable(config),
+            "classifier": classifier.get_config(),
+            "preset": classifier.preset_config,
+            "mmcnn_version": mmcnn.__version__,
+            "tensorflow_version": tf.__version__,
+        }
         _write_json(self.config_path, resolved)
         with open(self.labels_path, "w", encoding="utf-8") as f:
             f.write("\n".join(classifier.class_names) + "\n")

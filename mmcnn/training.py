@@ -106,8 +106,9 @@ def _mix64(value):
     return value ^ (value >> 31)
 
 
-def epoch_dataset(dataset, size, batch_size, epochs, seed=0, first_epoch=0, random_map=None,
-                  shuffle_buffer=20000):
+def epoch_dataset(
+    dataset, size, batch_size, epochs, seed=0, first_epoch=0, random_map=None, shuffle_buffer=20000
+):
     """Batches for epochs `first_epoch .. epochs - 1`, each shuffled from `(seed, epoch)`.
 
     Meant for `model.fit(..., steps_per_epoch=steps_per_epoch(size, batch_size))`:
@@ -146,13 +147,18 @@ def epoch_dataset(dataset, size, batch_size, epochs, seed=0, first_epoch=0, rand
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
     if isinstance(first_epoch, bool) or not isinstance(first_epoch, (int, np.integer)) or first_epoch < 0:
-        raise ValueError(f"`first_epoch` must be a non-negative integer. Received: first_epoch={first_epoch!r}")
+        raise ValueError(
+            f"`first_epoch` must be a non-negative integer. Received: first_epoch={first_epoch!r}"
+        )
     buffer = int(min(size, shuffle_buffer))
     legacy_map = random_map is not None and _positional_arity(random_map) == 2
     if legacy_map:
-        logger.warning("epoch_dataset: %s takes (x, y) and draws its own random numbers; they "
-                       "are not reproducible across a resume. Take (x, y, seed) and use "
-                       "stateless ops.", getattr(random_map, "__name__", random_map))
+        logger.warning(
+            "epoch_dataset: %s takes (x, y) and draws its own random numbers; they "
+            "are not reproducible across a resume. Take (x, y, seed) and use "
+            "stateless ops.",
+            getattr(random_map, "__name__", random_map),
+        )
 
     def one_epoch(epoch):
         # Python-int seeds: TensorFlow's seed handling cannot take a tensor once a global
@@ -164,7 +170,9 @@ def epoch_dataset(dataset, size, batch_size, epochs, seed=0, first_epoch=0, rand
             map_seed = tf.constant(epoch_seed(seed, epoch, 1), tf.int64)
             shuffled = shuffled.enumerate().map(
                 lambda i, xy: random_map(xy[0], xy[1], tf.stack([map_seed, i])),
-                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True,
+            )
         return shuffled.batch(batch_size)
 
     epoch_numbers = list(range(first_epoch, epochs))
@@ -173,9 +181,11 @@ def epoch_dataset(dataset, size, batch_size, epochs, seed=0, first_epoch=0, rand
     steps = steps_per_epoch(size, batch_size)
     # One flat dataset that reads `steps` batches from epoch 0's dataset, then from epoch 1's...
     choice = tf.data.Dataset.range(len(epoch_numbers)).flat_map(
-        lambda k: tf.data.Dataset.from_tensors(k).repeat(steps))
-    ds = tf.data.Dataset.choose_from_datasets([one_epoch(e) for e in epoch_numbers], choice,
-                                              stop_on_empty_dataset=True)
+        lambda k: tf.data.Dataset.from_tensors(k).repeat(steps)
+    )
+    ds = tf.data.Dataset.choose_from_datasets(
+        [one_epoch(e) for e in epoch_numbers], choice, stop_on_empty_dataset=True
+    )
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -190,8 +200,8 @@ def apply_random_map(dataset, random_map, seed=0):
         return dataset.map(random_map, num_parallel_calls=tf.data.AUTOTUNE)
     seeds = tf.data.Dataset.random(seed=int(seed), rerandomize_each_iteration=True).batch(2)
     return tf.data.Dataset.zip(dataset, seeds).map(
-        lambda xy, element_seed: random_map(xy[0], xy[1], element_seed),
-        num_parallel_calls=tf.data.AUTOTUNE)
+        lambda xy, element_seed: random_map(xy[0], xy[1], element_seed), num_parallel_calls=tf.data.AUTOTUNE
+    )
 
 
 def steps_per_epoch(size, batch_size):
@@ -269,12 +279,18 @@ class StopOnDivergence(keras.callbacks.Callback):
 
     def _fail(self, what, value, batch=None):
         where = f"epoch {self._epoch + 1}" + (f", batch {batch + 1}" if batch is not None else "")
-        kept = (f"; the last good state (end of epoch {self._epoch}) is kept in {self.backup_dir}"
-                if self.backup_dir and self._epoch > 0 else "")
+        kept = (
+            f"; the last good state (end of epoch {self._epoch}) is kept in {self.backup_dir}"
+            if self.backup_dir and self._epoch > 0
+            else ""
+        )
         raise TrainingDivergedError(
             f"training diverged: {what} became {value} at {where}{kept}. Lower the learning rate, "
             "check the inputs for NaN or infinite values, or use a smaller batch size",
-            epoch=self._epoch + 1, batch=None if batch is None else batch + 1, what=what)
+            epoch=self._epoch + 1,
+            batch=None if batch is None else batch + 1,
+            what=what,
+        )
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
@@ -344,8 +360,9 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
     """
 
     def __init__(self, backup_dir, callbacks=()):
-        super().__init__(os.fspath(backup_dir), save_freq="epoch", double_checkpoint=True,
-                         delete_checkpoint=True)
+        super().__init__(
+            os.fspath(backup_dir), save_freq="epoch", double_checkpoint=True, delete_checkpoint=True
+        )
         self.stateful_callbacks = [c for c in callbacks if isinstance(c, tuple(_STATEFUL_ATTRIBUTES))]
         self._best_path = os.path.join(self.backup_dir, "best.weights.npz")
         self._pending_state = None
@@ -353,8 +370,11 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
 
     # Paths of the current set ("") and of the previous one (".bkp").
     def _paths(self, suffix):
-        return {"weights": self._weights_path + suffix, "metadata": self._training_metadata_path + suffix,
-                "best": self._best_path + suffix}
+        return {
+            "weights": self._weights_path + suffix,
+            "metadata": self._training_metadata_path + suffix,
+            "best": self._best_path + suffix,
+        }
 
     def _check_set(self, suffix):
         """`(metadata, None)` for a whole set, `(None, reason)` otherwise."""
@@ -393,14 +413,20 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
             return metadata["epoch"], ""
         old, old_reason = self._check_set(".bkp")
         if old is not None:
-            logger.warning("backup %s: %s; resuming from the previous backup (end of epoch %d)",
-                           self.backup_dir, reason, old["epoch"])
+            logger.warning(
+                "backup %s: %s; resuming from the previous backup (end of epoch %d)",
+                self.backup_dir,
+                reason,
+                old["epoch"],
+            )
             return old["epoch"], ".bkp"
         if not os.path.exists(previous["metadata"]) and not os.path.exists(previous["weights"]):
             old_reason = "there is no previous backup to fall back to"
-        raise BackupError(f"cannot resume from the backup in {self.backup_dir}: {reason}; and {old_reason}. "
-                          f"Delete {self.backup_dir} to train again from the first epoch "
-                          "(with the mmcnn command: re-run with --overwrite)")
+        raise BackupError(
+            f"cannot resume from the backup in {self.backup_dir}: {reason}; and {old_reason}. "
+            f"Delete {self.backup_dir} to train again from the first epoch "
+            "(with the mmcnn command: re-run with --overwrite)"
+        )
 
     def on_train_begin(self, logs=None):
         if self.restored_from is None:
@@ -421,8 +447,10 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         try:
             self.model.load_weights(self._weights_path)
         except (ValueError, OSError, KeyError) as error:
-            raise BackupError(f"the backup {self._weights_path} does not fit this model ({error}); "
-                              f"delete {self.backup_dir} to train again from the first epoch") from None
+            raise BackupError(
+                f"the backup {self._weights_path} does not fit this model ({error}); "
+                f"delete {self.backup_dir} to train again from the first epoch"
+            ) from None
         with open(self._training_metadata_path, encoding="utf-8") as f:
             metadata = json.load(f)
         self.model._initial_epoch = metadata["epoch"]
@@ -454,12 +482,19 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         tmp_metadata = os.path.join(self.backup_dir, "saving.metadata.json")
         self.model.save_weights(tmp_weights, overwrite=True)
         _fsync(tmp_weights)
-        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen,
-                    "weights_sha256": _sha256(tmp_weights), "best_sha256": None, "callbacks": []}
+        metadata = {
+            "epoch": self._current_epoch,
+            "batch": self._last_batch_seen,
+            "weights_sha256": _sha256(tmp_weights),
+            "best_sha256": None,
+            "callbacks": [],
+        }
         best = None
         for callback in self.stateful_callbacks:
             state = {}
-            for name in _STATEFUL_ATTRIBUTES[next(t for t in _STATEFUL_ATTRIBUTES if isinstance(callback, t))]:
+            for name in _STATEFUL_ATTRIBUTES[
+                next(t for t in _STATEFUL_ATTRIBUTES if isinstance(callback, t))
+            ]:
                 value = getattr(callback, name, None)
                 if isinstance(value, (np.floating, float)):
                     value = _json_number(value)
@@ -496,9 +531,11 @@ def _check_h5(path):
 
     try:
         with h5py.File(path, "r") as f:
+
             def read(_, item):
                 if isinstance(item, h5py.Dataset):
                     item[()]
+
             f.visititems(read)
     except Exception as error:  # noqa: BLE001 - any HDF5 failure means a damaged file
         return f"{type(error).__name__}: {error}"
@@ -529,14 +566,35 @@ def training_callbacks(seed, callbacks=(), backup_dir=None):
 
 # --------------------------------------------------------------- model files
 # Modules a saved mmcnn model may name; anything else would be code from the file.
-_ALLOWED_MODULE_PREFIXES = ("keras.layers", "keras.src.layers", "keras.models", "keras.src.models",
-                            "keras.optimizers", "keras.src.optimizers", "keras.losses", "keras.src.losses",
-                            "keras.metrics", "keras.src.metrics", "keras.initializers",
-                            "keras.src.initializers", "keras.regularizers", "keras.src.regularizers",
-                            "keras.constraints", "keras.src.constraints", "keras.activations",
-                            "keras.src.activations", "keras.src.dtype_policies", "keras.dtype_policies",
-                            "keras.src.ops", "keras.ops", "keras.src.backend", "keras.random",
-                            "keras.src.random", "keras.src.saving.serialization_lib", "mmcnn.")
+_ALLOWED_MODULE_PREFIXES = (
+    "keras.layers",
+    "keras.src.layers",
+    "keras.models",
+    "keras.src.models",
+    "keras.optimizers",
+    "keras.src.optimizers",
+    "keras.losses",
+    "keras.src.losses",
+    "keras.metrics",
+    "keras.src.metrics",
+    "keras.initializers",
+    "keras.src.initializers",
+    "keras.regularizers",
+    "keras.src.regularizers",
+    "keras.constraints",
+    "keras.src.constraints",
+    "keras.activations",
+    "keras.src.activations",
+    "keras.src.dtype_policies",
+    "keras.dtype_policies",
+    "keras.src.ops",
+    "keras.ops",
+    "keras.src.backend",
+    "keras.random",
+    "keras.src.random",
+    "keras.src.saving.serialization_lib",
+    "mmcnn.",
+)
 _ALLOWED_MODULES = ("keras", "builtins", "numpy")
 _CODE_CLASS_NAMES = ("Lambda", "TFOpLambda", "__lambda__", "__function__")
 
@@ -571,8 +629,9 @@ def check_keras_file(path):
             name, module = node.get("class_name"), node.get("module")
             if isinstance(name, str) and name in _CODE_CLASS_NAMES:
                 problems.append(f"{where}: {name} (Python code in the file)")
-            if isinstance(module, str) and not (module in _ALLOWED_MODULES or
-                                                module.startswith(_ALLOWED_MODULE_PREFIXES)):
+            if isinstance(module, str) and not (
+                module in _ALLOWED_MODULES or module.startswith(_ALLOWED_MODULE_PREFIXES)
+            ):
                 problems.append(f"{where}: {module}.{name}")
             for key, value in node.items():
                 visit(value, f"{where}/{key}" if where else key)
@@ -583,10 +642,25 @@ def check_keras_file(path):
     visit(config, "")
     if problems:
         shown = "; ".join(problems[:5]) + (f"; ... {len(problems) - 5} more" if len(problems) > 5 else "")
-        raise UnsafeModelError(f"{path}: refusing to load: its config names code, not layers: {shown}. "
-                               "mmcnn models have no Lambda layers; load only model files you trust")
+        raise UnsafeModelError(
+            f"{path}: refusing to load: its config names code, not layers: {shown}. "
+            "mmcnn models have no Lambda layers; load only model files you trust"
+        )
 
 
-__all__ = ["BackupError", "apply_random_map", "EpochSeeds", "ResumableBackup", "StopOnDivergence", "TrainingDivergedError",
-           "UnsafeModelError", "check_keras_file", "epoch_dataset", "epoch_seed", "read_backup_epoch",
-           "seed_generators", "steps_per_epoch", "training_callbacks"]
+__all__ = [
+    "BackupError",
+    "apply_random_map",
+    "EpochSeeds",
+    "ResumableBackup",
+    "StopOnDivergence",
+    "TrainingDivergedError",
+    "UnsafeModelError",
+    "check_keras_file",
+    "epoch_dataset",
+    "epoch_seed",
+    "read_backup_epoch",
+    "seed_generators",
+    "steps_per_epoch",
+    "training_callbacks",
+]

@@ -41,8 +41,18 @@ def error_line(result):
     return lines[0]
 
 
-TINY = ["--preset", "tiny", "--batch-size", "8", "--set", "image_size=[12,12]", "--set", "channels=1",
-        "--set", "augmentation='none'"]
+TINY = [
+    "--preset",
+    "tiny",
+    "--batch-size",
+    "8",
+    "--set",
+    "image_size=[12,12]",
+    "--set",
+    "channels=1",
+    "--set",
+    "augmentation='none'",
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +62,34 @@ def trained(tmp_path_factory):
     test = make_images(root / "test", 6, seed=1)
     (train / "dark" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     out = root / "run"
-    result = run("train", "image", "--train", str(train), "--test", str(test), "--out", str(out),
-                 "--epochs", "12", "--seed", "3", *TINY)
+    result = run(
+        "train",
+        "image",
+        "--train",
+        str(train),
+        "--test",
+        str(test),
+        "--out",
+        str(out),
+        "--epochs",
+        "12",
+        "--seed",
+        "3",
+        *TINY,
+    )
     return {"root": root, "train": train, "test": test, "out": out, "result": result}
 
 
 def test_train_writes_the_run_directory(trained):
     out = trained["out"]
-    for name in ("config.json", "labels.txt", "model.keras", "history.csv", "metrics.json",
-                 "report/index.html"):
+    for name in (
+        "config.json",
+        "labels.txt",
+        "model.keras",
+        "history.csv",
+        "metrics.json",
+        "report/index.html",
+    ):
         assert (out / name).exists(), name
     assert (out / "logs").is_dir()
     assert (out / "labels.txt").read_text().split() == ["bright", "dark"]
@@ -68,7 +97,9 @@ def test_train_writes_the_run_directory(trained):
     assert config["command"]["epochs"] == 12 and config["classifier"]["image_size"] == [12, 12]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] >= 0.9
-    assert [path for path, _ in metrics["skipped"]["train"]] == [str(trained["train"] / "dark" / "corrupt.png")]
+    assert [path for path, _ in metrics["skipped"]["train"]] == [
+        str(trained["train"] / "dark" / "corrupt.png")
+    ]
     assert "accuracy" in trained["result"].stderr + trained["result"].stdout
 
 
@@ -100,20 +131,24 @@ def test_predict_and_export_and_inspect(trained):
 
 
 def test_a_completed_run_is_not_overwritten(trained):
-    result = run("train", "image", "--train", str(trained["train"]), "--out", str(trained["out"]), *TINY,
-                 check=False)
+    result = run(
+        "train", "image", "--train", str(trained["train"]), "--out", str(trained["out"]), *TINY, check=False
+    )
     assert result.returncode != 0
     assert "--overwrite" in error_line(result)
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["train", "image", "--train", "/nonexistent/data", "--out", "x"], "/nonexistent/data"),
-    (["train", "video", "--train", ".", "--out", "x"], "invalid choice"),
-    (["train", "image", "--out", "x"], "--train"),
-    (["evaluate", "/nonexistent/run", "--data", "."], "/nonexistent/run"),
-    (["predict"], "run_dir"),
-    (["inspect", "--preset", "huge", "--modality", "image"], "huge"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["train", "image", "--train", "/nonexistent/data", "--out", "x"], "/nonexistent/data"),
+        (["train", "video", "--train", ".", "--out", "x"], "invalid choice"),
+        (["train", "image", "--out", "x"], "--train"),
+        (["evaluate", "/nonexistent/run", "--data", "."], "/nonexistent/run"),
+        (["predict"], "run_dir"),
+        (["inspect", "--preset", "huge", "--modality", "image"], "huge"),
+    ],
+)
 def test_bad_arguments_give_one_line(args, needle):
     result = run(*args, check=False)
     assert result.returncode != 0
@@ -122,17 +157,30 @@ def test_bad_arguments_give_one_line(args, needle):
 
 def test_malformed_manifest_names_rows(tmp_path):
     images = make_images(tmp_path / "imgs", 2)
-    frame = pd.DataFrame({"path": ["imgs/dark/0.png", "imgs/dark/1.png", "imgs/missing.png"],
-                          "label": ["dark", None, "bright"]})
+    frame = pd.DataFrame(
+        {
+            "path": ["imgs/dark/0.png", "imgs/dark/1.png", "imgs/missing.png"],
+            "label": ["dark", None, "bright"],
+        }
+    )
     frame.to_csv(tmp_path / "train.csv", index=False)
-    result = run("train", "image", "--train", str(tmp_path / "train.csv"), "--out", str(tmp_path / "run"),
-                 *TINY, check=False)
+    result = run(
+        "train",
+        "image",
+        "--train",
+        str(tmp_path / "train.csv"),
+        "--out",
+        str(tmp_path / "run"),
+        *TINY,
+        check=False,
+    )
     line = error_line(result)
     assert result.returncode != 0 and "row 2: missing label" in line and "row 3: file not found" in line
     assert images.exists()
     pd.DataFrame({"file": ["a.png"], "label": ["x"]}).to_csv(tmp_path / "bad.csv", index=False)
-    result = run("train", "image", "--train", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "run2"),
-                 check=False)
+    result = run(
+        "train", "image", "--train", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "run2"), check=False
+    )
     assert "missing column" in error_line(result)
 
 
@@ -157,7 +205,7 @@ def test_resume_after_kill(tmp_path):
     result = run(*args)
     assert "resuming" in result.stderr
     epochs = pd.read_csv(history)["epoch"].tolist()
-    resumed = epochs[len(done_before):]
+    resumed = epochs[len(done_before) :]
     # The resumed run starts after the last completed epoch: no epoch is trained twice.
     assert resumed and resumed[0] > done_before[-1], (done_before, resumed)
     assert (out / "metrics.json").exists()

@@ -42,8 +42,15 @@ def test_total_size_is_small():
 
 def test_readme_names_sources_and_licences():
     readme = (DEMO / "README.md").read_text()
-    for needle in ("Fashion-MNIST", "MIT", "espeak-ng", "GPL-3.0", "fortunes", "BSD",
-                   "bench.data.make_demo_data"):
+    for needle in (
+        "Fashion-MNIST",
+        "MIT",
+        "espeak-ng",
+        "GPL-3.0",
+        "fortunes",
+        "BSD",
+        "bench.data.make_demo_data",
+    ):
         assert needle in readme
 
 
@@ -69,9 +76,7 @@ def manifest():
 
 def test_audio_manifest_matches_files(manifest):
     assert {"path", "label", "voice", "split"} <= set(manifest.columns)
-    on_disk = {
-        p.relative_to(DEMO / "audio").as_posix() for p in (DEMO / "audio").rglob("*.flac")
-    }
+    on_disk = {p.relative_to(DEMO / "audio").as_posix() for p in (DEMO / "audio").rglob("*.flac")}
     assert on_disk == set(manifest["path"])
     assert len(manifest) == 500
     for row in manifest.itertuples():

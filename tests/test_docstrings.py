@@ -8,8 +8,11 @@ import pytest
 
 import mmcnn
 
-MODULES = sorted(name for _, name, _ in pkgutil.walk_packages(mmcnn.__path__, "mmcnn.")
-                 if not name.startswith("mmcnn.demo_data"))
+MODULES = sorted(
+    name
+    for _, name, _ in pkgutil.walk_packages(mmcnn.__path__, "mmcnn.")
+    if not name.startswith("mmcnn.demo_data")
+)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -13,17 +13,30 @@ import mmcnn
 from mmcnn.layers import ClassifierHead, ConvBlock
 from mmcnn.models import Backbone, ClassifierModel
 from mmcnn.models.metrics import classification_report
-from mmcnn.report import (PICTURES, conv_fields, filter_panels, first_conv, plot_filters,
-                          plot_learning_curves, plot_receptive_field, write_report)
+from mmcnn.report import (
+    PICTURES,
+    conv_fields,
+    filter_panels,
+    first_conv,
+    plot_filters,
+    plot_learning_curves,
+    plot_receptive_field,
+    write_report,
+)
 
-HISTORY = {"loss": [1.10, 0.82, 0.61, 0.52], "accuracy": [0.38, 0.61, 0.72, 0.80],
-           "val_loss": [1.02, 0.86, 0.70, 0.74], "val_accuracy": [0.45, 0.55, 0.66, 0.61]}
+HISTORY = {
+    "loss": [1.10, 0.82, 0.61, 0.52],
+    "accuracy": [0.38, 0.61, 0.72, 0.80],
+    "val_loss": [1.02, 0.86, 0.70, 0.74],
+    "val_accuracy": [0.45, 0.55, 0.66, 0.61],
+}
 
 
 def disc_image(size=16):
     yy, xx = np.mgrid[:size, :size]
-    return ((((yy - size / 2) ** 2 + (xx - size / 2) ** 2) < (size / 3) ** 2) * 255.0
-            ).astype("float32")[..., None]
+    return ((((yy - size / 2) ** 2 + (xx - size / 2) ** 2) < (size / 3) ** 2) * 255.0).astype("float32")[
+        ..., None
+    ]
 
 
 def check_png(path, min_side=150):
@@ -39,8 +52,9 @@ def check_png(path, min_side=150):
 
 @pytest.fixture(scope="module")
 def image_classifier():
-    return mmcnn.image.ImageClassifier(num_classes=3, image_size=(16, 16), channels=1,
-                                       preset="tiny", class_names=["disc", "square", "bar"])
+    return mmcnn.image.ImageClassifier(
+        num_classes=3, image_size=(16, 16), channels=1, preset="tiny", class_names=["disc", "square", "bar"]
+    )
 
 
 def test_image_report_writes_every_picture(image_classifier, tmp_path):
@@ -49,8 +63,9 @@ def test_image_report_writes_every_picture(image_classifier, tmp_path):
     y_pred = np.where(rng.random(60) < 0.7, y_true, rng.integers(0, 3, 60))
     metrics = classification_report(y_true, y_pred, image_classifier.class_names)
 
-    files = write_report(image_classifier, tmp_path / "report", history=HISTORY, metrics=metrics,
-                         example=disc_image())
+    files = write_report(
+        image_classifier, tmp_path / "report", history=HISTORY, metrics=metrics, example=disc_image()
+    )
 
     assert [f.name for f in files] == [*PICTURES, "index.html"]
     texts = {f.name: check_png(f) for f in files if f.suffix == ".png"}
@@ -99,8 +114,7 @@ def test_missing_pictures_are_named_and_logged(image_classifier, tmp_path, caplo
         files = write_report(image_classifier, tmp_path)
     assert [f.name for f in files] == ["filters.png", "index.html"]
     page = (tmp_path / "index.html").read_text()
-    for name in ("learning_curves.png", "confusion_matrix.png", "feature_maps.png",
-                 "receptive_field.png"):
+    for name in ("learning_curves.png", "confusion_matrix.png", "feature_maps.png", "receptive_field.png"):
         assert f"<b>{name}</b> is missing" in page
         assert any(name in record.getMessage() for record in caplog.records)
     assert "no example input was given" in page
@@ -134,8 +148,7 @@ def test_audio_report_draws_time_windows(tmp_path):
     t = np.arange(clf.num_samples) / clf.sample_rate
     wave = (np.sin(2 * np.pi * 440 * t) * (t > 0.05) * (t < 0.15)).astype("float32")
     files = write_report(clf, tmp_path, example=wave)
-    assert [f.name for f in files] == ["filters.png", "feature_maps.png", "receptive_field.png",
-                                       "index.html"]
+    assert [f.name for f in files] == ["filters.png", "feature_maps.png", "receptive_field.png", "index.html"]
     texts = {f.name: check_png(f, min_side=100) for f in files if f.suffix == ".png"}
     # 1-D filters: (k, mel bins, filters) drawn as 16 heat maps of (32 mel bins x 5 frames).
     panels, _ = filter_panels(first_conv(clf.model)[1])
@@ -157,8 +170,7 @@ def test_text_report_draws_token_windows(tmp_path):
     example = "the dog sat on the mat in the park"
 
     files = write_report(model, tmp_path, example=example)
-    assert [f.name for f in files] == ["filters.png", "feature_maps.png", "receptive_field.png",
-                                       "index.html"]
+    assert [f.name for f in files] == ["filters.png", "feature_maps.png", "receptive_field.png", "index.html"]
     for f in files[:-1]:
         check_png(f, min_side=100)
     assert filter_panels(first_conv(model)[1])[0].shape == (6, 8, 3)  # (filters, dims, window)
@@ -172,12 +184,12 @@ def test_text_report_draws_token_windows(tmp_path):
 def test_text_classifier_report_finds_the_hidden_windows(tmp_path):
     # Kim's adapter runs its parallel windows inside one layer, out of mmcnn.inspect's walk:
     # the report finds its Conv1D layers and takes the window widths from `token_windows()`.
-    clf = mmcnn.text.TextClassifier(class_names=["bad", "good"], max_tokens=16, min_frequency=1,
-                                    embedding_dim=8, filters=4, widths=[2, 3])
+    clf = mmcnn.text.TextClassifier(
+        class_names=["bad", "good"], max_tokens=16, min_frequency=1, embedding_dim=8, filters=4, widths=[2, 3]
+    )
     clf.adapt(["a good film", "a bad film", "the dog sat on the mat"])
     files = write_report(clf, tmp_path, example="a good dog on the mat")
-    assert [f.name for f in files] == ["filters.png", "feature_maps.png", "receptive_field.png",
-                                       "index.html"]
+    assert [f.name for f in files] == ["filters.png", "feature_maps.png", "receptive_field.png", "index.html"]
     texts = {f.name: check_png(f, min_side=100) for f in files if f.suffix == ".png"}
     assert texts["filters.png"]["mmcnn:panels"] == "4"  # window_2: 4 filters of (8 dims x 2)
     assert texts["feature_maps.png"]["mmcnn:panels"] == "[8]"  # 2 widths x 4 filters

@@ -59,7 +59,7 @@ def _read_idx(path, expected_magic):
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as f:
         data = f.read()
-    magic, = struct.unpack(">I", data[:4])
+    (magic,) = struct.unpack(">I", data[:4])
     if magic != expected_magic:
         raise ValueError(
             f"{path} is not an IDX file of the expected kind: magic number {magic:#06x}, "
@@ -69,9 +69,7 @@ def _read_idx(path, expected_magic):
     shape = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
     array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if array.size != int(np.prod(shape)):
-        raise ValueError(
-            f"{path} is truncated: header says shape {shape}, found {array.size} bytes of data."
-        )
+        raise ValueError(f"{path} is truncated: header says shape {shape}, found {array.size} bytes of data.")
     return array.reshape(shape)
 
 

@@ -80,7 +80,7 @@ def read_all_fortunes(directory=DEFAULT_DIR):
 
 def _hash_unit(text, seed):
     """A number in [0, 1) fixed by the text and the seed (stable across runs and platforms)."""
-    digest = hashlib.sha256(f"{seed}\x00{text}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{seed}\x00{text}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2.0**64
 
 
@@ -110,13 +110,10 @@ def load_fortunes(
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(
-            "`test_fraction` must be strictly between 0 and 1. "
-            f"Received: test_fraction={test_fraction}"
+            f"`test_fraction` must be strictly between 0 and 1. Received: test_fraction={test_fraction}"
         )
     if max_per_class is not None and max_per_class < 2:
-        raise ValueError(
-            f"`max_per_class` must be at least 2. Received: max_per_class={max_per_class}"
-        )
+        raise ValueError(f"`max_per_class` must be at least 2. Received: max_per_class={max_per_class}")
     frame = read_all_fortunes(directory)
     counts = frame["label"].value_counts()
     if classes is None:
@@ -124,14 +121,11 @@ def load_fortunes(
     else:
         unknown = sorted(set(classes) - set(counts.index))
         if unknown:
-            raise ValueError(
-                f"Unknown fortune classes {unknown}. Available: {sorted(counts.index)}"
-            )
+            raise ValueError(f"Unknown fortune classes {unknown}. Available: {sorted(counts.index)}")
         classes = sorted(classes)
     if not classes:
         raise ValueError(
-            f"No fortune file has min_per_class={min_per_class} fortunes; "
-            f"the largest has {counts.max()}."
+            f"No fortune file has min_per_class={min_per_class} fortunes; the largest has {counts.max()}."
         )
     frame = frame[frame["label"].isin(classes)].copy()
     # Two independent hashes: one picks which texts are kept, the other which split they go to.
@@ -157,16 +151,22 @@ def main(argv=None):
     print("fortunes per file (after de-duplication):")
     print(all_counts.to_string())
     train, test = load_fortunes(args.min_per_class, args.max_per_class, seed=args.seed)
-    counts = pd.DataFrame(
-        {"train": train["label"].value_counts(), "test": test["label"].value_counts()}
-    ).fillna(0).astype(int)
-    print(f"\nload_fortunes(min_per_class={args.min_per_class}, "
-          f"max_per_class={args.max_per_class}): {len(counts)} classes, "
-          f"{len(train)} train, {len(test)} test")
+    counts = (
+        pd.DataFrame({"train": train["label"].value_counts(), "test": test["label"].value_counts()})
+        .fillna(0)
+        .astype(int)
+    )
+    print(
+        f"\nload_fortunes(min_per_class={args.min_per_class}, "
+        f"max_per_class={args.max_per_class}): {len(counts)} classes, "
+        f"{len(train)} train, {len(test)} test"
+    )
     print(counts.to_string())
     lengths = pd.concat([train, test])["text"].str.len()
-    print(f"characters per text: median {lengths.median():.0f}, 90th percentile "
-          f"{lengths.quantile(0.9):.0f}, max {lengths.max()}")
+    print(
+        f"characters per text: median {lengths.median():.0f}, 90th percentile "
+        f"{lengths.quantile(0.9):.0f}, max {lengths.max()}"
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,10 @@ def find_gnugo(path=None):
     """The gnugo executable, or a clear error saying how to install it."""
     path = path or shutil.which("gnugo") or GNUGO
     if not os.path.exists(path):
-        raise FileNotFoundError(f"GNU Go not found at {path}: install the Debian package `gnugo` "
-                                "with bench/setup.sh (or apt-get install gnugo)")
+        raise FileNotFoundError(
+            f"GNU Go not found at {path}: install the Debian package `gnugo` "
+            "with bench/setup.sh (or apt-get install gnugo)"
+        )
     return path
 
 
@@ -37,8 +39,14 @@ class GTPEngine:
     """A GTP engine on a subprocess pipe; `command` returns the response text or raises."""
 
     def __init__(self, args):
-        self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self.process = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
 
     def command(self, line):
         self.process.stdin.write(line + "\n")
@@ -121,8 +129,16 @@ def _random_legal(engine, rng, board_size, colour):
     return engine.command(f"genmove {colour}")
 
 
-def generate_games(out_dir, num_games=10, board_size=9, levels=(0, 1, 2), opening_moves=(1, 4),
-                   first_seed=0, max_moves=None, gnugo=None):
+def generate_games(
+    out_dir,
+    num_games=10,
+    board_size=9,
+    levels=(0, 1, 2),
+    opening_moves=(1, 4),
+    first_seed=0,
+    max_moves=None,
+    gnugo=None,
+):
     """Writes `num_games` self-play games to `out_dir/game_<seed>.sgf`; returns their paths.
 
     Args:
@@ -143,8 +159,9 @@ def generate_games(out_dir, num_games=10, board_size=9, levels=(0, 1, 2), openin
         opening = rng.randint(*opening_moves)
         path = os.path.join(out_dir, f"game_{board_size}x{board_size}_{seed:05d}.sgf")
         if not os.path.exists(path):
-            text = play_game(board_size, level=level, seed=seed, opening_moves=opening,
-                             max_moves=max_moves, gnugo=gnugo)
+            text = play_game(
+                board_size, level=level, seed=seed, opening_moves=opening, max_moves=max_moves, gnugo=gnugo
+            )
             with open(path, "w") as f:
                 f.write(text)
         paths.append(path)
@@ -159,9 +176,13 @@ def main(argv=None):
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--levels", default="0,1,2")
     args = parser.parse_args(argv)
-    paths = generate_games(args.out_dir, args.games, args.size,
-                           levels=tuple(int(x) for x in args.levels.split(",")),
-                           first_seed=args.first_seed)
+    paths = generate_games(
+        args.out_dir,
+        args.games,
+        args.size,
+        levels=tuple(int(x) for x in args.levels.split(",")),
+        first_seed=args.first_seed,
+    )
     print(f"{len(paths)} games in {args.out_dir}")
 
 

@@ -17,9 +17,7 @@ import time
 
 import numpy as np
 
-from bench.data import fashion_mnist
-from bench.data import fortunes
-from bench.data import speech
+from bench.data import fashion_mnist, fortunes, speech
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_OUT = os.path.join(REPO_ROOT, "mmcnn", "demo_data")
@@ -94,9 +92,7 @@ def make_audio(out_dir, seed=0):
 
 def make_text(out_dir, seed=0):
     """Fortune texts as `train.csv` and `test.csv` (columns text,label). Returns both frames."""
-    train, test = fortunes.load_fortunes(
-        max_per_class=TEXT_MAX_PER_CLASS, classes=TEXT_CLASSES, seed=seed
-    )
+    train, test = fortunes.load_fortunes(max_per_class=TEXT_MAX_PER_CLASS, classes=TEXT_CLASSES, seed=seed)
     os.makedirs(out_dir, exist_ok=True)
     train.to_csv(os.path.join(out_dir, "train.csv"), index=False)
     test.to_csv(os.path.join(out_dir, "test.csv"), index=False)
@@ -107,9 +103,7 @@ def _size(path):
     if os.path.isfile(path):
         return os.path.getsize(path)
     return sum(
-        os.path.getsize(os.path.join(root, name))
-        for root, _, names in os.walk(path)
-        for name in names
+        os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names
     )
 
 
@@ -117,8 +111,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Write mmcnn/demo_data/.")
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--parts", nargs="+", default=["image", "audio", "text"],
-                        choices=["image", "audio", "text"])
+    parser.add_argument(
+        "--parts", nargs="+", default=["image", "audio", "text"], choices=["image", "audio", "text"]
+    )
     args = parser.parse_args(argv)
 
     if "image" in args.parts:

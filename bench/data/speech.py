@@ -141,8 +141,7 @@ def split_voices(voices, test_fraction=0.2, seed=0):
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(
-            "`test_fraction` must be strictly between 0 and 1. "
-            f"Received: test_fraction={test_fraction}"
+            f"`test_fraction` must be strictly between 0 and 1. Received: test_fraction={test_fraction}"
         )
     voices = sorted(set(voices))
     if len(voices) < 2:
@@ -268,18 +267,13 @@ def build_speech_commands(
             f"Received: clips_per_word_per_voice={clips_per_word_per_voice}"
         )
     if file_format not in ("wav", "flac"):
-        raise ValueError(
-            f"`file_format` must be 'wav' or 'flac'. Received: file_format={file_format!r}"
-        )
+        raise ValueError(f"`file_format` must be 'wav' or 'flac'. Received: file_format={file_format!r}")
     voices = default_voices() if voices is None else sorted(set(voices))
     train_voices, test_voices = split_voices(voices, test_fraction=test_fraction, seed=seed)
     split_of = {v: "train" for v in train_voices} | {v: "test" for v in test_voices}
 
     jobs = [
-        (word, voice, k)
-        for voice in voices
-        for word in words
-        for k in range(int(clips_per_word_per_voice))
+        (word, voice, k) for voice in voices for word in words for k in range(int(clips_per_word_per_voice))
     ]
 
     def run(index):
@@ -325,8 +319,10 @@ def main(argv=None):
     )
     elapsed = time.perf_counter() - start
     counts = manifest.groupby("split").agg(clips=("path", "size"), voices=("voice", "nunique"))
-    print(f"wrote {len(manifest)} clips to {args.out} in {elapsed:.1f} s "
-          f"({len(manifest) / elapsed:.0f} clips/s, workers={args.workers or os.cpu_count()})")
+    print(
+        f"wrote {len(manifest)} clips to {args.out} in {elapsed:.1f} s "
+        f"({len(manifest) / elapsed:.0f} clips/s, workers={args.workers or os.cpu_count()})"
+    )
     print(counts.to_string())
 
 

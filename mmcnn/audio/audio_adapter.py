@@ -84,18 +84,26 @@ class AudioAdapter(SequentialBlock):
         self.strides = v.check_positive_int("strides", strides)
         self.rank = v.check_choice("rank", rank, (1, 2))
         self.pad_mode = v.check_choice("pad_mode", pad_mode, PAD_MODES)
-        stem = ConvBlock(filters, kernel_size, rank=rank, strides=strides, pad_mode=pad_mode,
-                         name="stem")
+        stem = ConvBlock(filters, kernel_size, rank=rank, strides=strides, pad_mode=pad_mode, name="stem")
         self._sequence = [stem] if rank == 1 else [AddChannelAxis(name="channel_axis"), stem]
 
     def build(self, input_shape):
         if len(input_shape) != 3:
-            raise ValueError("`AudioAdapter` expects a 3D input (batch, frames, mel_bins). "
-                             f"Received: input_shape={tuple(input_shape)}")
+            raise ValueError(
+                "`AudioAdapter` expects a 3D input (batch, frames, mel_bins). "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
         super().build(input_shape)
 
     def get_config(self):
         config = super().get_config()
-        config.update({"filters": self.filters, "kernel_size": self.kernel_size,
-                       "strides": self.strides, "rank": self.rank, "pad_mode": self.pad_mode})
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "strides": self.strides,
+                "rank": self.rank,
+                "pad_mode": self.pad_mode,
+            }
+        )
         return config

@@ -25,16 +25,12 @@ def _is_int(value):
 
 
 def _is_number(value):
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, bool
-    )
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def _non_negative_int(name, value):
     if not _is_int(value) or value < 0:
-        raise ValueError(
-            f"`{name}` must be a non-negative integer. Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be a non-negative integer. Received: {name}={value!r}")
 
 
 def _check_range(low_name, low, high_name, high):
@@ -43,16 +39,14 @@ def _check_range(low_name, low, high_name, high):
             raise ValueError(f"`{name}` must be a number. Received: {name}={value!r}")
     if low > high:
         raise ValueError(
-            f"`{low_name}` must not exceed `{high_name}`. "
-            f"Received: {low_name}={low}, {high_name}={high}"
+            f"`{low_name}` must not exceed `{high_name}`. Received: {low_name}={low}, {high_name}={high}"
         )
 
 
 def _check_rank(layer, input_shape, rank, layout):
     if len(input_shape) != rank:
         raise ValueError(
-            f"`{layer}` expects a {rank}D input {layout}. "
-            f"Received: input_shape={tuple(input_shape)}"
+            f"`{layer}` expects a {rank}D input {layout}. Received: input_shape={tuple(input_shape)}"
         )
 
 
@@ -144,8 +138,7 @@ class SpecAugment(_RandomAudioLayer):
             valid_mask_value = _is_number(mask_value)
         if not valid_mask_value:
             raise ValueError(
-                f"`mask_value` must be a number or one of {MASK_VALUES}. "
-                f"Received: mask_value={mask_value!r}"
+                f"`mask_value` must be a number or one of {MASK_VALUES}. Received: mask_value={mask_value!r}"
             )
         self.time_masks = time_masks
         self.max_time_width = max_time_width
@@ -178,14 +171,10 @@ class SpecAugment(_RandomAudioLayer):
         # floor(u * (max + 1)) is uniform over 0..max.
         width = tf.floor(self._uniform(tf.stack([batch, count]), 0.0, 1.0) * (max_width_f + 1.0))
         width = tf.minimum(width, max_width_f)
-        start = tf.floor(
-            self._uniform(tf.stack([batch, count]), 0.0, 1.0) * (length_f - width + 1.0)
-        )
+        start = tf.floor(self._uniform(tf.stack([batch, count]), 0.0, 1.0) * (length_f - width + 1.0))
         start = tf.minimum(start, length_f - width)
         positions = tf.cast(tf.range(length), tf.float32)[None, None, :]
-        inside = tf.logical_and(
-            positions >= start[:, :, None], positions < (start + width)[:, :, None]
-        )
+        inside = tf.logical_and(positions >= start[:, :, None], positions < (start + width)[:, :, None])
         return tf.reduce_any(inside, axis=1)
 
     def get_config(self):
@@ -235,13 +224,10 @@ class RandomTimeShift(_RandomAudioLayer):
         super().__init__(seed=seed, **kwargs)
         if not _is_number(max_fraction) or not 0 <= max_fraction <= 1:
             raise ValueError(
-                "`max_fraction` must be a number in [0, 1]. "
-                f"Received: max_fraction={max_fraction!r}"
+                f"`max_fraction` must be a number in [0, 1]. Received: max_fraction={max_fraction!r}"
             )
         if mode not in TIME_SHIFT_MODES:
-            raise ValueError(
-                f"`mode` must be one of {TIME_SHIFT_MODES}. Received: mode={mode!r}"
-            )
+            raise ValueError(f"`mode` must be one of {TIME_SHIFT_MODES}. Received: mode={mode!r}")
         self.max_fraction = max_fraction
         self.mode = mode
 
@@ -253,9 +239,7 @@ class RandomTimeShift(_RandomAudioLayer):
         shape = tf.shape(inputs)
         batch, samples = shape[0], shape[1]
         max_shift = tf.floor(self.max_fraction * tf.cast(samples, tf.float32))
-        shift = tf.cast(
-            tf.round(self._uniform(tf.reshape(batch, [1]), -1.0, 1.0) * max_shift), tf.int32
-        )
+        shift = tf.cast(tf.round(self._uniform(tf.reshape(batch, [1]), -1.0, 1.0) * max_shift), tf.int32)
         # Output sample i comes from input sample i - shift.
         source = tf.range(samples)[None, :] - shift[:, None]
         if self.mode == "roll":
@@ -364,9 +348,7 @@ class BackgroundNoise(_RandomAudioLayer):
         noise = keras.random.normal(shape, dtype="float32", seed=self.seed_generator)
         if self.noise_type == "pink":
             noise = self._pink(noise, samples)
-        snr_db = self._uniform(
-            tf.reshape(batch, [1]), float(self.min_snr_db), float(self.max_snr_db)
-        )
+        snr_db = self._uniform(tf.reshape(batch, [1]), float(self.min_snr_db), float(self.max_snr_db))
         signal_power = tf.reduce_mean(tf.square(inputs), axis=SAMPLE_AXIS)
         noise_power = tf.reduce_mean(tf.square(noise), axis=SAMPLE_AXIS)
         target_power = signal_power / tf.pow(10.0, snr_db / 10.0)

@@ -33,27 +33,55 @@ FEATURES = ("log_mel", "mfcc")
 _TRAINING = dict(learning_rate=3e-3, epochs=20, batch_size=64, patience=8, weight_decay=1e-4)
 PRESETS = {
     # A small, fast net for tests and quick looks.
-    "tiny": dict(rank=1, stem=16, stem_kernel=5,
-                 stages=[{"filters": 16, "pooling": "max"}, {"filters": 32, "pooling": "max"}],
-                 head_dropout=0.0, **{**_TRAINING, "epochs": 10}),
+    "tiny": dict(
+        rank=1,
+        stem=16,
+        stem_kernel=5,
+        stages=[{"filters": 16, "pooling": "max"}, {"filters": 32, "pooling": "max"}],
+        head_dropout=0.0,
+        **{**_TRAINING, "epochs": 10},
+    ),
     # The default: time convolutions with the mel bins as channels; see
     # bench/results/audio.md for its accuracy on unseen voices.
-    "small": dict(rank=1, stem=64, stem_kernel=5,
-                  stages=[{"filters": 64, "pooling": "max"},
-                          {"filters": 128, "blocks": 2, "pooling": "max"},
-                          {"filters": 128, "blocks": 2}],
-                  head_dropout=0.3, **_TRAINING),
+    "small": dict(
+        rank=1,
+        stem=64,
+        stem_kernel=5,
+        stages=[
+            {"filters": 64, "pooling": "max"},
+            {"filters": 128, "blocks": 2, "pooling": "max"},
+            {"filters": 128, "blocks": 2},
+        ],
+        head_dropout=0.3,
+        **_TRAINING,
+    ),
     # Residual time convolutions with strided downsampling.
-    "resnet": dict(rank=1, stem=64, stem_kernel=5, block="residual",
-                   stages=[{"filters": 64, "blocks": 2}, {"filters": 128, "blocks": 2, "strides": 2},
-                           {"filters": 128, "blocks": 2, "strides": 2}],
-                   head_dropout=0.3, **_TRAINING),
+    "resnet": dict(
+        rank=1,
+        stem=64,
+        stem_kernel=5,
+        block="residual",
+        stages=[
+            {"filters": 64, "blocks": 2},
+            {"filters": 128, "blocks": 2, "strides": 2},
+            {"filters": 128, "blocks": 2, "strides": 2},
+        ],
+        head_dropout=0.3,
+        **_TRAINING,
+    ),
     # For comparison: the spectrogram as a one-channel image (2-D windows over time x mel).
-    "spectrogram_2d": dict(rank=2, stem=16, stem_kernel=3,
-                           stages=[{"filters": 32, "pooling": "max"},
-                                   {"filters": 64, "pooling": "max"},
-                                   {"filters": 128, "pooling": "max"}],
-                           head_dropout=0.3, **_TRAINING),
+    "spectrogram_2d": dict(
+        rank=2,
+        stem=16,
+        stem_kernel=3,
+        stages=[
+            {"filters": 32, "pooling": "max"},
+            {"filters": 64, "pooling": "max"},
+            {"filters": 128, "pooling": "max"},
+        ],
+        head_dropout=0.3,
+        **_TRAINING,
+    ),
 }
 
 
@@ -79,8 +107,9 @@ def augmentation_layers(policy="standard", seed=0, spectrogram=True):
         the waveform before and to the spectrogram after the converter.
     """
     if policy not in AUGMENTATION_POLICIES:
-        raise ValueError(f"`augmentation` must be one of {AUGMENTATION_POLICIES}. "
-                         f"Received: augmentation={policy!r}")
+        raise ValueError(
+            f"`augmentation` must be one of {AUGMENTATION_POLICIES}. Received: augmentation={policy!r}"
+        )
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
 
@@ -90,13 +119,17 @@ def augmentation_layers(policy="standard", seed=0, spectrogram=True):
     if policy == "none":
         return [], []
     if policy == "light":
-        wave = [RandomTimeShift(0.1, mode="roll", seed=s(0), name="time_shift"),
-                RandomGain(-6.0, 6.0, seed=s(1), name="gain")]
+        wave = [
+            RandomTimeShift(0.1, mode="roll", seed=s(0), name="time_shift"),
+            RandomGain(-6.0, 6.0, seed=s(1), name="gain"),
+        ]
         spec = [SpecAugment(1, 8, 1, 6, seed=s(2), name="spec_augment")]
     else:
-        wave = [RandomTimeShift(0.1, mode="zeros", seed=s(0), name="time_shift"),
-                RandomGain(-10.0, 6.0, seed=s(1), name="gain"),
-                BackgroundNoise(10.0, 40.0, seed=s(2), name="noise")]
+        wave = [
+            RandomTimeShift(0.1, mode="zeros", seed=s(0), name="time_shift"),
+            RandomGain(-10.0, 6.0, seed=s(1), name="gain"),
+            BackgroundNoise(10.0, 40.0, seed=s(2), name="noise"),
+        ]
         spec = [SpecAugment(2, 10, 2, 8, seed=s(3), name="spec_augment")]
     return wave, spec if spectrogram else []
 
@@ -135,26 +168,53 @@ class AudioClassifier(Classifier):
     presets = PRESETS
     default_preset = "small"
 
-    def __init__(self, num_classes=None, sample_rate=16000, clip_seconds=1.0,
-                 window_hop_seconds=None, features="log_mel", n_mels=64, n_mfcc=20, deltas=0,
-                 hop_length=None, n_fft=None, class_names=None, preset=None,
-                 augmentation="standard", learning_rate=None, epochs=None, batch_size=None,
-                 seed=0):
-        super().__init__(num_classes=num_classes, class_names=class_names, preset=preset,
-                         augmentation=augmentation, learning_rate=learning_rate, epochs=epochs,
-                         batch_size=batch_size, seed=seed)
+    def __init__(
+        self,
+        num_classes=None,
+        sample_rate=16000,
+        clip_seconds=1.0,
+        window_hop_seconds=None,
+        features="log_mel",
+        n_mels=64,
+        n_mfcc=20,
+        deltas=0,
+        hop_length=None,
+        n_fft=None,
+        class_names=None,
+        preset=None,
+        augmentation="standard",
+        learning_rate=None,
+        epochs=None,
+        batch_size=None,
+        seed=0,
+    ):
+        super().__init__(
+            num_classes=num_classes,
+            class_names=class_names,
+            preset=preset,
+            augmentation=augmentation,
+            learning_rate=learning_rate,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+        )
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
-            raise ValueError(f"`sample_rate` must be a positive integer (Hz). "
-                             f"Received: sample_rate={sample_rate!r}")
-        if isinstance(clip_seconds, bool) or not isinstance(clip_seconds, (int, float)) \
-                or clip_seconds <= 0:
-            raise ValueError(f"`clip_seconds` must be a positive number. "
-                             f"Received: clip_seconds={clip_seconds!r}")
+            raise ValueError(
+                f"`sample_rate` must be a positive integer (Hz). Received: sample_rate={sample_rate!r}"
+            )
+        if isinstance(clip_seconds, bool) or not isinstance(clip_seconds, (int, float)) or clip_seconds <= 0:
+            raise ValueError(
+                f"`clip_seconds` must be a positive number. Received: clip_seconds={clip_seconds!r}"
+            )
         if window_hop_seconds is not None and (
-                isinstance(window_hop_seconds, bool) or not isinstance(window_hop_seconds, (int, float))
-                or not 0 < window_hop_seconds <= clip_seconds):
-            raise ValueError("`window_hop_seconds` must be None or a number in (0, clip_seconds="
-                             f"{clip_seconds}]. Received: window_hop_seconds={window_hop_seconds!r}")
+            isinstance(window_hop_seconds, bool)
+            or not isinstance(window_hop_seconds, (int, float))
+            or not 0 < window_hop_seconds <= clip_seconds
+        ):
+            raise ValueError(
+                "`window_hop_seconds` must be None or a number in (0, clip_seconds="
+                f"{clip_seconds}]. Received: window_hop_seconds={window_hop_seconds!r}"
+            )
         if features not in FEATURES:
             raise ValueError(f"`features` must be one of {FEATURES}. Received: features={features!r}")
         augmentation_layers(augmentation, seed)  # validates the policy and the seed
@@ -186,10 +246,17 @@ class AudioClassifier(Classifier):
     def _make_converter(self):
         hop = self.hop_length or max(1, int(round(0.010 * self.sample_rate)))
         n_fft = self.n_fft or 2 ** int(round(np.log2(0.032 * self.sample_rate)))
-        return LogMelSpectrogram(sample_rate=self.sample_rate, n_fft=n_fft, hop_length=hop,
-                                 n_mels=self.n_mels, normalize="per_example",
-                                 features=self.features, n_mfcc=self.n_mfcc, deltas=self.deltas,
-                                 name="log_mel")
+        return LogMelSpectrogram(
+            sample_rate=self.sample_rate,
+            n_fft=n_fft,
+            hop_length=hop,
+            n_mels=self.n_mels,
+            normalize="per_example",
+            features=self.features,
+            n_mfcc=self.n_mfcc,
+            deltas=self.deltas,
+            name="log_mel",
+        )
 
     # ------------------------------------------------------------------ model
     def _model_input(self):
@@ -198,8 +265,7 @@ class AudioClassifier(Classifier):
     def _front_layers(self):
         preset = self.preset_config
         wave_aug, spec_aug = augmentation_layers(self.augmentation, self.seed)
-        adapter = AudioAdapter(preset["stem"], preset.get("stem_kernel", 5), rank=self.rank,
-                               name="adapter")
+        adapter = AudioAdapter(preset["stem"], preset.get("stem_kernel", 5), rank=self.rank, name="adapter")
         return [*wave_aug, self._make_converter(), *spec_aug, adapter]
 
     def _element_nbytes(self):
@@ -209,23 +275,28 @@ class AudioClassifier(Classifier):
     def _input_dataset(self, data, training=False):
         rate = getattr(data, "sample_rate", None)
         if rate is not None and rate != self.sample_rate:
-            raise DataError(f"the data was decoded at {rate} Hz but the classifier expects "
-                            f"{self.sample_rate} Hz; load it with sample_rate={self.sample_rate}")
+            raise DataError(
+                f"the data was decoded at {rate} Hz but the classifier expects "
+                f"{self.sample_rate} Hz; load it with sample_rate={self.sample_rate}"
+            )
         if data.kind != "arrays":
-            raise DataError("AudioClassifier reads LabeledData from mmcnn.audio.from_directory, "
-                            f"from_dataframe or from_arrays; received kind={data.kind!r}")
+            raise DataError(
+                "AudioClassifier reads LabeledData from mmcnn.audio.from_directory, "
+                f"from_dataframe or from_arrays; received kind={data.kind!r}"
+            )
         n = self.num_samples
         waves = [np.asarray(w, dtype="float32") for w in data.inputs]
         # Training keeps long clips whole (randomly cropped after the cache, each epoch);
         # validation and evaluation need the fixed length at once.
         if not training or all(len(w) <= n for w in waves):
             return tf.data.Dataset.from_tensor_slices(
-                np.stack([fit_length(w, n, mode="center") for w in waves]) if waves
-                else np.zeros((0, n), "float32"))
+                np.stack([fit_length(w, n, mode="center") for w in waves])
+                if waves
+                else np.zeros((0, n), "float32")
+            )
         # At least `n` samples each, longer ones whole: a ragged batch of clips.
         waves = [fit_length(w, n, mode="center") if len(w) < n else w for w in waves]
-        ragged = tf.RaggedTensor.from_row_lengths(np.concatenate(waves),
-                                                  [len(w) for w in waves])
+        ragged = tf.RaggedTensor.from_row_lengths(np.concatenate(waves), [len(w) for w in waves])
         return tf.data.Dataset.from_tensor_slices(ragged)
 
     def _training_map(self, seed):
@@ -237,7 +308,7 @@ class AudioClassifier(Classifier):
         def random_crop(wave, label, element_seed):
             excess = tf.shape(wave)[0] - n
             offset = tf.random.stateless_uniform([], element_seed, 0, excess + 1, dtype=tf.int32)
-            return tf.ensure_shape(wave[offset:offset + n], [n]), label
+            return tf.ensure_shape(wave[offset : offset + n], [n]), label
 
         return random_crop
 
@@ -259,8 +330,10 @@ class AudioClassifier(Classifier):
             elif array.ndim == 2:
                 inputs = list(array)
             else:
-                raise ValueError("waveform arrays must be 1-D (samples,) or 2-D (n, samples). "
-                                 f"Received shape {array.shape}")
+                raise ValueError(
+                    "waveform arrays must be 1-D (samples,) or 2-D (n, samples). "
+                    f"Received shape {array.shape}"
+                )
         elif len(inputs) and all(isinstance(v, (int, float, np.number)) for v in inputs):
             inputs = [np.asarray(inputs, dtype="float32")]  # one waveform given as a list
         waves = []
@@ -289,8 +362,9 @@ class AudioClassifier(Classifier):
 
     def _prepare_inputs(self, inputs):
         """Raw inputs -> a `(n, num_samples)` batch (each clip centre-padded or cropped)."""
-        return np.stack([fit_length(w, self.num_samples, mode="center")
-                         for w in self._load_waveforms(inputs)])
+        return np.stack(
+            [fit_length(w, self.num_samples, mode="center") for w in self._load_waveforms(inputs)]
+        )
 
     def _window_starts(self, length):
         # The same windows as `frame_windows`: every `hop`, plus one flush with the end.
@@ -320,7 +394,7 @@ class AudioClassifier(Classifier):
         for wave in waves:
             clip_starts = self._window_starts(len(wave))
             starts.append(clip_starts)
-            windows.extend(fit_length(wave[s:s + n], n, mode="center") for s in clip_starts)
+            windows.extend(fit_length(wave[s : s + n], n, mode="center") for s in clip_starts)
         probs = np.asarray(self.model.predict(np.stack(windows), batch_size=batch_size, verbose=0))
         bounds = np.cumsum([0] + [len(s) for s in starts])
         return {

@@ -29,9 +29,7 @@ def _is_int(value):
 
 
 def _is_number(value):
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, bool
-    )
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def _positive_int(name, value):
@@ -42,9 +40,7 @@ def _positive_int(name, value):
 def _delta_coefficients(order):
     # Savitzky-Golay derivative filter, exactly what librosa.feature.delta uses
     # (polyorder == deriv == order); use="dot" gives correlation order.
-    return scipy.signal.savgol_coeffs(
-        DELTA_WIDTH, polyorder=order, deriv=order, use="dot"
-    ).astype("float32")
+    return scipy.signal.savgol_coeffs(DELTA_WIDTH, polyorder=order, deriv=order, use="dot").astype("float32")
 
 
 @keras.saving.register_keras_serializable(package="mmcnn")
@@ -132,12 +128,8 @@ class LogMelSpectrogram(keras.layers.Layer):
         super().__init__(**kwargs)
         _positive_int("sample_rate", sample_rate)
         if not _is_int(n_fft) or n_fft < 2:
-            raise ValueError(
-                f"`n_fft` must be an integer >= 2. Received: n_fft={n_fft!r}"
-            )
-        if win_length is not None and (
-            not _is_int(win_length) or not 1 <= win_length <= n_fft
-        ):
+            raise ValueError(f"`n_fft` must be an integer >= 2. Received: n_fft={n_fft!r}")
+        if win_length is not None and (not _is_int(win_length) or not 1 <= win_length <= n_fft):
             raise ValueError(
                 "`win_length` must be None or an integer between 1 and "
                 f"n_fft={n_fft}. Received: win_length={win_length!r}"
@@ -147,8 +139,7 @@ class LogMelSpectrogram(keras.layers.Layer):
         nyquist = sample_rate / 2.0
         if not _is_number(fmin) or not 0 <= fmin < nyquist:
             raise ValueError(
-                f"`fmin` must be a number in [0, sample_rate / 2 = {nyquist}). "
-                f"Received: fmin={fmin!r}"
+                f"`fmin` must be a number in [0, sample_rate / 2 = {nyquist}). Received: fmin={fmin!r}"
             )
         if fmax is not None and (not _is_number(fmax) or not fmin < fmax <= nyquist):
             raise ValueError(
@@ -158,33 +149,22 @@ class LogMelSpectrogram(keras.layers.Layer):
         if not _is_number(power) or power <= 0:
             raise ValueError(f"`power` must be a positive number. Received: power={power!r}")
         if top_db is not None and (not _is_number(top_db) or top_db <= 0):
-            raise ValueError(
-                f"`top_db` must be None or a positive number. Received: top_db={top_db!r}"
-            )
+            raise ValueError(f"`top_db` must be None or a positive number. Received: top_db={top_db!r}")
         if normalize not in _NORMALIZE:
-            raise ValueError(
-                f"`normalize` must be one of {_NORMALIZE}. Received: normalize={normalize!r}"
-            )
+            raise ValueError(f"`normalize` must be one of {_NORMALIZE}. Received: normalize={normalize!r}")
         if features not in _FEATURES:
-            raise ValueError(
-                f"`features` must be one of {_FEATURES}. Received: features={features!r}"
-            )
+            raise ValueError(f"`features` must be one of {_FEATURES}. Received: features={features!r}")
         _positive_int("n_mfcc", n_mfcc)
         if features == "mfcc" and n_mfcc > n_mels:
             raise ValueError(
-                f"`n_mfcc` must not exceed n_mels={n_mels} for features='mfcc'. "
-                f"Received: n_mfcc={n_mfcc!r}"
+                f"`n_mfcc` must not exceed n_mels={n_mels} for features='mfcc'. Received: n_mfcc={n_mfcc!r}"
             )
         if deltas not in (0, 1, 2) or isinstance(deltas, bool):
             raise ValueError(f"`deltas` must be 0, 1 or 2. Received: deltas={deltas!r}")
         if pad_mode not in _PAD_MODES:
-            raise ValueError(
-                f"`pad_mode` must be one of {_PAD_MODES}. Received: pad_mode={pad_mode!r}"
-            )
+            raise ValueError(f"`pad_mode` must be one of {_PAD_MODES}. Received: pad_mode={pad_mode!r}")
         if not (ref == "max" if isinstance(ref, str) else _is_number(ref) and ref > 0):
-            raise ValueError(
-                f"`ref` must be a positive number or 'max'. Received: ref={ref!r}"
-            )
+            raise ValueError(f"`ref` must be a positive number or 'max'. Received: ref={ref!r}")
         if not _is_number(amin) or amin <= 0:
             raise ValueError(f"`amin` must be a positive number. Received: amin={amin!r}")
 
@@ -287,9 +267,7 @@ class LogMelSpectrogram(keras.layers.Layer):
 
     def _power_spectrogram(self, waveform):
         half = self.n_fft // 2
-        padded = tf.pad(
-            waveform, [[0, 0], [half, half]], mode=self.pad_mode.upper()
-        )
+        padded = tf.pad(waveform, [[0, 0], [half, half]], mode=self.pad_mode.upper())
         frames = tf.signal.frame(padded, self.n_fft, self.hop_length, axis=-1)
         stft = tf.signal.rfft(frames * tf.constant(self._window), fft_length=[self.n_fft])
         # re^2 + im^2 is more accurate than squaring |X| for the power case.
@@ -316,11 +294,7 @@ class LogMelSpectrogram(keras.layers.Layer):
         half = DELTA_WIDTH // 2
         length = tf.shape(features)[TIME_AXIS] - 2 * half
         valid = tf.add_n(
-            [
-                float(c) * features[:, k : k + length, :]
-                for k, c in enumerate(coefficients)
-                if c != 0.0
-            ]
+            [float(c) * features[:, k : k + length, :] for k, c in enumerate(coefficients) if c != 0.0]
         )
         # With polyorder == deriv the edge polynomial fit of mode="interp" has a
         # constant derivative, equal to the first / last full-window value.

@@ -22,19 +22,53 @@ import librosa
 import numpy as np
 
 from mmcnn.audio.audio_loading import checked_waveform, load_audio
-from mmcnn.data import (DataError, LabeledData, array_labels, check_each, check_on_error,
-                        directory_class_names, labels_to_ids, read_labeled_manifest, scan_directory)
+from mmcnn.data import (
+    DataError,
+    LabeledData,
+    array_labels,
+    check_each,
+    check_on_error,
+    directory_class_names,
+    labels_to_ids,
+    read_labeled_manifest,
+    scan_directory,
+)
 
 logger = logging.getLogger("mmcnn")
 
 # Suffixes that libsndfile reads, plus those audioread reads when ffmpeg is installed.
-AUDIO_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif",
-                    ".aifc", ".au", ".snd", ".w64", ".rf64", ".caf", ".m4a", ".aac", ".wma",
-                    ".webm")
+AUDIO_EXTENSIONS = (
+    ".wav",
+    ".wave",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".mp3",
+    ".aiff",
+    ".aif",
+    ".aifc",
+    ".au",
+    ".snd",
+    ".w64",
+    ".rf64",
+    ".caf",
+    ".m4a",
+    ".aac",
+    ".wma",
+    ".webm",
+)
 
 
-def from_directory(path, sample_rate=16000, class_names=None, on_error="skip",
-                   extensions=AUDIO_EXTENSIONS, cache_dir=None, verbose=1):
+def from_directory(
+    path,
+    sample_rate=16000,
+    class_names=None,
+    on_error="skip",
+    extensions=AUDIO_EXTENSIONS,
+    cache_dir=None,
+    verbose=1,
+):
     """Audio clips in a folder with one sub-folder per class, decoded once.
 
     Args:
@@ -71,8 +105,17 @@ def from_directory(path, sample_rate=16000, class_names=None, on_error="skip",
     return _decoded(files, labels, names, sample_rate, on_error, cache_dir, verbose)
 
 
-def from_dataframe(manifest, sample_rate=16000, path_column="path", label_column="label",
-                   class_names=None, base_dir=None, on_error="skip", cache_dir=None, verbose=1):
+def from_dataframe(
+    manifest,
+    sample_rate=16000,
+    path_column="path",
+    label_column="label",
+    class_names=None,
+    base_dir=None,
+    on_error="skip",
+    cache_dir=None,
+    verbose=1,
+):
     """Audio clips listed in a pandas DataFrame or CSV manifest (`path`, `label`), decoded once.
 
     Paths may be absolute or relative to the CSV's folder (or `base_dir`; the
@@ -96,8 +139,9 @@ def from_dataframe(manifest, sample_rate=16000, path_column="path", label_column
         `LabeledData` of 1-D float32 waveforms (`kind="arrays"`).
     """
     check_on_error(on_error)
-    paths, labels, names, _ = read_labeled_manifest(manifest, path_column, label_column, class_names,
-                                                    base_dir, check_files=True)
+    paths, labels, names, _ = read_labeled_manifest(
+        manifest, path_column, label_column, class_names, base_dir, check_files=True
+    )
     return _decoded(paths, labels, names, sample_rate, on_error, cache_dir, verbose)
 
 
@@ -127,8 +171,9 @@ def from_arrays(x, y, sample_rate=16000, source_sample_rate=None, class_names=No
     if isinstance(x, np.ndarray) and x.ndim == 2:
         clips = list(x)
     elif isinstance(x, np.ndarray) and x.ndim != 2 and x.dtype != object:
-        raise DataError(f"`x` must be a 2-D array (n, samples) or a list of 1-D waveforms. "
-                        f"Received shape {x.shape}")
+        raise DataError(
+            f"`x` must be a 2-D array (n, samples) or a list of 1-D waveforms. Received shape {x.shape}"
+        )
     else:
         clips = list(x)
     waves = []
@@ -166,8 +211,7 @@ def load_cached(path, sample_rate=16000, cache_dir=None):
         try:
             return np.load(cached, allow_pickle=False)
         except (OSError, ValueError) as error:
-            logger.warning("cache file %s for %s is unreadable (%s); decoding again",
-                           cached, path, error)
+            logger.warning("cache file %s for %s is unreadable (%s); decoding again", cached, path, error)
     wave = load_audio(path, sample_rate=sample_rate)
     # Write then rename, so a concurrent reader never sees half a file.
     fd, tmp = tempfile.mkstemp(suffix=".npy.tmp", dir=os.fspath(cache_dir))
@@ -186,10 +230,21 @@ def _decoded(files, labels, class_names, sample_rate, on_error, cache_dir, verbo
     _check_rate("sample_rate", sample_rate)
     if cache_dir is not None:
         os.makedirs(os.fspath(cache_dir), exist_ok=True)
-    waves, kept, skipped = check_each(files, lambda f: load_cached(f, sample_rate, cache_dir),
-                                      on_error=on_error, verbose=verbose, what="clips")
-    data = LabeledData(waves, labels_to_ids([labels[i] for i in kept], class_names), class_names,
-                       kind="arrays", skipped=skipped, sources=[files[i] for i in kept])
+    waves, kept, skipped = check_each(
+        files,
+        lambda f: load_cached(f, sample_rate, cache_dir),
+        on_error=on_error,
+        verbose=verbose,
+        what="clips",
+    )
+    data = LabeledData(
+        waves,
+        labels_to_ids([labels[i] for i in kept], class_names),
+        class_names,
+        kind="arrays",
+        skipped=skipped,
+        sources=[files[i] for i in kept],
+    )
     data.sample_rate = sample_rate
     return data
 

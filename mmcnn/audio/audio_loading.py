@@ -24,6 +24,7 @@ _UNKNOWN_RIFF_SIZES = (0, 0xFFFFFFFF)
 
 MIN_SAMPLE_RATE = 1000  # Hz; below this a header is taken to be corrupt
 
+
 class AudioError(ValueError):
     """An audio file that cannot be used; the message names the file and the problem."""
 
@@ -134,8 +135,10 @@ def load_audio(
     # A header claiming a tiny sample rate would make resampling blow a few bytes up to
     # gigabytes (a 4 kB WAV at "1 Hz" becomes 32 M samples at 16 kHz).
     if native_rate < MIN_SAMPLE_RATE:
-        raise AudioError(f"Audio file declares an implausible sample rate of {native_rate} Hz "
-                         f"(below {MIN_SAMPLE_RATE} Hz): {path!r}")
+        raise AudioError(
+            f"Audio file declares an implausible sample rate of {native_rate} Hz "
+            f"(below {MIN_SAMPLE_RATE} Hz): {path!r}"
+        )
     if mono:
         waveform = librosa.to_mono(waveform)
     if native_rate != sample_rate:
@@ -287,10 +290,7 @@ def checked_waveform(clip, where, error=ValueError):
 def _as_waveform(waveform):
     waveform = np.asarray(waveform)
     if waveform.ndim != 1:
-        raise ValueError(
-            "`waveform` must be 1D (samples,). "
-            f"Received: waveform with shape {waveform.shape}"
-        )
+        raise ValueError(f"`waveform` must be 1D (samples,). Received: waveform with shape {waveform.shape}")
     return waveform
 
 

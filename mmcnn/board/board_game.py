@@ -30,17 +30,23 @@ def require_sgfmill():
     except ImportError:
         raise ImportError(
             "mmcnn.board reads and replays Go games with sgfmill, which is not installed. "
-            "Install it with: pip install sgfmill") from None
+            "Install it with: pip install sgfmill"
+        ) from None
     import sgfmill
 
     return sgfmill
 
 
 def check_board_size(board_size):
-    if isinstance(board_size, bool) or not isinstance(board_size, (int, np.integer)) or \
-            not MIN_BOARD_SIZE <= board_size <= MAX_BOARD_SIZE:
-        raise ValueError(f"`board_size` must be an integer in [{MIN_BOARD_SIZE}, {MAX_BOARD_SIZE}] "
-                         f"(19, 13 and 9 are the usual sizes). Received: board_size={board_size!r}")
+    if (
+        isinstance(board_size, bool)
+        or not isinstance(board_size, (int, np.integer))
+        or not MIN_BOARD_SIZE <= board_size <= MAX_BOARD_SIZE
+    ):
+        raise ValueError(
+            f"`board_size` must be an integer in [{MIN_BOARD_SIZE}, {MAX_BOARD_SIZE}] "
+            f"(19, 13 and 9 are the usual sizes). Received: board_size={board_size!r}"
+        )
     return int(board_size)
 
 
@@ -74,8 +80,7 @@ def point_name(move, board_size):
 
 def move_names(board_size):
     """Names of every point in index order, then `"pass"`: the predictor's class names."""
-    return [point_name(index_to_move(i, board_size), board_size)
-            for i in range(board_size * board_size + 1)]
+    return [point_name(index_to_move(i, board_size), board_size) for i in range(board_size * board_size + 1)]
 
 
 def _neighbours(board_size):
@@ -83,8 +88,11 @@ def _neighbours(board_size):
         table = {}
         for r in range(board_size):
             for c in range(board_size):
-                table[(r, c)] = tuple((r + dr, c + dc) for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1))
-                                      if 0 <= r + dr < board_size and 0 <= c + dc < board_size)
+                table[(r, c)] = tuple(
+                    (r + dr, c + dc)
+                    for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1))
+                    if 0 <= r + dr < board_size and 0 <= c + dc < board_size
+                )
         _NEIGHBOURS[board_size] = table
     return _NEIGHBOURS[board_size]
 
@@ -239,7 +247,9 @@ class GoPosition:
         if reason is not None:
             raise IllegalMoveError(
                 f"{colour} {point_name(move, self.board_size) if reason != 'off the board' else move} "
-                f"is illegal ({reason})", reason)
+                f"is illegal ({reason})",
+                reason,
+            )
         ko_point = None
         if move is not None:
             ko_point = self._ko_after(move, colour)

@@ -24,8 +24,7 @@ from mmcnn.board.board_game import check_board_size
 RECENT_MOVES = 4
 PLANE_GROUPS = {
     "stones": ("own", "opponent", "empty"),
-    "liberties": tuple(f"{who}_liberties_{k}" for who in ("own", "opponent")
-                       for k in ("1", "2", "3", "4+")),
+    "liberties": tuple(f"{who}_liberties_{k}" for who in ("own", "opponent") for k in ("1", "2", "3", "4+")),
     "recency": tuple(f"move_{k}_ago" for k in range(1, RECENT_MOVES + 1)),
     "legal": ("legal",),
     "ones": ("ones",),
@@ -40,8 +39,9 @@ def check_planes(planes):
     planes = tuple(planes)
     unknown = [p for p in planes if p not in PLANE_GROUPS]
     if not planes or unknown or len(set(planes)) != len(planes):
-        raise ValueError(f"`planes` must be distinct names among {list(PLANE_GROUPS)}. "
-                         f"Received: planes={planes!r}")
+        raise ValueError(
+            f"`planes` must be distinct names among {list(PLANE_GROUPS)}. Received: planes={planes!r}"
+        )
     return planes
 
 

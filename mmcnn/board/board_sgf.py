@@ -11,8 +11,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mmcnn.board.board_game import (GoPosition, IllegalMoveError, check_board_size, move_names,
-                                    point_index, point_name, require_sgfmill)
+from mmcnn.board.board_game import (
+    GoPosition,
+    IllegalMoveError,
+    check_board_size,
+    move_names,
+    point_index,
+    point_name,
+    require_sgfmill,
+)
 from mmcnn.board.board_planes import DEFAULT_PLANES, check_planes, encode_position, plane_names
 from mmcnn.data import DataError, LabeledData, check_on_error, report_bad
 
@@ -88,8 +95,9 @@ def replay(record, planes=DEFAULT_PLANES, max_moves=None):
         try:
             position.play(move, colour)
         except IllegalMoveError as error:
-            raise DataError(f"{record.source}: move {number} ({colour} {point_name(move, n)}) is "
-                            f"illegal: {error.reason}") from None
+            raise DataError(
+                f"{record.source}: move {number} ({colour} {point_name(move, n)}) is illegal: {error.reason}"
+            ) from None
     if not features:
         return (np.zeros((0, n, n, len(plane_names(planes))), "float32"), np.zeros((0,), "int32"))
     return np.stack(features), np.asarray(moves, dtype="int32")
@@ -99,8 +107,12 @@ def _expand_sources(sources):
     if isinstance(sources, (str, bytes, os.PathLike)) and not _is_sgf_text(sources):
         path = os.fspath(sources)
         if os.path.isdir(path):
-            return sorted(os.path.join(root, name) for root, _, names in os.walk(path)
-                          for name in names if name.lower().endswith(".sgf"))
+            return sorted(
+                os.path.join(root, name)
+                for root, _, names in os.walk(path)
+                for name in names
+                if name.lower().endswith(".sgf")
+            )
         return [path]
     if _is_sgf_text(sources):
         return [sources]
@@ -147,7 +159,8 @@ def from_sgf(sources, board_size=None, planes=DEFAULT_PLANES, max_moves=None, on
     if board_size is None:
         raise DataError(f"no readable SGF game in {sources!r}")
     num_planes = len(plane_names(planes))
-    inputs = (np.concatenate(features) if features
-              else np.zeros((0, board_size, board_size, num_planes), "float32"))
+    inputs = (
+        np.concatenate(features) if features else np.zeros((0, board_size, board_size, num_planes), "float32")
+    )
     labels = np.concatenate(labels) if labels else np.zeros((0,), "int32")
     return LabeledData(inputs, labels, move_names(board_size), "arrays", skipped=skipped, sources=names)

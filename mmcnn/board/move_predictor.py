@@ -13,8 +13,14 @@ import numpy as np
 import tensorflow as tf
 
 from mmcnn.board.board_game import GoPosition, check_board_size, move_names
-from mmcnn.board.board_planes import (DEFAULT_PLANES, check_planes, encode_position, legal_plane_index,
-                                      plane_names, random_symmetry)
+from mmcnn.board.board_planes import (
+    DEFAULT_PLANES,
+    check_planes,
+    encode_position,
+    legal_plane_index,
+    plane_names,
+    random_symmetry,
+)
 from mmcnn.layers import validation as v
 from mmcnn.models.backbone import Backbone
 from mmcnn.models.classifier import Classifier, ClassifierModel
@@ -24,15 +30,21 @@ _TRAINING = dict(learning_rate=2e-3, epochs=20, batch_size=128, patience=4, weig
 
 PRESETS = {
     # Tests and quick looks.
-    "tiny": dict(stages=[{"filters": 16, "kernel_size": 5}, {"filters": 16}], pass_units=16,
-                 **{**_TRAINING, "epochs": 5, "batch_size": 64}),
+    "tiny": dict(
+        stages=[{"filters": 16, "kernel_size": 5}, {"filters": 16}],
+        pass_units=16,
+        **{**_TRAINING, "epochs": 5, "batch_size": 64},
+    ),
     # The default: a 5x5 layer then 3x3 layers, all at 64 feature maps (Clark & Storkey, 2015, in small).
-    "small": dict(stages=[{"filters": 64, "kernel_size": 5}, {"filters": 64, "blocks": 4}],
-                  pass_units=32, **_TRAINING),
+    "small": dict(
+        stages=[{"filters": 64, "kernel_size": 5}, {"filters": 64, "blocks": 4}], pass_units=32, **_TRAINING
+    ),
     # Residual 3x3 blocks after the 5x5 entry layer: deeper at the same width.
-    "residual": dict(stages=[{"filters": 64, "kernel_size": 5},
-                             {"filters": 64, "blocks": 4, "block": "residual"}],
-                     pass_units=32, **_TRAINING),
+    "residual": dict(
+        stages=[{"filters": 64, "kernel_size": 5}, {"filters": 64, "blocks": 4, "block": "residual"}],
+        pass_units=32,
+        **_TRAINING,
+    ),
 }
 
 
@@ -117,8 +129,10 @@ class LegalMoveSoftmax(keras.layers.Layer):
     def call(self, inputs):
         logits, planes = inputs
         if self.legal_plane >= planes.shape[-1]:
-            raise ValueError(f"`legal_plane` ({self.legal_plane}) must index one of the "
-                             f"{planes.shape[-1]} planes. Received: legal_plane={self.legal_plane}")
+            raise ValueError(
+                f"`legal_plane` ({self.legal_plane}) must index one of the "
+                f"{planes.shape[-1]} planes. Received: legal_plane={self.legal_plane}"
+            )
         logits = keras.ops.cast(logits, "float32")
         points = planes.shape[1] * planes.shape[2]
         legal = keras.ops.reshape(planes[..., self.legal_plane] > 0.5, (-1, points))
@@ -166,18 +180,38 @@ class MovePredictor(Classifier):
     presets = PRESETS
     default_preset = "small"
 
-    def __init__(self, board_size=19, planes=DEFAULT_PLANES, preset=None, augmentation="symmetry",
-                 learning_rate=None, epochs=None, batch_size=None, seed=0):
+    def __init__(
+        self,
+        board_size=19,
+        planes=DEFAULT_PLANES,
+        preset=None,
+        augmentation="symmetry",
+        learning_rate=None,
+        epochs=None,
+        batch_size=None,
+        seed=0,
+    ):
         board_size = check_board_size(board_size)
         planes = check_planes(planes)
         if "legal" not in planes:
-            raise ValueError("`planes` must include 'legal': illegal points are masked out of the "
-                             f"softmax with it. Received: planes={planes!r}")
+            raise ValueError(
+                "`planes` must include 'legal': illegal points are masked out of the "
+                f"softmax with it. Received: planes={planes!r}"
+            )
         if augmentation not in AUGMENTATIONS:
-            raise ValueError(f"`augmentation` must be one of {list(AUGMENTATIONS)}. "
-                             f"Received: augmentation={augmentation!r}")
-        super().__init__(class_names=move_names(board_size), preset=preset, augmentation=augmentation,
-                         learning_rate=learning_rate, epochs=epochs, batch_size=batch_size, seed=seed)
+            raise ValueError(
+                f"`augmentation` must be one of {list(AUGMENTATIONS)}. "
+                f"Received: augmentation={augmentation!r}"
+            )
+        super().__init__(
+            class_names=move_names(board_size),
+            preset=preset,
+            augmentation=augmentation,
+            learning_rate=learning_rate,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+        )
         self.board_size = board_size
         self.planes = planes
 
@@ -219,8 +253,9 @@ class MovePredictor(Classifier):
 
     def _input_dataset(self, data, training=False):
         if data.kind != "arrays":
-            raise ValueError(f"MovePredictor reads position planes (mmcnn.board.from_sgf); "
-                             f"received {data.kind!r} data")
+            raise ValueError(
+                f"MovePredictor reads position planes (mmcnn.board.from_sgf); received {data.kind!r} data"
+            )
         return tf.data.Dataset.from_tensor_slices(self._check_planes_array(np.asarray(data.inputs)))
 
     def _training_map(self, seed):
@@ -233,9 +268,11 @@ class MovePredictor(Classifier):
         if x.ndim == 3:
             x = x[None]
         if x.ndim != 4 or x.shape[1:] != expected:
-            raise ValueError(f"position planes must be (n, {', '.join(map(str, expected))}) for "
-                             f"board_size={self.board_size} and planes={self.planes}. "
-                             f"Received shape {x.shape}")
+            raise ValueError(
+                f"position planes must be (n, {', '.join(map(str, expected))}) for "
+                f"board_size={self.board_size} and planes={self.planes}. "
+                f"Received shape {x.shape}"
+            )
         return x.astype("float32", copy=False)
 
     def _prepare_inputs(self, inputs):
@@ -248,13 +285,18 @@ class MovePredictor(Classifier):
         for i, item in enumerate(inputs):
             if isinstance(item, GoPosition):
                 if item.board_size != self.board_size:
-                    raise ValueError(f"inputs[{i}] is a {item.board_size}x{item.board_size} position; "
-                                     f"the predictor plays on {self.board_size}x{self.board_size}")
+                    raise ValueError(
+                        f"inputs[{i}] is a {item.board_size}x{item.board_size} position; "
+                        f"the predictor plays on {self.board_size}x{self.board_size}"
+                    )
                 arrays.append(encode_position(item, self.planes))
             else:
                 arrays.append(self._check_planes_array(np.asarray(item))[0])
-        return self._check_planes_array(np.stack(arrays)) if arrays else \
-            np.zeros((0, self.board_size, self.board_size, self.num_planes), "float32")
+        return (
+            self._check_planes_array(np.stack(arrays))
+            if arrays
+            else np.zeros((0, self.board_size, self.board_size, self.num_planes), "float32")
+        )
 
     # --------------------------------------------------------------- evaluate
     def evaluate(self, data, batch_size=None):
@@ -281,7 +323,11 @@ def move_accuracy(moves, probabilities, ks=(1, 5)):
     """Top-k accuracies of move probabilities `(n, moves)` against the played moves `(n,)`."""
     moves = np.asarray(moves)
     order = np.argsort(-np.asarray(probabilities), axis=-1, kind="stable")
-    result = {f"top{k}_accuracy": float(np.mean(np.any(order[:, :k] == moves[:, None], axis=-1)))
-              if len(moves) else 0.0 for k in ks}
+    result = {
+        f"top{k}_accuracy": float(np.mean(np.any(order[:, :k] == moves[:, None], axis=-1)))
+        if len(moves)
+        else 0.0
+        for k in ks
+    }
     result["num_examples"] = int(len(moves))
     return result

@@ -47,15 +47,19 @@ class LabeledData:
         if len(self.inputs) != len(self.labels):
             raise DataError(f"{len(self.inputs)} inputs but {len(self.labels)} labels")
         if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
-            raise DataError(f"labels must lie in [0, {len(self.class_names)}); "
-                            f"received {self.labels.min()}..{self.labels.max()}")
+            raise DataError(
+                f"labels must lie in [0, {len(self.class_names)}); "
+                f"received {self.labels.min()}..{self.labels.max()}"
+            )
 
     def __len__(self):
         return len(self.labels)
 
     def __repr__(self):
-        return (f"LabeledData({len(self)} {self.kind}, {len(self.class_names)} classes, "
-                f"{len(self.skipped)} skipped)")
+        return (
+            f"LabeledData({len(self)} {self.kind}, {len(self.class_names)} classes, "
+            f"{len(self.skipped)} skipped)"
+        )
 
     def subset(self, indices):
         """A new LabeledData with the items at `indices` (same class names)."""
@@ -65,8 +69,9 @@ class LabeledData:
         else:
             inputs = [self.inputs[i] for i in indices]
         sources = [self.sources[i] for i in indices] if self.sources is not None else None
-        return LabeledData(inputs, self.labels[indices], self.class_names, self.kind,
-                           skipped=(), sources=sources)
+        return LabeledData(
+            inputs, self.labels[indices], self.class_names, self.kind, skipped=(), sources=sources
+        )
 
     def split(self, fraction=0.1, seed=0):
         """Stratified split into `(rest, held_out)`, `fraction` of each class held out."""
@@ -121,8 +126,10 @@ def directory_class_names(path, found, class_names):
     if class_names is not None:
         absent = [str(c) for c in class_names if str(c) not in found]
         if absent:
-            raise DataError(f"{os.fspath(path)}: classes {absent} in class_names have no folder; "
-                            f"class folders are {list(found)}")
+            raise DataError(
+                f"{os.fspath(path)}: classes {absent} in class_names have no folder; "
+                f"class folders are {list(found)}"
+            )
     return resolve_class_names(found, class_names, os.fspath(path))
 
 
@@ -179,8 +186,7 @@ def _walk_files(root, extensions):
     return found
 
 
-def read_manifest(manifest, input_column, label_column="label", base_dir=None,
-                  check_files=False):
+def read_manifest(manifest, input_column, label_column="label", base_dir=None, check_files=False):
     """Reads a DataFrame or CSV manifest, reporting bad rows before training.
 
     Args:
@@ -206,8 +212,9 @@ def read_manifest(manifest, input_column, label_column="label", base_dir=None,
         try:
             # Every cell as text: "NA" or "null" is a text or a label, not a missing value;
             # an empty cell is the empty string. Invalid UTF-8 is replaced, not fatal.
-            frame = pd.read_csv(manifest, dtype=str, keep_default_na=False, encoding="utf-8",
-                                encoding_errors="replace")
+            frame = pd.read_csv(
+                manifest, dtype=str, keep_default_na=False, encoding="utf-8", encoding_errors="replace"
+            )
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
             raise DataError(f"{manifest}: cannot parse CSV ({error})") from None
         where = manifest
@@ -216,7 +223,9 @@ def read_manifest(manifest, input_column, label_column="label", base_dir=None,
         frame, where = manifest, "manifest"
         base_dir = base_dir or os.getcwd()
     else:
-        raise DataError(f"manifest must be a pandas DataFrame or a CSV path; received {type(manifest).__name__}")
+        raise DataError(
+            f"manifest must be a pandas DataFrame or a CSV path; received {type(manifest).__name__}"
+        )
     missing = [c for c in (input_column, label_column) if c not in frame.columns]
     if missing:
         raise DataError(f"{where}: missing column(s) {missing}; columns are {list(frame.columns)}")
@@ -235,7 +244,9 @@ def read_manifest(manifest, input_column, label_column="label", base_dir=None,
     if check_files:
         resolved = []
         for row, value in zip(rows, inputs):
-            full = value if not isinstance(value, str) or os.path.isabs(value) else os.path.join(base_dir, value)
+            full = (
+                value if not isinstance(value, str) or os.path.isabs(value) else os.path.join(base_dir, value)
+            )
             if isinstance(value, str) and not os.path.isfile(full):
                 problems.append(f"row {row}: file not found: {full}")
             resolved.append(full)
@@ -246,8 +257,9 @@ def read_manifest(manifest, input_column, label_column="label", base_dir=None,
     return inputs, [str(label) for label in labels], rows
 
 
-def read_labeled_manifest(manifest, input_column, label_column="label", class_names=None,
-                          base_dir=None, check_files=False):
+def read_labeled_manifest(
+    manifest, input_column, label_column="label", class_names=None, base_dir=None, check_files=False
+):
     """`read_manifest`, then the labels checked against `class_names`.
 
     Returns:
@@ -267,8 +279,9 @@ def read_labeled_manifest(manifest, input_column, label_column="label", class_na
         bad = [f"row {row}: label {label!r}" for row, label in zip(rows, labels) if label not in known]
         if bad:
             shown = "; ".join(bad[:20]) + (f"; ... {len(bad) - 20} more" if len(bad) > 20 else "")
-            raise DataError(f"{where}: {len(bad)} row(s) with a label not in class_names "
-                            f"{class_names}: {shown}")
+            raise DataError(
+                f"{where}: {len(bad)} row(s) with a label not in class_names {class_names}: {shown}"
+            )
         empty = [c for c in class_names if c not in set(labels)]
         if empty:
             raise DataError(f"{where}: classes {empty} in class_names have no rows")
@@ -297,8 +310,20 @@ def array_labels(y, class_names, where="y"):
     return labels_to_ids(y, names), names
 
 
-__all__ = ["DataError", "LabeledData", "array_labels", "check_each", "check_on_error", "directory_class_names", "labels_to_ids",
-           "read_labeled_manifest", "read_manifest", "report_bad", "resolve_class_names", "scan_directory"]
+__all__ = [
+    "DataError",
+    "LabeledData",
+    "array_labels",
+    "check_each",
+    "check_on_error",
+    "directory_class_names",
+    "labels_to_ids",
+    "read_labeled_manifest",
+    "read_manifest",
+    "report_bad",
+    "resolve_class_names",
+    "scan_directory",
+]
 
 
 def check_each(sources, check, on_error="skip", verbose=1, what="files"):

@@ -12,6 +12,15 @@ from mmcnn.export.exporter import METADATA_PATH, ExportError, export_classifier,
 from mmcnn.export.graph_ops import FORBIDDEN_OPS, forbidden_ops, saved_model_op_types
 from mmcnn.export.signatures import OUTPUT_KEYS, Endpoint
 
-__all__ = ["Endpoint", "ExportError", "FORBIDDEN_OPS", "METADATA_PATH", "OUTPUT_KEYS",
-           "export_classifier", "forbidden_ops", "frame_windows", "read_metadata",
-           "saved_model_op_types"]
+__all__ = [
+    "Endpoint",
+    "ExportError",
+    "FORBIDDEN_OPS",
+    "METADATA_PATH",
+    "OUTPUT_KEYS",
+    "export_classifier",
+    "forbidden_ops",
+    "frame_windows",
+    "read_metadata",
+    "saved_model_op_types",
+]

@@ -62,12 +62,16 @@ def frame_windows(waveforms, num_samples, hop):
     _check_positive_int("num_samples", num_samples)
     _check_positive_int("hop", hop)
     if hop > num_samples:
-        raise ValueError("`hop` must not exceed `num_samples`, or samples between windows would be "
-                         f"skipped. Received: hop={hop}, num_samples={num_samples}")
+        raise ValueError(
+            "`hop` must not exceed `num_samples`, or samples between windows would be "
+            f"skipped. Received: hop={hop}, num_samples={num_samples}"
+        )
     waveforms = tf.convert_to_tensor(waveforms)
     if waveforms.shape.rank not in (1, 2):
-        raise ValueError("`waveforms` must have rank 1 (samples,) or 2 (batch, samples). "
-                         f"Received: shape={tuple(waveforms.shape)}")
+        raise ValueError(
+            "`waveforms` must have rank 1 (samples,) or 2 (batch, samples). "
+            f"Received: shape={tuple(waveforms.shape)}"
+        )
     length = tf.shape(waveforms)[SAMPLE_AXIS]
     missing = tf.maximum(num_samples - length, 0)
     left = missing // 2

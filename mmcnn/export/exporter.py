@@ -58,12 +58,17 @@ def export_metadata(clf, endpoints):
         "num_classes": len(clf.class_names),
         "preprocessing": SETTINGS[clf.modality](clf),
         "signatures": {
-            ep.name: {"inputs": {spec.name: _spec_json(spec) for spec in ep.input_signature},
-                      "outputs": {"probabilities": {"dtype": "float32", "shape": [None, len(clf.class_names)]},
-                                  "class_id": {"dtype": "int64", "shape": [None]},
-                                  "class_name": {"dtype": "string", "shape": [None]}},
-                      "description": ep.description}
-            for ep in endpoints},
+            ep.name: {
+                "inputs": {spec.name: _spec_json(spec) for spec in ep.input_signature},
+                "outputs": {
+                    "probabilities": {"dtype": "float32", "shape": [None, len(clf.class_names)]},
+                    "class_id": {"dtype": "int64", "shape": [None]},
+                    "class_name": {"dtype": "string", "shape": [None]},
+                },
+                "description": ep.description,
+            }
+            for ep in endpoints
+        },
         "classifier_config": _json_safe(clf.get_config()),
         "mmcnn_version": mmcnn.__version__,
         "tensorflow_version": tf.__version__,
@@ -74,8 +79,9 @@ def export_metadata(clf, endpoints):
         import tensorflow_text
 
         metadata["tensorflow_text_version"] = tensorflow_text.__version__
-        metadata["serving_requires"].append(f"tensorflow-text=={tensorflow_text.__version__} "
-                                            "(`import tensorflow_text` before loading)")
+        metadata["serving_requires"].append(
+            f"tensorflow-text=={tensorflow_text.__version__} (`import tensorflow_text` before loading)"
+        )
     return metadata
 
 
@@ -94,8 +100,10 @@ def _check_target(path, overwrite):
     is_export = os.path.isdir(path) and os.path.isfile(os.path.join(path, "saved_model.pb"))
     is_empty_dir = os.path.isdir(path) and not os.listdir(path)
     if not (is_export or is_empty_dir):
-        raise FileExistsError(f"{path} exists and is not a SavedModel directory; refusing to "
-                              "replace it even with overwrite=True")
+        raise FileExistsError(
+            f"{path} exists and is not a SavedModel directory; refusing to "
+            "replace it even with overwrite=True"
+        )
 
 
 def _move_into_place(tmp, path, overwrite):
@@ -155,8 +163,10 @@ def export_classifier(clf, path, overwrite=False, extra_endpoints=()):
     """
     modality = getattr(clf, "modality", None)
     if modality not in ENDPOINTS:
-        raise ValueError("`clf` must be an mmcnn image, audio or text classifier. "
-                         f"Received: {type(clf).__name__} with modality={modality!r}")
+        raise ValueError(
+            "`clf` must be an mmcnn image, audio or text classifier. "
+            f"Received: {type(clf).__name__} with modality={modality!r}"
+        )
     path = os.path.abspath(os.fspath(path))
     _check_target(path, overwrite)  # fail before the (slow) tracing, not after
     endpoints = list(ENDPOINTS[clf.modality](clf))
@@ -182,6 +192,11 @@ def export_classifier(clf, path, overwrite=False, extra_endpoints=()):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    logger.info("exported %s classifier to %s (signatures: %s; outputs: %s)", clf.modality, path,
-                ", ".join(ep.name for ep in endpoints), ", ".join(OUTPUT_KEYS))
+    logger.info(
+        "exported %s classifier to %s (signatures: %s; outputs: %s)",
+        clf.modality,
+        path,
+        ", ".join(ep.name for ep in endpoints),
+        ", ".join(OUTPUT_KEYS),
+    )
     return path

@@ -26,9 +26,11 @@ OUTPUT_KEYS = ("probabilities", "class_id", "class_name")
 
 def _outputs(probabilities, class_names):
     class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
-    return {"probabilities": probabilities,
-            "class_id": class_id,
-            "class_name": tf.gather(tf.constant(class_names, dtype=tf.string), class_id)}
+    return {
+        "probabilities": probabilities,
+        "class_id": class_id,
+        "class_name": tf.gather(tf.constant(class_names, dtype=tf.string), class_id),
+    }
 
 
 def _spec(shape, dtype, name):
@@ -42,8 +44,7 @@ def image_endpoints(clf):
 
     model, names = clf.model, list(clf.class_names)
     height, width = clf.image_size
-    settings = dict(image_size=tuple(clf.image_size), channels=clf.channels,
-                    resize_mode=clf.resize_mode)
+    settings = dict(image_size=tuple(clf.image_size), channels=clf.channels, resize_mode=clf.resize_mode)
     # The very converters `ImageClassifier.predict` uses for bytes and arrays.
     from_bytes = ImageConverter(**settings, input_format="bytes", name="bytes_converter")
     from_pixels = ImageConverter(**settings, input_format="pixels", name="pixels_converter")
@@ -58,23 +59,37 @@ def image_endpoints(clf):
         return _outputs(model(pixels, training=False), names)
 
     return [
-        Endpoint("serving_default", serve_bytes, [_spec([None], tf.string, "image_bytes")],
-                 "encoded PNG, JPEG, BMP or GIF files, one per example; decoded, converted to "
-                 f"{clf.channels} channel(s) and resized ({clf.resize_mode}) to {height}x{width} "
-                 "in the graph"),
-        Endpoint("pixels", serve_pixels, [_spec([None, None, None, None], tf.float32, "pixels")],
-                 "float pixels (batch, height, width, channels), values 0..255, any size and "
-                 "1-4 channels; converted and resized in the graph"),
-        Endpoint("features", serve_features,
-                 [_spec([None, height, width, clf.channels], tf.float32, "pixels")],
-                 f"the model's own input: float pixels (batch, {height}, {width}, "
-                 f"{clf.channels}), values 0..255"),
+        Endpoint(
+            "serving_default",
+            serve_bytes,
+            [_spec([None], tf.string, "image_bytes")],
+            "encoded PNG, JPEG, BMP or GIF files, one per example; decoded, converted to "
+            f"{clf.channels} channel(s) and resized ({clf.resize_mode}) to {height}x{width} "
+            "in the graph",
+        ),
+        Endpoint(
+            "pixels",
+            serve_pixels,
+            [_spec([None, None, None, None], tf.float32, "pixels")],
+            "float pixels (batch, height, width, channels), values 0..255, any size and "
+            "1-4 channels; converted and resized in the graph",
+        ),
+        Endpoint(
+            "features",
+            serve_features,
+            [_spec([None, height, width, clf.channels], tf.float32, "pixels")],
+            f"the model's own input: float pixels (batch, {height}, {width}, {clf.channels}), values 0..255",
+        ),
     ]
 
 
 def image_settings(clf):
-    return {"image_size": list(clf.image_size), "channels": clf.channels,
-            "resize_mode": clf.resize_mode, "pixel_range": [0, 255]}
+    return {
+        "image_size": list(clf.image_size),
+        "channels": clf.channels,
+        "resize_mode": clf.resize_mode,
+        "pixel_range": [0, 255],
+    }
 
 
 # ---------------------------------------------------------------------- audio
@@ -82,11 +97,15 @@ def audio_window(clf):
     """`(sample_rate, window_samples, hop_samples)` of an audio classifier's framed predict."""
     for name in ("sample_rate", "num_samples", "window_hop"):
         if getattr(clf, name, None) is None:
-            raise ValueError(f"{type(clf).__name__} lacks `{name}`: an audio export needs the "
-                             "sample rate, the clip length and the hop between inference windows")
+            raise ValueError(
+                f"{type(clf).__name__} lacks `{name}`: an audio export needs the "
+                "sample rate, the clip length and the hop between inference windows"
+            )
     if clf.model.input_shape[-1] != clf.num_samples:
-        raise ValueError(f"the model takes clips of {clf.model.input_shape[-1]} samples but "
-                         f"`num_samples` says {clf.num_samples}")
+        raise ValueError(
+            f"the model takes clips of {clf.model.input_shape[-1]} samples but "
+            f"`num_samples` says {clf.num_samples}"
+        )
     return int(clf.sample_rate), int(clf.num_samples), int(clf.window_hop)
 
 
@@ -112,43 +131,61 @@ def audio_endpoints(clf):
         # Resampling in the graph would not match the librosa resampler that
         # training used, so another rate is refused rather than guessed at.
         check = tf.debugging.assert_equal(
-            rate, tf.constant(sample_rate, tf.int32),
+            rate,
+            tf.constant(sample_rate, tf.int32),
             message=f"WAV sample rate differs from the model's {sample_rate} Hz; resample the "
-                    f"file to {sample_rate} Hz before sending it. WAV rate (Hz):")
+            f"file to {sample_rate} Hz before sending it. WAV rate (Hz):",
+        )
         with tf.control_dependencies([check]):
             mono = tf.reduce_mean(audio, axis=-1)  # librosa.to_mono: mean of the channels
         return probabilities(mono[None, :])[0]
 
     def serve_wav(wav_bytes):
         # Files have their own lengths: one at a time.
-        probs = tf.map_fn(one_wav, wav_bytes,
-                          fn_output_signature=tf.TensorSpec([num_classes], tf.float32))
+        probs = tf.map_fn(one_wav, wav_bytes, fn_output_signature=tf.TensorSpec([num_classes], tf.float32))
         return _outputs(probs, names)
 
     def serve_features(waveform):
         return _outputs(model(waveform, training=False), names)
 
     return [
-        Endpoint("serving_default", serve_waveform, [_spec([None, None], tf.float32, "waveform")],
-                 f"float32 waveforms (batch, samples) at {sample_rate} Hz, any length (all rows of "
-                 f"one request share it); cut into {window}-sample windows every {hop} samples "
-                 "(frame_windows) and the window probabilities averaged"),
-        Endpoint("wav", serve_wav, [_spec([None], tf.string, "wav_bytes")],
-                 f"WAV files (16-bit PCM) at exactly {sample_rate} Hz, one per example, any "
-                 "length and channel count (mixed to mono); another sample rate fails with "
-                 "InvalidArgumentError"),
-        Endpoint("features", serve_features, [_spec([None, window], tf.float32, "waveform")],
-                 f"the model's own input: float32 clips (batch, {window}) at {sample_rate} Hz"),
+        Endpoint(
+            "serving_default",
+            serve_waveform,
+            [_spec([None, None], tf.float32, "waveform")],
+            f"float32 waveforms (batch, samples) at {sample_rate} Hz, any length (all rows of "
+            f"one request share it); cut into {window}-sample windows every {hop} samples "
+            "(frame_windows) and the window probabilities averaged",
+        ),
+        Endpoint(
+            "wav",
+            serve_wav,
+            [_spec([None], tf.string, "wav_bytes")],
+            f"WAV files (16-bit PCM) at exactly {sample_rate} Hz, one per example, any "
+            "length and channel count (mixed to mono); another sample rate fails with "
+            "InvalidArgumentError",
+        ),
+        Endpoint(
+            "features",
+            serve_features,
+            [_spec([None, window], tf.float32, "waveform")],
+            f"the model's own input: float32 clips (batch, {window}) at {sample_rate} Hz",
+        ),
     ]
 
 
 def audio_settings(clf):
     sample_rate, window, hop = audio_window(clf)
-    return {"sample_rate": sample_rate, "window_samples": window, "hop_samples": hop,
-            "window_seconds": window / sample_rate, "hop_seconds": hop / sample_rate,
-            "aggregation": "mean of window probabilities",
-            "short_clips": "zero-padded around the centre to window_samples",
-            "wav": "16-bit PCM; must be at sample_rate (not resampled); channels averaged"}
+    return {
+        "sample_rate": sample_rate,
+        "window_samples": window,
+        "hop_samples": hop,
+        "window_seconds": window / sample_rate,
+        "hop_seconds": hop / sample_rate,
+        "aggregation": "mean of window probabilities",
+        "short_clips": "zero-padded around the centre to window_samples",
+        "wav": "16-bit PCM; must be at sample_rate (not resampled); channels averaged",
+    }
 
 
 # ----------------------------------------------------------------------- text
@@ -172,9 +209,14 @@ def text_endpoints(clf):
     def serve_texts(texts):
         return _outputs(model(texts, training=False), names)
 
-    endpoints = [Endpoint("serving_default", serve_texts, [_spec([None], tf.string, "texts")],
-                          "raw UTF-8 texts, one per example; tokenized in the graph with the "
-                          "embedded vocabulary")]
+    endpoints = [
+        Endpoint(
+            "serving_default",
+            serve_texts,
+            [_spec([None], tf.string, "texts")],
+            "raw UTF-8 texts, one per example; tokenized in the graph with the embedded vocabulary",
+        )
+    ]
     tokenizer = text_tokenizer(model)
     if tokenizer is not None:
         # The rest of the model after the tokenizer, sharing its weights.
@@ -183,11 +225,15 @@ def text_endpoints(clf):
         def serve_features(token_ids):
             return _outputs(after_tokenizer(token_ids, training=False), names)
 
-        endpoints.append(Endpoint(
-            "features", serve_features,
-            [_spec([None, tokenizer.max_tokens], tf.int32, "token_ids")],
-            f"token ids (batch, {tokenizer.max_tokens}) int32 as the embedded tokenizer makes "
-            "them: 0 padding, 1 out-of-vocabulary"))
+        endpoints.append(
+            Endpoint(
+                "features",
+                serve_features,
+                [_spec([None, tokenizer.max_tokens], tf.int32, "token_ids")],
+                f"token ids (batch, {tokenizer.max_tokens}) int32 as the embedded tokenizer makes "
+                "them: 0 padding, 1 out-of-vocabulary",
+            )
+        )
     return endpoints
 
 
@@ -195,10 +241,16 @@ def text_settings(clf):
     tokenizer = text_tokenizer(clf.model)
     if tokenizer is None:
         return {"tokenizer": None}
-    return {"tokenizer": "mmcnn.text.TextTokenizer (in the graph)", "mode": tokenizer.mode,
-            "max_tokens": tokenizer.max_tokens, "vocabulary_size": tokenizer.vocabulary_size,
-            "lowercase": tokenizer.lowercase, "normalization": tokenizer.normalization,
-            "pad_id": 0, "oov_id": 1}
+    return {
+        "tokenizer": "mmcnn.text.TextTokenizer (in the graph)",
+        "mode": tokenizer.mode,
+        "max_tokens": tokenizer.max_tokens,
+        "vocabulary_size": tokenizer.vocabulary_size,
+        "lowercase": tokenizer.lowercase,
+        "normalization": tokenizer.normalization,
+        "pad_id": 0,
+        "oov_id": 1,
+    }
 
 
 ENDPOINTS = {"image": image_endpoints, "audio": audio_endpoints, "text": text_endpoints}

@@ -6,6 +6,16 @@ from mmcnn.image.image_classifier import ImageClassifier
 from mmcnn.image.image_converter import ImageConverter, ImageError, load_image_file, validate_image_file
 from mmcnn.image.image_data import from_arrays, from_dataframe, from_directory
 
-__all__ = ["ImageAdapter", "ImageAugmentation", "ImageClassifier", "ImageConverter", "ImageError",
-           "augmentation_pipeline", "from_arrays", "from_dataframe", "from_directory",
-           "load_image_file", "validate_image_file"]
+__all__ = [
+    "ImageAdapter",
+    "ImageAugmentation",
+    "ImageClassifier",
+    "ImageConverter",
+    "ImageError",
+    "augmentation_pipeline",
+    "from_arrays",
+    "from_dataframe",
+    "from_directory",
+    "load_image_file",
+    "validate_image_file",
+]

@@ -41,6 +41,12 @@ class ImageAdapter(SequentialBlock):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"filters": self.filters, "kernel_size": self.kernel_size,
-                       "strides": self.strides, "pad_mode": self.pad_mode})
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "strides": self.strides,
+                "pad_mode": self.pad_mode,
+            }
+        )
         return config

@@ -57,15 +57,18 @@ def _policy_layers(policy, seeds, fill_mode):
         keras.layers.RandomContrast(0.4, value_range=VALUE_RANGE, seed=next(seeds)),
         # (0.5, 0.5): erase exactly half of the images; a single float would
         # draw the probability itself from [0, factor].
-        keras.layers.RandomErasing(factor=(0.5, 0.5), scale=(0.02, 0.25),
-                                   value_range=VALUE_RANGE, seed=next(seeds)),
+        keras.layers.RandomErasing(
+            factor=(0.5, 0.5), scale=(0.02, 0.25), value_range=VALUE_RANGE, seed=next(seeds)
+        ),
     ]
 
 
 def _check_policy_args(policy, seed, fill_mode):
     if policy not in POLICIES:
-        raise ValueError(f"Unknown augmentation policy {policy!r}: `policy` must be one of "
-                         f"{POLICIES}. Received: policy={policy!r}")
+        raise ValueError(
+            f"Unknown augmentation policy {policy!r}: `policy` must be one of "
+            f"{POLICIES}. Received: policy={policy!r}"
+        )
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
     if fill_mode not in FILL_MODES:
@@ -174,13 +177,15 @@ def augmentation_pipeline(policy="standard", seed=0, image_size=None, fill_mode=
             or an invalid argument.
     """
     if image_size is not None and (
-            not isinstance(image_size, (tuple, list)) or len(image_size) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
-                       for v in image_size)):
-        raise ValueError("`image_size` must be None or a pair of positive integers "
-                         f"(height, width). Received: image_size={image_size!r}")
-    return ImageAugmentation(policy=policy, seed=seed, fill_mode=fill_mode,
-                             name=f"augmentation_{policy}")
+        not isinstance(image_size, (tuple, list))
+        or len(image_size) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in image_size)
+    ):
+        raise ValueError(
+            "`image_size` must be None or a pair of positive integers "
+            f"(height, width). Received: image_size={image_size!r}"
+        )
+    return ImageAugmentation(policy=policy, seed=seed, fill_mode=fill_mode, name=f"augmentation_{policy}")
 
 
 def batch_mixing(kind="mixup", strength=None, seed=0):
@@ -214,10 +219,10 @@ def batch_mixing(kind="mixup", strength=None, seed=0):
     """
     if kind not in MIXING_KINDS:
         raise ValueError(f"`kind` must be one of {MIXING_KINDS}. Received: kind={kind!r}")
-    if strength is not None and (isinstance(strength, bool) or not isinstance(strength, (int, float))
-                                 or not 0 < strength <= 1):
-        raise ValueError(f"`strength` must be a number in (0, 1] or None. "
-                         f"Received: strength={strength!r}")
+    if strength is not None and (
+        isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 < strength <= 1
+    ):
+        raise ValueError(f"`strength` must be a number in (0, 1] or None. Received: strength={strength!r}")
     if kind == "mixup":
         return keras.layers.MixUp(alpha=0.2 if strength is None else float(strength), seed=seed)
     return keras.layers.CutMix(factor=1.0 if strength is None else float(strength), seed=seed)
@@ -246,8 +251,7 @@ def apply_batch_mixing(dataset, kind, num_classes, seed=0, strength=None):
     layer = batch_mixing(kind, strength=strength, seed=seed)
 
     def mix(images, labels):
-        labels = tf.one_hot(tf.reshape(tf.cast(labels, tf.int32), [-1]), num_classes,
-                            dtype=tf.float32)
+        labels = tf.one_hot(tf.reshape(tf.cast(labels, tf.int32), [-1]), num_classes, dtype=tf.float32)
         out = layer({"images": tf.cast(images, tf.float32), "labels": labels}, training=True)
         return out["images"], out["labels"]
 

@@ -8,8 +8,13 @@ import tensorflow as tf
 
 from mmcnn.image.image_adapter import ImageAdapter
 from mmcnn.image.image_augmentation import MIXING_KINDS, POLICIES, ImageAugmentation, apply_batch_mixing
-from mmcnn.image.image_converter import (ImageConverter, ImageError, decode_image, load_image_file,
-                                         resize_image)
+from mmcnn.image.image_converter import (
+    ImageConverter,
+    ImageError,
+    decode_image,
+    load_image_file,
+    resize_image,
+)
 from mmcnn.layers.spatial_transformer import SpatialTransformer
 from mmcnn.models.classifier import Classifier
 
@@ -21,24 +26,48 @@ _TRAINING = dict(learning_rate=2e-3, epochs=15, batch_size=128, patience=5, weig
 
 PRESETS = {
     # A small, fast net for tests and quick looks.
-    "tiny": dict(rank=2, stem=16, stages=[{"filters": 16, "pooling": "max"},
-                                          {"filters": 32, "pooling": "max"}],
-                 head_dropout=0.0, **{**_TRAINING, "epochs": 10}),
+    "tiny": dict(
+        rank=2,
+        stem=16,
+        stages=[{"filters": 16, "pooling": "max"}, {"filters": 32, "pooling": "max"}],
+        head_dropout=0.0,
+        **{**_TRAINING, "epochs": 10},
+    ),
     # The default: VGG-style stages with batch norm, sized for a 2-core CPU (about 15 M
     # multiply-adds per 28x28 image); see bench/results/image.md for its accuracy and speed.
-    "small": dict(rank=2, stem=32, stages=[{"filters": 32, "pooling": "max"},
-                                           {"filters": 64, "pooling": "max"},
-                                           {"filters": 128}],
-                  head_dropout=0.3, **{**_TRAINING, "epochs": 20}),
+    "small": dict(
+        rank=2,
+        stem=32,
+        stages=[{"filters": 32, "pooling": "max"}, {"filters": 64, "pooling": "max"}, {"filters": 128}],
+        head_dropout=0.3,
+        **{**_TRAINING, "epochs": 20},
+    ),
     # Depthwise-separable stages: far fewer weights and multiply-adds.
-    "mobile": dict(rank=2, stem=32, block="separable",
-                   stages=[{"filters": 64, "pooling": "max"}, {"filters": 128, "blocks": 2, "pooling": "max"},
-                           {"filters": 256}], head_dropout=0.3, **_TRAINING),
+    "mobile": dict(
+        rank=2,
+        stem=32,
+        block="separable",
+        stages=[
+            {"filters": 64, "pooling": "max"},
+            {"filters": 128, "blocks": 2, "pooling": "max"},
+            {"filters": 256},
+        ],
+        head_dropout=0.3,
+        **_TRAINING,
+    ),
     # A deeper residual net with strided convolutions instead of pooling.
-    "resnet": dict(rank=2, stem=32, block="residual",
-                   stages=[{"filters": 32, "blocks": 2}, {"filters": 64, "blocks": 2, "strides": 2},
-                           {"filters": 128, "blocks": 2, "strides": 2}],
-                   head_dropout=0.3, **{**_TRAINING, "epochs": 30}),
+    "resnet": dict(
+        rank=2,
+        stem=32,
+        block="residual",
+        stages=[
+            {"filters": 32, "blocks": 2},
+            {"filters": 64, "blocks": 2, "strides": 2},
+            {"filters": 128, "blocks": 2, "strides": 2},
+        ],
+        head_dropout=0.3,
+        **{**_TRAINING, "epochs": 30},
+    ),
 }
 
 
@@ -82,21 +111,43 @@ class ImageClassifier(Classifier):
     presets = PRESETS
     default_preset = "small"
 
-    def __init__(self, num_classes=None, image_size=(32, 32), channels=3, resize_mode="crop",
-                 class_names=None, preset=None, augmentation=DEFAULT_AUGMENTATION,
-                 learning_rate=None, epochs=None, batch_size=None, seed=0, mixing=None,
-                 spatial_transformer=False):
+    def __init__(
+        self,
+        num_classes=None,
+        image_size=(32, 32),
+        channels=3,
+        resize_mode="crop",
+        class_names=None,
+        preset=None,
+        augmentation=DEFAULT_AUGMENTATION,
+        learning_rate=None,
+        epochs=None,
+        batch_size=None,
+        seed=0,
+        mixing=None,
+        spatial_transformer=False,
+    ):
         if augmentation not in POLICIES:
-            raise ValueError(f"`augmentation` must be one of {POLICIES}. "
-                             f"Received: augmentation={augmentation!r}")
+            raise ValueError(
+                f"`augmentation` must be one of {POLICIES}. Received: augmentation={augmentation!r}"
+            )
         if mixing is not None and mixing not in MIXING_KINDS:
             raise ValueError(f"`mixing` must be None or one of {MIXING_KINDS}. Received: mixing={mixing!r}")
         if not isinstance(spatial_transformer, bool):
-            raise ValueError("`spatial_transformer` must be True or False. "
-                             f"Received: spatial_transformer={spatial_transformer!r}")
-        super().__init__(num_classes=num_classes, class_names=class_names, preset=preset,
-                         augmentation=augmentation, learning_rate=learning_rate, epochs=epochs,
-                         batch_size=batch_size, seed=seed)
+            raise ValueError(
+                "`spatial_transformer` must be True or False. "
+                f"Received: spatial_transformer={spatial_transformer!r}"
+            )
+        super().__init__(
+            num_classes=num_classes,
+            class_names=class_names,
+            preset=preset,
+            augmentation=augmentation,
+            learning_rate=learning_rate,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+        )
         # The converter validates these and fails naming the argument.
         self._converter = ImageConverter(image_size, channels, resize_mode)
         self.image_size = tuple(self._converter.image_size)
@@ -123,10 +174,13 @@ class ImageClassifier(Classifier):
     def _input_dataset(self, data, training=False):
         size, channels, mode = self.image_size, self.channels, self.resize_mode
         if data.kind == "files":
+
             def load(path):
                 return resize_image(decode_image(tf.io.read_file(path), channels), size, mode)
+
             return tf.data.Dataset.from_tensor_slices(list(data.inputs)).map(
-                load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            )
         if data.kind != "arrays":
             raise ValueError(f"ImageClassifier reads image files or arrays; received {data.kind!r} data")
         if isinstance(data.inputs, np.ndarray):
@@ -135,9 +189,11 @@ class ImageClassifier(Classifier):
                 pixels = self._converter(pixels).numpy()
         else:
             # Arrays of different sizes: resize one at a time, as files are.
-            pixels = np.stack([self._converter(np.asarray(image, "float32")).numpy()
-                               for image in data.inputs]) if len(data.inputs) else \
-                np.zeros((0, *size, channels), "float32")
+            pixels = (
+                np.stack([self._converter(np.asarray(image, "float32")).numpy() for image in data.inputs])
+                if len(data.inputs)
+                else np.zeros((0, *size, channels), "float32")
+            )
         return tf.data.Dataset.from_tensor_slices(pixels)
 
     def _prepare_inputs(self, inputs):
@@ -155,8 +211,10 @@ class ImageClassifier(Classifier):
         if isinstance(inputs, np.ndarray) and inputs.dtype.kind in "uif":
             x = inputs[..., None] if inputs.ndim == 3 else inputs
             if x.ndim != 4:
-                raise ValueError("image arrays must be batches of shape (n, height, width[, channels]). "
-                                 f"Received shape {inputs.shape}")
+                raise ValueError(
+                    "image arrays must be batches of shape (n, height, width[, channels]). "
+                    f"Received shape {inputs.shape}"
+                )
             return self._converter(x.astype("float32")).numpy()
         images = []
         for i, item in enumerate(inputs):
@@ -165,25 +223,29 @@ class ImageClassifier(Classifier):
             elif isinstance(item, np.ndarray) and item.dtype.kind in "uif":
                 image = item[..., None] if item.ndim == 2 else item
                 if image.ndim != 3:
-                    raise ValueError(f"inputs[{i}]: an image array must be (height, width[, channels]). "
-                                     f"Received shape {item.shape}")
+                    raise ValueError(
+                        f"inputs[{i}]: an image array must be (height, width[, channels]). "
+                        f"Received shape {item.shape}"
+                    )
                 images.append(self._converter(image.astype("float32")).numpy())
             elif isinstance(item, (str, os.PathLike)):
                 images.append(load_image_file(item, self.image_size, self.channels, self.resize_mode))
             else:
-                raise ValueError(f"inputs[{i}]: expected a file path, encoded image bytes or an image "
-                                 f"array. Received {type(item).__name__}")
+                raise ValueError(
+                    f"inputs[{i}]: expected a file path, encoded image bytes or an image "
+                    f"array. Received {type(item).__name__}"
+                )
         if not images:
             return np.zeros((0, *self.image_size, self.channels), "float32")
         return np.stack(images).astype("float32")
 
     def _decode_bytes(self, data, index):
         try:
-            return _bytes_loader(self.image_size, self.channels, self.resize_mode)(
-                tf.constant(data)).numpy()
+            return _bytes_loader(self.image_size, self.channels, self.resize_mode)(tf.constant(data)).numpy()
         except tf.errors.InvalidArgumentError as error:
-            raise ImageError(f"inputs[{index}] (bytes)",
-                             f"cannot decode image: {str(error).strip().splitlines()[0]}") from None
+            raise ImageError(
+                f"inputs[{index}] (bytes)", f"cannot decode image: {str(error).strip().splitlines()[0]}"
+            ) from None
 
     # MixUp / CutMix: soft labels in training, one-hot labels everywhere else so
     # that the validation loss uses the same categorical cross-entropy.
@@ -194,8 +256,10 @@ class ImageClassifier(Classifier):
         if training:
             return apply_batch_mixing(ds, self.mixing, self.num_classes, seed=self.seed)
         num_classes = self.num_classes
-        return ds.map(lambda x, y: (x, tf.one_hot(tf.cast(y, tf.int32), num_classes)),
-                      num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.map(
+            lambda x, y: (x, tf.one_hot(tf.cast(y, tf.int32), num_classes)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
 
     def _loss(self):
         # Mixed batches carry soft labels.
@@ -211,5 +275,6 @@ def _bytes_loader(image_size, channels, resize_mode):
     if key not in _BYTES_LOADERS:
         _BYTES_LOADERS[key] = tf.function(
             lambda data: resize_image(decode_image(data, channels), image_size, resize_mode),
-            input_signature=[tf.TensorSpec([], tf.string)])
+            input_signature=[tf.TensorSpec([], tf.string)],
+        )
     return _BYTES_LOADERS[key]

@@ -54,11 +54,15 @@ class ImageError(ValueError):
 
 
 def _check_image_size(image_size):
-    if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2
-            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
-                       for v in image_size)):
-        raise ValueError("`image_size` must be a pair of positive integers (height, width). "
-                         f"Received: image_size={image_size!r}")
+    if (
+        not isinstance(image_size, (tuple, list))
+        or len(image_size) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in image_size)
+    ):
+        raise ValueError(
+            "`image_size` must be a pair of positive integers (height, width). "
+            f"Received: image_size={image_size!r}"
+        )
     return (int(image_size[0]), int(image_size[1]))
 
 
@@ -102,8 +106,9 @@ def convert_channels(image, channels):
             return rgb
         r, g, b = rgb[..., 0:1], rgb[..., 1:2], rgb[..., 2:3]
         w = _LUMA_WEIGHTS
-        return tf.cast(w[0], image.dtype) * r + tf.cast(w[1], image.dtype) * g + \
-            tf.cast(w[2], image.dtype) * b
+        return (
+            tf.cast(w[0], image.dtype) * r + tf.cast(w[1], image.dtype) * g + tf.cast(w[2], image.dtype) * b
+        )
 
     if static is not None:
         if static not in (1, 2, 3, 4):
@@ -202,8 +207,10 @@ def resize_image(image, image_size, mode="crop"):
     _check_resize_mode(mode)
     image = tf.convert_to_tensor(image)
     if image.shape.rank not in (3, 4):
-        raise ValueError("`image` must have rank 3 (height, width, channels) or 4 (batch, ...). "
-                         f"Received: shape={tuple(image.shape)}")
+        raise ValueError(
+            "`image` must have rank 3 (height, width, channels) or 4 (batch, ...). "
+            f"Received: shape={tuple(image.shape)}"
+        )
     image = tf.cast(image, tf.float32)
     shape = tf.shape(image)
     height, width = shape[HEIGHT_AXIS], shape[WIDTH_AXIS]
@@ -215,9 +222,13 @@ def resize_image(image, image_size, mode="crop"):
     elif mode == "pad":
         fit_height, fit_width = _fit_size(height, width, target_height, target_width)
         image = tf.image.resize(image, tf.stack([fit_height, fit_width]), antialias=True)
-        out = tf.image.pad_to_bounding_box(image, (target_height - fit_height) // 2,
-                                           (target_width - fit_width) // 2,
-                                           target_height, target_width)
+        out = tf.image.pad_to_bounding_box(
+            image,
+            (target_height - fit_height) // 2,
+            (target_width - fit_width) // 2,
+            target_height,
+            target_width,
+        )
     else:
         out = tf.image.resize(image, (target_height, target_width), antialias=True)
     static = out.shape.as_list()
@@ -261,15 +272,15 @@ class ImageConverter(keras.layers.Layer):
     TensorShape([2, 32, 32, 1])
     """
 
-    def __init__(self, image_size=(32, 32), channels=3, resize_mode="crop",
-                 input_format="pixels", **kwargs):
+    def __init__(self, image_size=(32, 32), channels=3, resize_mode="crop", input_format="pixels", **kwargs):
         super().__init__(**kwargs)
         self.image_size = _check_image_size(image_size)
         self.channels = _check_channels(channels)
         self.resize_mode = _check_resize_mode(resize_mode, "resize_mode")
         if input_format not in INPUT_FORMATS:
-            raise ValueError(f"`input_format` must be one of {INPUT_FORMATS}. "
-                             f"Received: input_format={input_format!r}")
+            raise ValueError(
+                f"`input_format` must be one of {INPUT_FORMATS}. Received: input_format={input_format!r}"
+            )
         self.input_format = input_format
         # Strings and integer pixels must reach `call` as they are.
         self._convert_input_args = False
@@ -283,20 +294,28 @@ class ImageConverter(keras.layers.Layer):
         inputs = tf.convert_to_tensor(inputs)
         if self.input_format == "bytes":
             if inputs.dtype != tf.string:
-                raise ValueError("ImageConverter(input_format='bytes') expects tf.string inputs. "
-                                 f"Received: dtype={inputs.dtype.name}")
+                raise ValueError(
+                    "ImageConverter(input_format='bytes') expects tf.string inputs. "
+                    f"Received: dtype={inputs.dtype.name}"
+                )
             if inputs.shape.rank == 0:
                 return self._convert_one(inputs)
             # Each file has its own size, so decode and resize one at a time.
-            return tf.map_fn(self._convert_one, inputs,
-                             fn_output_signature=tf.TensorSpec((*self.image_size, self.channels),
-                                                               tf.float32))
+            return tf.map_fn(
+                self._convert_one,
+                inputs,
+                fn_output_signature=tf.TensorSpec((*self.image_size, self.channels), tf.float32),
+            )
         if inputs.dtype == tf.string:
-            raise ValueError("ImageConverter(input_format='pixels') expects numeric images; "
-                             "use input_format='bytes' for encoded files.")
+            raise ValueError(
+                "ImageConverter(input_format='pixels') expects numeric images; "
+                "use input_format='bytes' for encoded files."
+            )
         if inputs.shape.rank not in (3, 4):
-            raise ValueError("ImageConverter(input_format='pixels') expects (batch, h, w, c) or "
-                             f"(h, w, c) images. Received: shape={tuple(inputs.shape)}")
+            raise ValueError(
+                "ImageConverter(input_format='pixels') expects (batch, h, w, c) or "
+                f"(h, w, c) images. Received: shape={tuple(inputs.shape)}"
+            )
         # Channels first: converting to grey before resizing does less work.
         image = convert_channels(tf.cast(inputs, tf.float32), self.channels)
         return resize_image(image, self.image_size, self.resize_mode)
@@ -314,8 +333,14 @@ class ImageConverter(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"image_size": self.image_size, "channels": self.channels,
-                       "resize_mode": self.resize_mode, "input_format": self.input_format})
+        config.update(
+            {
+                "image_size": self.image_size,
+                "channels": self.channels,
+                "resize_mode": self.resize_mode,
+                "input_format": self.input_format,
+            }
+        )
         return config
 
 
@@ -329,7 +354,8 @@ def _loader(image_size, channels, resize_mode):
     if key not in _LOADERS:
         _LOADERS[key] = tf.function(
             lambda data: resize_image(decode_image(data, channels), image_size, resize_mode),
-            input_signature=[tf.TensorSpec([], tf.string)])
+            input_signature=[tf.TensorSpec([], tf.string)],
+        )
     return _LOADERS[key]
 
 
@@ -362,23 +388,30 @@ def _read_checked(path, max_pixels):
                 width, height = image.size
                 fmt, mode = image.format, image.mode
     except Image.DecompressionBombError as e:
-        raise ImageError(path, f"header declares an image too large to decode "
-                               f"(possible decompression bomb): {e}") from None
+        raise ImageError(
+            path, f"header declares an image too large to decode (possible decompression bomb): {e}"
+        ) from None
     except UnidentifiedImageError:
         raise ImageError(path, "not an image (content is not a known image format)") from None
     except Exception as e:  # a damaged header raises whatever its plugin raises
         raise ImageError(path, f"unreadable image header: {type(e).__name__}: {e}") from None
     if max_pixels is not None and width * height > max_pixels:
-        raise ImageError(path, f"header declares {width}x{height} = {width * height} pixels, more "
-                               f"than max_pixels={max_pixels} (possible decompression bomb); "
-                               "not decoded")
+        raise ImageError(
+            path,
+            f"header declares {width}x{height} = {width * height} pixels, more "
+            f"than max_pixels={max_pixels} (possible decompression bomb); "
+            "not decoded",
+        )
     if width < 1 or height < 1:
         raise ImageError(path, f"header declares an empty image ({width}x{height})")
     if fmt == "BMP" and mode == "P":
         # TF decodes it without error but returns the palette indices as grey
         # levels: silently wrong pixels. (A grey-ramp palette reads as "L", fine.)
-        raise ImageError(path, "colour-palette BMP: TensorFlow's BMP decoder returns palette "
-                               "indices instead of colours; save it as PNG or 24-bit BMP")
+        raise ImageError(
+            path,
+            "colour-palette BMP: TensorFlow's BMP decoder returns palette "
+            "indices instead of colours; save it as PNG or 24-bit BMP",
+        )
     return data, fmt
 
 
@@ -394,8 +427,7 @@ def _decode_checked(path, data, fmt, convert=None):
             return tf.io.decode_image(data, channels=0, dtype=tf.uint8, expand_animations=False)
         return convert(tf.constant(data))
     except tf.errors.InvalidArgumentError as e:
-        raise ImageError(path, f"TensorFlow cannot decode this {fmt} file: {_tf_error_text(e)}") \
-            from None
+        raise ImageError(path, f"TensorFlow cannot decode this {fmt} file: {_tf_error_text(e)}") from None
 
 
 def validate_image_file(path, max_pixels=DEFAULT_MAX_PIXELS):
@@ -434,10 +466,12 @@ def validate_image_file(path, max_pixels=DEFAULT_MAX_PIXELS):
     """
     from PIL import Image
 
-    if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(
-            max_pixels, (int, np.integer)) or max_pixels < 1):
-        raise ValueError(f"`max_pixels` must be a positive integer or None. "
-                         f"Received: max_pixels={max_pixels!r}")
+    if max_pixels is not None and (
+        isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1
+    ):
+        raise ValueError(
+            f"`max_pixels` must be a positive integer or None. Received: max_pixels={max_pixels!r}"
+        )
     data, fmt = _read_checked(path, max_pixels)
     try:
         with warnings.catch_warnings():
@@ -452,8 +486,7 @@ def validate_image_file(path, max_pixels=DEFAULT_MAX_PIXELS):
     _decode_checked(path, data, fmt)
 
 
-def load_image_file(path, image_size=(32, 32), channels=3, resize_mode="crop",
-                    max_pixels=DEFAULT_MAX_PIXELS):
+def load_image_file(path, image_size=(32, 32), channels=3, resize_mode="crop", max_pixels=DEFAULT_MAX_PIXELS):
     """Loads one image file as the model's input, with the in-graph functions.
 
     Uses `decode_image` and `resize_image`, so a file loaded here matches the

@@ -10,8 +10,16 @@ import logging
 
 import numpy as np
 
-from mmcnn.data import (LabeledData, array_labels, check_each, check_on_error,
-                        directory_class_names, labels_to_ids, read_labeled_manifest, scan_directory)
+from mmcnn.data import (
+    LabeledData,
+    array_labels,
+    check_each,
+    check_on_error,
+    directory_class_names,
+    labels_to_ids,
+    read_labeled_manifest,
+    scan_directory,
+)
 from mmcnn.image.image_converter import DEFAULT_MAX_PIXELS, validate_image_file
 
 logger = logging.getLogger("mmcnn")
@@ -19,8 +27,14 @@ logger = logging.getLogger("mmcnn")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
-def from_directory(path, class_names=None, on_error="skip", max_pixels=DEFAULT_MAX_PIXELS,
-                   extensions=IMAGE_EXTENSIONS, verbose=1):
+def from_directory(
+    path,
+    class_names=None,
+    on_error="skip",
+    max_pixels=DEFAULT_MAX_PIXELS,
+    extensions=IMAGE_EXTENSIONS,
+    verbose=1,
+):
     """Images in a folder with one sub-folder per class.
 
     Every file is checked before training (in parallel, with a progress bar):
@@ -64,8 +78,16 @@ def from_directory(path, class_names=None, on_error="skip", max_pixels=DEFAULT_M
     return _checked(files, labels, names, on_error, max_pixels, verbose)
 
 
-def from_dataframe(manifest, path_column="path", label_column="label", class_names=None,
-                   base_dir=None, on_error="skip", max_pixels=DEFAULT_MAX_PIXELS, verbose=1):
+def from_dataframe(
+    manifest,
+    path_column="path",
+    label_column="label",
+    class_names=None,
+    base_dir=None,
+    on_error="skip",
+    max_pixels=DEFAULT_MAX_PIXELS,
+    verbose=1,
+):
     """Images listed in a pandas DataFrame or CSV manifest (`path`, `label`).
 
     Relative paths are relative to the CSV's folder (for a DataFrame: the
@@ -94,8 +116,9 @@ def from_dataframe(manifest, path_column="path", label_column="label", class_nam
         DataError: naming the column or the bad rows.
     """
     check_on_error(on_error)
-    paths, labels, names, sources = read_labeled_manifest(manifest, path_column, label_column, class_names,
-                                                          base_dir, check_files=True)
+    paths, labels, names, sources = read_labeled_manifest(
+        manifest, path_column, label_column, class_names, base_dir, check_files=True
+    )
     return _checked(paths, labels, names, on_error, max_pixels, verbose, sources=sources)
 
 
@@ -131,8 +154,10 @@ def from_arrays(x, y, class_names=None):
         if images.ndim == 3:
             images = images[..., None]
         if images.ndim != 4 or not 1 <= images.shape[-1] <= 4:
-            raise ValueError("`x` must have shape (n, height, width) or (n, height, width, channels) "
-                             f"with 1 to 4 channels. Received: x.shape={images.shape}")
+            raise ValueError(
+                "`x` must have shape (n, height, width) or (n, height, width, channels) "
+                f"with 1 to 4 channels. Received: x.shape={images.shape}"
+            )
         if images.dtype.kind not in "uif":
             raise ValueError(f"`x` must hold numbers. Received: x.dtype={images.dtype}")
         images = images.astype("float32")
@@ -142,12 +167,16 @@ def from_arrays(x, y, class_names=None):
     ids, names = array_labels(y, class_names)
     if len(ids) != len(images):
         raise ValueError(f"`x` has {len(images)} images but `y` has {len(ids)} labels")
-    peak = max((float(np.max(image)) for image in images), default=0.0) if isinstance(images, list) \
+    peak = (
+        max((float(np.max(image)) for image in images), default=0.0)
+        if isinstance(images, list)
         else (float(images.max()) if images.size else 0.0)
+    )
     if 0 < peak <= 1.0:
         # A common slip: arrays already scaled to [0, 1] train on nearly black images.
-        logger.warning("from_arrays: pixel values lie in [0, %g]; mmcnn expects 0..255 "
-                       "(the adapter scales them)", peak)
+        logger.warning(
+            "from_arrays: pixel values lie in [0, %g]; mmcnn expects 0..255 (the adapter scales them)", peak
+        )
     return LabeledData(images, ids, names, kind="arrays")
 
 
@@ -156,8 +185,10 @@ def _one_image(item, index):
     if image.ndim == 2:
         image = image[..., None]
     if image.ndim != 3 or not 1 <= image.shape[-1] <= 4 or image.dtype.kind not in "uif":
-        raise ValueError(f"`x[{index}]` must be a numeric (height, width[, channels]) image with 1 "
-                         f"to 4 channels. Received: shape={image.shape}, dtype={image.dtype}")
+        raise ValueError(
+            f"`x[{index}]` must be a numeric (height, width[, channels]) image with 1 "
+            f"to 4 channels. Received: shape={image.shape}, dtype={image.dtype}"
+        )
     image = image.astype("float32")
     if not np.isfinite(image).all():
         raise ValueError(f"`x[{index}]` has non-finite pixels (NaN or inf)")
@@ -165,8 +196,18 @@ def _one_image(item, index):
 
 
 def _checked(files, labels, class_names, on_error, max_pixels, verbose, sources=None):
-    _, kept, skipped = check_each(files, lambda f: validate_image_file(f, max_pixels=max_pixels),
-                                  on_error=on_error, verbose=verbose, what="images")
-    return LabeledData([files[i] for i in kept], labels_to_ids([labels[i] for i in kept], class_names),
-                       class_names, kind="files", skipped=skipped,
-                       sources=[sources[i] for i in kept] if sources is not None else None)
+    _, kept, skipped = check_each(
+        files,
+        lambda f: validate_image_file(f, max_pixels=max_pixels),
+        on_error=on_error,
+        verbose=verbose,
+        what="images",
+    )
+    return LabeledData(
+        [files[i] for i in kept],
+        labels_to_ids([labels[i] for i in kept], class_names),
+        class_names,
+        kind="files",
+        skipped=skipped,
+        sources=[sources[i] for i in kept] if sources is not None else None,
+    )

@@ -19,14 +19,27 @@ import keras
 import numpy as np
 import pandas as pd
 
-_CONV_TYPES = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.SeparableConv1D,
-               keras.layers.SeparableConv2D, keras.layers.DepthwiseConv1D,
-               keras.layers.DepthwiseConv2D)
-_POOL_TYPES = (keras.layers.MaxPooling1D, keras.layers.MaxPooling2D,
-               keras.layers.AveragePooling1D, keras.layers.AveragePooling2D)
-_GLOBAL_TYPES = (keras.layers.GlobalMaxPooling1D, keras.layers.GlobalMaxPooling2D,
-                 keras.layers.GlobalAveragePooling1D, keras.layers.GlobalAveragePooling2D,
-                 keras.layers.Flatten)
+_CONV_TYPES = (
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.SeparableConv1D,
+    keras.layers.SeparableConv2D,
+    keras.layers.DepthwiseConv1D,
+    keras.layers.DepthwiseConv2D,
+)
+_POOL_TYPES = (
+    keras.layers.MaxPooling1D,
+    keras.layers.MaxPooling2D,
+    keras.layers.AveragePooling1D,
+    keras.layers.AveragePooling2D,
+)
+_GLOBAL_TYPES = (
+    keras.layers.GlobalMaxPooling1D,
+    keras.layers.GlobalMaxPooling2D,
+    keras.layers.GlobalAveragePooling1D,
+    keras.layers.GlobalAveragePooling2D,
+    keras.layers.Flatten,
+)
 _PAD_TYPES = (keras.layers.ZeroPadding1D, keras.layers.ZeroPadding2D)
 
 
@@ -45,8 +58,9 @@ class _Field:
 
     def window(self, kernel, stride, dilation, pad_before):
         size, jump, start = [], [], []
-        for n, j, st, k, s, d, p in zip(self.size, self.jump, self.start, kernel, stride,
-                                        dilation, pad_before):
+        for n, j, st, k, s, d, p in zip(
+            self.size, self.jump, self.start, kernel, stride, dilation, pad_before
+        ):
             k_eff = d * (k - 1) + 1
             size.append(n + (k_eff - 1) * j)
             jump.append(j * s)
@@ -54,8 +68,7 @@ class _Field:
         return _Field(size, jump, start, self.extent)
 
     def make_global(self):
-        return _Field(self.extent, self.jump, [(e - 1) / 2 for e in self.extent], self.extent,
-                      is_global=True)
+        return _Field(self.extent, self.jump, [(e - 1) / 2 for e in self.extent], self.extent, is_global=True)
 
 
 def _spatial(shape):
@@ -94,8 +107,9 @@ def _window_params(layer, input_shape):
     elif padding == "causal":
         pads = tuple(d * (k - 1) for k, d in zip(kernel, dilation))
     else:
-        pads = tuple(_same_pad(n, d * (k - 1) + 1, s)
-                     for n, k, s, d in zip(spatial, kernel, stride, dilation))
+        pads = tuple(
+            _same_pad(n, d * (k - 1) + 1, s) for n, k, s, d in zip(spatial, kernel, stride, dilation)
+        )
     return tuple(kernel), tuple(stride), tuple(dilation), pads
 
 
@@ -110,7 +124,9 @@ def _count_macs(layer, input_shape, output_shape):
     if isinstance(layer, (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)):
         return out_positions * int(np.prod(layer.kernel_size)) * input_shape[-1] * layer.depth_multiplier
     if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D)):
-        return out_positions * int(np.prod(layer.kernel_size)) * input_shape[-1] * layer.filters // layer.groups
+        return (
+            out_positions * int(np.prod(layer.kernel_size)) * input_shape[-1] * layer.filters // layer.groups
+        )
     if isinstance(layer, keras.layers.Dense):
         positions = int(np.prod([n for n in input_shape[1:-1] if n is not None] or [1]))
         return positions * input_shape[-1] * layer.units
@@ -165,13 +181,18 @@ def _walk(layer, input_shape, field, prefix, rows, on_path=True, seen=None):
     seen.add(id(layer))
     weights_kind = isinstance(layer, (*_CONV_TYPES, keras.layers.Dense))
     in_elems, out_elems = _elements(input_shape), _elements(output_shape)
-    rows.append({
-        "layer": name, "type": type(layer).__name__, "output_shape": output_shape,
-        "field": out_field, "on_path": on_path,
-        "params": int(layer.count_params()) if layer.built else 0,
-        "macs": _count_macs(layer, input_shape, output_shape),
-        "dense_params": (in_elems * out_elems if weights_kind and in_elems and out_elems else None),
-    })
+    rows.append(
+        {
+            "layer": name,
+            "type": type(layer).__name__,
+            "output_shape": output_shape,
+            "field": out_field,
+            "on_path": on_path,
+            "params": int(layer.count_params()) if layer.built else 0,
+            "macs": _count_macs(layer, input_shape, output_shape),
+            "dense_params": (in_elems * out_elems if weights_kind and in_elems and out_elems else None),
+        }
+    )
     return output_shape, out_field
 
 
@@ -191,9 +212,13 @@ def _next_field(layer, input_shape, output_shape, field):
     out_spatial = _spatial(output_shape)
     if len(out_spatial) > len(field.size) and len(output_shape) == len(input_shape) + 1:
         # A new trailing axis: features become a spatial axis (a spectrogram read as an image).
-        extra = out_spatial[len(field.size):]
-        return _Field(field.size + (1,) * len(extra), field.jump + (1,) * len(extra),
-                      field.start + (0.0,) * len(extra), field.extent + tuple(extra))
+        extra = out_spatial[len(field.size) :]
+        return _Field(
+            field.size + (1,) * len(extra),
+            field.jump + (1,) * len(extra),
+            field.start + (0.0,) * len(extra),
+            field.extent + tuple(extra),
+        )
     if len(out_spatial) == len(field.size) or len(output_shape) == len(input_shape) + 1:
         return field  # element-wise, normalisation, embedding (adds a feature axis): same field
     return field.make_global()
@@ -201,7 +226,9 @@ def _next_field(layer, input_shape, output_shape, field):
 
 def _model_rows(model):
     if not model.built:
-        raise ValueError(f"The model must be built (called on data or given an Input). Received: {model.name}")
+        raise ValueError(
+            f"The model must be built (called on data or given an Input). Received: {model.name}"
+        )
     fields = {}  # id(KerasTensor) -> _Field or None
     rows = []
     for tensor in model.inputs:
@@ -246,12 +273,17 @@ def receptive_field(model):
     records = []
     for row in _model_rows(model):
         f = row["field"]
-        records.append({
-            "layer": row["layer"], "type": row["type"],
-            "size": f.size if f else None, "jump": f.jump if f else None,
-            "start": f.start if f else None, "output_shape": row["output_shape"],
-            "on_path": row["on_path"],
-        })
+        records.append(
+            {
+                "layer": row["layer"],
+                "type": row["type"],
+                "size": f.size if f else None,
+                "jump": f.jump if f else None,
+                "start": f.start if f else None,
+                "output_shape": row["output_shape"],
+                "on_path": row["on_path"],
+            }
+        )
     return pd.DataFrame.from_records(records)
 
 
@@ -277,8 +309,8 @@ def summary(model):
     """
     rows = _model_rows(model)
     frame = pd.DataFrame.from_records(
-        [{k: r[k] for k in ("layer", "type", "output_shape", "params", "macs", "dense_params")}
-         for r in rows])
+        [{k: r[k] for k in ("layer", "type", "output_shape", "params", "macs", "dense_params")} for r in rows]
+    )
     frame["dense_params"] = frame["dense_params"].astype("Int64")
     return frame
 

@@ -10,8 +10,12 @@ NORMALIZATIONS = (None, "batch", "layer")
 
 _CONV = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}
 _SEPARABLE = {1: keras.layers.SeparableConv1D, 2: keras.layers.SeparableConv2D}
-_POOL = {("max", 1): keras.layers.MaxPooling1D, ("max", 2): keras.layers.MaxPooling2D,
-         ("avg", 1): keras.layers.AveragePooling1D, ("avg", 2): keras.layers.AveragePooling2D}
+_POOL = {
+    ("max", 1): keras.layers.MaxPooling1D,
+    ("max", 2): keras.layers.MaxPooling2D,
+    ("avg", 1): keras.layers.AveragePooling1D,
+    ("avg", 2): keras.layers.AveragePooling2D,
+}
 _DROPOUT = {1: keras.layers.SpatialDropout1D, 2: keras.layers.SpatialDropout2D}
 
 
@@ -46,9 +50,16 @@ class SequentialBlock(keras.layers.Layer):
 
 
 def _call(layer, x, training):
-    if isinstance(layer, (keras.layers.BatchNormalization, keras.layers.Dropout,
-                          keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D,
-                          SequentialBlock)):
+    if isinstance(
+        layer,
+        (
+            keras.layers.BatchNormalization,
+            keras.layers.Dropout,
+            keras.layers.SpatialDropout1D,
+            keras.layers.SpatialDropout2D,
+            SequentialBlock,
+        ),
+    ):
         return layer(x, training=training)
     return layer(x)
 
@@ -93,11 +104,25 @@ class ConvBlock(SequentialBlock):
     TensorShape([2, 16, 16, 8])
     """
 
-    def __init__(self, filters, kernel_size=3, rank=2, strides=1, dilation_rate=1,
-                 padding="same", pad_mode="zeros", normalization="batch",
-                 activation="relu", pooling=None, pool_size=2, dropout=0.0,
-                 separable=False, kernel_initializer="he_normal",
-                 kernel_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size=3,
+        rank=2,
+        strides=1,
+        dilation_rate=1,
+        padding="same",
+        pad_mode="zeros",
+        normalization="batch",
+        activation="relu",
+        pooling=None,
+        pool_size=2,
+        dropout=0.0,
+        separable=False,
+        kernel_initializer="he_normal",
+        kernel_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.rank = v.check_choice("rank", rank, (1, 2))
         self.filters = v.check_positive_int("filters", filters)
@@ -129,18 +154,33 @@ class ConvBlock(SequentialBlock):
             layers.append(Pad(pads, mode=self.pad_mode, rank=self.rank, name="pad"))
             conv_padding = "valid"
         use_bias = self.normalization is None
-        common = dict(kernel_size=self.kernel_size, strides=self.strides,
-                      dilation_rate=self.dilation_rate, padding=conv_padding,
-                      use_bias=use_bias, name="conv")
+        common = dict(
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            dilation_rate=self.dilation_rate,
+            padding=conv_padding,
+            use_bias=use_bias,
+            name="conv",
+        )
         if self.separable:
-            layers.append(_SEPARABLE[self.rank](
-                self.filters, depthwise_initializer=self.kernel_initializer,
-                pointwise_initializer=self.kernel_initializer,
-                pointwise_regularizer=keras.regularizers.get(self.kernel_regularizer), **common))
+            layers.append(
+                _SEPARABLE[self.rank](
+                    self.filters,
+                    depthwise_initializer=self.kernel_initializer,
+                    pointwise_initializer=self.kernel_initializer,
+                    pointwise_regularizer=keras.regularizers.get(self.kernel_regularizer),
+                    **common,
+                )
+            )
         else:
-            layers.append(_CONV[self.rank](
-                self.filters, kernel_initializer=self.kernel_initializer,
-                kernel_regularizer=keras.regularizers.get(self.kernel_regularizer), **common))
+            layers.append(
+                _CONV[self.rank](
+                    self.filters,
+                    kernel_initializer=self.kernel_initializer,
+                    kernel_regularizer=keras.regularizers.get(self.kernel_regularizer),
+                    **common,
+                )
+            )
         if self.normalization == "batch":
             # momentum 0.9 (PyTorch's default): moving statistics that catch up within
             # a few dozen steps, so small data sets evaluate sensibly early on.
@@ -157,13 +197,23 @@ class ConvBlock(SequentialBlock):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "filters": self.filters, "kernel_size": self.kernel_size, "rank": self.rank,
-            "strides": self.strides, "dilation_rate": self.dilation_rate,
-            "padding": self.padding, "pad_mode": self.pad_mode,
-            "normalization": self.normalization, "activation": self.activation,
-            "pooling": self.pooling, "pool_size": self.pool_size, "dropout": self.dropout,
-            "separable": self.separable, "kernel_initializer": self.kernel_initializer,
-            "kernel_regularizer": self.kernel_regularizer,
-        })
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "rank": self.rank,
+                "strides": self.strides,
+                "dilation_rate": self.dilation_rate,
+                "padding": self.padding,
+                "pad_mode": self.pad_mode,
+                "normalization": self.normalization,
+                "activation": self.activation,
+                "pooling": self.pooling,
+                "pool_size": self.pool_size,
+                "dropout": self.dropout,
+                "separable": self.separable,
+                "kernel_initializer": self.kernel_initializer,
+                "kernel_regularizer": self.kernel_regularizer,
+            }
+        )
         return config

@@ -4,8 +4,12 @@ import keras
 
 from mmcnn.layers import validation as v
 
-_GLOBAL = {("max", 1): keras.layers.GlobalMaxPooling1D, ("max", 2): keras.layers.GlobalMaxPooling2D,
-           ("avg", 1): keras.layers.GlobalAveragePooling1D, ("avg", 2): keras.layers.GlobalAveragePooling2D}
+_GLOBAL = {
+    ("max", 1): keras.layers.GlobalMaxPooling1D,
+    ("max", 2): keras.layers.GlobalMaxPooling2D,
+    ("avg", 1): keras.layers.GlobalAveragePooling1D,
+    ("avg", 2): keras.layers.GlobalAveragePooling2D,
+}
 
 
 @keras.saving.register_keras_serializable(package="mmcnn")
@@ -36,27 +40,34 @@ class ClassifierHead(keras.layers.Layer):
     TensorShape([2, 3])
     """
 
-    def __init__(self, num_classes, rank=2, pooling="avg", dropout=0.0, hidden_units=None,
-                 class_names=None, **kwargs):
+    def __init__(
+        self, num_classes, rank=2, pooling="avg", dropout=0.0, hidden_units=None, class_names=None, **kwargs
+    ):
         super().__init__(**kwargs)
         self.num_classes = v.check_positive_int("num_classes", num_classes)
         self.rank = v.check_choice("rank", rank, (1, 2))
         self.pooling = v.check_choice("pooling", pooling, ("avg", "max", "flatten"))
         self.dropout = v.check_fraction("dropout", dropout)
-        self.hidden_units = (None if hidden_units is None
-                             else v.check_positive_int("hidden_units", hidden_units))
+        self.hidden_units = (
+            None if hidden_units is None else v.check_positive_int("hidden_units", hidden_units)
+        )
         if class_names is not None:
             class_names = [str(name) for name in class_names]
             if len(class_names) != num_classes or len(set(class_names)) != num_classes:
                 raise ValueError(
                     f"`class_names` must hold {num_classes} distinct names (num_classes). "
-                    f"Received: class_names={class_names!r}")
+                    f"Received: class_names={class_names!r}"
+                )
         self.class_names = class_names
-        self.pool = (keras.layers.Flatten(name="flatten") if pooling == "flatten"
-                     else _GLOBAL[(pooling, rank)](name="pool"))
+        self.pool = (
+            keras.layers.Flatten(name="flatten")
+            if pooling == "flatten"
+            else _GLOBAL[(pooling, rank)](name="pool")
+        )
         self.drop = keras.layers.Dropout(self.dropout, name="dropout") if self.dropout else None
-        self.hidden = (keras.layers.Dense(hidden_units, activation="relu", name="hidden")
-                       if hidden_units else None)
+        self.hidden = (
+            keras.layers.Dense(hidden_units, activation="relu", name="hidden") if hidden_units else None
+        )
         # float32 softmax keeps probabilities exact under mixed precision.
         self.dense = keras.layers.Dense(num_classes, name="logits")
         self.softmax = keras.layers.Softmax(dtype="float32", name="softmax")
@@ -80,14 +91,22 @@ class ClassifierHead(keras.layers.Layer):
         return (input_shape[0], self.num_classes)
 
     def inspect_path(self):
-        return [layer for layer in (self.pool, self.hidden, self.drop, self.dense, self.softmax)
-                if layer is not None]
+        return [
+            layer
+            for layer in (self.pool, self.hidden, self.drop, self.dense, self.softmax)
+            if layer is not None
+        ]
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "num_classes": self.num_classes, "rank": self.rank, "pooling": self.pooling,
-            "dropout": self.dropout, "hidden_units": self.hidden_units,
-            "class_names": self.class_names,
-        })
+        config.update(
+            {
+                "num_classes": self.num_classes,
+                "rank": self.rank,
+                "pooling": self.pooling,
+                "dropout": self.dropout,
+                "hidden_units": self.hidden_units,
+                "class_names": self.class_names,
+            }
+        )
         return config

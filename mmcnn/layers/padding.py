@@ -67,8 +67,11 @@ class Pad(keras.layers.Layer):
 
     def receptive_field_params(self):
         """Padding shifts positions but widens no window."""
-        return {"kernel": (1,) * self.rank, "stride": (1,) * self.rank,
-                "pad_before": tuple(p[0] for p in self.padding)}
+        return {
+            "kernel": (1,) * self.rank,
+            "stride": (1,) * self.rank,
+            "pad_before": tuple(p[0] for p in self.padding),
+        }
 
     def get_config(self):
         config = super().get_config()

@@ -3,7 +3,7 @@
 import keras
 
 from mmcnn.layers import validation as v
-from mmcnn.layers.conv_block import NORMALIZATIONS, ConvBlock, _DROPOUT, _POOL, POOLINGS
+from mmcnn.layers.conv_block import _DROPOUT, _POOL, NORMALIZATIONS, POOLINGS, ConvBlock
 from mmcnn.layers.padding import PAD_MODES
 
 
@@ -40,9 +40,21 @@ class ResidualBlock(keras.layers.Layer):
     TensorShape([2, 10, 16])
     """
 
-    def __init__(self, filters, kernel_size=3, rank=2, strides=1, pad_mode="zeros",
-                 normalization="batch", activation="relu", pooling=None, pool_size=2,
-                 dropout=0.0, separable=False, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size=3,
+        rank=2,
+        strides=1,
+        pad_mode="zeros",
+        normalization="batch",
+        activation="relu",
+        pooling=None,
+        pool_size=2,
+        dropout=0.0,
+        separable=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.filters = v.check_positive_int("filters", filters)
         self.kernel_size = v.to_tuple("kernel_size", kernel_size, rank)
@@ -55,15 +67,18 @@ class ResidualBlock(keras.layers.Layer):
         self.pool_size = v.to_tuple("pool_size", pool_size, rank)
         self.dropout = v.check_fraction("dropout", dropout)
         self.separable = bool(separable)
-        common = dict(rank=rank, kernel_size=self.kernel_size, pad_mode=pad_mode,
-                      normalization=normalization, separable=separable)
-        self.conv1 = ConvBlock(filters, strides=self.strides, activation=activation,
-                               name="conv1", **common)
+        common = dict(
+            rank=rank,
+            kernel_size=self.kernel_size,
+            pad_mode=pad_mode,
+            normalization=normalization,
+            separable=separable,
+        )
+        self.conv1 = ConvBlock(filters, strides=self.strides, activation=activation, name="conv1", **common)
         self.conv2 = ConvBlock(filters, activation=None, name="conv2", **common)
         self.shortcut = None
         self.out_activation = keras.layers.Activation(activation or "linear", name="act")
-        self.pool = (_POOL[(pooling, rank)](pool_size=self.pool_size, name="pool")
-                     if pooling else None)
+        self.pool = _POOL[(pooling, rank)](pool_size=self.pool_size, name="pool") if pooling else None
         self.drop = _DROPOUT[rank](self.dropout, name="dropout") if self.dropout else None
 
     def build(self, input_shape):
@@ -72,8 +87,14 @@ class ResidualBlock(keras.layers.Layer):
         self.conv2.build(mid)
         if input_shape[-1] != self.filters or any(s > 1 for s in self.strides):
             self.shortcut = ConvBlock(
-                self.filters, kernel_size=1, rank=self.rank, strides=self.strides,
-                normalization=self.normalization, activation=None, name="shortcut")
+                self.filters,
+                kernel_size=1,
+                rank=self.rank,
+                strides=self.strides,
+                normalization=self.normalization,
+                activation=None,
+                name="shortcut",
+            )
             self.shortcut.build(input_shape)
 
     def call(self, inputs, training=None):
@@ -103,11 +124,19 @@ class ResidualBlock(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "filters": self.filters, "kernel_size": self.kernel_size, "rank": self.rank,
-            "strides": self.strides, "pad_mode": self.pad_mode,
-            "normalization": self.normalization, "activation": self.activation,
-            "pooling": self.pooling, "pool_size": self.pool_size, "dropout": self.dropout,
-            "separable": self.separable,
-        })
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "rank": self.rank,
+                "strides": self.strides,
+                "pad_mode": self.pad_mode,
+                "normalization": self.normalization,
+                "activation": self.activation,
+                "pooling": self.pooling,
+                "pool_size": self.pool_size,
+                "dropout": self.dropout,
+                "separable": self.separable,
+            }
+        )
         return config

@@ -60,8 +60,9 @@ def bilinear_sample(images, x, y):
             cx, cy = x0 + dx, y0 + dy
             weight = (1.0 - tf.abs(px - cx)) * (1.0 - tf.abs(py - cy))
             inside = (cx >= 0) & (cx <= w - 1) & (cy >= 0) & (cy <= h - 1)
-            index = (tf.cast(tf.clip_by_value(cy, 0, h - 1), tf.int32) * width
-                     + tf.cast(tf.clip_by_value(cx, 0, w - 1), tf.int32))
+            index = tf.cast(tf.clip_by_value(cy, 0, h - 1), tf.int32) * width + tf.cast(
+                tf.clip_by_value(cx, 0, w - 1), tf.int32
+            )
             values = tf.gather(flat, index, batch_dims=1)
             weight = tf.where(inside, weight, 0.0)
             out += values * tf.cast(weight, images.dtype)[..., None]
@@ -128,18 +129,24 @@ class SpatialTransformer(keras.layers.Layer):
         self.units = v.check_positive_int("units", units)
         self.kernel_size = v.check_positive_int("kernel_size", kernel_size)
         self.output_size = None if output_size is None else v.to_tuple("output_size", output_size, 2)
-        self.localization = [ConvBlock(f, kernel_size, rank=2, pooling="max", name=f"loc_conv{i + 1}")
-                             for i, f in enumerate(self.filters)]
+        self.localization = [
+            ConvBlock(f, kernel_size, rank=2, pooling="max", name=f"loc_conv{i + 1}")
+            for i, f in enumerate(self.filters)
+        ]
         self.flatten = keras.layers.Flatten(name="loc_flatten")
         self.hidden = keras.layers.Dense(units, activation="relu", name="loc_hidden")
         self.theta = keras.layers.Dense(
-            6, kernel_initializer="zeros",
-            bias_initializer=keras.initializers.Constant(np.array(IDENTITY, "float32")), name="theta")
+            6,
+            kernel_initializer="zeros",
+            bias_initializer=keras.initializers.Constant(np.array(IDENTITY, "float32")),
+            name="theta",
+        )
 
     def build(self, input_shape):
         if input_shape[1] is None or input_shape[2] is None:
-            raise ValueError("SpatialTransformer needs a fixed height and width. "
-                             f"Received: input_shape={input_shape}")
+            raise ValueError(
+                f"SpatialTransformer needs a fixed height and width. Received: input_shape={input_shape}"
+            )
         shape = input_shape
         for block in self.localization:
             block.build(shape)
@@ -166,6 +173,12 @@ class SpatialTransformer(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"filters": self.filters, "units": self.units, "kernel_size": self.kernel_size,
-                       "output_size": self.output_size})
+        config.update(
+            {
+                "filters": self.filters,
+                "units": self.units,
+                "kernel_size": self.kernel_size,
+                "output_size": self.output_size,
+            }
+        )
         return config

@@ -3,9 +3,7 @@
 
 def check_choice(name, value, choices):
     if value not in choices:
-        raise ValueError(
-            f"`{name}` must be one of {list(choices)}. Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be one of {list(choices)}. Received: {name}={value!r}")
     return value
 
 
@@ -27,9 +25,7 @@ def to_tuple(name, value, rank):
     """Expands an int to a `rank`-tuple of positive ints, checking each."""
     values = (value,) * rank if isinstance(value, int) else tuple(value)
     if len(values) != rank:
-        raise ValueError(
-            f"`{name}` must be an int or a tuple of {rank} ints. Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be an int or a tuple of {rank} ints. Received: {name}={value!r}")
     for item in values:
         check_positive_int(name, item)
     return values

@@ -8,21 +8,28 @@ from mmcnn.layers.padding import PAD_MODES
 from mmcnn.layers.residual_block import ResidualBlock
 
 BLOCK_TYPES = ("conv", "residual", "separable", "separable_residual")
-_STAGE_KEYS = {"filters", "blocks", "kernel_size", "strides", "dilation_rate", "pooling",
-               "block", "dropout"}
+_STAGE_KEYS = {"filters", "blocks", "kernel_size", "strides", "dilation_rate", "pooling", "block", "dropout"}
 
 
 def _check_stage(index, stage, default_block):
     if not isinstance(stage, dict) or "filters" not in stage:
-        raise ValueError(
-            f"`stages[{index}]` must be a dict with at least 'filters'. Received: {stage!r}")
+        raise ValueError(f"`stages[{index}]` must be a dict with at least 'filters'. Received: {stage!r}")
     unknown = set(stage) - _STAGE_KEYS
     if unknown:
         raise ValueError(
             f"`stages[{index}]` has unknown keys {sorted(unknown)}; "
-            f"valid keys are {sorted(_STAGE_KEYS)}. Received: {stage!r}")
-    stage = {"blocks": 1, "kernel_size": 3, "strides": 1, "dilation_rate": 1, "pooling": None,
-             "block": default_block, "dropout": 0.0, **stage}
+            f"valid keys are {sorted(_STAGE_KEYS)}. Received: {stage!r}"
+        )
+    stage = {
+        "blocks": 1,
+        "kernel_size": 3,
+        "strides": 1,
+        "dilation_rate": 1,
+        "pooling": None,
+        "block": default_block,
+        "dropout": 0.0,
+        **stage,
+    }
     v.check_positive_int(f"stages[{index}]['blocks']", stage["blocks"])
     v.check_choice(f"stages[{index}]['block']", stage["block"], BLOCK_TYPES)
     v.check_choice(f"stages[{index}]['pooling']", stage["pooling"], POOLINGS)
@@ -61,8 +68,16 @@ class Backbone(SequentialBlock):
     TensorShape([1, 8, 8, 16])
     """
 
-    def __init__(self, stages, rank=2, block="conv", pad_mode="zeros", normalization="batch",
-                 activation="relu", **kwargs):
+    def __init__(
+        self,
+        stages,
+        rank=2,
+        block="conv",
+        pad_mode="zeros",
+        normalization="batch",
+        activation="relu",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if not stages:
             raise ValueError(f"`stages` must list at least one stage. Received: stages={stages!r}")
@@ -77,19 +92,31 @@ class Backbone(SequentialBlock):
             stage = _check_stage(s, stage, block)
             for b in range(stage["blocks"]):
                 last = b == stage["blocks"] - 1
-                self._sequence.append(self._make_block(
-                    stage, strides=stage["strides"] if b == 0 else 1,
-                    pooling=stage["pooling"] if last else None,
-                    dropout=stage["dropout"] if last else 0.0,
-                    name=f"stage{s + 1}_block{b + 1}"))
+                self._sequence.append(
+                    self._make_block(
+                        stage,
+                        strides=stage["strides"] if b == 0 else 1,
+                        pooling=stage["pooling"] if last else None,
+                        dropout=stage["dropout"] if last else 0.0,
+                        name=f"stage{s + 1}_block{b + 1}",
+                    )
+                )
 
     def _make_block(self, stage, strides, pooling, dropout, name):
         kind = stage["block"]
-        common = dict(filters=stage["filters"], kernel_size=stage["kernel_size"], rank=self.rank,
-                      strides=strides, pad_mode=self.pad_mode,
-                      normalization=self.normalization, activation=self.activation,
-                      pooling=pooling, dropout=dropout,
-                      separable=kind.startswith("separable"), name=name)
+        common = dict(
+            filters=stage["filters"],
+            kernel_size=stage["kernel_size"],
+            rank=self.rank,
+            strides=strides,
+            pad_mode=self.pad_mode,
+            normalization=self.normalization,
+            activation=self.activation,
+            pooling=pooling,
+            dropout=dropout,
+            separable=kind.startswith("separable"),
+            name=name,
+        )
         if kind.endswith("residual"):
             return ResidualBlock(**common)
         return ConvBlock(dilation_rate=stage["dilation_rate"], **common)
@@ -100,9 +127,14 @@ class Backbone(SequentialBlock):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "stages": self.stages, "rank": self.rank, "block": self.block,
-            "pad_mode": self.pad_mode, "normalization": self.normalization,
-            "activation": self.activation,
-        })
+        config.update(
+            {
+                "stages": self.stages,
+                "rank": self.rank,
+                "block": self.block,
+                "pad_mode": self.pad_mode,
+                "normalization": self.normalization,
+                "activation": self.activation,
+            }
+        )
         return config

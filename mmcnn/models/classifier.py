@@ -18,8 +18,13 @@ from mmcnn.data import DataError, LabeledData
 from mmcnn.layers import ClassifierHead
 from mmcnn.models.backbone import Backbone
 from mmcnn.models.metrics import classification_report
-from mmcnn.training import (apply_random_map, check_keras_file, epoch_dataset, steps_per_epoch,
-                            training_callbacks)
+from mmcnn.training import (
+    apply_random_map,
+    check_keras_file,
+    epoch_dataset,
+    steps_per_epoch,
+    training_callbacks,
+)
 
 logger = logging.getLogger("mmcnn")
 
@@ -76,8 +81,17 @@ class Classifier:
         if cls.modality:
             CLASSIFIERS[cls.modality] = cls
 
-    def __init__(self, num_classes=None, class_names=None, preset=None, augmentation="standard",
-                 learning_rate=None, epochs=None, batch_size=None, seed=0):
+    def __init__(
+        self,
+        num_classes=None,
+        class_names=None,
+        preset=None,
+        augmentation="standard",
+        learning_rate=None,
+        epochs=None,
+        batch_size=None,
+        seed=0,
+    ):
         if preset is None:
             preset = self.default_preset
         if preset not in self.presets:
@@ -85,8 +99,10 @@ class Classifier:
         if class_names is not None:
             class_names = [str(c) for c in class_names]
             if num_classes is not None and num_classes != len(class_names):
-                raise ValueError(f"`num_classes` ({num_classes}) disagrees with len(class_names) "
-                                 f"({len(class_names)}). Received: class_names={class_names}")
+                raise ValueError(
+                    f"`num_classes` ({num_classes}) disagrees with len(class_names) "
+                    f"({len(class_names)}). Received: class_names={class_names}"
+                )
             num_classes = len(class_names)
         if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 2):
             raise ValueError(f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}")
@@ -110,8 +126,11 @@ class Classifier:
         names = []
         for cls in type(self).__mro__:
             if "__init__" in cls.__dict__:
-                names += [n for n in inspect.signature(cls.__dict__["__init__"]).parameters
-                          if n not in ("self", "kwargs") and n not in names]
+                names += [
+                    n
+                    for n in inspect.signature(cls.__dict__["__init__"]).parameters
+                    if n not in ("self", "kwargs") and n not in names
+                ]
             if cls is Classifier:
                 break
         return {name: getattr(self, name) for name in names}
@@ -140,8 +159,10 @@ class Classifier:
     def build(self):
         """Builds the Keras model (needs `num_classes`)."""
         if self.num_classes is None:
-            raise ValueError(f"{type(self).__name__} needs `num_classes` or `class_names` before it "
-                             "can be built; pass them, or call fit() with labelled data")
+            raise ValueError(
+                f"{type(self).__name__} needs `num_classes` or `class_names` before it "
+                "can be built; pass them, or call fit() with labelled data"
+            )
         if self.class_names is None:
             self.class_names = [str(i) for i in range(self.num_classes)]
         keras.utils.set_random_seed(self.seed)
@@ -151,14 +172,24 @@ class Classifier:
         for layer in self._front_layers():
             x = layer(x)
         if preset.get("stages"):
-            x = Backbone(preset["stages"], rank=self.rank, block=preset.get("block", "conv"),
-                         pad_mode=preset.get("pad_mode", "zeros"), name="backbone")(x)
-        outputs = ClassifierHead(self.num_classes, rank=self.rank,
-                                 pooling=preset.get("head_pooling", "avg"),
-                                 dropout=preset.get("head_dropout", 0.0),
-                                 hidden_units=preset.get("head_hidden_units"), name="head")(x)
-        self._model = ClassifierModel(inputs, outputs, name=f"{self.modality}_classifier",
-                                      metadata=self._metadata())
+            x = Backbone(
+                preset["stages"],
+                rank=self.rank,
+                block=preset.get("block", "conv"),
+                pad_mode=preset.get("pad_mode", "zeros"),
+                name="backbone",
+            )(x)
+        outputs = ClassifierHead(
+            self.num_classes,
+            rank=self.rank,
+            pooling=preset.get("head_pooling", "avg"),
+            dropout=preset.get("head_dropout", 0.0),
+            hidden_units=preset.get("head_hidden_units"),
+            name="head",
+        )(x)
+        self._model = ClassifierModel(
+            inputs, outputs, name=f"{self.modality}_classifier", metadata=self._metadata()
+        )
         return self._model
 
     def _metadata(self):
@@ -167,8 +198,13 @@ class Classifier:
         config = self.get_config()
         config["class_names"] = self.class_names
         config["num_classes"] = self.num_classes
-        return {"modality": self.modality, "class_names": self.class_names, "config": config,
-                "mmcnn_version": mmcnn.__version__, "tensorflow_version": tf.__version__}
+        return {
+            "modality": self.modality,
+            "class_names": self.class_names,
+            "config": config,
+            "mmcnn_version": mmcnn.__version__,
+            "tensorflow_version": tf.__version__,
+        }
 
     # Hooks for modality subclasses -------------------------------------------
     def _model_input(self):
@@ -201,8 +237,15 @@ class Classifier:
         raise NotImplementedError
 
     # ------------------------------------------------------------------- data
-    def make_dataset(self, data, training=False, batch_size=None, cache_bytes=DEFAULT_CACHE_BYTES,
-                     epochs=None, first_epoch=0):
+    def make_dataset(
+        self,
+        data,
+        training=False,
+        batch_size=None,
+        cache_bytes=DEFAULT_CACHE_BYTES,
+        epochs=None,
+        first_epoch=0,
+    ):
         """Batched `(model_input, label)` dataset: decode in parallel, cache when it fits,
         shuffle (training), batch, prefetch.
 
@@ -211,8 +254,10 @@ class Classifier:
         from `(seed, e)` alone, so a resumed run sees the batches an uninterrupted one
         would (`mmcnn.training.epoch_dataset`)."""
         if not isinstance(data, LabeledData):
-            raise TypeError(f"expected LabeledData (from mmcnn.<modality>.from_directory/from_dataframe/"
-                            f"from_arrays); received {type(data).__name__}")
+            raise TypeError(
+                f"expected LabeledData (from mmcnn.<modality>.from_directory/from_dataframe/"
+                f"from_arrays); received {type(data).__name__}"
+            )
         batch_size = batch_size or self._setting("batch_size")
         cached = len(data) * self._element_nbytes() <= cache_bytes
         shuffle_buffer = SHUFFLE_BUFFER
@@ -222,14 +267,22 @@ class Classifier:
             # mixed, and shuffle decoded examples in a small window.
             data = data.subset(np.random.default_rng(self.seed).permutation(len(data)))
             shuffle_buffer = STREAMING_SHUFFLE_BUFFER
-        ds = tf.data.Dataset.zip((self._input_dataset(data, training=training),
-                                  tf.data.Dataset.from_tensor_slices(data.labels)))
+        ds = tf.data.Dataset.zip(
+            (self._input_dataset(data, training=training), tf.data.Dataset.from_tensor_slices(data.labels))
+        )
         if cached:
             ds = ds.cache()
         if training and epochs is not None and self._shuffle_training:
-            return epoch_dataset(ds, len(data), batch_size, epochs, seed=self.seed,
-                                 first_epoch=first_epoch, random_map=self._training_map(self.seed),
-                                 shuffle_buffer=shuffle_buffer)
+            return epoch_dataset(
+                ds,
+                len(data),
+                batch_size,
+                epochs,
+                seed=self.seed,
+                first_epoch=first_epoch,
+                random_map=self._training_map(self.seed),
+                shuffle_buffer=shuffle_buffer,
+            )
         if training and self._shuffle_training:
             ds = ds.shuffle(min(len(data), shuffle_buffer), seed=self.seed, reshuffle_each_iteration=True)
         if training:
@@ -243,8 +296,9 @@ class Classifier:
             self.class_names = list(data.class_names)
             self.num_classes = len(self.class_names)
         elif list(data.class_names) != list(self.class_names):
-            raise DataError(f"{what} has classes {data.class_names}, but the classifier was made "
-                            f"for {self.class_names}")
+            raise DataError(
+                f"{what} has classes {data.class_names}, but the classifier was made for {self.class_names}"
+            )
 
     # ------------------------------------------------------------------ train
     def compile(self, steps_per_epoch=None, epochs=None, multi_step=True):
@@ -255,14 +309,20 @@ class Classifier:
         lr = self._setting("learning_rate")
         if steps_per_epoch and epochs:
             lr = keras.optimizers.schedules.CosineDecay(
-                0.0, decay_steps=max(1, steps_per_epoch * epochs - steps_per_epoch // 2),
-                warmup_target=lr, warmup_steps=max(1, steps_per_epoch // 2), alpha=0.01)
+                0.0,
+                decay_steps=max(1, steps_per_epoch * epochs - steps_per_epoch // 2),
+                warmup_target=lr,
+                warmup_steps=max(1, steps_per_epoch // 2),
+                alpha=0.01,
+            )
         self.model.compile(
-            optimizer=keras.optimizers.AdamW(learning_rate=lr,
-                                             weight_decay=self.preset_config.get("weight_decay", 1e-4)),
+            optimizer=keras.optimizers.AdamW(
+                learning_rate=lr, weight_decay=self.preset_config.get("weight_decay", 1e-4)
+            ),
             loss=self._loss(),
             metrics=self._metrics(),
-            steps_per_execution=steps_per_execution(steps_per_epoch) if multi_step else 1)
+            steps_per_execution=steps_per_execution(steps_per_epoch) if multi_step else 1,
+        )
 
     def _loss(self):
         """The training loss (labels are class ids)."""
@@ -271,9 +331,20 @@ class Classifier:
     def _metrics(self):
         return ["accuracy"]
 
-    def fit(self, data, validation_data=None, epochs=None, batch_size=None, validation_split=None,
-            callbacks=(), class_weight=None, early_stopping=True, backup_dir=None, verbose="auto",
-            strategy=None):
+    def fit(
+        self,
+        data,
+        validation_data=None,
+        epochs=None,
+        batch_size=None,
+        validation_split=None,
+        callbacks=(),
+        class_weight=None,
+        early_stopping=True,
+        backup_dir=None,
+        verbose="auto",
+        strategy=None,
+    ):
         """Trains on `data` (a `LabeledData`).
 
         Args:
@@ -307,31 +378,62 @@ class Classifier:
         if validation_data is not None:
             self._check_classes(validation_data, "validation data")
         if strategy is not None:
-            return self._fit_distributed(data, validation_data, epochs, batch_size, callbacks,
-                                         class_weight, early_stopping, backup_dir, verbose, strategy)
+            return self._fit_distributed(
+                data,
+                validation_data,
+                epochs,
+                batch_size,
+                callbacks,
+                class_weight,
+                early_stopping,
+                backup_dir,
+                verbose,
+                strategy,
+            )
         if self._model is None:
             self._prepare_for_training(data)
             self.build()
         epochs = epochs or self._setting("epochs")
         batch_size = batch_size or self._setting("batch_size")
-        val_ds = (self.make_dataset(validation_data, batch_size=batch_size)
-                  if validation_data is not None else None)
+        val_ds = (
+            self.make_dataset(validation_data, batch_size=batch_size) if validation_data is not None else None
+        )
         steps = steps_per_epoch(len(data), batch_size)
         if not self.model.compiled:
             self.compile(steps_per_epoch=steps, epochs=epochs)
         # The backup is checked before the dataset is made: it says which epoch to start from.
-        callbacks, first_epoch = self._fit_callbacks(callbacks, early_stopping and val_ds is not None,
-                                                     backup_dir, with_first_epoch=True)
-        train_ds = self.make_dataset(data, training=True, batch_size=batch_size, epochs=epochs,
-                                     first_epoch=first_epoch)
+        callbacks, first_epoch = self._fit_callbacks(
+            callbacks, early_stopping and val_ds is not None, backup_dir, with_first_epoch=True
+        )
+        train_ds = self.make_dataset(
+            data, training=True, batch_size=batch_size, epochs=epochs, first_epoch=first_epoch
+        )
         class_weight = self._class_weight(data, class_weight)
         # shuffle=False: make_dataset already shuffles (Keras would only warn that it ignores it).
-        return self.model.fit(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps,
-                              callbacks=callbacks, class_weight=class_weight, verbose=verbose,
-                              shuffle=False)
+        return self.model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            steps_per_epoch=steps,
+            callbacks=callbacks,
+            class_weight=class_weight,
+            verbose=verbose,
+            shuffle=False,
+        )
 
-    def _fit_distributed(self, data, validation_data, epochs, batch_size, callbacks, class_weight,
-                         early_stopping, backup_dir, verbose, strategy):
+    def _fit_distributed(
+        self,
+        data,
+        validation_data,
+        epochs,
+        batch_size,
+        callbacks,
+        class_weight,
+        early_stopping,
+        backup_dir,
+        verbose,
+        strategy,
+    ):
         """`fit` under a `tf.distribute` strategy (see `mmcnn.distribute`)."""
         from mmcnn import distribute
 
@@ -346,28 +448,48 @@ class Classifier:
         batch_size = batch_size or self._setting("batch_size")  # per replica
         class_weight = self._class_weight(data, class_weight)
         train_ds, class_weight = distribute.distributed_dataset(
-            self, data, strategy, batch_size, training=True, class_weight=class_weight)
-        val_ds = (distribute.distributed_dataset(self, validation_data, strategy, batch_size,
-                                                 training=False)[0]
-                  if validation_data is not None else None)
+            self, data, strategy, batch_size, training=True, class_weight=class_weight
+        )
+        val_ds = (
+            distribute.distributed_dataset(self, validation_data, strategy, batch_size, training=False)[0]
+            if validation_data is not None
+            else None
+        )
         if not self.model.compiled:
             with strategy.scope():
                 # One step per call: Keras 3.15's multi-step loop fails under tf.distribute
                 # ("You must feed a value for placeholder" in its has_next check).
-                self.compile(steps_per_epoch=distribute.steps_per_epoch(len(data), batch_size, strategy),
-                             epochs=epochs, multi_step=False)
-        callbacks = self._fit_callbacks(callbacks, early_stopping and val_ds is not None,
-                                        backup_dir and distribute.backup_path(backup_dir, strategy))
+                self.compile(
+                    steps_per_epoch=distribute.steps_per_epoch(len(data), batch_size, strategy),
+                    epochs=epochs,
+                    multi_step=False,
+                )
+        callbacks = self._fit_callbacks(
+            callbacks,
+            early_stopping and val_ds is not None,
+            backup_dir and distribute.backup_path(backup_dir, strategy),
+        )
         with distribute.cluster_errors(strategy), distribute.keras_multi_worker_workaround(strategy):
-            return self.model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
-                                  class_weight=class_weight, verbose=verbose, shuffle=False)
+            return self.model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=epochs,
+                callbacks=callbacks,
+                class_weight=class_weight,
+                verbose=verbose,
+                shuffle=False,
+            )
 
     def _fit_callbacks(self, callbacks, early_stopping, backup_dir, with_first_epoch=False):
         callbacks = list(callbacks)
         if early_stopping:
-            callbacks.append(keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=self.preset_config.get("patience", 5),
-                restore_best_weights=True))
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss",
+                    patience=self.preset_config.get("patience", 5),
+                    restore_best_weights=True,
+                )
+            )
         # Divergence check, then the backup (checked now; it also saves the early-stopping and
         # checkpoint state), then per-epoch seeds for the model's random layers, then the rest.
         callbacks, first_epoch = training_callbacks(self.seed, callbacks, backup_dir)

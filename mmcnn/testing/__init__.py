@@ -21,8 +21,9 @@ def _init_arg_names(layer_cls):
         if "__init__" not in cls.__dict__:
             continue
         params = inspect.signature(cls.__dict__["__init__"]).parameters
-        names |= {n for n, p in params.items()
-                  if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        names |= {
+            n for n, p in params.items() if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        }
     return names
 
 
@@ -35,14 +36,16 @@ def check_config(layer):
     clone = type(layer).from_config(config)
     if clone.get_config() != config:
         raise AssertionError(
-            f"{type(layer).__name__} config does not round-trip:\n{config}\n!=\n{clone.get_config()}")
+            f"{type(layer).__name__} config does not round-trip:\n{config}\n!=\n{clone.get_config()}"
+        )
     return clone
 
 
 def _as_tensor(data):
     if isinstance(data, (list, tuple)) or (isinstance(data, np.ndarray) and data.dtype.kind in "OUS"):
-        return tf.constant(np.asarray(data, dtype=object).astype(bytes) if
-                           isinstance(data, np.ndarray) else data)
+        return tf.constant(
+            np.asarray(data, dtype=object).astype(bytes) if isinstance(data, np.ndarray) else data
+        )
     return tf.convert_to_tensor(data)
 
 
@@ -66,9 +69,17 @@ def _assert_close(where, a, b, atol):
         raise AssertionError(f"{where}: outputs differ")
 
 
-def run_layer_test(layer_cls, init_kwargs, input_data, expected_output_shape=None,
-                   expected_num_trainable_weights=None, expected_num_non_trainable_weights=None,
-                   run_training_step=True, run_saved_model=True, atol=1e-5):
+def run_layer_test(
+    layer_cls,
+    init_kwargs,
+    input_data,
+    expected_output_shape=None,
+    expected_num_trainable_weights=None,
+    expected_num_non_trainable_weights=None,
+    run_training_step=True,
+    run_saved_model=True,
+    atol=1e-5,
+):
     """Checks a layer end to end and returns the built test model.
 
     Config round trip; symbolic and eager calls with the expected shape
@@ -91,14 +102,21 @@ def run_layer_test(layer_cls, init_kwargs, input_data, expected_output_shape=Non
     eager = layer(x)
     _assert_shape("eager call", eager.shape, expected_output_shape)
 
-    if expected_num_trainable_weights is not None and \
-            len(layer.trainable_weights) != expected_num_trainable_weights:
-        raise AssertionError(f"trainable weights: {len(layer.trainable_weights)} != "
-                             f"{expected_num_trainable_weights}")
-    if expected_num_non_trainable_weights is not None and \
-            len(layer.non_trainable_weights) != expected_num_non_trainable_weights:
-        raise AssertionError(f"non-trainable weights: {len(layer.non_trainable_weights)} != "
-                             f"{expected_num_non_trainable_weights}")
+    if (
+        expected_num_trainable_weights is not None
+        and len(layer.trainable_weights) != expected_num_trainable_weights
+    ):
+        raise AssertionError(
+            f"trainable weights: {len(layer.trainable_weights)} != {expected_num_trainable_weights}"
+        )
+    if (
+        expected_num_non_trainable_weights is not None
+        and len(layer.non_trainable_weights) != expected_num_non_trainable_weights
+    ):
+        raise AssertionError(
+            f"non-trainable weights: {len(layer.non_trainable_weights)} != "
+            f"{expected_num_non_trainable_weights}"
+        )
 
     if run_training_step and layer.trainable_weights:
         _one_training_step(model, x, eager)
@@ -117,8 +135,7 @@ def run_layer_test(layer_cls, init_kwargs, input_data, expected_output_shape=Non
             restored = tf.saved_model.load(export_dir)
             _assert_close("SavedModel", restored.serve(x), reference, atol)
             one = x[:1]
-            _assert_close("SavedModel batch 1", restored.serve(one),
-                          model(one, training=False), atol)
+            _assert_close("SavedModel batch 1", restored.serve(one), model(one, training=False), atol)
     return model
 
 

@@ -5,5 +5,12 @@ from mmcnn.text.text_classifier import TextClassifier
 from mmcnn.text.text_converter import TextTokenizer
 from mmcnn.text.text_data import from_arrays, from_dataframe, from_directory, read_text_file
 
-__all__ = ["TextClassifier", "TextTokenizer", "TokenWindowAdapter", "from_arrays", "from_dataframe",
-           "from_directory", "read_text_file"]
+__all__ = [
+    "TextClassifier",
+    "TextTokenizer",
+    "TokenWindowAdapter",
+    "from_arrays",
+    "from_dataframe",
+    "from_directory",
+    "read_text_file",
+]

@@ -47,7 +47,8 @@ def _check_blocks(blocks):
         if not isinstance(block, dict) or "filters" not in block or set(block) - _BLOCK_KEYS:
             raise ValueError(
                 f"`blocks[{i}]` must be a dict with 'filters' and optionally 'kernel_size' and "
-                f"'pool_size'. Received: {block!r}")
+                f"'pool_size'. Received: {block!r}"
+            )
         block = {"kernel_size": 3, "pool_size": 1, **block}
         for key in ("filters", "kernel_size", "pool_size"):
             v.check_positive_int(f"blocks[{i}]['{key}']", block[key])
@@ -98,14 +99,24 @@ class TokenWindowAdapter(keras.layers.Layer):
     TensorShape([1, 3, 4])
     """
 
-    def __init__(self, vocabulary_size, embedding_dim=128, filters=100, widths=(2, 3, 4, 5),
-                 blocks=None, dropout=0.0, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size,
+        embedding_dim=128,
+        filters=100,
+        widths=(2, 3, 4, 5),
+        blocks=None,
+        dropout=0.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.vocabulary_size = v.check_positive_int("vocabulary_size", vocabulary_size)
         self.embedding_dim = v.check_positive_int("embedding_dim", embedding_dim)
         self.filters = v.check_positive_int("filters", filters)
         if isinstance(widths, int) or not isinstance(widths, (list, tuple)) or not widths:
-            raise ValueError(f"`widths` must be a non-empty list of positive integers. Received: widths={widths!r}")
+            raise ValueError(
+                f"`widths` must be a non-empty list of positive integers. Received: widths={widths!r}"
+            )
         self.widths = [v.check_positive_int("widths", w) for w in widths]
         self.blocks = _check_blocks(blocks)
         self.dropout = v.check_fraction("dropout", dropout)
@@ -114,11 +125,15 @@ class TokenWindowAdapter(keras.layers.Layer):
         if self.blocks is None:
             # "valid" windows on an input padded with k - 1 zeros on the right: the
             # window at position p is exactly tokens p .. p + k - 1 (readable in explain).
-            self.convs = [keras.layers.Conv1D(self.filters, k, activation="relu", name=f"window_{k}")
-                          for k in self.widths]
+            self.convs = [
+                keras.layers.Conv1D(self.filters, k, activation="relu", name=f"window_{k}")
+                for k in self.widths
+            ]
         else:
-            self.convs = [ConvBlock(b["filters"], b["kernel_size"], rank=1, name=f"block_{i}")
-                          for i, b in enumerate(self.blocks)]
+            self.convs = [
+                ConvBlock(b["filters"], b["kernel_size"], rank=1, name=f"block_{i}")
+                for i, b in enumerate(self.blocks)
+            ]
 
     def build(self, input_shape):
         self.embedding.build(input_shape)
@@ -140,8 +155,9 @@ class TokenWindowAdapter(keras.layers.Layer):
         if self.drop is not None:
             x = self.drop(x, training=training)
         if self.blocks is None:
-            outputs = [conv(ops.pad(x, [[0, 0], [0, k - 1], [0, 0]]))
-                       for k, conv in zip(self.widths, self.convs)]
+            outputs = [
+                conv(ops.pad(x, [[0, 0], [0, k - 1], [0, 0]])) for k, conv in zip(self.widths, self.convs)
+            ]
             return ops.concatenate(outputs, axis=CHANNEL_AXIS) * mask
         for block, conv in zip(self.blocks, self.convs):
             x = conv(x, training=training) * mask
@@ -167,8 +183,10 @@ class TokenWindowAdapter(keras.layers.Layer):
         """
         if self.blocks is not None:
             return None  # stacked: pooling between blocks is not a layer; inspect sees one layer
-        return [[self.embedding, Pad(((0, k - 1),), mode="zeros", rank=1, name=f"pad_{k}"), conv]
-                for k, conv in zip(self.widths, self.convs)]
+        return [
+            [self.embedding, Pad(((0, k - 1),), mode="zeros", rank=1, name=f"pad_{k}"), conv]
+            for k, conv in zip(self.widths, self.convs)
+        ]
 
     def token_windows(self):
         """Where each output channel looks: the token window of output position `p`.
@@ -194,10 +212,16 @@ class TokenWindowAdapter(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"vocabulary_size": self.vocabulary_size, "embedding_dim": self.embedding_dim,
-                       "filters": self.filters, "widths": list(self.widths),
-                       "blocks": None if self.blocks is None else [dict(b) for b in self.blocks],
-                       "dropout": self.dropout})
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "embedding_dim": self.embedding_dim,
+                "filters": self.filters,
+                "widths": list(self.widths),
+                "blocks": None if self.blocks is None else [dict(b) for b in self.blocks],
+                "dropout": self.dropout,
+            }
+        )
         return config
 
 

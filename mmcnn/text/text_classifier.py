@@ -27,24 +27,63 @@ PRESETS = {
     # Kim (2014): parallel windows of 2..5 tokens, max over positions, dropout, softmax.
     # Settings picked on a validation split of the fortunes corpus (bench/bench_text.py --tune):
     # unicode_script tokens (punctuation split from words) beat whitespace words, 0.505 vs 0.446.
-    "kim": dict(rank=1, stages=[], head_pooling="max", head_dropout=0.5,
-                mode="unicode_script", max_tokens=64, embedding_dim=128, filters=100, widths=[2, 3, 4, 5],
-                blocks=None, dropout=0.25, **_TRAINING),
+    "kim": dict(
+        rank=1,
+        stages=[],
+        head_pooling="max",
+        head_dropout=0.5,
+        mode="unicode_script",
+        max_tokens=64,
+        embedding_dim=128,
+        filters=100,
+        widths=[2, 3, 4, 5],
+        blocks=None,
+        dropout=0.25,
+        **_TRAINING,
+    ),
     # Stacked convolution blocks: wider receptive fields for longer texts.
-    "deep": dict(rank=1, stages=[], head_pooling="max", head_dropout=0.5,
-                 mode="word", max_tokens=256, embedding_dim=128, filters=128, widths=[3],
-                 blocks=[{"filters": 128, "kernel_size": 3}, {"filters": 128, "kernel_size": 3, "pool_size": 2},
-                         {"filters": 256, "kernel_size": 3}, {"filters": 256, "kernel_size": 3}],
-                 dropout=0.1, **_TRAINING),
+    "deep": dict(
+        rank=1,
+        stages=[],
+        head_pooling="max",
+        head_dropout=0.5,
+        mode="word",
+        max_tokens=256,
+        embedding_dim=128,
+        filters=128,
+        widths=[3],
+        blocks=[
+            {"filters": 128, "kernel_size": 3},
+            {"filters": 128, "kernel_size": 3, "pool_size": 2},
+            {"filters": 256, "kernel_size": 3},
+            {"filters": 256, "kernel_size": 3},
+        ],
+        dropout=0.1,
+        **_TRAINING,
+    ),
     # A character-level CNN in the manner of Zhang, Zhao & LeCun (2015), narrower
     # (256 -> 128 feature maps, 1014 -> 512 characters) to train on CPUs.
-    "char": dict(rank=1, stages=[], head_pooling="max", head_dropout=0.5, head_hidden_units=256,
-                 mode="char", max_tokens=512, embedding_dim=32, filters=128, widths=[7],
-                 blocks=[{"filters": 128, "kernel_size": 7, "pool_size": 3},
-                         {"filters": 128, "kernel_size": 7, "pool_size": 3},
-                         {"filters": 128, "kernel_size": 3}, {"filters": 128, "kernel_size": 3},
-                         {"filters": 128, "kernel_size": 3, "pool_size": 3}],
-                 dropout=0.0, **{**_TRAINING, "epochs": 20}),
+    "char": dict(
+        rank=1,
+        stages=[],
+        head_pooling="max",
+        head_dropout=0.5,
+        head_hidden_units=256,
+        mode="char",
+        max_tokens=512,
+        embedding_dim=32,
+        filters=128,
+        widths=[7],
+        blocks=[
+            {"filters": 128, "kernel_size": 7, "pool_size": 3},
+            {"filters": 128, "kernel_size": 7, "pool_size": 3},
+            {"filters": 128, "kernel_size": 3},
+            {"filters": 128, "kernel_size": 3},
+            {"filters": 128, "kernel_size": 3, "pool_size": 3},
+        ],
+        dropout=0.0,
+        **{**_TRAINING, "epochs": 20},
+    ),
 }
 
 AUGMENTATIONS = ("none",)
@@ -94,18 +133,42 @@ class TextClassifier(Classifier):
     presets = PRESETS
     default_preset = "kim"
 
-    def __init__(self, num_classes=None, mode=None, max_tokens=None, vocabulary_size=20000,
-                 min_frequency=2, class_names=None, preset=None, augmentation="none",
-                 learning_rate=None, epochs=None, batch_size=None, seed=0, embedding_dim=None,
-                 filters=None, widths=None, dropout=None, lowercase=True):
+    def __init__(
+        self,
+        num_classes=None,
+        mode=None,
+        max_tokens=None,
+        vocabulary_size=20000,
+        min_frequency=2,
+        class_names=None,
+        preset=None,
+        augmentation="none",
+        learning_rate=None,
+        epochs=None,
+        batch_size=None,
+        seed=0,
+        embedding_dim=None,
+        filters=None,
+        widths=None,
+        dropout=None,
+        lowercase=True,
+    ):
         if augmentation not in AUGMENTATIONS:
-            raise ValueError(f"`augmentation` must be one of {AUGMENTATIONS}. "
-                             f"Received: augmentation={augmentation!r}")
+            raise ValueError(
+                f"`augmentation` must be one of {AUGMENTATIONS}. Received: augmentation={augmentation!r}"
+            )
         if mode is not None and mode not in MODES:
             raise ValueError(f"`mode` must be one of {MODES}. Received: mode={mode!r}")
-        super().__init__(num_classes=num_classes, class_names=class_names, preset=preset,
-                         augmentation=augmentation, learning_rate=learning_rate, epochs=epochs,
-                         batch_size=batch_size, seed=seed)
+        super().__init__(
+            num_classes=num_classes,
+            class_names=class_names,
+            preset=preset,
+            augmentation=augmentation,
+            learning_rate=learning_rate,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+        )
         self.mode = mode
         self.max_tokens = max_tokens
         self.vocabulary_size = vocabulary_size
@@ -122,14 +185,23 @@ class TextClassifier(Classifier):
 
     # ----------------------------------------------------------- front door
     def _adapter_settings(self):
-        return dict(embedding_dim=self._setting("embedding_dim"), filters=self._setting("filters"),
-                    widths=self._setting("widths"), blocks=self.preset_config.get("blocks"),
-                    dropout=self._setting("dropout"))
+        return dict(
+            embedding_dim=self._setting("embedding_dim"),
+            filters=self._setting("filters"),
+            widths=self._setting("widths"),
+            blocks=self.preset_config.get("blocks"),
+            dropout=self._setting("dropout"),
+        )
 
     def _new_tokenizer(self):
-        return TextTokenizer(mode=self._setting("mode"), max_tokens=self._setting("max_tokens"),
-                             vocabulary_size=self.vocabulary_size, min_frequency=self.min_frequency,
-                             lowercase=self.lowercase, name="tokenizer")
+        return TextTokenizer(
+            mode=self._setting("mode"),
+            max_tokens=self._setting("max_tokens"),
+            vocabulary_size=self.vocabulary_size,
+            min_frequency=self.min_frequency,
+            lowercase=self.lowercase,
+            name="tokenizer",
+        )
 
     @property
     def tokenizer(self):
@@ -145,8 +217,10 @@ class TextClassifier(Classifier):
         Wordpiece mode learns from a seeded sample of 20000 texts when there are more.
         """
         if self._model is not None:
-            raise ValueError("adapt() must come before the model is built: the vocabulary is part of "
-                             "the model. Make a new TextClassifier to learn another vocabulary.")
+            raise ValueError(
+                "adapt() must come before the model is built: the vocabulary is part of "
+                "the model. Make a new TextClassifier to learn another vocabulary."
+            )
         texts = list(getattr(texts, "inputs", texts))
         tokenizer = self._new_tokenizer()
         if tokenizer.mode == "wordpiece" and len(texts) > WORDPIECE_SAMPLE:
@@ -166,8 +240,10 @@ class TextClassifier(Classifier):
         tokenizer = self._tokenizer
         if tokenizer is None:
             if self._setting("mode") != "byte":
-                raise ValueError("TextClassifier needs a vocabulary before its model can be built: call "
-                                 "fit(data), which learns it, or adapt(texts) first")
+                raise ValueError(
+                    "TextClassifier needs a vocabulary before its model can be built: call "
+                    "fit(data), which learns it, or adapt(texts) first"
+                )
             tokenizer = self._tokenizer = self._new_tokenizer()
         adapter = TokenWindowAdapter(tokenizer.vocabulary_size, **self._adapter_settings(), name="adapter")
         return [tokenizer, adapter]
@@ -178,13 +254,16 @@ class TextClassifier(Classifier):
 
     def _input_dataset(self, data, training=False):
         if data.kind != "texts":
-            raise ValueError(f"TextClassifier reads texts; received {data.kind!r} data "
-                             "(use mmcnn.text.from_directory / from_dataframe / from_arrays)")
+            raise ValueError(
+                f"TextClassifier reads texts; received {data.kind!r} data "
+                "(use mmcnn.text.from_directory / from_dataframe / from_arrays)"
+            )
         texts = tf.constant(_as_texts(data.inputs), dtype=tf.string, shape=[len(data.inputs)])
         budget = self._setting("max_tokens") * BYTES_PER_TOKEN
         # The tokenizer cuts to this budget first anyway; cutting here keeps the cache small.
         return tf.data.Dataset.from_tensor_slices(texts).map(
-            lambda t: tf.strings.substr(t, 0, budget, unit="BYTE"))
+            lambda t: tf.strings.substr(t, 0, budget, unit="BYTE")
+        )
 
     def _prepare_inputs(self, inputs):
         """Raw texts -> a `tf.string` batch `(n,)`; one string is a batch of one."""
@@ -250,9 +329,15 @@ class TextClassifier(Classifier):
         return {
             "label": self.class_names[label],
             "probability": float(probs[label]),
-            "windows": [{"tokens": " ".join(tokenizer.tokens_to_text(ids[start:stop])),
-                         "start": start, "stop": stop, "contribution": value}
-                        for (start, stop), value in ranked],
+            "windows": [
+                {
+                    "tokens": " ".join(tokenizer.tokens_to_text(ids[start:stop])),
+                    "start": start,
+                    "stop": stop,
+                    "contribution": value,
+                }
+                for (start, stop), value in ranked
+            ],
         }
 
 
@@ -263,8 +348,9 @@ def _as_texts(items):
         if isinstance(item, np.str_):
             item = str(item)
         if not isinstance(item, (str, bytes, np.bytes_)):
-            raise ValueError(f"texts[{i}] must be a string (or UTF-8 bytes). Received {type(item).__name__}: "
-                             f"{item!r:.60}")
+            raise ValueError(
+                f"texts[{i}] must be a string (or UTF-8 bytes). Received {type(item).__name__}: {item!r:.60}"
+            )
         texts.append(_utf8(item) if isinstance(item, str) else bytes(item))
     return texts
 

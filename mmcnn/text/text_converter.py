@@ -32,6 +32,7 @@ import logging
 import keras
 import numpy as np
 import tensorflow as tf
+
 # Importing tensorflow_text registers its ops (NormalizeUTF8, CaseFoldUTF8, the
 # tokenizers) with TensorFlow; without it graphs using them cannot run or load.
 import tensorflow_text as tf_text
@@ -145,8 +146,17 @@ class TextTokenizer(keras.layers.Layer):
     [[2, 3, 5, 1, 2, 1]]
     """
 
-    def __init__(self, mode="word", max_tokens=256, vocabulary=None, vocabulary_size=20000,
-                 min_frequency=2, lowercase=True, normalization="NFKC", **kwargs):
+    def __init__(
+        self,
+        mode="word",
+        max_tokens=256,
+        vocabulary=None,
+        vocabulary_size=20000,
+        min_frequency=2,
+        lowercase=True,
+        normalization="NFKC",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f"`mode` must be one of {MODES}. Received: mode={mode!r}")
@@ -155,20 +165,24 @@ class TextTokenizer(keras.layers.Layer):
         if not _is_int(vocabulary_size) or vocabulary_size < NUM_RESERVED + 1:
             raise ValueError(
                 f"`vocabulary_size` must be an integer >= {NUM_RESERVED + 1} (it counts the "
-                f"{NUM_RESERVED} reserved ids). Received: vocabulary_size={vocabulary_size!r}")
+                f"{NUM_RESERVED} reserved ids). Received: vocabulary_size={vocabulary_size!r}"
+            )
         if not _is_int(min_frequency) or min_frequency < 1:
             raise ValueError(
-                f"`min_frequency` must be a positive integer. Received: min_frequency={min_frequency!r}")
+                f"`min_frequency` must be a positive integer. Received: min_frequency={min_frequency!r}"
+            )
         if not isinstance(lowercase, bool):
             raise ValueError(f"`lowercase` must be True or False. Received: lowercase={lowercase!r}")
         if normalization is not None and normalization not in NORMALIZATION_FORMS:
             raise ValueError(
                 f"`normalization` must be one of {NORMALIZATION_FORMS} or None. "
-                f"Received: normalization={normalization!r}")
+                f"Received: normalization={normalization!r}"
+            )
         if mode == "byte" and vocabulary is not None:
             raise ValueError(
                 "`vocabulary` must be None in byte mode (ids are byte values + 2). "
-                f"Received: vocabulary with {len(vocabulary)} tokens")
+                f"Received: vocabulary with {len(vocabulary)} tokens"
+            )
         self.mode = mode
         self.max_tokens = int(max_tokens)
         # The `vocabulary_size` name is the public property (ids the layer can
@@ -221,12 +235,12 @@ class TextTokenizer(keras.layers.Layer):
         tokens = tuple(vocabulary)
         for token in tokens:
             if not isinstance(token, str) or not token:
-                raise ValueError(
-                    f"`vocabulary` must hold non-empty strings. Received: token {token!r}")
+                raise ValueError(f"`vocabulary` must hold non-empty strings. Received: token {token!r}")
             if token in RESERVED_TOKENS:
                 raise ValueError(
                     f"`vocabulary` must not hold the reserved tokens {RESERVED_TOKENS} (ids 0 and 1 "
-                    f"are implicit). Received: token {token!r}")
+                    f"are implicit). Received: token {token!r}"
+                )
         if len(set(tokens)) != len(tokens):
             duplicates = sorted(t for t, c in collections.Counter(tokens).items() if c > 1)
             raise ValueError(f"`vocabulary` must not repeat tokens. Received duplicates: {duplicates[:10]}")
@@ -234,7 +248,8 @@ class TextTokenizer(keras.layers.Layer):
             raise ValueError(
                 f"`vocabulary` holds {len(tokens)} tokens, more than vocabulary_size - {NUM_RESERVED} = "
                 f"{self._max_vocabulary_size - NUM_RESERVED}. Received: vocabulary_size="
-                f"{self._max_vocabulary_size}")
+                f"{self._max_vocabulary_size}"
+            )
         self._vocabulary = tokens
         # init_scope: the table / tokenizer model must be created eagerly even
         # when adapt is called while a function is being traced.
@@ -253,7 +268,8 @@ class TextTokenizer(keras.layers.Layer):
                 keys = tf.constant(list(tokens), dtype=tf.string)
                 values = tf.range(NUM_RESERVED, NUM_RESERVED + len(tokens), dtype=tf.int64)
                 self._table = tf.lookup.StaticHashTable(
-                    tf.lookup.KeyValueTensorInitializer(keys, values), default_value=OOV_ID)
+                    tf.lookup.KeyValueTensorInitializer(keys, values), default_value=OOV_ID
+                )
 
     def adapt(self, texts, batch_size=1024):
         """Learns the vocabulary from training texts (replacing any previous one).
@@ -285,8 +301,7 @@ class TextTokenizer(keras.layers.Layer):
                 raise ValueError("`adapt` found no words in `texts` (empty input or only whitespace).")
             vocab = learn_wordpiece_vocabulary(word_counts, self._max_vocabulary_size, self.min_frequency)
         else:
-            tokens = dataset.map(
-                lambda t: _count_unique(self._tokens(self._clean(t))[:, : self.max_tokens]))
+            tokens = dataset.map(lambda t: _count_unique(self._tokens(self._clean(t))[:, : self.max_tokens]))
             token_counts = _accumulate(tokens)
             if not token_counts:
                 raise ValueError("`adapt` found no tokens in `texts` (empty input or only whitespace).")
@@ -296,7 +311,10 @@ class TextTokenizer(keras.layers.Layer):
         if not vocab:
             logger.warning(
                 "TextTokenizer.adapt: no %s token is seen at least min_frequency=%d times; every token "
-                "will map to the out-of-vocabulary id 1.", self.mode, self.min_frequency)
+                "will map to the out-of-vocabulary id 1.",
+                self.mode,
+                self.min_frequency,
+            )
         self._set_vocabulary(vocab)
 
     # ------------------------------------------------------------------ call
@@ -306,8 +324,13 @@ class TextTokenizer(keras.layers.Layer):
         texts = tf.strings.substr(texts, 0, self.max_tokens * BYTES_PER_TOKEN, unit="BYTE")
         # normalize_utf8 / case_fold_utf8 assume valid UTF-8.
         texts = tf.strings.unicode_transcode(
-            texts, input_encoding="UTF-8", output_encoding="UTF-8", errors="replace",
-            replacement_char=0xFFFD, replace_control_characters=False)
+            texts,
+            input_encoding="UTF-8",
+            output_encoding="UTF-8",
+            errors="replace",
+            replacement_char=0xFFFD,
+            replace_control_characters=False,
+        )
         # Case folding first: it applies NFKC itself, so the requested form comes last.
         if self.lowercase:
             texts = tf_text.case_fold_utf8(texts)
@@ -339,7 +362,8 @@ class TextTokenizer(keras.layers.Layer):
         if self.mode != "byte" and self._vocabulary is None:
             raise ValueError(
                 f"TextTokenizer(mode={self.mode!r}) has no vocabulary: call `adapt(texts)` or pass "
-                "`vocabulary=` before calling it.")
+                "`vocabulary=` before calling it."
+            )
         texts = self._clean(texts)
         if self.mode == "byte":
             ids = tf.cast(tf_text.ByteSplitter().split(texts), tf.int32) + NUM_RESERVED
@@ -363,7 +387,8 @@ class TextTokenizer(keras.layers.Layer):
         shape = tuple(inputs.shape)
         if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
             raise ValueError(
-                f"TextTokenizer expects a (batch,) string tensor of texts. Received shape={shape}")
+                f"TextTokenizer expects a (batch,) string tensor of texts. Received shape={shape}"
+            )
         return keras.KerasTensor((shape[0], self.max_tokens), dtype="int32")
 
     # -------------------------------------------------------------- explain
@@ -386,25 +411,29 @@ class TextTokenizer(keras.layers.Layer):
         if array.ndim not in (1, 2) or (array.size and array.dtype.kind not in "iu"):
             raise ValueError(
                 f"`ids` must be a 1-D or 2-D array of integer ids. Received: shape={array.shape}, "
-                f"dtype={array.dtype}")
+                f"dtype={array.dtype}"
+            )
         vocab = self.get_vocabulary()
         if array.size and (array.min() < 0 or array.max() >= len(vocab)):
             raise ValueError(
-                f"`ids` must lie in [0, {len(vocab)}). Received: ids from {array.min()} to {array.max()}")
+                f"`ids` must lie in [0, {len(vocab)}). Received: ids from {array.min()} to {array.max()}"
+            )
         rows = [[vocab[i] for i in row if i != PAD_ID] for row in np.atleast_2d(array).tolist()]
         return rows[0] if array.ndim == 1 else rows
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "mode": self.mode,
-            "max_tokens": self.max_tokens,
-            "vocabulary": self.vocabulary,
-            "vocabulary_size": self._max_vocabulary_size,
-            "min_frequency": self.min_frequency,
-            "lowercase": self.lowercase,
-            "normalization": self.normalization,
-        })
+        config.update(
+            {
+                "mode": self.mode,
+                "max_tokens": self.max_tokens,
+                "vocabulary": self.vocabulary,
+                "vocabulary_size": self._max_vocabulary_size,
+                "min_frequency": self.min_frequency,
+                "lowercase": self.lowercase,
+                "normalization": self.normalization,
+            }
+        )
         return config
 
 
@@ -432,13 +461,21 @@ def learn_wordpiece_vocabulary(word_counts, vocabulary_size, min_frequency):
         A list of tokens for ids 2, 3, ...
     """
     params = wordpiece_learner.Params(
-        upper_thresh=None, lower_thresh=min_frequency, num_iterations=_WORDPIECE_ITERATIONS,
-        max_input_tokens=_WORDPIECE_MAX_INPUT_WORDS, max_token_length=_WORDPIECE_MAX_TOKEN_LENGTH,
-        max_unique_chars=_WORDPIECE_MAX_UNIQUE_CHARS, vocab_size=vocabulary_size,
+        upper_thresh=None,
+        lower_thresh=min_frequency,
+        num_iterations=_WORDPIECE_ITERATIONS,
+        max_input_tokens=_WORDPIECE_MAX_INPUT_WORDS,
+        max_token_length=_WORDPIECE_MAX_TOKEN_LENGTH,
+        max_unique_chars=_WORDPIECE_MAX_UNIQUE_CHARS,
+        vocab_size=vocabulary_size,
         slack_ratio=_WORDPIECE_SLACK,
-        include_joiner_token=True, joiner=WORDPIECE_SUFFIX, reserved_tokens=list(RESERVED_TOKENS))
+        include_joiner_token=True,
+        joiner=WORDPIECE_SUFFIX,
+        reserved_tokens=list(RESERVED_TOKENS),
+    )
     counts = wordpiece_learner.get_input_words(
-        sorted(word_counts.items()), params.reserved_tokens, params.max_token_length)
+        sorted(word_counts.items()), params.reserved_tokens, params.max_token_length
+    )
     if not counts:
         return []
     allowed = wordpiece_learner.get_allowed_chars(counts, params.max_unique_chars)
@@ -476,8 +513,9 @@ def _unicode_script_split(words):
     codepoints = tf.strings.unicode_decode(words, "UTF-8")
     values, inner_splits, _, _, outer_splits = (
         _unicode_script_ops.gen_unicode_script_tokenizer.unicode_script_tokenize_with_offsets(
-            input_values=codepoints.flat_values, input_splits=codepoints.row_splits,
-            keep_whitespace=False))
+            input_values=codepoints.flat_values, input_splits=codepoints.row_splits, keep_whitespace=False
+        )
+    )
     runs = tf.RaggedTensor.from_nested_row_splits(values, [outer_splits, inner_splits], validate=False)
     return tf.strings.unicode_encode(runs, "UTF-8")
 
@@ -492,7 +530,8 @@ def _as_batch_of_texts(texts):
         return tf.squeeze(texts, axis=1)
     if rank != 1:
         raise ValueError(
-            f"TextTokenizer expects a (batch,) string tensor of texts. Received shape={texts.shape}")
+            f"TextTokenizer expects a (batch,) string tensor of texts. Received shape={texts.shape}"
+        )
     return texts
 
 
@@ -504,7 +543,8 @@ def _as_text_dataset(texts, batch_size):
         if not isinstance(spec, tf.TensorSpec) or spec.dtype != tf.string:
             raise ValueError(
                 "`texts` must be a tf.data.Dataset of strings; map (text, label) pairs to the text "
-                f"first. Received: element_spec={spec}")
+                f"first. Received: element_spec={spec}"
+            )
         if spec.shape.rank == 0:
             return texts.batch(batch_size)
         if spec.shape.rank in (1, 2):

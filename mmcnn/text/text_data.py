@@ -19,8 +19,16 @@ import os
 import numpy as np
 import pandas as pd
 
-from mmcnn.data import (LabeledData, array_labels, check_each, check_on_error,
-                        directory_class_names, labels_to_ids, read_labeled_manifest, scan_directory)
+from mmcnn.data import (
+    LabeledData,
+    array_labels,
+    check_each,
+    check_on_error,
+    directory_class_names,
+    labels_to_ids,
+    read_labeled_manifest,
+    scan_directory,
+)
 
 logger = logging.getLogger("mmcnn")
 
@@ -75,17 +83,23 @@ def from_directory(path, class_names=None, on_error="skip", verbose=1):
     check_on_error(on_error)
     files, labels, found = scan_directory(path, TEXT_EXTENSIONS)
     names = directory_class_names(path, found, class_names)
-    texts, kept, skipped = check_each(files, read_text_file, on_error=on_error, verbose=verbose,
-                                      what="texts")
+    texts, kept, skipped = check_each(files, read_text_file, on_error=on_error, verbose=verbose, what="texts")
     replaced = sum("\ufffd" in t for t in texts)
     if replaced:
         logger.info("%d text file(s) held invalid UTF-8; those bytes were replaced by U+FFFD", replaced)
-    return LabeledData(texts, labels_to_ids([labels[i] for i in kept], names), names, kind="texts",
-                       skipped=skipped, sources=[files[i] for i in kept])
+    return LabeledData(
+        texts,
+        labels_to_ids([labels[i] for i in kept], names),
+        names,
+        kind="texts",
+        skipped=skipped,
+        sources=[files[i] for i in kept],
+    )
 
 
-def from_dataframe(manifest, text_column="text", label_column="label", class_names=None,
-                   on_error="skip", verbose=1):
+def from_dataframe(
+    manifest, text_column="text", label_column="label", class_names=None, on_error="skip", verbose=1
+):
     """Texts listed in a pandas DataFrame or CSV manifest (`text`, `label`).
 
     A CSV is read with every cell as a string, so an empty text cell is an
@@ -120,8 +134,9 @@ def from_dataframe(manifest, text_column="text", label_column="label", class_nam
     """
     check_on_error(on_error)
     texts, labels, names, sources = read_labeled_manifest(manifest, text_column, label_column, class_names)
-    return LabeledData([_to_text(t) for t in texts], labels_to_ids(labels, names), names, kind="texts",
-                       sources=sources)
+    return LabeledData(
+        [_to_text(t) for t in texts], labels_to_ids(labels, names), names, kind="texts", sources=sources
+    )
 
 
 def from_arrays(texts, labels, class_names=None):
@@ -150,8 +165,9 @@ def from_arrays(texts, labels, class_names=None):
     for i, item in enumerate(items):
         if not isinstance(item, (str, bytes)):
             raise ValueError(f"`texts[{i}]` must be a string. Received {type(item).__name__}: {item!r:.60}")
-    ids, names = array_labels(np.asarray(labels.tolist() if isinstance(labels, pd.Series) else labels), class_names,
-                              "labels")
+    ids, names = array_labels(
+        np.asarray(labels.tolist() if isinstance(labels, pd.Series) else labels), class_names, "labels"
+    )
     if len(ids) != len(items):
         raise ValueError(f"`texts` has {len(items)} texts but `labels` has {len(ids)} labels")
     return LabeledData([_to_text(t) for t in items], ids, names, kind="texts")

@@ -67,8 +67,7 @@ def test_runs_in_a_tf_function_and_in_tf_data(layer_cls, kwargs, make):
     layer = layer_cls(**kwargs)
     graph_call = tf.function(lambda batch: layer(batch, training=True))
     assert not np.array_equal(graph_call(x).numpy(), x)
-    dataset = tf.data.Dataset.from_tensor_slices(x).batch(2).map(
-        lambda batch: layer(batch, training=True))
+    dataset = tf.data.Dataset.from_tensor_slices(x).batch(2).map(lambda batch: layer(batch, training=True))
     out = np.concatenate([b.numpy() for b in dataset])
     assert out.shape == x.shape and not np.array_equal(out, x)
 
@@ -135,16 +134,18 @@ def test_spec_augment_freq_masks_within_bounds():
 
 def test_spec_augment_width_is_clipped_to_the_input():
     x = np.ones((8, 5, 3), "float32")
-    out = SpecAugment(time_masks=1, max_time_width=100, freq_masks=0, mask_value=0.0,
-                      seed=0)(x, training=True).numpy()
+    out = SpecAugment(time_masks=1, max_time_width=100, freq_masks=0, mask_value=0.0, seed=0)(
+        x, training=True
+    ).numpy()
     assert np.all(out.shape == x.shape)
     assert (masked(out).all(axis=2).sum(axis=1) <= 5).all()
 
 
 def test_spec_augment_mean_fill():
     x = spectrograms(batch=2) + np.array([[[0.0]], [[100.0]]], "float32")
-    out = SpecAugment(time_masks=2, max_time_width=5, freq_masks=2, max_freq_width=5,
-                      seed=0)(x, training=True).numpy()
+    out = SpecAugment(time_masks=2, max_time_width=5, freq_masks=2, max_freq_width=5, seed=0)(
+        x, training=True
+    ).numpy()
     for example, source in zip(out, x):
         changed = example != source
         assert changed.any()

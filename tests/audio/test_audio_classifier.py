@@ -23,8 +23,7 @@ N = int(SR * CLIP)
 def tone(hz, seconds=CLIP, phase=0.0, level=0.5, noise=0.02, seed=0):
     t = np.arange(int(round(seconds * SR))) / SR
     rng = np.random.default_rng(seed)
-    return (level * np.sin(2 * np.pi * hz * t + phase)
-            + noise * rng.normal(size=t.size)).astype("float32")
+    return (level * np.sin(2 * np.pi * hz * t + phase) + noise * rng.normal(size=t.size)).astype("float32")
 
 
 def tone_set(count, seed):
@@ -33,8 +32,14 @@ def tone_set(count, seed):
     x, y = [], []
     for i in range(count):
         for name, hz in (("low", 300), ("high", 2000)):
-            x.append(tone(hz * rng.uniform(0.95, 1.05), phase=rng.uniform(0, 6.28),
-                          level=rng.uniform(0.1, 0.8), seed=seed * 1000 + i))
+            x.append(
+                tone(
+                    hz * rng.uniform(0.95, 1.05),
+                    phase=rng.uniform(0, 6.28),
+                    level=rng.uniform(0.1, 0.8),
+                    seed=seed * 1000 + i,
+                )
+            )
             y.append(name)
     return np.stack(x), y
 
@@ -56,21 +61,33 @@ def trained(tmp_path_factory):
 
 
 def test_adapter_time_convolution_layer_test():
-    run_layer_test(AudioAdapter, {"filters": 8, "kernel_size": 5},
-                   np.random.default_rng(0).normal(size=(2, 26, 16)).astype("float32"),
-                   expected_output_shape=(2, 26, 8), expected_num_trainable_weights=3,
-                   expected_num_non_trainable_weights=2)
+    run_layer_test(
+        AudioAdapter,
+        {"filters": 8, "kernel_size": 5},
+        np.random.default_rng(0).normal(size=(2, 26, 16)).astype("float32"),
+        expected_output_shape=(2, 26, 8),
+        expected_num_trainable_weights=3,
+        expected_num_non_trainable_weights=2,
+    )
 
 
 def test_adapter_spectrogram_as_image_layer_test():
-    run_layer_test(AudioAdapter, {"filters": 4, "kernel_size": 3, "rank": 2, "strides": 2},
-                   np.random.default_rng(0).normal(size=(2, 26, 16)).astype("float32"),
-                   expected_output_shape=(2, 13, 8, 4))
+    run_layer_test(
+        AudioAdapter,
+        {"filters": 4, "kernel_size": 3, "rank": 2, "strides": 2},
+        np.random.default_rng(0).normal(size=(2, 26, 16)).astype("float32"),
+        expected_output_shape=(2, 13, 8, 4),
+    )
 
 
 def test_add_channel_axis_layer_test():
-    run_layer_test(AddChannelAxis, {}, np.ones((2, 5, 3), "float32"),
-                   expected_output_shape=(2, 5, 3, 1), expected_num_trainable_weights=0)
+    run_layer_test(
+        AddChannelAxis,
+        {},
+        np.ones((2, 5, 3), "float32"),
+        expected_output_shape=(2, 5, 3, 1),
+        expected_num_trainable_weights=0,
+    )
 
 
 def test_adapter_slides_over_time_with_mel_bins_as_channels():
@@ -80,9 +97,15 @@ def test_adapter_slides_over_time_with_mel_bins_as_channels():
     assert tuple(conv.kernel.shape) == (3, 6, 4)  # (frames, mel bins, filters)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"filters": 0}, "filters"), ({"kernel_size": 2.5}, "kernel_size"),
-    ({"rank": 3}, "rank"), ({"pad_mode": "wrap"}, "pad_mode")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"filters": 0}, "filters"),
+        ({"kernel_size": 2.5}, "kernel_size"),
+        ({"rank": 3}, "rank"),
+        ({"pad_mode": "wrap"}, "pad_mode"),
+    ],
+)
 def test_adapter_validates_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         AudioAdapter(**kwargs)
@@ -96,11 +119,18 @@ def test_adapter_rejects_a_waveform():
 # --- the classifier -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"clip_seconds": 0}, "clip_seconds"), ({"sample_rate": 16000.0}, "sample_rate"),
-    ({"augmentation": "heavy"}, "augmentation"), ({"features": "cqt"}, "features"),
-    ({"window_hop_seconds": 2.0}, "window_hop_seconds"), ({"n_mels": 0}, "n_mels"),
-    ({"preset": "huge"}, "preset")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"clip_seconds": 0}, "clip_seconds"),
+        ({"sample_rate": 16000.0}, "sample_rate"),
+        ({"augmentation": "heavy"}, "augmentation"),
+        ({"features": "cqt"}, "features"),
+        ({"window_hop_seconds": 2.0}, "window_hop_seconds"),
+        ({"n_mels": 0}, "n_mels"),
+        ({"preset": "huge"}, "preset"),
+    ],
+)
 def test_classifier_validates_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         AudioClassifier(num_classes=2, **kwargs)
@@ -109,19 +139,34 @@ def test_classifier_validates_arguments(kwargs, match):
 def test_model_graph_order_and_layout():
     clf = AudioClassifier(num_classes=3, clip_seconds=CLIP)
     names = [layer.name for layer in clf.model.layers]
-    assert names == ["waveform", "time_shift", "gain", "noise", "log_mel", "spec_augment",
-                     "adapter", "backbone", "head"]
+    assert names == [
+        "waveform",
+        "time_shift",
+        "gain",
+        "noise",
+        "log_mel",
+        "spec_augment",
+        "adapter",
+        "backbone",
+        "head",
+    ]
     assert clf.model.get_layer("log_mel").output.shape == (None, 26, 64)  # (batch, frames, mels)
     assert clf.model.get_layer("adapter").output.shape == (None, 26, 64)  # (batch, frames, filters)
     assert clf.model.get_layer("log_mel").normalize == "per_example"
     bare = AudioClassifier(num_classes=3, clip_seconds=CLIP, augmentation="none")
     assert [layer.name for layer in bare.model.layers] == [
-        "waveform", "log_mel", "adapter", "backbone", "head"]
+        "waveform",
+        "log_mel",
+        "adapter",
+        "backbone",
+        "head",
+    ]
 
 
 def test_mfcc_deltas_and_2d_preset_build():
-    mfcc = AudioClassifier(num_classes=2, clip_seconds=CLIP, features="mfcc", n_mfcc=13,
-                           deltas=2, preset="tiny")
+    mfcc = AudioClassifier(
+        num_classes=2, clip_seconds=CLIP, features="mfcc", n_mfcc=13, deltas=2, preset="tiny"
+    )
     assert mfcc.model.get_layer("log_mel").output.shape == (None, 26, 39)
     image = AudioClassifier(num_classes=2, clip_seconds=CLIP, preset="spectrogram_2d")
     assert image.model.get_layer("adapter").output.shape == (None, 26, 64, 16)
@@ -173,9 +218,10 @@ def test_long_clip_gets_one_answer_and_window_scores(trained):
     # The 0.1 s clip is padded into a single window.
     assert result["windows"][1].shape == (1, 2)
     padded = np.zeros(N, "float32")
-    padded[(N - 1600) // 2:(N - 1600) // 2 + 1600] = tone(2000, seconds=0.1)
-    np.testing.assert_allclose(result["probabilities"][1],
-                               trained.model.predict(padded[None], verbose=0)[0], atol=1e-6)
+    padded[(N - 1600) // 2 : (N - 1600) // 2 + 1600] = tone(2000, seconds=0.1)
+    np.testing.assert_allclose(
+        result["probabilities"][1], trained.model.predict(padded[None], verbose=0)[0], atol=1e-6
+    )
     assert trained.predict_windows(long_clip)["probabilities"][0].shape == (23, 2)
 
 
@@ -201,8 +247,9 @@ def test_augmentation_is_inactive_at_inference(trained):
     second = trained.model.predict(clips, verbose=0)
     np.testing.assert_array_equal(first, second)
     # Same weights without augmentation layers: the same outputs.
-    bare = AudioClassifier(clip_seconds=CLIP, preset="tiny", augmentation="none",
-                           class_names=trained.class_names)
+    bare = AudioClassifier(
+        clip_seconds=CLIP, preset="tiny", augmentation="none", class_names=trained.class_names
+    )
     for name in ("adapter", "backbone", "head"):
         bare.model.get_layer(name).set_weights(trained.model.get_layer(name).get_weights())
     np.testing.assert_allclose(bare.model.predict(clips, verbose=0), first, atol=1e-6)

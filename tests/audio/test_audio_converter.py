@@ -24,11 +24,32 @@ def chirp_and_noise(seconds=0.25, seed=0, amplitude=0.5):
     return clip.astype("float32")
 
 
-def librosa_log_mel(y, sr=SR, n_fft=512, hop_length=160, n_mels=64, fmin=0.0, fmax=None,
-                    win_length=None, pad_mode="constant", ref=np.max, top_db=80.0):
+def librosa_log_mel(
+    y,
+    sr=SR,
+    n_fft=512,
+    hop_length=160,
+    n_mels=64,
+    fmin=0.0,
+    fmax=None,
+    win_length=None,
+    pad_mode="constant",
+    ref=np.max,
+    top_db=80.0,
+):
     mel = librosa.feature.melspectrogram(
-        y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
-        n_mels=n_mels, fmin=fmin, fmax=fmax, power=2.0, center=True, pad_mode=pad_mode)
+        y=y,
+        sr=sr,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        win_length=win_length,
+        n_mels=n_mels,
+        fmin=fmin,
+        fmax=fmax,
+        power=2.0,
+        center=True,
+        pad_mode=pad_mode,
+    )
     return librosa.power_to_db(mel, ref=ref, top_db=top_db).T
 
 
@@ -70,8 +91,8 @@ def test_log_mel_matches_librosa_with_absolute_ref_and_active_top_db():
 def test_mfcc_matches_librosa():
     y = chirp_and_noise()
     expected = librosa.feature.mfcc(
-        y=y, sr=SR, n_mfcc=13, dct_type=2, norm="ortho", n_fft=512, hop_length=160,
-        n_mels=64).T
+        y=y, sr=SR, n_mfcc=13, dct_type=2, norm="ortho", n_fft=512, hop_length=160, n_mels=64
+    ).T
     got = LogMelSpectrogram(features="mfcc", n_mfcc=13)(y[None])[0].numpy()
     assert got.shape == expected.shape == (26, 13)
     # Coefficients reach ~160 in magnitude; measured error about 3e-5.
@@ -82,8 +103,8 @@ def test_deltas_match_librosa():
     y = chirp_and_noise()
     mfcc = librosa.feature.mfcc(y=y, sr=SR, n_mfcc=20, n_fft=512, hop_length=160, n_mels=64)
     expected = np.concatenate(
-        [mfcc, librosa.feature.delta(mfcc, width=9, order=1),
-         librosa.feature.delta(mfcc, width=9, order=2)]).T
+        [mfcc, librosa.feature.delta(mfcc, width=9, order=1), librosa.feature.delta(mfcc, width=9, order=2)]
+    ).T
     got = LogMelSpectrogram(features="mfcc", n_mfcc=20, deltas=2)(y[None])[0].numpy()
     assert got.shape == (26, 60)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-3)
@@ -191,8 +212,14 @@ def test_run_layer_test_log_mel():
 def test_run_layer_test_mfcc_with_deltas():
     run_layer_test(
         LogMelSpectrogram,
-        {"features": "mfcc", "n_mfcc": 13, "deltas": 2, "normalize": "per_example",
-         "ref": "max", "pad_mode": "reflect"},
+        {
+            "features": "mfcc",
+            "n_mfcc": 13,
+            "deltas": 2,
+            "normalize": "per_example",
+            "ref": "max",
+            "pad_mode": "reflect",
+        },
         np.stack([chirp_and_noise(seed=s) for s in range(2)]),
         expected_output_shape=(2, 26, 39),
         expected_num_trainable_weights=0,

@@ -99,8 +99,11 @@ def test_bad_file_raises_naming_it(tree, name):
 
 
 def test_csv_manifest_with_relative_paths(tree, tmp_path, monkeypatch):
-    rows = [("clips/low/a.wav", "low"), ("clips/high/a.wav", "high"),
-            (str(tree / "low" / "b.flac"), "low")]  # an absolute path among relative ones
+    rows = [
+        ("clips/low/a.wav", "low"),
+        ("clips/high/a.wav", "high"),
+        (str(tree / "low" / "b.flac"), "low"),
+    ]  # an absolute path among relative ones
     manifest = tmp_path / "manifest.csv"
     pd.DataFrame(rows, columns=["path", "label"]).to_csv(manifest, index=False)
     # Relative to the manifest's folder, not the working directory.
@@ -113,17 +116,21 @@ def test_csv_manifest_with_relative_paths(tree, tmp_path, monkeypatch):
 
 def test_manifest_problems_are_named_by_row(tree, tmp_path):
     manifest = tmp_path / "bad.csv"
-    pd.DataFrame([("clips/low/a.wav", "low"), ("clips/low/missing.wav", "low")],
-                 columns=["path", "label"]).to_csv(manifest, index=False)
+    pd.DataFrame(
+        [("clips/low/a.wav", "low"), ("clips/low/missing.wav", "low")], columns=["path", "label"]
+    ).to_csv(manifest, index=False)
     with pytest.raises(DataError, match="row 2: file not found"):
         from_dataframe(manifest, verbose=0)
 
 
 def test_dataframe_with_custom_columns_and_bad_file(tree):
     bad = add_bad_files(tree / "high")[3]
-    frame = pd.DataFrame({"file": [str(tree / "low" / "a.wav"), str(tree / "high" / "a.wav"),
-                                   str(bad)],
-                          "word": ["low", "high", "high"]})
+    frame = pd.DataFrame(
+        {
+            "file": [str(tree / "low" / "a.wav"), str(tree / "high" / "a.wav"), str(bad)],
+            "word": ["low", "high", "high"],
+        }
+    )
     data = from_dataframe(frame, path_column="file", label_column="word", verbose=0)
     assert len(data) == 2 and [s for s, _ in data.skipped] == [str(bad)]
 

@@ -203,7 +203,8 @@ def test_fit_length_random_is_reproducible_and_in_bounds():
         assert p.dtype == np.float32 and np.count_nonzero(p) == 10
     rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
     np.testing.assert_array_equal(
-        fit_length(clip, 4, mode="random", rng=rng_a), fit_length(clip, 4, mode="random", rng=rng_b))
+        fit_length(clip, 4, mode="random", rng=rng_a), fit_length(clip, 4, mode="random", rng=rng_b)
+    )
 
 
 @pytest.mark.parametrize(

@@ -25,8 +25,12 @@ def random_game_sgf(board_size, num_moves, seed):
     board, ko, colour = boards.Board(board_size), None, "b"
     game = sgf.Sgf_game(size=board_size)
     for _ in range(num_moves):
-        candidates = [(r, c) for r in range(board_size) for c in range(board_size)
-                      if board.get(r, c) is None and (r, c) != ko]
+        candidates = [
+            (r, c)
+            for r in range(board_size)
+            for c in range(board_size)
+            if board.get(r, c) is None and (r, c) != ko
+        ]
         rng.shuffle(candidates)
         move = None
         for point in candidates:

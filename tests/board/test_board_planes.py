@@ -3,13 +3,19 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import random_game_sgf
 from scipy import ndimage
 
-from mmcnn.board import (dihedral_transform, encode_position, move_symmetry_table, plane_names,
-                         random_symmetry, read_game, replay)
+from mmcnn.board import (
+    dihedral_transform,
+    encode_position,
+    move_symmetry_table,
+    plane_names,
+    random_symmetry,
+    read_game,
+    replay,
+)
 from mmcnn.board.board_planes import check_planes
-
-from conftest import random_game_sgf
 
 CROSS = ndimage.generate_binary_structure(2, 1)
 
@@ -39,10 +45,12 @@ def test_planes_against_reference():
         libs = _reference_liberties(stones)
         for side, who in ((own, "own"), (-own, "opponent")):
             for k, name in ((1, "1"), (2, "2"), (3, "3")):
-                np.testing.assert_array_equal(planes[..., names.index(f"{who}_liberties_{name}")],
-                                              (stones == side) & (libs == k))
-            np.testing.assert_array_equal(planes[..., names.index(f"{who}_liberties_4+")],
-                                          (stones == side) & (libs >= 4))
+                np.testing.assert_array_equal(
+                    planes[..., names.index(f"{who}_liberties_{name}")], (stones == side) & (libs == k)
+                )
+            np.testing.assert_array_equal(
+                planes[..., names.index(f"{who}_liberties_4+")], (stones == side) & (libs >= 4)
+            )
         if position.history and position.history[-1] is not None:
             last = np.zeros(stones.shape, bool)
             last[position.history[-1]] = True
@@ -53,9 +61,14 @@ def test_planes_against_reference():
 
 # The 8 symmetries of the square as maps of (row, col) on an n x n board.
 COORDINATE_MAPS = [
-    lambda r, c, n: (r, c), lambda r, c, n: (c, n - 1 - r), lambda r, c, n: (n - 1 - r, n - 1 - c),
-    lambda r, c, n: (n - 1 - c, r), lambda r, c, n: (r, n - 1 - c), lambda r, c, n: (n - 1 - r, c),
-    lambda r, c, n: (c, r), lambda r, c, n: (n - 1 - c, n - 1 - r),
+    lambda r, c, n: (r, c),
+    lambda r, c, n: (c, n - 1 - r),
+    lambda r, c, n: (n - 1 - r, n - 1 - c),
+    lambda r, c, n: (n - 1 - c, r),
+    lambda r, c, n: (r, n - 1 - c),
+    lambda r, c, n: (n - 1 - r, c),
+    lambda r, c, n: (c, r),
+    lambda r, c, n: (n - 1 - c, n - 1 - r),
 ]
 
 
@@ -79,8 +92,11 @@ def test_symmetries_transform_planes_and_moves_together():
     matched = []
     for k in range(8):
         turned = dihedral_transform(planes, k).numpy()
-        hits = [i for i, (p, m) in enumerate(replays)
-                if np.array_equal(p, turned) and np.array_equal(m, table[k][moves])]
+        hits = [
+            i
+            for i, (p, m) in enumerate(replays)
+            if np.array_equal(p, turned) and np.array_equal(m, table[k][moves])
+        ]
         assert len(hits) == 1, f"symmetry {k} matches {hits}"
         matched.append(hits[0])
     assert sorted(matched) == list(range(8))  # all eight, each once

@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
+from conftest import random_game_sgf
 from sgfmill import boards
 
 from mmcnn.board import GoPosition, IllegalMoveError, from_sgf, point_index, read_game, replay
 from mmcnn.board.board_planes import encode_position, plane_names
 from mmcnn.data import DataError
-
-from conftest import random_game_sgf
 
 # SGF letters: column a.. left to right, row a.. top to bottom; sgfmill makes (row from bottom, col).
 CAPTURE = "(;SZ[9];B[de];W[ee];B[fe];W[aa];B[ed];W[ab];B[ef];W[ii])"

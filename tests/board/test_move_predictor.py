@@ -5,16 +5,24 @@ import pytest
 import tensorflow as tf
 
 import mmcnn.board
-from mmcnn.board import (GoPosition, LegalMoveSoftmax, MoveHead, MovePredictor, from_sgf,
-                         legal_plane_index, move_accuracy)
+from mmcnn.board import (
+    GoPosition,
+    LegalMoveSoftmax,
+    MoveHead,
+    MovePredictor,
+    from_sgf,
+    legal_plane_index,
+    move_accuracy,
+)
 from mmcnn.models import Classifier
 from mmcnn.testing import check_config, run_layer_test
 
 
 def test_move_head_layer():
     x = np.random.default_rng(0).normal(size=(2, 5, 5, 3)).astype("float32")
-    run_layer_test(MoveHead, dict(pass_units=4), x, expected_output_shape=(2, 26),
-                   expected_num_trainable_weights=6)
+    run_layer_test(
+        MoveHead, dict(pass_units=4), x, expected_output_shape=(2, 26), expected_num_trainable_weights=6
+    )
 
 
 def test_legal_move_softmax_masks_with_minus_infinity():
@@ -74,6 +82,9 @@ def test_train_evaluate_predict_save_export(game_sgfs, tmp_path):
 
 def test_move_accuracy():
     probs = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
-    assert move_accuracy([1, 2], probs, ks=(1, 2)) == {"top1_accuracy": 0.5, "top2_accuracy": 0.5,
-                                                       "num_examples": 2}
+    assert move_accuracy([1, 2], probs, ks=(1, 2)) == {
+        "top1_accuracy": 0.5,
+        "top2_accuracy": 0.5,
+        "num_examples": 2,
+    }
     assert legal_plane_index(mmcnn.board.DEFAULT_PLANES) == 15

@@ -40,16 +40,38 @@ def predicted_field(row, unit, input_spatial):
 LINEAR = dict(normalization=None, activation=None)
 ARCHITECTURES = {
     "two_3x3": ([ConvBlock(2, 3, **LINEAR), ConvBlock(2, 3, **LINEAR)], (15, 15, 1)),
-    "stride_and_pool": ([ConvBlock(2, 3, strides=2, **LINEAR), ConvBlock(2, 3, pooling="avg", **LINEAR),
-                         ConvBlock(2, 5, **LINEAR)], (31, 29, 1)),
-    "dilated_reflect_1d": ([ConvBlock(2, 3, rank=1, dilation_rate=2, pad_mode="reflect", **LINEAR),
-                            ConvBlock(2, 3, rank=1, padding="valid", **LINEAR)], (40, 1)),
-    "residual_valid_pool_1d": ([ResidualBlock(2, 3, rank=1, strides=2, normalization=None, activation=None),
-                                keras.layers.AveragePooling1D(3, strides=2),
-                                keras.layers.Conv1D(2, 3, padding="valid")], (48, 2)),
-    "keras_plain_2d": ([keras.layers.ZeroPadding2D(2), keras.layers.Conv2D(2, 5, strides=2),
-                        keras.layers.AveragePooling2D(2, padding="same"), keras.layers.Conv2D(2, 3, padding="same")],
-                       (23, 23, 1)),
+    "stride_and_pool": (
+        [
+            ConvBlock(2, 3, strides=2, **LINEAR),
+            ConvBlock(2, 3, pooling="avg", **LINEAR),
+            ConvBlock(2, 5, **LINEAR),
+        ],
+        (31, 29, 1),
+    ),
+    "dilated_reflect_1d": (
+        [
+            ConvBlock(2, 3, rank=1, dilation_rate=2, pad_mode="reflect", **LINEAR),
+            ConvBlock(2, 3, rank=1, padding="valid", **LINEAR),
+        ],
+        (40, 1),
+    ),
+    "residual_valid_pool_1d": (
+        [
+            ResidualBlock(2, 3, rank=1, strides=2, normalization=None, activation=None),
+            keras.layers.AveragePooling1D(3, strides=2),
+            keras.layers.Conv1D(2, 3, padding="valid"),
+        ],
+        (48, 2),
+    ),
+    "keras_plain_2d": (
+        [
+            keras.layers.ZeroPadding2D(2),
+            keras.layers.Conv2D(2, 5, strides=2),
+            keras.layers.AveragePooling2D(2, padding="same"),
+            keras.layers.Conv2D(2, 3, padding="same"),
+        ],
+        (23, 23, 1),
+    ),
 }
 
 
@@ -61,15 +83,31 @@ def test_receptive_field_matches_gradient(name):
     last = table[table["on_path"]].iloc[-1]
     out_spatial = model.output_shape[1:-1]
     in_spatial = input_shape[:-1]
-    for unit in [tuple(0 for _ in out_spatial), tuple(n // 2 for n in out_spatial),
-                 tuple(n - 1 for n in out_spatial)]:
-        assert measured_field(model, input_shape, unit)[0].tolist() == predicted_field(last, unit, in_spatial)[0].tolist(), unit
-        assert measured_field(model, input_shape, unit)[1].tolist() == predicted_field(last, unit, in_spatial)[1].tolist(), unit
+    for unit in [
+        tuple(0 for _ in out_spatial),
+        tuple(n // 2 for n in out_spatial),
+        tuple(n - 1 for n in out_spatial),
+    ]:
+        assert (
+            measured_field(model, input_shape, unit)[0].tolist()
+            == predicted_field(last, unit, in_spatial)[0].tolist()
+        ), unit
+        assert (
+            measured_field(model, input_shape, unit)[1].tolist()
+            == predicted_field(last, unit, in_spatial)[1].tolist()
+        ), unit
 
 
 def test_known_receptive_fields():
-    model = keras.Sequential([keras.Input((32, 32, 3)), ConvBlock(4, 3), ConvBlock(4, 3),
-                              ConvBlock(4, 3, strides=2), ConvBlock(4, 3)])
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            ConvBlock(4, 3),
+            ConvBlock(4, 3),
+            ConvBlock(4, 3, strides=2),
+            ConvBlock(4, 3),
+        ]
+    )
     table = receptive_field(model)
     convs = table[table["type"] == "Conv2D"]
     assert convs["size"].tolist() == [(3, 3), (5, 5), (7, 7), (11, 11)]
@@ -77,8 +115,14 @@ def test_known_receptive_fields():
 
 
 def test_summary_counts_and_dense_comparison():
-    model = keras.Sequential([keras.Input((100, 100, 3)), ConvBlock(16, 3, normalization=None),
-                              keras.layers.Flatten(), keras.layers.Dense(1000)])
+    model = keras.Sequential(
+        [
+            keras.Input((100, 100, 3)),
+            ConvBlock(16, 3, normalization=None),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1000),
+        ]
+    )
     table = summary(model)
     conv = table[table["type"] == "Conv2D"].iloc[0]
     assert conv["params"] == 3 * 3 * 3 * 16 + 16
@@ -90,10 +134,16 @@ def test_summary_counts_and_dense_comparison():
 
 
 def test_summary_of_backbone_counts_every_weight():
-    backbone = Backbone([{"filters": 8, "pooling": "max"},
-                         {"filters": 16, "blocks": 2, "block": "separable_residual", "strides": 2}], rank=1)
-    model = keras.Sequential([keras.Input((64, 10)), backbone, keras.layers.GlobalAveragePooling1D(),
-                              keras.layers.Dense(3)])
+    backbone = Backbone(
+        [
+            {"filters": 8, "pooling": "max"},
+            {"filters": 16, "blocks": 2, "block": "separable_residual", "strides": 2},
+        ],
+        rank=1,
+    )
+    model = keras.Sequential(
+        [keras.Input((64, 10)), backbone, keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(3)]
+    )
     table = summary(model)
     assert table["params"].sum() == model.count_params()
     assert (table["macs"] >= 0).all()
@@ -103,8 +153,9 @@ def test_summary_of_backbone_counts_every_weight():
 
 def test_a_feature_axis_that_becomes_spatial_gets_its_own_field():
     """A (frames, mels) spectrogram reshaped to an image: both axes then grow."""
-    model = keras.Sequential([keras.Input((20, 8)), keras.layers.Reshape((20, 8, 1)),
-                              ConvBlock(2, 3), ConvBlock(2, 3)])
+    model = keras.Sequential(
+        [keras.Input((20, 8)), keras.layers.Reshape((20, 8, 1)), ConvBlock(2, 3), ConvBlock(2, 3)]
+    )
     table = receptive_field(model)
     assert table["size"].tolist()[-1] == (5, 5)
 

@@ -27,9 +27,13 @@ def _scipy_reference(image, theta):
     s = (image.shape[0] - 1) / 2.0
     matrix = np.array([[a[1, 1], a[1, 0]], [a[0, 1], a[0, 0]]])
     offset = np.array([s * (1 - a[1, 0] - a[1, 1] + a[1, 2]), s * (1 - a[0, 0] - a[0, 1] + a[0, 2])])
-    return np.stack([ndimage.affine_transform(image[..., c], matrix, offset, order=1,
-                                              mode="grid-constant", cval=0.0)
-                     for c in range(image.shape[-1])], axis=-1)
+    return np.stack(
+        [
+            ndimage.affine_transform(image[..., c], matrix, offset, order=1, mode="grid-constant", cval=0.0)
+            for c in range(image.shape[-1])
+        ],
+        axis=-1,
+    )
 
 
 THETAS = {
@@ -37,8 +41,14 @@ THETAS = {
     "translation_2px": (1, 0, 2 * 2 / 11, 0, 1, -3 * 2 / 11),  # 2 px right, 3 px up in the source
     "translation_fractional": (1, 0, 0.13, 0, 1, -0.29),
     "rotation_90": (0, -1, 0, 1, 0, 0),
-    "rotation_30_scaled": (0.8 * np.cos(0.52), -0.8 * np.sin(0.52), 0.1,
-                           0.8 * np.sin(0.52), 0.8 * np.cos(0.52), 0.0),
+    "rotation_30_scaled": (
+        0.8 * np.cos(0.52),
+        -0.8 * np.sin(0.52),
+        0.1,
+        0.8 * np.sin(0.52),
+        0.8 * np.cos(0.52),
+        0.0,
+    ),
 }
 
 
@@ -74,8 +84,9 @@ def test_batch_independence_and_output_size():
     thetas = np.asarray([THETAS["identity"], THETAS["rotation_90"], THETAS["translation_2px"]], "float32")
     batch = affine_warp(images, thetas).numpy()
     for i in range(3):
-        np.testing.assert_allclose(batch[i], affine_warp(images[i:i + 1], thetas[i:i + 1]).numpy()[0],
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            batch[i], affine_warp(images[i : i + 1], thetas[i : i + 1]).numpy()[0], atol=1e-6
+        )
     layer = SpatialTransformer(filters=4, units=4, output_size=(6, 8))
     assert layer(images).shape == (3, 6, 8, 2)
 
@@ -94,8 +105,9 @@ def test_gradient_reaches_the_transform():
 def test_run_layer_test():
     images = _image(16, 3) * 255
     images = np.concatenate([images, images[:, ::-1]])
-    run_layer_test(SpatialTransformer, dict(filters=(4, 8), units=8), images,
-                   expected_output_shape=(2, 16, 16, 3))
+    run_layer_test(
+        SpatialTransformer, dict(filters=(4, 8), units=8), images, expected_output_shape=(2, 16, 16, 3)
+    )
 
 
 def test_validation():
@@ -122,8 +134,7 @@ def test_image_classifier_equivalent_with_transformer(tmp_path):
     path = tmp_path / "st.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
-    np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0),
-                               atol=1e-5)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-5)
 
 
 def test_docstring_examples_run():

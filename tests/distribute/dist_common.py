@@ -32,8 +32,15 @@ def labelled_data(root, kind):
 
 
 def classifier():
-    clf = mmcnn.image.ImageClassifier(num_classes=2, image_size=(8, 8), channels=1, preset="tiny",
-                                      augmentation="none", learning_rate=0.01, seed=1)
+    clf = mmcnn.image.ImageClassifier(
+        num_classes=2,
+        image_size=(8, 8),
+        channels=1,
+        preset="tiny",
+        augmentation="none",
+        learning_rate=0.01,
+        seed=1,
+    )
     clf._shuffle_training = False  # compare runs batch by batch
     return clf
 
@@ -60,8 +67,12 @@ def loopback_namespace_error():
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         return "`unshare` or `ip` is not installed"
     try:
-        done = subprocess.run(["unshare", "--net", "--map-root-user", "sh", "-c", "ip link set lo up"],
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            ["unshare", "--net", "--map-root-user", "sh", "-c", "ip link set lo up"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"unshare failed: {error}"
     if done.returncode:
@@ -90,22 +101,31 @@ def launch_workers(settings, log_dir, isolate=False, num_workers=2):
     for index in range(num_workers):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
         log = os.path.join(log_dir, f"worker{index}.log")
-        commands.append((tf_config, log, [sys.executable, os.path.join(HERE, "worker.py"), json.dumps(settings)]))
+        commands.append(
+            (tf_config, log, [sys.executable, os.path.join(HERE, "worker.py"), json.dumps(settings)])
+        )
     start = time.monotonic()
     if isolate:
         # One namespace for the whole cluster: a shell starts the workers and reports each exit.
         script = "ip link set lo up\n"
-        for index, (tf_config, log, argv) in enumerate(commands):
+        for _index, (tf_config, log, argv) in enumerate(commands):
             quoted = " ".join(_quote(a) for a in argv)
-            script += f"(TF_CONFIG={_quote(tf_config)} {quoted} > {_quote(log)} 2>&1; " \
-                      f"echo \"$?\" > {_quote(log + '.rc')}) &\n"
+            script += (
+                f"(TF_CONFIG={_quote(tf_config)} {quoted} > {_quote(log)} 2>&1; "
+                f'echo "$?" > {_quote(log + ".rc")}) &\n'
+            )
         script += "wait\n"
-        process = subprocess.Popen(["unshare", "--net", "--map-root-user", "sh", "-c", script],
-                                   env=_environment())
+        process = subprocess.Popen(
+            ["unshare", "--net", "--map-root-user", "sh", "-c", script], env=_environment()
+        )
         processes = [process]
     else:
-        processes = [subprocess.Popen(argv, env=_environment(TF_CONFIG=tf_config), stdout=open(log, "w"),
-                                      stderr=subprocess.STDOUT) for tf_config, log, argv in commands]
+        processes = [
+            subprocess.Popen(
+                argv, env=_environment(TF_CONFIG=tf_config), stdout=open(log, "w"), stderr=subprocess.STDOUT
+            )
+            for tf_config, log, argv in commands
+        ]
     ended = {}
     deadline = start + WORKER_TIMEOUT
     while time.monotonic() < deadline:
@@ -132,8 +152,14 @@ def launch_workers(settings, log_dir, isolate=False, num_workers=2):
         else:
             returncode = processes[index].returncode if index in ended else None
         lines = [line for line in text.splitlines() if line.startswith("RESULT ")]
-        results.append({"returncode": returncode, "ended": ended.get(index), "log": text,
-                        "result": json.loads(lines[-1][len("RESULT "):]) if lines else None})
+        results.append(
+            {
+                "returncode": returncode,
+                "ended": ended.get(index),
+                "log": text,
+                "result": json.loads(lines[-1][len("RESULT ") :]) if lines else None,
+            }
+        )
     return results
 
 
@@ -151,7 +177,12 @@ def _quote(text):
 
 
 def _environment(**extra):
-    env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", **extra)
+    env = dict(
+        os.environ,
+        PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        TF_CPP_MIN_LOG_LEVEL="2",
+        CUDA_VISIBLE_DEVICES="",
+        **extra,
+    )
     env.pop("TF_CONFIG", None) if "TF_CONFIG" not in extra else None
     return env

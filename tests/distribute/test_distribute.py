@@ -2,11 +2,11 @@
 
 import json
 
+import dist_common as common
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import dist_common as common
 from mmcnn import distribute
 
 
@@ -18,14 +18,19 @@ def test_make_strategy_none_and_bad_kind():
         distribute.make_strategy("multiworker", collective_timeout=0)
 
 
-@pytest.mark.parametrize("tf_config, message", [
-    (None, "needs the TF_CONFIG"),
-    ("{not json", "not valid JSON"),
-    (json.dumps({"task": {"type": "worker", "index": 0}}), "non-empty `cluster`"),
-    (json.dumps({"cluster": {"worker": ["a:1"]}, "task": {"type": "worker"}}), "`type` and `index`"),
-    (json.dumps({"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}),
-     "is not in the cluster"),
-])
+@pytest.mark.parametrize(
+    "tf_config, message",
+    [
+        (None, "needs the TF_CONFIG"),
+        ("{not json", "not valid JSON"),
+        (json.dumps({"task": {"type": "worker", "index": 0}}), "non-empty `cluster`"),
+        (json.dumps({"cluster": {"worker": ["a:1"]}, "task": {"type": "worker"}}), "`type` and `index`"),
+        (
+            json.dumps({"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}),
+            "is not in the cluster",
+        ),
+    ],
+)
 def test_read_tf_config_names_the_problem(tf_config, message):
     environ = {} if tf_config is None else {"TF_CONFIG": tf_config}
     with pytest.raises(ValueError, match=message):
@@ -44,8 +49,9 @@ def test_in_memory_data_sets_data_sharding_and_the_global_batch(tmp_path):
     data = common.labelled_data(str(tmp_path), "arrays")
     clf = common.classifier()
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
-    ds, class_weight = distribute.distributed_dataset(clf, data, strategy, batch_size=4, training=True,
-                                                      class_weight={0: 2.0})
+    ds, class_weight = distribute.distributed_dataset(
+        clf, data, strategy, batch_size=4, training=True, class_weight={0: 2.0}
+    )
     assert ds.options().experimental_distribute.auto_shard_policy == tf.data.experimental.AutoShardPolicy.DATA
     assert class_weight == {0: 2.0}  # Keras applies it
     x, y = next(iter(ds))

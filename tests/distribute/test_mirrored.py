@@ -5,19 +5,22 @@ import os
 import subprocess
 import sys
 
-import numpy as np
-
 import dist_common as common
+import numpy as np
 
 
 def test_two_logical_cpus_train_like_one_device(tmp_path):
     common.write_images(str(tmp_path / "images"))
-    done = subprocess.run([sys.executable, os.path.join(common.HERE, "mirrored_script.py"),
-                           str(tmp_path / "images")], env=common._environment(), capture_output=True,
-                          text=True, timeout=common.WORKER_TIMEOUT)
+    done = subprocess.run(
+        [sys.executable, os.path.join(common.HERE, "mirrored_script.py"), str(tmp_path / "images")],
+        env=common._environment(),
+        capture_output=True,
+        text=True,
+        timeout=common.WORKER_TIMEOUT,
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert done.returncode == 0 and lines, done.stdout[-2000:] + done.stderr[-4000:]
-    result = json.loads(lines[-1][len("RESULT "):])
+    result = json.loads(lines[-1][len("RESULT ") :])
     assert result["replicas"] == 2
     np.testing.assert_allclose(result["mirrored_loss"], result["single_loss"], rtol=1e-4)
     for diff, scale in zip(result["diffs"], result["scales"]):

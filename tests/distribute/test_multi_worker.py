@@ -10,12 +10,12 @@ runs in a network namespace with only a loopback interface.
 
 import os
 
+import dist_common as common
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import mmcnn
-import dist_common as common
 
 KILL_EPOCH = 1
 DETECTION_BOUND = 90  # seconds from the killed worker's death to the survivor's exit
@@ -31,18 +31,28 @@ def scenario(tmp_path_factory, namespace_error):
     root = tmp_path_factory.mktemp("multi_worker")
     data_dir = str(root / "images")
     common.write_images(data_dir)
-    settings = {"data_dir": data_dir, "kind": "files", "backup_dir": str(root / "backup"),
-                "out": str(root / "out"), "collective_timeout": 120}
+    settings = {
+        "data_dir": data_dir,
+        "kind": "files",
+        "backup_dir": str(root / "backup"),
+        "out": str(root / "out"),
+        "collective_timeout": 120,
+    }
     isolate = namespace_error is None
     (root / "killed").mkdir()
-    killed = common.launch_workers({**settings, "kill_at": KILL_EPOCH},
-                                   str(root / "killed"), isolate=isolate)
+    killed = common.launch_workers({**settings, "kill_at": KILL_EPOCH}, str(root / "killed"), isolate=isolate)
     backups = sorted(os.listdir(settings["backup_dir"]))
     (root / "resumed").mkdir()
-    resumed = common.launch_workers({**settings, "upstream_check": True}, str(root / "resumed"),
-                                    isolate=isolate)
-    return {"root": root, "settings": settings, "killed": killed, "resumed": resumed,
-            "backups_after_kill": backups}
+    resumed = common.launch_workers(
+        {**settings, "upstream_check": True}, str(root / "resumed"), isolate=isolate
+    )
+    return {
+        "root": root,
+        "settings": settings,
+        "killed": killed,
+        "resumed": resumed,
+        "backups_after_kill": backups,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +60,17 @@ def reference(scenario):
     """One process, no strategy, the global batch of the two workers."""
     data = common.labelled_data(scenario["settings"]["data_dir"], "files")
     clf = common.classifier()
-    history = clf.fit(data, epochs=common.EPOCHS, batch_size=2 * common.PER_REPLICA_BATCH,
-                      early_stopping=False, verbose=0)
+    history = clf.fit(
+        data, epochs=common.EPOCHS, batch_size=2 * common.PER_REPLICA_BATCH, early_stopping=False, verbose=0
+    )
     return clf, history.history["loss"], data
 
 
 def _describe(workers):
-    return "\n".join(f"--- worker {i}: rc={w['returncode']} ended={w['ended']}\n{w['log'][-3000:]}"
-                     for i, w in enumerate(workers))
+    return "\n".join(
+        f"--- worker {i}: rc={w['returncode']} ended={w['ended']}\n{w['log'][-3000:]}"
+        for i, w in enumerate(workers)
+    )
 
 
 def test_killed_worker_ends_the_other_with_a_clear_error(scenario):
@@ -116,7 +129,9 @@ def test_upstream_bug_still_present(scenario):
     """
     for worker in scenario["resumed"]:
         error = worker["result"]["upstream_error"]
-        assert error is not None, "Keras fit under MultiWorkerMirroredStrategy works now: remove the workaround"
+        assert error is not None, (
+            "Keras fit under MultiWorkerMirroredStrategy works now: remove the workaround"
+        )
         assert "PerReplica" in error
 
 

@@ -16,11 +16,11 @@ from mmcnn import distribute  # noqa: E402  (the strategy must exist before any 
 settings = json.loads(sys.argv[1])
 strategy = distribute.make_strategy("multiworker", collective_timeout=settings.get("collective_timeout", 120))
 
+import dist_common as common  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import mmcnn  # noqa: E402
-import dist_common as common  # noqa: E402
 
 result = {"task": list(distribute.worker_id(strategy)), "chief": distribute.is_chief(strategy)}
 
@@ -76,8 +76,16 @@ callbacks = [epochs_seen]
 if settings.get("kill_at") is not None and not distribute.is_chief(strategy):
     callbacks.append(KillAt(settings["kill_at"]))
 try:
-    history = clf.fit(data, epochs=common.EPOCHS, batch_size=common.PER_REPLICA_BATCH, callbacks=callbacks,
-                      backup_dir=settings["backup_dir"], early_stopping=False, verbose=0, strategy=strategy)
+    history = clf.fit(
+        data,
+        epochs=common.EPOCHS,
+        batch_size=common.PER_REPLICA_BATCH,
+        callbacks=callbacks,
+        backup_dir=settings["backup_dir"],
+        early_stopping=False,
+        verbose=0,
+        strategy=strategy,
+    )
 except distribute.ClusterError as error:
     result["error"] = str(error)
     result["epochs"] = epochs_seen.epochs

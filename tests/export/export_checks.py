@@ -51,8 +51,14 @@ def serve_in_fresh_process(export_dir, calls, workdir, modality):
     request = os.path.join(workdir, "calls.pkl")
     with open(request, "wb") as f:
         pickle.dump(calls, f)
-    done = subprocess.run([PYTHON, "-c", _SERVING_SCRIPT, os.fspath(export_dir), request, modality],
-                          cwd=workdir, env=_env(), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [PYTHON, "-c", _SERVING_SCRIPT, os.fspath(export_dir), request, modality],
+        cwd=workdir,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode:
         raise AssertionError(f"serving process failed:\n{done.stderr[-4000:]}")
     with open(request + ".out", "rb") as f:
@@ -62,8 +68,9 @@ def serve_in_fresh_process(export_dir, calls, workdir, modality):
 
 
 def run_saved_model_cli(*args, cwd=None):
-    done = subprocess.run([SAVED_MODEL_CLI, *args], cwd=cwd, env=_env(), capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [SAVED_MODEL_CLI, *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=300
+    )
     if done.returncode:
         raise AssertionError(f"saved_model_cli {' '.join(args)} failed:\n{done.stderr[-4000:]}")
     return done.stdout
@@ -88,12 +95,12 @@ def assert_matches_predict(outputs, expected):
     """Export outputs agree with `Classifier.predict` output."""
     import numpy as np
 
-    np.testing.assert_allclose(outputs["probabilities"], expected["probabilities"], rtol=0,
-                               atol=TOLERANCE)
+    np.testing.assert_allclose(outputs["probabilities"], expected["probabilities"], rtol=0, atol=TOLERANCE)
     assert outputs["probabilities"].dtype == np.float32
     np.testing.assert_array_equal(outputs["class_id"], np.argmax(outputs["probabilities"], -1))
-    assert [n.decode() for n in outputs["class_name"]] == \
-        [expected["class_names"][i] for i in outputs["class_id"]]
+    assert [n.decode() for n in outputs["class_name"]] == [
+        expected["class_names"][i] for i in outputs["class_id"]
+    ]
     # Top classes agree wherever the top two are not a near-tie.
     top2 = np.sort(expected["probabilities"], axis=-1)[:, -2:]
     clear = top2[:, 1] - top2[:, 0] > 10 * TOLERANCE

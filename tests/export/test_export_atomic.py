@@ -29,8 +29,8 @@ def leftovers(folder, keep):
 @pytest.fixture(scope="module")
 def classifiers():
     def make(names):
-        return mmcnn.image.ImageClassifier(class_names=names, image_size=(8, 8), channels=1,
-                                           preset="tiny")
+        return mmcnn.image.ImageClassifier(class_names=names, image_size=(8, 8), channels=1, preset="tiny")
+
     return make(["old_a", "old_b"]), make(["new_a", "new_b", "new_c"])
 
 
@@ -45,8 +45,12 @@ def failing_endpoint():
     def explode(pixels):
         raise RuntimeError("failure while tracing, on purpose")
 
-    return Endpoint("broken", explode, [tf.TensorSpec([None, 8, 8, 1], tf.float32, name="pixels")],
-                    "raises during tracing")
+    return Endpoint(
+        "broken",
+        explode,
+        [tf.TensorSpec([None, 8, 8, 1], tf.float32, name="pixels")],
+        "raises during tracing",
+    )
 
 
 def test_existing_export_is_not_overwritten_by_default(classifiers, first_export):

@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 import soundfile
 import tensorflow as tf
-
-import mmcnn.audio
 from export_checks import (
     FORBIDDEN,
     assert_matches_predict,
@@ -17,6 +15,8 @@ from export_checks import (
     serve_in_fresh_process,
 )
 
+import mmcnn.audio
+
 RATE = 16000
 CLASS_NAMES = ["yes", "no", "up"]
 
@@ -24,8 +24,7 @@ CLASS_NAMES = ["yes", "no", "up"]
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     # 0.25 s clips: 4000-sample windows every 2000 samples.
-    clf = mmcnn.audio.AudioClassifier(class_names=CLASS_NAMES, clip_seconds=0.25, preset="tiny",
-                                      n_mels=16)
+    clf = mmcnn.audio.AudioClassifier(class_names=CLASS_NAMES, clip_seconds=0.25, preset="tiny", n_mels=16)
     path = clf.export(tmp_path_factory.mktemp("audio") / "model")
     return clf, path
 
@@ -39,8 +38,9 @@ def write_wavs(folder):
     """Seven 16-bit WAV files: different lengths (short, exact, long), mono and stereo."""
     rng = np.random.default_rng(5)
     paths = []
-    for i, (length, channels) in enumerate([(9000, 1), (1001, 1), (4000, 2), (12345, 2),
-                                            (2500, 1), (4001, 1), (16000, 1)]):
+    for i, (length, channels) in enumerate(
+        [(9000, 1), (1001, 1), (4000, 2), (12345, 2), (2500, 1), (4001, 1), (16000, 1)]
+    ):
         audio = 0.3 * rng.standard_normal((length, channels))
         path = os.path.join(folder, f"clip{i}.wav")
         soundfile.write(path, audio, RATE, subtype="PCM_16")
@@ -95,7 +95,8 @@ def test_metadata_asset(exported):
     assert (pre["sample_rate"], pre["window_samples"], pre["hop_samples"]) == (16000, 4000, 2000)
     assert set(meta["signatures"]) == {"serving_default", "wav", "features"}
     assert meta["signatures"]["serving_default"]["inputs"] == {
-        "waveform": {"dtype": "float32", "shape": [None, None]}}
+        "waveform": {"dtype": "float32", "shape": [None, None]}
+    }
 
 
 def test_saved_model_cli_show_and_run(exported, tmp_path):
@@ -106,7 +107,16 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
     assert "inputs['waveform'] tensor_info:\n        dtype: DT_FLOAT\n        shape: (-1, -1)" in shown
     assert "inputs['wav_bytes'] tensor_info:\n        dtype: DT_STRING" in shown
     np.save(tmp_path / "waveform.npy", waveforms(1, 5000, seed=0))
-    ran = run_saved_model_cli("run", "--dir", path, "--tag_set", "serve", "--signature_def",
-                              "serving_default", "--inputs", f"waveform={tmp_path / 'waveform.npy'}",
-                              cwd=tmp_path)
+    ran = run_saved_model_cli(
+        "run",
+        "--dir",
+        path,
+        "--tag_set",
+        "serve",
+        "--signature_def",
+        "serving_default",
+        "--inputs",
+        f"waveform={tmp_path / 'waveform.npy'}",
+        cwd=tmp_path,
+    )
     assert "class_name" in ran and "probabilities" in ran

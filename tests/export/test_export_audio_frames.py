@@ -14,8 +14,10 @@ from mmcnn.export.audio_frames import frame_windows
 @pytest.mark.parametrize("num_samples,hop", [(4, 3), (4, 4), (5, 2), (6, 1), (7, 7)])
 def test_same_windows_as_frame_windows_for_every_length(num_samples, hop):
     # Covers short clips (odd and even padding), exact length, regular and end-aligned windows.
-    traced = tf.function(lambda x: frame_windows(x, num_samples, hop),
-                         input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    traced = tf.function(
+        lambda x: frame_windows(x, num_samples, hop),
+        input_signature=[tf.TensorSpec([None, None], tf.float32)],
+    )
     for length in range(0, 4 * num_samples + 3):
         clip = np.arange(1, length + 1, dtype="float32")
         expected = reference_frames(clip, num_samples, hop)
@@ -31,11 +33,14 @@ def test_output_shape_is_static_where_known():
     assert windows.shape == (3, 5, 4)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(num_samples=0, hop=1), "`num_samples` must be a positive integer. Received: num_samples=0"),
-    (dict(num_samples=4, hop=5), "`hop` must not exceed `num_samples`"),
-    (dict(num_samples=4, hop=2.0), "`hop` must be a positive integer. Received: hop=2.0"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(num_samples=0, hop=1), "`num_samples` must be a positive integer. Received: num_samples=0"),
+        (dict(num_samples=4, hop=5), "`hop` must not exceed `num_samples`"),
+        (dict(num_samples=4, hop=2.0), "`hop` must be a positive integer. Received: hop=2.0"),
+    ],
+)
 def test_invalid_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         frame_windows(tf.zeros((2, 10)), **kwargs)

@@ -6,10 +6,6 @@ import os
 
 import numpy as np
 import pytest
-from PIL import Image
-
-import mmcnn
-import mmcnn.image
 from export_checks import (
     FORBIDDEN,
     assert_matches_predict,
@@ -17,6 +13,10 @@ from export_checks import (
     run_saved_model_cli,
     serve_in_fresh_process,
 )
+from PIL import Image
+
+import mmcnn
+import mmcnn.image
 
 CLASS_NAMES = ["cat", "dog", "emu"]
 
@@ -34,16 +34,20 @@ def sample_files():
     def pixels(h, w, c=None):
         return rng.integers(0, 256, (h, w) if c is None else (h, w, c), dtype=np.uint8)
 
-    return [encode(pixels(20, 30, 3), "PNG"), encode(pixels(24, 24, 3), "JPEG", quality=90),
-            encode(pixels(17, 23, 3), "BMP"), encode(pixels(16, 16), "GIF"),
-            encode(pixels(40, 12), "PNG"), encode(pixels(18, 26, 4), "PNG"),
-            encode(pixels(33, 33, 3), "JPEG")]
+    return [
+        encode(pixels(20, 30, 3), "PNG"),
+        encode(pixels(24, 24, 3), "JPEG", quality=90),
+        encode(pixels(17, 23, 3), "BMP"),
+        encode(pixels(16, 16), "GIF"),
+        encode(pixels(40, 12), "PNG"),
+        encode(pixels(18, 26, 4), "PNG"),
+        encode(pixels(33, 33, 3), "JPEG"),
+    ]
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    clf = mmcnn.image.ImageClassifier(class_names=CLASS_NAMES, image_size=(16, 16), channels=1,
-                                      preset="tiny")
+    clf = mmcnn.image.ImageClassifier(class_names=CLASS_NAMES, image_size=(16, 16), channels=1, preset="tiny")
     path = clf.export(tmp_path_factory.mktemp("image") / "model")
     return clf, path
 
@@ -85,7 +89,8 @@ def test_metadata_asset(exported):
     assert meta["mmcnn_version"] == mmcnn.__version__
     assert set(meta["signatures"]) == {"serving_default", "pixels", "features"}
     assert meta["signatures"]["serving_default"]["inputs"] == {
-        "image_bytes": {"dtype": "string", "shape": [None]}}
+        "image_bytes": {"dtype": "string", "shape": [None]}
+    }
 
 
 def test_saved_model_cli_show_and_run(exported, tmp_path):
@@ -100,10 +105,20 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
 
     # Encoded bytes from a .npy file (bytes dtype: PNG files never end in NUL).
     np.save(tmp_path / "images.npy", np.array(sample_files()[:1]))
-    ran = run_saved_model_cli("run", "--dir", path, "--tag_set", "serve", "--signature_def",
-                              "serving_default", "--inputs", f"image_bytes={tmp_path / 'images.npy'}",
-                              cwd=tmp_path)
+    ran = run_saved_model_cli(
+        "run",
+        "--dir",
+        path,
+        "--tag_set",
+        "serve",
+        "--signature_def",
+        "serving_default",
+        "--inputs",
+        f"image_bytes={tmp_path / 'images.npy'}",
+        cwd=tmp_path,
+    )
     assert "class_name" in ran and "probabilities" in ran
+
 
 def test_export_refuses_undecodable_bytes_at_serving_time(exported):
     import tensorflow as tf

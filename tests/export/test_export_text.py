@@ -6,8 +6,6 @@ import subprocess
 
 import numpy as np
 import pytest
-
-import mmcnn.text
 from export_checks import (
     FORBIDDEN,
     PYTHON,
@@ -17,18 +15,34 @@ from export_checks import (
     serve_in_fresh_process,
 )
 
+import mmcnn.text
+
 CLASS_NAMES = ["neg", "pos", "neutral"]
-CORPUS = ["a good film", "a bad film", "the cat sat on the mat", "what a dull plot",
-          "great acting and a fine score", "the dog slept"]
+CORPUS = [
+    "a good film",
+    "a bad film",
+    "the cat sat on the mat",
+    "what a dull plot",
+    "great acting and a fine score",
+    "the dog slept",
+]
 # Awkward inputs too: empty, invalid UTF-8, non-ASCII, longer than max_tokens.
-TEXTS = ["good film", "", "The CAT sat", "h\u00e9llo w\u00f6rld".encode() + b"\xff",
-         "bad " * 40, "\u6f22\u5b57 film", "dull"]
+TEXTS = [
+    "good film",
+    "",
+    "The CAT sat",
+    "h\u00e9llo w\u00f6rld".encode() + b"\xff",
+    "bad " * 40,
+    "\u6f22\u5b57 film",
+    "dull",
+]
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    clf = mmcnn.text.TextClassifier(class_names=CLASS_NAMES, max_tokens=16, min_frequency=1,
-                                    embedding_dim=8, filters=4)
+    clf = mmcnn.text.TextClassifier(
+        class_names=CLASS_NAMES, max_tokens=16, min_frequency=1, embedding_dim=8, filters=4
+    )
     clf.adapt(CORPUS)
     path = clf.export(tmp_path_factory.mktemp("text") / "model")
     return clf, path
@@ -57,9 +71,14 @@ def test_serving_matches_predict_in_fresh_process(exported, tmp_path):
 def test_loading_without_tensorflow_text_names_the_missing_op(exported, tmp_path):
     # What docs/serving.md promises: the one extra requirement of a text export.
     script = "import sys, tensorflow as tf; tf.saved_model.load(sys.argv[1])"
-    done = subprocess.run([PYTHON, "-c", script, exported[1]], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""})
+    done = subprocess.run(
+        [PYTHON, "-c", script, exported[1]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""},
+    )
     assert done.returncode != 0
     assert "Op type not registered" in done.stderr
 
@@ -81,8 +100,7 @@ def test_metadata_asset(exported):
     assert pre["vocabulary_size"] == clf.tokenizer.vocabulary_size
     assert "tensorflow_text_version" in meta
     assert set(meta["signatures"]) == {"serving_default", "features"}
-    assert meta["signatures"]["features"]["inputs"] == {
-        "token_ids": {"dtype": "int32", "shape": [None, 16]}}
+    assert meta["signatures"]["features"]["inputs"] == {"token_ids": {"dtype": "int32", "shape": [None, 16]}}
 
 
 def test_saved_model_cli_show_and_run(exported, tmp_path):
@@ -94,11 +112,26 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
     # `saved_model_cli run` loads the graph, so the tensorflow-text ops must be
     # registered first: run the same tool from a Python that imported them.
     done = subprocess.run(
-        [PYTHON, "-c", "import sys, tensorflow_text; from tensorflow.python.tools import "
-                       "saved_model_cli; sys.argv[0] = 'saved_model_cli'; saved_model_cli.main()",
-         "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
-         "--input_exprs", "texts=['a good film']"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""})
+        [
+            PYTHON,
+            "-c",
+            "import sys, tensorflow_text; from tensorflow.python.tools import "
+            "saved_model_cli; sys.argv[0] = 'saved_model_cli'; saved_model_cli.main()",
+            "run",
+            "--dir",
+            path,
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+            "--input_exprs",
+            "texts=['a good film']",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "class_name" in done.stdout

@@ -6,11 +6,11 @@ import subprocess
 
 import numpy as np
 import pytest
+from export_checks import PYTHON, TOLERANCE
 
 import mmcnn.audio
 import mmcnn.image
 import mmcnn.text
-from export_checks import PYTHON, TOLERANCE
 
 # Runs in a fresh process: `import mmcnn` and nothing else of ours, then load each file.
 _LOAD_SCRIPT = r"""
@@ -45,24 +45,33 @@ def loaded(tmp_path_factory):
     rng = np.random.default_rng(0)
     image = mmcnn.image.ImageClassifier(num_classes=2, image_size=(8, 8), channels=1, preset="tiny")
     audio = mmcnn.audio.AudioClassifier(num_classes=2, clip_seconds=0.25, preset="tiny", n_mels=16)
-    text = mmcnn.text.TextClassifier(num_classes=2, max_tokens=16, min_frequency=1,
-                                     embedding_dim=8, filters=4)
+    text = mmcnn.text.TextClassifier(
+        num_classes=2, max_tokens=16, min_frequency=1, embedding_dim=8, filters=4
+    )
     text.adapt(["a good film", "a bad film"])
-    inputs = {"image": rng.uniform(0, 255, (3, 8, 8, 1)).astype("float32"),
-              "audio": rng.standard_normal((3, 4000)).astype("float32"),
-              "text": np.array([b"a good film", b"", b"bad"], dtype=object)}
+    inputs = {
+        "image": rng.uniform(0, 255, (3, 8, 8, 1)).astype("float32"),
+        "audio": rng.standard_normal((3, 4000)).astype("float32"),
+        "text": np.array([b"a good film", b"", b"bad"], dtype=object),
+    }
     cases, expected = {}, {}
     for name, clf in [("image", image), ("audio", audio), ("text", text)]:
         path = os.fspath(folder / f"{name}.keras")
         clf.save(path)
         cases[name] = (path, inputs[name])
-        expected[name] = clf.predict_proba(inputs[name]) if name != "text" else \
-            clf.predict_proba(list(inputs[name]))
+        expected[name] = (
+            clf.predict_proba(inputs[name]) if name != "text" else clf.predict_proba(list(inputs[name]))
+        )
     request = folder / "cases.pkl"
     request.write_bytes(pickle.dumps(cases))
-    done = subprocess.run([PYTHON, "-c", _LOAD_SCRIPT, os.fspath(request)], cwd=folder,
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""})
+    done = subprocess.run(
+        [PYTHON, "-c", _LOAD_SCRIPT, os.fspath(request)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""},
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     return pickle.loads((folder / "cases.pkl.out").read_bytes()), expected
 

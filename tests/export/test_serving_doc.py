@@ -17,8 +17,14 @@ import mmcnn.image
 import mmcnn.text
 
 DOC = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "docs", "serving.md")
-MODALITY_OF_INPUT = {"image_bytes": "image", "pixels": "image", "waveform": "audio",
-                     "wav_bytes": "audio", "texts": "text", "token_ids": "text"}
+MODALITY_OF_INPUT = {
+    "image_bytes": "image",
+    "pixels": "image",
+    "waveform": "audio",
+    "wav_bytes": "audio",
+    "texts": "text",
+    "token_ids": "text",
+}
 
 
 def fenced_blocks(language):
@@ -43,12 +49,15 @@ def folders(tmp_path_factory):
     """modality -> a folder with the export as `model/` and the files the examples open."""
     root = tmp_path_factory.mktemp("doc")
     rng = np.random.default_rng(0)
-    image = mmcnn.image.ImageClassifier(class_names=["cat", "dog"], image_size=(16, 16), channels=3,
-                                        preset="tiny")
-    audio = mmcnn.audio.AudioClassifier(class_names=["yes", "no"], clip_seconds=0.25,
-                                        preset="tiny", n_mels=16)
-    text = mmcnn.text.TextClassifier(class_names=["neg", "pos"], max_tokens=16, min_frequency=1,
-                                     embedding_dim=8, filters=4)
+    image = mmcnn.image.ImageClassifier(
+        class_names=["cat", "dog"], image_size=(16, 16), channels=3, preset="tiny"
+    )
+    audio = mmcnn.audio.AudioClassifier(
+        class_names=["yes", "no"], clip_seconds=0.25, preset="tiny", n_mels=16
+    )
+    text = mmcnn.text.TextClassifier(
+        class_names=["neg", "pos"], max_tokens=16, min_frequency=1, embedding_dim=8, filters=4
+    )
     text.adapt(["a good film", "what a dull plot", "the cat sat on the mat"])
     folders = {}
     for name, clf in [("image", image), ("audio", audio), ("text", text)]:
@@ -58,8 +67,7 @@ def folders(tmp_path_factory):
         buffer = io.BytesIO()
         Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(buffer, "PNG")
         (folder / "photo.png").write_bytes(buffer.getvalue())
-        soundfile.write(folder / "clip.wav", 0.3 * rng.standard_normal(7000), 16000,
-                        subtype="PCM_16")
+        soundfile.write(folder / "clip.wav", 0.3 * rng.standard_normal(7000), 16000, subtype="PCM_16")
         folders[name] = folder
     return folders
 
@@ -82,8 +90,13 @@ def rest_bodies():
 
 def test_doc_shows_a_rest_body_for_every_signature():
     shown = {(MODALITY_OF_INPUT[next(iter(b["inputs"]))], b["signature_name"]) for b in rest_bodies()}
-    assert {("image", "serving_default"), ("image", "pixels"), ("audio", "serving_default"),
-            ("audio", "wav"), ("text", "serving_default")} <= shown
+    assert {
+        ("image", "serving_default"),
+        ("image", "pixels"),
+        ("audio", "serving_default"),
+        ("audio", "wav"),
+        ("text", "serving_default"),
+    } <= shown
 
 
 def test_rest_bodies_fit_their_signatures(folders):
@@ -92,10 +105,9 @@ def test_rest_bodies_fit_their_signatures(folders):
     files = {"image_bytes": "photo.png", "wav_bytes": "clip.wav"}
     served = {m: tf.saved_model.load(os.fspath(folder / "model")) for m, folder in folders.items()}
     for body in rest_bodies():
-        (name, values), = body["inputs"].items()
+        ((name, values),) = body["inputs"].items()
         folder = folders[MODALITY_OF_INPUT[name]]
-        signature = served[MODALITY_OF_INPUT[name]].signatures[
-            body.get("signature_name", "serving_default")]
+        signature = served[MODALITY_OF_INPUT[name]].signatures[body.get("signature_name", "serving_default")]
         spec = signature.structured_input_signature[1][name]
         if spec.dtype == tf.string:
             decoded = []

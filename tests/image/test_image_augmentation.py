@@ -88,27 +88,35 @@ def test_training_flag_reaches_the_layer_in_fit():
 
 
 def test_layer_checks():
-    run_layer_test(ImageAugmentation, {"policy": "strong", "seed": 2, "fill_mode": "constant"},
-                   images((2, 16, 16, 3)), expected_output_shape=(2, 16, 16, 3),
-                   expected_num_trainable_weights=0, run_training_step=False)
+    run_layer_test(
+        ImageAugmentation,
+        {"policy": "strong", "seed": 2, "fill_mode": "constant"},
+        images((2, 16, 16, 3)),
+        expected_output_shape=(2, 16, 16, 3),
+        expected_num_trainable_weights=0,
+        run_training_step=False,
+    )
 
 
 @pytest.mark.parametrize("policy", POLICIES)
 def test_saved_model_file_round_trip(tmp_path, policy):
     x = images((2, 32, 32, 3))
-    model = keras.Sequential([keras.Input((32, 32, 3)), augmentation_pipeline(policy, seed=3),
-                              keras.layers.Conv2D(2, 3)])
+    model = keras.Sequential(
+        [keras.Input((32, 32, 3)), augmentation_pipeline(policy, seed=3), keras.layers.Conv2D(2, 3)]
+    )
     path = os.path.join(tmp_path, "model.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)  # safe mode, no custom_objects
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     augment = loaded.layers[0]
     assert isinstance(augment, ImageAugmentation) and augment.policy == policy
-    assert [type(layer) for layer in augment.augmentations] == \
-        [type(layer) for layer in model.layers[0].augmentations]
+    assert [type(layer) for layer in augment.augmentations] == [
+        type(layer) for layer in model.layers[0].augmentations
+    ]
     # The reloaded policy still augments in training, with the same seeds.
-    np.testing.assert_array_equal(augment(x, training=True),
-                                  augmentation_pipeline(policy, seed=3)(x, training=True))
+    np.testing.assert_array_equal(
+        augment(x, training=True), augmentation_pipeline(policy, seed=3)(x, training=True)
+    )
 
 
 def test_argument_errors():
@@ -127,8 +135,7 @@ def test_argument_errors():
 @pytest.mark.parametrize("kind", ["mixup", "cutmix"])
 def test_batch_mixing_labels_sum_to_one(kind):
     labels = np.eye(4, dtype=np.float32)[[0, 1, 2, 3, 0, 1, 2, 3]]
-    out = batch_mixing(kind, seed=0)({"images": images((8, 16, 16, 3)), "labels": labels},
-                                     training=True)
+    out = batch_mixing(kind, seed=0)({"images": images((8, 16, 16, 3)), "labels": labels}, training=True)
     assert tuple(out["images"].shape) == (8, 16, 16, 3)
     mixed = np.asarray(out["labels"])
     np.testing.assert_allclose(mixed.sum(axis=-1), 1.0, atol=1e-5)
@@ -140,8 +147,7 @@ def test_batch_mixing_labels_sum_to_one(kind):
 def test_apply_batch_mixing_on_dataset(kind):
     x = images((16, 16, 16, 1))
     y = np.arange(16) % 3
-    ds = apply_batch_mixing(tf.data.Dataset.from_tensor_slices((x, y)).batch(8), kind,
-                            num_classes=3, seed=0)
+    ds = apply_batch_mixing(tf.data.Dataset.from_tensor_slices((x, y)).batch(8), kind, num_classes=3, seed=0)
     batches = list(ds)
     assert len(batches) == 2
     for xb, yb in batches:

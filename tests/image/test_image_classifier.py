@@ -41,8 +41,16 @@ def stripe_folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(stripe_folder):
     data = mi.from_directory(stripe_folder, verbose=0)
-    clf = mi.ImageClassifier(image_size=SIZE, channels=1, preset="tiny", augmentation="light",
-                             epochs=12, batch_size=8, learning_rate=3e-3, seed=1)
+    clf = mi.ImageClassifier(
+        image_size=SIZE,
+        channels=1,
+        preset="tiny",
+        augmentation="light",
+        epochs=12,
+        batch_size=8,
+        learning_rate=3e-3,
+        seed=1,
+    )
     history = clf.fit(data, validation_split=0.25, class_weight="balanced", verbose=0)
     return clf, data, history
 
@@ -104,22 +112,24 @@ def test_save_and_load_give_identical_predictions(trained, tmp_path):
     assert loaded.image_size == clf.image_size and loaded.channels == 1
     assert loaded.augmentation == clf.augmentation and loaded.preset == "tiny"
     files = data.inputs[::6]
-    np.testing.assert_array_equal(loaded.predict(files)["probabilities"],
-                                  clf.predict(files)["probabilities"])
+    np.testing.assert_array_equal(loaded.predict(files)["probabilities"], clf.predict(files)["probabilities"])
     # The classifier class is optional: plain Keras loads it as a working model too.
     plain = keras.saving.load_model(path)
     batch = clf._prepare_inputs(files)
-    np.testing.assert_allclose(plain.predict(batch, verbose=0), clf.model.predict(batch, verbose=0),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        plain.predict(batch, verbose=0), clf.model.predict(batch, verbose=0), atol=1e-6
+    )
 
 
 @pytest.mark.slow
 def test_augmentation_is_identity_at_inference(trained):
     clf, data, _ = trained
-    strong = mi.ImageClassifier(class_names=clf.class_names, image_size=SIZE, channels=1, preset="tiny",
-                                augmentation="strong", seed=3)
-    plain = mi.ImageClassifier(class_names=clf.class_names, image_size=SIZE, channels=1, preset="tiny",
-                               augmentation="none", seed=4)
+    strong = mi.ImageClassifier(
+        class_names=clf.class_names, image_size=SIZE, channels=1, preset="tiny", augmentation="strong", seed=3
+    )
+    plain = mi.ImageClassifier(
+        class_names=clf.class_names, image_size=SIZE, channels=1, preset="tiny", augmentation="none", seed=4
+    )
     # Same trained weights in both; the augmentation layer holds none (only random state).
     for model in (strong.model, plain.model):
         for name in ("adapter", "backbone", "head"):
@@ -137,8 +147,9 @@ def test_augmentation_is_identity_at_inference(trained):
 
 def test_labels_travel_and_order_is_kept(stripe_folder, tmp_path):
     data = mi.from_directory(stripe_folder, class_names=["vertical", "horizontal"], verbose=0)
-    clf = mi.ImageClassifier(class_names=["vertical", "horizontal"], image_size=SIZE, channels=1,
-                             preset="tiny")
+    clf = mi.ImageClassifier(
+        class_names=["vertical", "horizontal"], image_size=SIZE, channels=1, preset="tiny"
+    )
     clf.save(tmp_path / "m.keras")
     assert mmcnn.load(tmp_path / "m.keras").class_names == ["vertical", "horizontal"]
     other = mi.ImageClassifier(class_names=["a", "b"], image_size=SIZE, channels=1, preset="tiny")
@@ -166,15 +177,18 @@ def test_presets_build_and_defaults():
         assert model.input_shape == (None, *SIZE, 1)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"augmentation": "medium"}, "augmentation"),
-    ({"preset": "huge"}, "preset"),
-    ({"image_size": (16,)}, "image_size"),
-    ({"channels": 2}, "channels"),
-    ({"resize_mode": "squash"}, "resize_mode"),
-    ({"mixing": "blend"}, "mixing"),
-    ({"num_classes": 1}, "num_classes"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"augmentation": "medium"}, "augmentation"),
+        ({"preset": "huge"}, "preset"),
+        ({"image_size": (16,)}, "image_size"),
+        ({"channels": 2}, "channels"),
+        ({"resize_mode": "squash"}, "resize_mode"),
+        ({"mixing": "blend"}, "mixing"),
+        ({"num_classes": 1}, "num_classes"),
+    ],
+)
 def test_invalid_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         mi.ImageClassifier(**{"num_classes": 2, **kwargs})
@@ -184,8 +198,15 @@ def test_invalid_arguments_are_named(kwargs, match):
 @pytest.mark.parametrize("mixing", ["mixup", "cutmix"])
 def test_mixing_trains_with_soft_labels(stripe_folder, mixing):
     data = mi.from_directory(stripe_folder, verbose=0)
-    clf = mi.ImageClassifier(image_size=SIZE, channels=1, preset="tiny", augmentation="none",
-                             mixing=mixing, epochs=1, batch_size=16)
+    clf = mi.ImageClassifier(
+        image_size=SIZE,
+        channels=1,
+        preset="tiny",
+        augmentation="none",
+        mixing=mixing,
+        epochs=1,
+        batch_size=16,
+    )
     train, val = data.split(0.25)
     history = clf.fit(train, validation_data=val, verbose=0)
     assert np.isfinite(history.history["loss"][0]) and "val_accuracy" in history.history
@@ -197,9 +218,12 @@ def test_mixing_trains_with_soft_labels(stripe_folder, mixing):
 
 
 def test_image_adapter_layer():
-    run_layer_test(mi.ImageAdapter, {"filters": 4, "kernel_size": 3, "strides": 2},
-                   np.random.default_rng(0).uniform(0, 255, (2, 16, 16, 3)).astype("float32"),
-                   expected_output_shape=(2, 8, 8, 4))
+    run_layer_test(
+        mi.ImageAdapter,
+        {"filters": 4, "kernel_size": 3, "strides": 2},
+        np.random.default_rng(0).uniform(0, 255, (2, 16, 16, 3)).astype("float32"),
+        expected_output_shape=(2, 8, 8, 4),
+    )
 
 
 @pytest.mark.slow
@@ -208,5 +232,6 @@ def test_encoded_bytes_round_trip_matches_pil(trained):
     image = stripes("vertical", 1)
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, "PNG")
-    np.testing.assert_array_equal(clf._prepare_inputs([buffer.getvalue()])[0, ..., 0],
-                                  image.astype("float32"))
+    np.testing.assert_array_equal(
+        clf._prepare_inputs([buffer.getvalue()])[0, ..., 0], image.astype("float32")
+    )

@@ -46,8 +46,12 @@ def png_chunk(kind, body):
 def huge_png_header(width, height):
     """A valid-looking PNG whose header declares width x height RGB pixels."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
-            + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def decode(data, channels=3):
@@ -55,6 +59,7 @@ def decode(data, channels=3):
 
 
 # --- decoding ----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("fmt", ["PNG", "BMP"])
 @pytest.mark.parametrize("mode", ["RGB", "L"])
@@ -71,8 +76,9 @@ def test_jpeg_decodes_close_to_pil():
     # Smooth content, no chroma subsampling: both decoders agree closely (TF
     # uses libjpeg's fast integer IDCT, PIL the accurate one).
     ramp = np.add.outer(np.arange(16), np.arange(16)).astype(np.uint8) * 8
-    data = encode(Image.fromarray(np.stack([ramp, ramp[::-1], 255 - ramp], -1)), "JPEG",
-                  quality=95, subsampling=0)
+    data = encode(
+        Image.fromarray(np.stack([ramp, ramp[::-1], 255 - ramp], -1)), "JPEG", quality=95, subsampling=0
+    )
     out = decode(data, channels=3)
     reference = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float32)
     assert out.shape == (16, 16, 3)
@@ -123,15 +129,18 @@ def test_grey_output_for_formats_tf_cannot_decode_as_grey(fmt):
 def test_decode_in_tf_data_graph(tmp_path):
     paths = []
     for i, (h, w) in enumerate([(10, 20), (30, 15), (32, 32)]):
-        paths.append(str(write(tmp_path / f"{i}.png",
-                               encode(Image.fromarray(random_pixels(h, w, seed=i)), "PNG"))))
+        paths.append(
+            str(write(tmp_path / f"{i}.png", encode(Image.fromarray(random_pixels(h, w, seed=i)), "PNG")))
+        )
     ds = tf.data.Dataset.from_tensor_slices(paths).map(
-        lambda p: resize_image(decode_image(tf.io.read_file(p), 1), (16, 16), "pad"))
+        lambda p: resize_image(decode_image(tf.io.read_file(p), 1), (16, 16), "pad")
+    )
     shapes = [tuple(x.shape) for x in ds]
     assert shapes == [(16, 16, 1)] * 3
 
 
 # --- resizing ----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("mode", ["crop", "pad", "stretch"])
 @pytest.mark.parametrize("shape", [(40, 20, 3), (2, 20, 45, 1), (32, 32, 3)])
@@ -175,8 +184,7 @@ def test_resize_batch_equals_one_at_a_time():
     for mode in ("crop", "pad", "stretch"):
         batch = resize_image(images, (32, 32), mode).numpy()
         for i in range(3):
-            np.testing.assert_allclose(batch[i], resize_image(images[i], (32, 32), mode),
-                                       atol=1e-3)
+            np.testing.assert_allclose(batch[i], resize_image(images[i], (32, 32), mode), atol=1e-3)
 
 
 def test_resize_argument_errors():
@@ -190,6 +198,7 @@ def test_resize_argument_errors():
 
 # --- ImageConverter ----------------------------------------------------------
 
+
 def test_converter_bytes_equals_pixels_for_png():
     pixels = random_pixels(20, 45)
     data = encode(Image.fromarray(pixels), "PNG")
@@ -201,11 +210,13 @@ def test_converter_bytes_equals_pixels_for_png():
 
 
 def test_converter_mixed_files_in_one_batch():
-    files = [encode(Image.fromarray(random_pixels(10, 30)), "PNG"),
-             encode(Image.fromarray(random_pixels(50, 20, 1)), "JPEG"),
-             encode(Image.fromarray(random_pixels(32, 32, 4), "RGBA"), "PNG"),
-             encode(Image.fromarray(random_pixels(7, 9)), "BMP"),
-             encode(Image.fromarray(random_pixels(12, 12)).convert("P"), "GIF")]
+    files = [
+        encode(Image.fromarray(random_pixels(10, 30)), "PNG"),
+        encode(Image.fromarray(random_pixels(50, 20, 1)), "JPEG"),
+        encode(Image.fromarray(random_pixels(32, 32, 4), "RGBA"), "PNG"),
+        encode(Image.fromarray(random_pixels(7, 9)), "BMP"),
+        encode(Image.fromarray(random_pixels(12, 12)).convert("P"), "GIF"),
+    ]
     out = ImageConverter((32, 32), 3, "crop", "bytes")(tf.constant(files))
     assert tuple(out.shape) == (5, 32, 32, 3)
     assert out.dtype == tf.float32
@@ -213,9 +224,14 @@ def test_converter_mixed_files_in_one_batch():
 
 
 def test_converter_in_tf_data(tmp_path):
-    paths = [str(write(tmp_path / f"{i}.jpg",
-                       encode(Image.fromarray(random_pixels(20 + 5 * i, 30, seed=i)), "JPEG")))
-             for i in range(4)]
+    paths = [
+        str(
+            write(
+                tmp_path / f"{i}.jpg", encode(Image.fromarray(random_pixels(20 + 5 * i, 30, seed=i)), "JPEG")
+            )
+        )
+        for i in range(4)
+    ]
     converter = ImageConverter((16, 16), 3, "crop", "bytes")
     ds = tf.data.Dataset.from_tensor_slices(paths).map(tf.io.read_file).batch(2).map(converter)
     assert [tuple(x.shape) for x in ds] == [(2, 16, 16, 3)] * 2
@@ -242,25 +258,32 @@ def test_converter_argument_errors():
 
 
 def test_converter_layer_pixels():
-    run_layer_test(ImageConverter,
-                   {"image_size": (16, 16), "channels": 1, "resize_mode": "pad",
-                    "input_format": "pixels"},
-                   RNG.uniform(0, 255, (2, 20, 28, 3)).astype(np.float32),
-                   expected_output_shape=(2, 16, 16, 1),
-                   expected_num_trainable_weights=0, expected_num_non_trainable_weights=0,
-                   run_training_step=False)
+    run_layer_test(
+        ImageConverter,
+        {"image_size": (16, 16), "channels": 1, "resize_mode": "pad", "input_format": "pixels"},
+        RNG.uniform(0, 255, (2, 20, 28, 3)).astype(np.float32),
+        expected_output_shape=(2, 16, 16, 1),
+        expected_num_trainable_weights=0,
+        expected_num_non_trainable_weights=0,
+        run_training_step=False,
+    )
 
 
 def test_converter_layer_bytes():
-    files = np.array([encode(Image.fromarray(random_pixels(10 + i, 14, seed=i)), "PNG")
-                      for i in range(2)], dtype=object)
-    run_layer_test(ImageConverter,
-                   {"image_size": (8, 8), "channels": 3, "resize_mode": "crop",
-                    "input_format": "bytes"},
-                   files, expected_output_shape=(2, 8, 8, 3), run_training_step=False)
+    files = np.array(
+        [encode(Image.fromarray(random_pixels(10 + i, 14, seed=i)), "PNG") for i in range(2)], dtype=object
+    )
+    run_layer_test(
+        ImageConverter,
+        {"image_size": (8, 8), "channels": 3, "resize_mode": "crop", "input_format": "bytes"},
+        files,
+        expected_output_shape=(2, 8, 8, 3),
+        run_training_step=False,
+    )
 
 
 # --- files -------------------------------------------------------------------
+
 
 def test_good_files_validate_and_load(tmp_path):
     good = {
@@ -299,11 +322,15 @@ def bad_files():
         # PIL accepts these two; TF's decoder (the one tf.data uses) does not.
         "short_end.png": (png[:-2], "TensorFlow cannot decode"),
         "short_end.gif": (gif[:-2], "TensorFlow cannot decode"),
-        "one_bit.bmp": (encode(Image.fromarray(random_pixels(8, 8, 1)).convert("1"), "BMP"),
-                        "TensorFlow cannot decode"),
+        "one_bit.bmp": (
+            encode(Image.fromarray(random_pixels(8, 8, 1)).convert("1"), "BMP"),
+            "TensorFlow cannot decode",
+        ),
         "empty.png": (b"", "zero bytes"),
-        "pic.tif": (encode(Image.fromarray(random_pixels(8, 8)), "TIFF"),
-                    "TensorFlow cannot decode this TIFF"),
+        "pic.tif": (
+            encode(Image.fromarray(random_pixels(8, 8)), "TIFF"),
+            "TensorFlow cannot decode this TIFF",
+        ),
     }
 
 
@@ -312,7 +339,8 @@ def test_palette_bmp_refused(tmp_path):
     data = encode(Image.fromarray(random_pixels(5, 7)).convert("P"), "BMP")
     indices = np.asarray(Image.open(io.BytesIO(data)))
     np.testing.assert_array_equal(
-        tf.io.decode_image(data, channels=0, expand_animations=False)[..., 0], indices)
+        tf.io.decode_image(data, channels=0, expand_animations=False)[..., 0], indices
+    )
     path = write(tmp_path / "palette.bmp", data)
     with pytest.raises(ImageError, match="palette"):
         validate_image_file(str(path))

@@ -149,8 +149,9 @@ def manifest_files(tmp_path):
 def test_manifest_csv_with_relative_and_absolute_paths(tmp_path):
     root, rows = manifest_files(tmp_path)
     # Half the rows relative to the CSV's folder, half absolute.
-    lines = ["path,label"] + [f"{os.path.relpath(p, root) if i % 2 else p},{label}"
-                              for i, (p, label) in enumerate(rows)]
+    lines = ["path,label"] + [
+        f"{os.path.relpath(p, root) if i % 2 else p},{label}" for i, (p, label) in enumerate(rows)
+    ]
     (root / "manifest.csv").write_text("\n".join(lines) + "\n")
     data = mi.from_dataframe(root / "manifest.csv", verbose=0)
     assert data.class_names == ["light", "shade"] and len(data) == 6

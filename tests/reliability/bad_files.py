@@ -26,11 +26,17 @@ def jpeg_bytes(pixels):
 
 def huge_png_header(width, height):
     """A PNG whose IHDR declares `width` x `height` pixels, with a tiny (wrong) body."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + \
-        chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+        + chunk(b"IEND", b"")
+    )
 
 
 def noise_pixels(seed, size=(16, 16), base=128):
@@ -43,10 +49,10 @@ def bad_images():
     pixels = noise_pixels(99)
     png, jpeg = png_bytes(pixels), jpeg_bytes(pixels)
     return {
-        "truncated.jpg": (jpeg[:len(jpeg) // 2], True),
+        "truncated.jpg": (jpeg[: len(jpeg) // 2], True),
         "empty.png": (b"", True),
         "random.png": (np.random.default_rng(1).bytes(2000), True),
-        "truncated.png": (png[:len(png) // 2], True),
+        "truncated.png": (png[: len(png) // 2], True),
         "enormous.png": (huge_png_header(100_000, 100_000), True),
         # The content decides, not the name: a PNG called .jpg is a good image.
         "png_named.jpg": (png, False),
@@ -72,7 +78,7 @@ def bad_audio(folder):
     os.remove(os.path.join(folder, "whole.wav"))
     files = {
         # librosa decodes a cut WAV silently to fewer samples than its header declares.
-        "truncated.wav": (whole[:len(whole) // 2], True),
+        "truncated.wav": (whole[: len(whole) // 2], True),
         "header_only.wav": (whole[:44], True),
         "random.wav": (np.random.default_rng(2).bytes(3000), True),
     }
@@ -82,8 +88,12 @@ def bad_audio(folder):
     write_wav(os.path.join(folder, "silent.wav"), np.zeros(4000))
     write_wav(os.path.join(folder, "rate_11025.wav"), tone(0.25, rate=11025), rate=11025)
     write_wav(os.path.join(folder, "six_channels.wav"), tone(0.25, channels=6))
-    return {**{name: refused for name, (_, refused) in files.items()},
-            "silent.wav": True, "rate_11025.wav": False, "six_channels.wav": False}
+    return {
+        **{name: refused for name, (_, refused) in files.items()},
+        "silent.wav": True,
+        "rate_11025.wav": False,
+        "six_channels.wav": False,
+    }
 
 
 def texts():

@@ -41,10 +41,17 @@ def train(backup_dir, kill=None):
     val_data = mmcnn.image.from_arrays(pixels[24:], labels[24:], class_names=["dark", "bright"])
     # "small" has head dropout and "standard" augmentation five random layers: with the
     # shuffle, every source of randomness that a resume must reproduce.
-    clf = mmcnn.image.ImageClassifier(image_size=(12, 12), channels=1, preset="small",
-                                      augmentation="standard", seed=7, batch_size=8)
-    history = clf.fit(train_data, validation_data=val_data, epochs=EPOCHS, backup_dir=backup_dir,
-                      verbose=0, callbacks=[KillMidEpoch(*kill)] if kill else [])
+    clf = mmcnn.image.ImageClassifier(
+        image_size=(12, 12), channels=1, preset="small", augmentation="standard", seed=7, batch_size=8
+    )
+    history = clf.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=EPOCHS,
+        backup_dir=backup_dir,
+        verbose=0,
+        callbacks=[KillMidEpoch(*kill)] if kill else [],
+    )
     return clf.model.get_weights(), len(history.history["loss"])
 
 

@@ -15,12 +15,22 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
+from bad_files import (
+    RATE,
+    bad_audio,
+    bad_images,
+    image_tree,
+    noise_pixels,
+    png_bytes,
+    refused_images,
+    texts,
+    tone,
+    write_wav,
+)
 
 import mmcnn.audio
 import mmcnn.image
 import mmcnn.text
-from bad_files import (RATE, bad_audio, bad_images, image_tree, noise_pixels, png_bytes, refused_images,
-                       texts, tone, write_wav)
 from mmcnn.data import DataError, scan_directory
 
 
@@ -136,8 +146,9 @@ def read_in_thread(function, fifo, seconds=10):
     return hung, outcome
 
 
-@pytest.mark.parametrize("modality,name", [("image", "pipe.png"), ("audio", "pipe.wav"),
-                                           ("text", "pipe.txt")])
+@pytest.mark.parametrize(
+    "modality,name", [("image", "pipe.png"), ("audio", "pipe.wav"), ("text", "pipe.txt")]
+)
 def test_a_fifo_in_a_class_folder_is_skipped_not_waited_on(tmp_path, modality, name):
     # A named pipe looks like a file to os.walk; reading it waits for a writer forever.
     for c in ("a", "b"):
@@ -163,11 +174,19 @@ def test_a_fifo_in_a_class_folder_is_skipped_not_waited_on(tmp_path, modality, n
 # ----------------------------------------------------------------- manifests
 def test_manifest_problems_are_reported_by_row_before_decoding(tmp_path):
     image_tree(tmp_path / "imgs", [])
-    frame = pd.DataFrame({
-        "path": ["imgs/a/good0.png", "imgs/a/good1.png", "imgs/a/good0.png", "imgs/nowhere.png",
-                 "imgs/b/good0.png", "imgs/b/good1.png"],
-        "label": ["a", None, "a", "b", "b", "c"],
-    })
+    frame = pd.DataFrame(
+        {
+            "path": [
+                "imgs/a/good0.png",
+                "imgs/a/good1.png",
+                "imgs/a/good0.png",
+                "imgs/nowhere.png",
+                "imgs/b/good0.png",
+                "imgs/b/good1.png",
+            ],
+            "label": ["a", None, "a", "b", "b", "c"],
+        }
+    )
     frame.to_csv(tmp_path / "m.csv", index=False)
     for module in (mmcnn.image, mmcnn.audio):
         with pytest.raises(DataError) as info:
@@ -233,12 +252,24 @@ def test_unreadable_sub_folder_is_reported():
             os.chmod(os.path.join(root, c), 0o755)
         locked = os.path.join(root, "a", "inner")
         os.chmod(locked, 0)
-        result = subprocess.run([*runner, sys.executable, "-c", _AS_NOBODY, mmcnn.data.__file__, root],
-                                capture_output=True, text=True, timeout=120)
-        if result.returncode != 0 and "Permission denied" in result.stderr and "mmcnn_data" not in result.stderr:
+        result = subprocess.run(
+            [*runner, sys.executable, "-c", _AS_NOBODY, mmcnn.data.__file__, root],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if (
+            result.returncode != 0
+            and "Permission denied" in result.stderr
+            and "mmcnn_data" not in result.stderr
+        ):
             pytest.skip(f"`nobody` cannot run the interpreter here: {result.stderr[-300:]}")
         assert result.returncode == 0, result.stderr[-2000:]
-        assert "DataError:" in result.stdout and locked in result.stdout and "cannot read folder" in result.stdout
+        assert (
+            "DataError:" in result.stdout
+            and locked in result.stdout
+            and "cannot read folder" in result.stdout
+        )
     finally:
         os.chmod(os.path.join(root, "a", "inner"), 0o755)
         shutil.rmtree(root)

@@ -14,10 +14,33 @@ def test_skipped_paths_land_in_metrics_json(tmp_path):
             (root / c / f"more{i}.png").write_bytes((root / c / "good0.png").read_bytes())
     out = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, "-m", "mmcnn.cli", "train", "image", "--train", str(root), "--out", str(out),
-         "--epochs", "1", "--preset", "tiny", "--batch-size", "8", "--set", "image_size=[16,16]",
-         "--set", "channels=1", "--set", "augmentation='none'"],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "mmcnn.cli",
+            "train",
+            "image",
+            "--train",
+            str(root),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--preset",
+            "tiny",
+            "--batch-size",
+            "8",
+            "--set",
+            "image_size=[16,16]",
+            "--set",
+            "channels=1",
+            "--set",
+            "augmentation='none'",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     skipped = metrics["skipped"]["train"] + metrics["skipped"]["val"]

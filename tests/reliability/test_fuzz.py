@@ -10,17 +10,21 @@ import tempfile
 import numpy as np
 import pytest
 import tensorflow as tf
+from bad_files import jpeg_bytes, noise_pixels, png_bytes, tone, write_wav
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bad_files import jpeg_bytes, noise_pixels, png_bytes, tone, write_wav
 from mmcnn.audio.audio_loading import AudioError, load_audio
 from mmcnn.data import DataError, read_manifest
 from mmcnn.image.image_converter import ImageError, load_image_file, validate_image_file
 from mmcnn.text import TextTokenizer
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 SCRATCH = tempfile.mkdtemp(prefix="mmcnn-fuzz-")
 
 
@@ -33,6 +37,7 @@ def write(name, data):
 
 def mutated(seeds):
     """Real files with random byte flips, cuts and insertions, or pure noise."""
+
     @st.composite
     def strategy(draw):
         base = draw(st.sampled_from(seeds))
@@ -45,10 +50,11 @@ def mutated(seeds):
             if action == "flip":
                 data[at] = draw(st.integers(0, 255))
             elif action == "cut":
-                del data[at:at + draw(st.integers(1, 64))]
+                del data[at : at + draw(st.integers(1, 64))]
             else:
                 data[at:at] = draw(st.binary(min_size=1, max_size=16))
         return bytes(data)
+
     return st.one_of(strategy(), st.binary(max_size=512))
 
 
@@ -56,13 +62,17 @@ def _gif(pixels):
     import io
 
     from PIL import Image
+
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="GIF")
     return buffer.getvalue()
 
 
-IMAGES = [png_bytes(noise_pixels(0, (12, 10))), jpeg_bytes(noise_pixels(1, (12, 10))),
-          _gif(noise_pixels(2, (6, 6)))]
+IMAGES = [
+    png_bytes(noise_pixels(0, (12, 10))),
+    jpeg_bytes(noise_pixels(1, (12, 10))),
+    _gif(noise_pixels(2, (6, 6))),
+]
 
 
 @FUZZ
@@ -105,7 +115,7 @@ def test_audio_decoder_on_arbitrary_bytes(data):
     assert len(wave) <= 16000 * 60, f"{len(wave)} samples from {len(data)} bytes"
 
 
-CSV_SEED = b"path,label\na.png,x\nb.png,y\n\"c,d.png\",x\n"
+CSV_SEED = b'path,label\na.png,x\nb.png,y\n"c,d.png",x\n'
 
 
 @FUZZ
@@ -134,8 +144,11 @@ def tokenizers():
 
 def test_tokenizer_on_arbitrary_bytes(tokenizers):
     @FUZZ
-    @given(texts=st.lists(st.one_of(st.binary(max_size=300), st.text(max_size=100).map(str.encode)),
-                          min_size=1, max_size=4))
+    @given(
+        texts=st.lists(
+            st.one_of(st.binary(max_size=300), st.text(max_size=100).map(str.encode)), min_size=1, max_size=4
+        )
+    )
     def check(texts):
         batch = tf.constant(texts, dtype=tf.string)
         for mode, tokenizer in tokenizers.items():

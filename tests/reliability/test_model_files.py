@@ -49,8 +49,13 @@ def payload(tmp_path_factory):
     marker.unlink()
     with zipfile.ZipFile(path) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
-    return {"folder": folder, "marker": marker, "lambda": path, "files": files,
-            "config": json.loads(files["config.json"])}
+    return {
+        "folder": folder,
+        "marker": marker,
+        "lambda": path,
+        "files": files,
+        "config": json.loads(files["config.json"]),
+    }
 
 
 def write_variant(payload, name, edit):
@@ -68,27 +73,58 @@ def replace_lambda(module, class_name, config):
         for layer in layers:
             if layer["class_name"] == "Lambda":
                 layer.update(module=module, class_name=class_name, config=config, registered_name=None)
+
     return edit
 
 
 def variants(payload):
     marker, folder = str(payload["marker"]), str(payload["folder"])
-    evil_first = {"module": "keras.config", "class_name": "enable_unsafe_deserialization", "config": {},
-                  "registered_name": None, "name": "evil", "inbound_nodes": []}
+    evil_first = {
+        "module": "keras.config",
+        "class_name": "enable_unsafe_deserialization",
+        "config": {},
+        "registered_name": None,
+        "name": "evil",
+        "inbound_nodes": [],
+    }
     return {
         "lambda": payload["lambda"],
-        "os_system": write_variant(payload, "os.keras", replace_lambda("os", "system",
-                                                                      {"command": f"touch {marker}"})),
+        "os_system": write_variant(
+            payload, "os.keras", replace_lambda("os", "system", {"command": f"touch {marker}"})
+        ),
         # The unsafe switch first, then the Lambda: had it run, the Lambda would load next.
         "enable_unsafe": write_variant(payload, "unsafe.keras", lambda layers: layers.insert(0, evil_first)),
         # A "download" from a file:// URL would copy a file to the marker's path.
-        "get_file": write_variant(payload, "get_file.keras", replace_lambda(
-            "keras.utils", "get_file", {"fname": "MARKER", "origin": "file:///etc/hostname",
-                                        "cache_dir": folder, "cache_subdir": "."})),
-        "os_activation": write_variant(payload, "activation.keras", lambda layers: [
-            layer["config"].update(activation={"module": "os", "class_name": "function", "config": "system",
-                                               "registered_name": "system"})
-            for layer in layers if layer["class_name"] == "Dense"]),
+        "get_file": write_variant(
+            payload,
+            "get_file.keras",
+            replace_lambda(
+                "keras.utils",
+                "get_file",
+                {
+                    "fname": "MARKER",
+                    "origin": "file:///etc/hostname",
+                    "cache_dir": folder,
+                    "cache_subdir": ".",
+                },
+            ),
+        ),
+        "os_activation": write_variant(
+            payload,
+            "activation.keras",
+            lambda layers: [
+                layer["config"].update(
+                    activation={
+                        "module": "os",
+                        "class_name": "function",
+                        "config": "system",
+                        "registered_name": "system",
+                    }
+                )
+                for layer in layers
+                if layer["class_name"] == "Dense"
+            ],
+        ),
     }
 
 
@@ -125,16 +161,20 @@ def test_mmcnn_never_turns_safe_mode_off():
 
 
 def classifiers():
-    image = mmcnn.image.ImageClassifier(num_classes=2, image_size=(8, 8), channels=1, preset="tiny",
-                                        augmentation="standard")
+    image = mmcnn.image.ImageClassifier(
+        num_classes=2, image_size=(8, 8), channels=1, preset="tiny", augmentation="standard"
+    )
     audio = mmcnn.audio.AudioClassifier(num_classes=2, clip_seconds=0.25, preset="tiny", n_mels=16)
-    text = mmcnn.text.TextClassifier(num_classes=2, max_tokens=16, min_frequency=1, embedding_dim=8,
-                                     filters=4)
+    text = mmcnn.text.TextClassifier(
+        num_classes=2, max_tokens=16, min_frequency=1, embedding_dim=8, filters=4
+    )
     text.adapt(["a good film", "a bad film"])
     rng = np.random.default_rng(0)
-    return {"image": (image, rng.uniform(0, 255, (2, 8, 8, 1)).astype("float32")),
-            "audio": (audio, rng.uniform(-0.5, 0.5, (2, 4000)).astype("float32")),
-            "text": (text, np.array(["a good film", "bad"], dtype=object))}
+    return {
+        "image": (image, rng.uniform(0, 255, (2, 8, 8, 1)).astype("float32")),
+        "audio": (audio, rng.uniform(-0.5, 0.5, (2, 4000)).astype("float32")),
+        "text": (text, np.array(["a good film", "bad"], dtype=object)),
+    }
 
 
 @pytest.mark.parametrize("modality", ["image", "audio", "text"])

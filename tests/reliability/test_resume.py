@@ -19,8 +19,16 @@ import pytest
 import tensorflow as tf
 
 import mmcnn.image
-from mmcnn.training import (BackupError, EpochSeeds, ResumableBackup, TrainingDivergedError, epoch_dataset,
-                            epoch_seed, read_backup_epoch, seed_generators)
+from mmcnn.training import (
+    BackupError,
+    EpochSeeds,
+    ResumableBackup,
+    TrainingDivergedError,
+    epoch_dataset,
+    epoch_seed,
+    read_backup_epoch,
+    seed_generators,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -37,7 +45,7 @@ def test_epoch_order_comes_from_seed_and_epoch_only():
     full = batches(epoch_dataset(numbered(10), 10, 4, epochs=3, seed=5))
     # Each epoch: 4 + 4 + 2, a permutation of the data; no batch spans two epochs.
     assert [len(b) for b in full] == [4, 4, 2] * 3
-    epochs = [sum(full[3 * e:3 * e + 3], []) for e in range(3)]
+    epochs = [sum(full[3 * e : 3 * e + 3], []) for e in range(3)]
     assert all(sorted(e) == list(range(10)) for e in epochs)
     assert len({tuple(e) for e in epochs}) == 3  # reshuffled every epoch
     # A run resumed at epoch 1 or 2 reads the same batches as the uninterrupted one.
@@ -72,8 +80,9 @@ def test_epoch_seed_is_stable_and_spread():
 
 
 def test_epoch_seeds_reset_every_random_layer():
-    clf = mmcnn.image.ImageClassifier(num_classes=2, image_size=(12, 12), channels=1, preset="small",
-                                      augmentation="standard", seed=2)
+    clf = mmcnn.image.ImageClassifier(
+        num_classes=2, image_size=(12, 12), channels=1, preset="small", augmentation="standard", seed=2
+    )
     generators = seed_generators(clf.model)
     # Five augmentation layers and the head's dropout.
     assert len(generators) >= 6
@@ -98,12 +107,20 @@ def test_killed_run_resumes_bit_for_bit(tmp_path):
         sys.path.remove(HERE)
     script = os.path.join(HERE, "resume_script.py")
     backup = tmp_path / "backup"
-    killed = subprocess.run([sys.executable, script, str(backup), str(tmp_path / "k.npz"), "1", "1"],
-                            capture_output=True, text=True, timeout=300)
+    killed = subprocess.run(
+        [sys.executable, script, str(backup), str(tmp_path / "k.npz"), "1", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert read_backup_epoch(backup) == 1  # one whole epoch was backed up before the kill
-    resumed = subprocess.run([sys.executable, script, str(backup), str(tmp_path / "r.npz")],
-                             capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(
+        [sys.executable, script, str(backup), str(tmp_path / "r.npz")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     stored = np.load(tmp_path / "r.npz")
     assert int(stored["epochs_run"]) == EPOCHS - 1
@@ -123,8 +140,15 @@ def small_data(n=40, seed=0):
 
 
 def tiny_classifier(seed=0):
-    return mmcnn.image.ImageClassifier(image_size=(12, 12), channels=1, preset="tiny", augmentation="none",
-                                       seed=seed, batch_size=8, class_names=["dark", "bright"])
+    return mmcnn.image.ImageClassifier(
+        image_size=(12, 12),
+        channels=1,
+        preset="tiny",
+        augmentation="none",
+        seed=seed,
+        batch_size=8,
+        class_names=["dark", "bright"],
+    )
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_backup(tmp_path):
@@ -164,8 +188,9 @@ def made_backup(tmp_path_factory):
     """A backup after 2 of 4 epochs, interrupted as by Ctrl-C (made once, copied per test)."""
     backup = tmp_path_factory.mktemp("made") / "backup"
     with pytest.raises(KeyboardInterrupt):
-        tiny_classifier().fit(small_data(), epochs=4, backup_dir=backup, early_stopping=False, verbose=0,
-                              callbacks=[StopAt(2)])
+        tiny_classifier().fit(
+            small_data(), epochs=4, backup_dir=backup, early_stopping=False, verbose=0, callbacks=[StopAt(2)]
+        )
     return backup
 
 
@@ -177,7 +202,7 @@ def interrupted_backup(made_backup, tmp_path):
 
 def truncate(path, keep=0.5):
     data = path.read_bytes()
-    path.write_bytes(data[:int(len(data) * keep)])
+    path.write_bytes(data[: int(len(data) * keep)])
 
 
 def test_damaged_backup_falls_back_to_the_previous_epoch(made_backup, tmp_path, caplog):
@@ -189,8 +214,9 @@ def test_damaged_backup_falls_back_to_the_previous_epoch(made_backup, tmp_path, 
     with caplog.at_level(logging.WARNING, logger="mmcnn"):
         assert read_backup_epoch(backup) == 1
     assert "latest.weights.h5" in caplog.text and "previous backup" in caplog.text
-    history = tiny_classifier().fit(small_data(), epochs=4, backup_dir=backup, early_stopping=False,
-                                    verbose=0)
+    history = tiny_classifier().fit(
+        small_data(), epochs=4, backup_dir=backup, early_stopping=False, verbose=0
+    )
     assert len(history.history["loss"]) == 3  # epochs 2, 3, 4
 
 
@@ -215,8 +241,13 @@ def test_truncated_plain_keras_backup_is_detected(tmp_path):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.compile("sgd", "mse")
     with pytest.raises(KeyboardInterrupt):
-        model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=3, verbose=0,
-                  callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path)), StopAt(1)])
+        model.fit(
+            np.ones((4, 3)),
+            np.ones((4, 2)),
+            epochs=3,
+            verbose=0,
+            callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path)), StopAt(1)],
+        )
     assert ResumableBackup(tmp_path).initial_epoch == 1
     truncate(tmp_path / "latest.weights.h5")
     with pytest.raises(BackupError, match="damaged"):

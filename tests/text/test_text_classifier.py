@@ -14,9 +14,14 @@ from mmcnn.text import TextClassifier, TokenWindowAdapter, from_arrays
 
 MAX_TOKENS = 16
 TINY = dict(max_tokens=MAX_TOKENS, embedding_dim=8, filters=4, min_frequency=1, batch_size=16)
-IDS = np.array([[5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-                [9, 3, 2, 4, 5, 6, 7, 8, 9, 3, 2, 4, 5, 6, 7, 8],
-                [0] * MAX_TOKENS], dtype="int32")
+IDS = np.array(
+    [
+        [5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        [9, 3, 2, 4, 5, 6, 7, 8, 9, 3, 2, 4, 5, 6, 7, 8],
+        [0] * MAX_TOKENS,
+    ],
+    dtype="int32",
+)
 
 
 def toy_texts(n=160, seed=0):
@@ -36,15 +41,27 @@ def toy_texts(n=160, seed=0):
 
 
 def test_adapter_layer_test_parallel_windows():
-    run_layer_test(TokenWindowAdapter, dict(vocabulary_size=10, embedding_dim=4, filters=3, widths=[2, 3]),
-                   IDS, expected_output_shape=(3, MAX_TOKENS, 6), expected_num_trainable_weights=5)
+    run_layer_test(
+        TokenWindowAdapter,
+        dict(vocabulary_size=10, embedding_dim=4, filters=3, widths=[2, 3]),
+        IDS,
+        expected_output_shape=(3, MAX_TOKENS, 6),
+        expected_num_trainable_weights=5,
+    )
 
 
 def test_adapter_layer_test_stacked_blocks():
-    run_layer_test(TokenWindowAdapter,
-                   dict(vocabulary_size=10, embedding_dim=4, dropout=0.1,
-                        blocks=[{"filters": 3, "pool_size": 3}, {"filters": 5, "kernel_size": 5}]),
-                   IDS, expected_output_shape=(3, 6, 5))
+    run_layer_test(
+        TokenWindowAdapter,
+        dict(
+            vocabulary_size=10,
+            embedding_dim=4,
+            dropout=0.1,
+            blocks=[{"filters": 3, "pool_size": 3}, {"filters": 5, "kernel_size": 5}],
+        ),
+        IDS,
+        expected_output_shape=(3, 6, 5),
+    )
 
 
 def test_adapter_validates_arguments():
@@ -68,14 +85,15 @@ def test_adapter_output_is_independent_of_trailing_padding(blocks):
     a, b = adapter(short, training=False).numpy(), adapter(long, training=False).numpy()
     assert (a >= 0).all() and (b >= 0).all()
     np.testing.assert_array_equal(a.max(axis=1), b.max(axis=1))
-    np.testing.assert_array_equal(b[:, a.shape[1]:], 0)  # padding positions hold the least value
+    np.testing.assert_array_equal(b[:, a.shape[1] :], 0)  # padding positions hold the least value
 
 
 def test_adapter_token_windows_match_gradients():
     # Reference for `token_windows`: the tokens whose embedding can change one output unit
     # lie inside the window it reports.
-    adapter = TokenWindowAdapter(10, embedding_dim=3, blocks=[{"filters": 8, "pool_size": 2},
-                                                              {"filters": 8, "kernel_size": 5}])
+    adapter = TokenWindowAdapter(
+        10, embedding_dim=3, blocks=[{"filters": 8, "pool_size": 2}, {"filters": 8, "kernel_size": 5}]
+    )
     ids = tf.constant(np.random.default_rng(0).integers(2, 10, (1, MAX_TOKENS)), dtype="int32")
     adapter(ids)
     offset, width, stride = adapter.token_windows()[0]
@@ -165,8 +183,9 @@ def test_each_tokenizer_mode_trains_one_step(mode):
 
 @pytest.mark.parametrize("preset", ["deep", "char"])
 def test_stacked_presets_build_and_predict(preset):
-    clf = TextClassifier(class_names=["a", "b", "c"], preset=preset, max_tokens=MAX_TOKENS, min_frequency=1,
-                         embedding_dim=8)
+    clf = TextClassifier(
+        class_names=["a", "b", "c"], preset=preset, max_tokens=MAX_TOKENS, min_frequency=1, embedding_dim=8
+    )
     clf.adapt(["some words here", "and more words"])
     probs = clf.predict_proba(["some text", ""])
     assert probs.shape == (2, 3) and np.isfinite(probs).all()
@@ -187,8 +206,9 @@ def test_arguments_are_validated_and_vocabulary_is_needed():
     with pytest.raises(ValueError, match="needs a vocabulary"):
         TextClassifier(num_classes=2).build()
     # Byte mode has a fixed vocabulary: it builds at once.
-    assert TextClassifier(num_classes=2, mode="byte", **{k: v for k, v in TINY.items()
-                                                         if k != "min_frequency"}).model.output_shape == (None, 2)
+    assert TextClassifier(
+        num_classes=2, mode="byte", **{k: v for k, v in TINY.items() if k != "min_frequency"}
+    ).model.output_shape == (None, 2)
 
 
 def test_docstrings_run():

@@ -43,8 +43,11 @@ def test_word_mode_adapt_and_ids():
 
 
 def test_unicode_script_mode_splits_punctuation_and_scripts():
-    layer = TextTokenizer(mode="unicode_script", max_tokens=MAX_TOKENS,
-                          vocabulary=["hello", "world", ",", "!", "123", "abc", "日本語"])
+    layer = TextTokenizer(
+        mode="unicode_script",
+        max_tokens=MAX_TOKENS,
+        vocabulary=["hello", "world", ",", "!", "123", "abc", "日本語"],
+    )
     ids = tokenize(layer, ["Hello, world!", "abc123 日本語abc", "1 2"])
     assert ids.tolist() == [row(2, 4, 3, 5), row(7, 6, 8, 7), row(1, 1)]
 
@@ -90,8 +93,9 @@ def test_nfkc_and_case_folding():
     layer = TextTokenizer(mode="word", max_tokens=MAX_TOKENS, vocabulary=["abc", "fine", "strasse"])
     # Full-width ＡＢＣ -> abc (NFKC + fold), the ligature ﬁ -> fi, ß folds to ss.
     assert tokenize(layer, ["ＡＢＣ ﬁne Straße"]).tolist() == [row(2, 3, 4)]
-    raw = TextTokenizer(mode="word", max_tokens=MAX_TOKENS, vocabulary=["abc"],
-                        lowercase=False, normalization=None)
+    raw = TextTokenizer(
+        mode="word", max_tokens=MAX_TOKENS, vocabulary=["abc"], lowercase=False, normalization=None
+    )
     assert tokenize(raw, ["ＡＢＣ ABC abc"]).tolist() == [row(1, 1, 2)]
 
 
@@ -156,9 +160,12 @@ def test_wordpiece_honours_min_frequency_and_size():
 def test_adapt_accepts_arrays_tensors_and_datasets():
     expected = TextTokenizer(mode="word", min_frequency=1)
     expected.adapt(CORPUS)
-    for texts in (np.array(CORPUS), tf.constant(CORPUS),
-                  tf.data.Dataset.from_tensor_slices(CORPUS),
-                  tf.data.Dataset.from_tensor_slices(CORPUS).batch(2)):
+    for texts in (
+        np.array(CORPUS),
+        tf.constant(CORPUS),
+        tf.data.Dataset.from_tensor_slices(CORPUS),
+        tf.data.Dataset.from_tensor_slices(CORPUS).batch(2),
+    ):
         layer = TextTokenizer(mode="word", min_frequency=1)
         layer.adapt(texts)
         assert layer.vocabulary == expected.vocabulary
@@ -181,17 +188,20 @@ def test_unadapted_layer_raises_on_call():
         layer(tf.constant(["a"]))
 
 
-@pytest.mark.parametrize("kwargs, argument", [
-    ({"mode": "words"}, "mode"),
-    ({"max_tokens": 0}, "max_tokens"),
-    ({"vocabulary_size": 2}, "vocabulary_size"),
-    ({"min_frequency": 0}, "min_frequency"),
-    ({"lowercase": "yes"}, "lowercase"),
-    ({"normalization": "NFX"}, "normalization"),
-    ({"vocabulary": ["a", "a"]}, "vocabulary"),
-    ({"vocabulary": ["[UNK]"]}, "vocabulary"),
-    ({"vocabulary": ["a", "b"], "vocabulary_size": 3}, "vocabulary"),
-])
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"mode": "words"}, "mode"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"vocabulary_size": 2}, "vocabulary_size"),
+        ({"min_frequency": 0}, "min_frequency"),
+        ({"lowercase": "yes"}, "lowercase"),
+        ({"normalization": "NFX"}, "normalization"),
+        ({"vocabulary": ["a", "a"]}, "vocabulary"),
+        ({"vocabulary": ["[UNK]"]}, "vocabulary"),
+        ({"vocabulary": ["a", "b"], "vocabulary_size": 3}, "vocabulary"),
+    ],
+)
 def test_invalid_arguments(kwargs, argument):
     with pytest.raises(ValueError, match=f"`{argument}`"):
         TextTokenizer(**kwargs)
@@ -214,8 +224,9 @@ def test_vocabulary_travels_inside_keras_file_and_saved_model(mode, tmp_path):
 
     keras_path = tmp_path / "tokenizer.keras"
     model.save(keras_path)
-    assert not any("asset" in name or name.endswith(".txt")
-                   for name in zipfile.ZipFile(keras_path).namelist())
+    assert not any(
+        "asset" in name or name.endswith(".txt") for name in zipfile.ZipFile(keras_path).namelist()
+    )
     loaded = keras.saving.load_model(keras_path)
     np.testing.assert_array_equal(loaded(texts).numpy(), reference)
     assert loaded.layers[-1].get_vocabulary() == layer.get_vocabulary()

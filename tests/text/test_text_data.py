@@ -68,8 +68,12 @@ def test_from_directory_missing_folder(tmp_path):
 
 def test_from_dataframe_csv_keeps_texts_as_written(tmp_path):
     csv = tmp_path / "manifest.csv"
-    write(str(csv), "text,label\nhello world,pos\nNA,neg\n,neg\n\"comma, inside\",pos\nbad \xff,neg\n"
-          .encode("utf-8").replace("\xff".encode("utf-8"), b"\xff"))
+    write(
+        str(csv),
+        'text,label\nhello world,pos\nNA,neg\n,neg\n"comma, inside",pos\nbad \xff,neg\n'.encode().replace(
+            "\xff".encode(), b"\xff"
+        ),  # noqa: E501
+    )
     data = from_dataframe(csv, verbose=0)
     assert data.class_names == ["neg", "pos"]
     # "NA" stays a text, an empty cell is an empty text, invalid bytes become U+FFFD.
