@@ -158,7 +158,7 @@ def run_mmcnn(data, preset=None, epochs=None):
         "macro_f1": report["macro_f1"],
         "train_time": train_time,
         "epochs_run": epochs_run,
-        "epochs_max": clf._setting("epochs"),
+        "epochs_max": clf.setting("epochs"),
         "params": clf.model.count_params(),
         "train_clips_per_s": epochs_run * len(data["train"]) / train_time,
         "predict_clips_per_s": len(data["test"]) / predict_time,

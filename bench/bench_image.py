@@ -60,8 +60,8 @@ def run_mmcnn(x_train, y_train, x_test, y_test, class_names, args):
     return {
         "name": f"mmcnn ImageClassifier (preset={clf.preset}, augmentation={clf.augmentation})",
         "settings": (
-            f"epochs={clf._setting('epochs')} (ran {epochs_run}, best val_loss at epoch {best + 1}), "
-            f"batch_size={clf._setting('batch_size')}, learning_rate={clf._setting('learning_rate')} "
+            f"epochs={clf.setting('epochs')} (ran {epochs_run}, best val_loss at epoch {best + 1}), "
+            f"batch_size={clf.setting('batch_size')}, learning_rate={clf.setting('learning_rate')} "
             "AdamW + warmup/cosine, early stopping on val_loss (patience "
             f"{clf.preset_config['patience']}), best weights restored"
         ),

@@ -210,7 +210,7 @@ def hand_written_model(modality, clf, texts=None):
 
 def compile_like_mmcnn(model, clf, steps, epochs, **compile_kwargs):
     """The optimizer, schedule, loss and metrics of `Classifier.compile`."""
-    lr = clf._setting("learning_rate")
+    lr = clf.setting("learning_rate")
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0,
         decay_steps=max(1, steps * epochs - steps // 2),
@@ -270,7 +270,7 @@ def measure_matmul(n=2048, repeats=12):
 def overhead(modality, rng, steps, rounds):
     """mmcnn `clf.fit` vs the hand-written twin on the same data, alternately."""
     clf = make_classifier(modality)
-    batch = clf._setting("batch_size")
+    batch = clf.setting("batch_size")
     n = steps * batch
     if modality == "image":
         x, y = synthetic_images(n, rng)
@@ -345,8 +345,8 @@ def text_macs(clf):
     `inspect_path`), so for text it counts only the head.
     """
     preset = clf.preset_config
-    tokens, emb = clf._setting("max_tokens"), clf._setting("embedding_dim")
-    filters, widths = clf._setting("filters"), clf._setting("widths")
+    tokens, emb = clf.setting("max_tokens"), clf.setting("embedding_dim")
+    filters, widths = clf.setting("filters"), clf.setting("widths")
     if preset.get("blocks"):
         return None
     return tokens * emb * filters * sum(widths) + filters * len(widths) * clf.num_classes
@@ -367,7 +367,7 @@ def write_pngs(root, n, size, rng, per_class_dirs=NUM_CLASSES):
 def pipeline(modality, rng, steps, rounds, workdir):
     """Step time with the real `make_dataset` pipeline vs the same batches in memory."""
     clf = make_classifier(modality)
-    batch = clf._setting("batch_size")
+    batch = clf.setting("batch_size")
     n = steps * batch
     if modality == "image":
         import mmcnn.image

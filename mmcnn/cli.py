@@ -351,7 +351,7 @@ def _first_example(clf, data):
     if data.kind == "texts":
         return item  # the report shows the text's own tokens
     batch = np.asarray(item)[None] if data.kind == "arrays" else [item]
-    return clf._prepare_inputs(batch)[0]
+    return clf.preprocess(batch)[0]
 
 
 def cmd_train(args):

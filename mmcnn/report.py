@@ -257,12 +257,12 @@ def _example_batch(classifier, model, example):
         array = np.asarray(example)
         if array.dtype.kind in "uif" and array.shape == shape:
             return array[None].astype("float32")
-    if classifier is None or not hasattr(classifier, "_prepare_inputs"):
+    if classifier is None or not hasattr(classifier, "preprocess"):
         raise ReportError(f"the example has shape {np.shape(example)}, the model wants {shape}")
     if isinstance(example, (str, bytes, os.PathLike)):
-        prepared = classifier._prepare_inputs([example])
+        prepared = classifier.preprocess([example])
     else:
-        prepared = classifier._prepare_inputs(np.asarray(example)[None])
+        prepared = classifier.preprocess(np.asarray(example)[None])
     return np.asarray(prepared, dtype="float32")[:1]
 
 

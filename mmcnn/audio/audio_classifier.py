@@ -360,7 +360,7 @@ class AudioClassifier(Classifier):
             wave = librosa.resample(wave, orig_sr=rate, target_sr=self.sample_rate)
         return np.asarray(wave, dtype="float32")
 
-    def _prepare_inputs(self, inputs):
+    def preprocess(self, inputs):
         """Raw inputs -> a `(n, num_samples)` batch (each clip centre-padded or cropped)."""
         return np.stack(
             [fit_length(w, self.num_samples, mode="center") for w in self._load_waveforms(inputs)]

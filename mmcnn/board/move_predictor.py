@@ -275,7 +275,7 @@ class MovePredictor(Classifier):
             )
         return x.astype("float32", copy=False)
 
-    def _prepare_inputs(self, inputs):
+    def preprocess(self, inputs):
         """`GoPosition`s or plane arrays -> a float32 planes batch."""
         if isinstance(inputs, GoPosition):
             inputs = [inputs]

@@ -196,7 +196,7 @@ class ImageClassifier(Classifier):
             )
         return tf.data.Dataset.from_tensor_slices(pixels)
 
-    def _prepare_inputs(self, inputs):
+    def preprocess(self, inputs):
         """Raw inputs -> a float32 pixel batch `(n, height, width, channels)`.
 
         `inputs` is one file path or encoded image (`bytes`), a list of

@@ -65,7 +65,7 @@ class Classifier:
     """Base of `ImageClassifier`, `AudioClassifier` and `TextClassifier`.
 
     Subclasses set `modality`, `presets`, `default_preset` and implement
-    `_model_input`, `_front_layers`, `_input_dataset` and `_prepare_inputs`.
+    `_model_input`, `_front_layers`, `_input_dataset` and `preprocess`.
     Their `__init__` arguments are stored as attributes of the same names;
     `get_config()` returns them.
     """
@@ -139,8 +139,15 @@ class Classifier:
     def from_config(cls, config):
         return cls(**config)
 
-    def _setting(self, name):
-        """A training setting: the explicit argument, else the preset's default."""
+    def setting(self, name):
+        """A training setting (`learning_rate`, `epochs`, `batch_size`, ...): the
+        constructor's argument when one was given, else the preset's default.
+
+        Example:
+        >>> import mmcnn
+        >>> mmcnn.image.ImageClassifier(num_classes=2, preset="tiny", epochs=3).setting("epochs")
+        3
+        """
         value = getattr(self, name)
         return self.preset_config[name] if value is None else value
 
@@ -232,8 +239,11 @@ class Classifier:
         """Bytes one cached model input takes (to decide whether the cache fits in memory)."""
         return 0
 
-    def _prepare_inputs(self, inputs):
-        """Raw user inputs (files, bytes, arrays, strings) -> a batch of model inputs."""
+    def preprocess(self, inputs):
+        """Raw user inputs (files, bytes, arrays, strings) -> a batch of model inputs.
+
+        What `predict` feeds the Keras model (`clf.model`); each modality says
+        which raw inputs it takes."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------- data
@@ -258,7 +268,7 @@ class Classifier:
                 f"expected LabeledData (from mmcnn.<modality>.from_directory/from_dataframe/"
                 f"from_arrays); received {type(data).__name__}"
             )
-        batch_size = batch_size or self._setting("batch_size")
+        batch_size = batch_size or self.setting("batch_size")
         cached = len(data) * self._element_nbytes() <= cache_bytes
         shuffle_buffer = SHUFFLE_BUFFER
         if training and not cached and self._shuffle_training:
@@ -306,7 +316,7 @@ class Classifier:
 
         `multi_step` runs several training steps per call of the compiled step
         (see `steps_per_execution`)."""
-        lr = self._setting("learning_rate")
+        lr = self.setting("learning_rate")
         if steps_per_epoch and epochs:
             lr = keras.optimizers.schedules.CosineDecay(
                 0.0,
@@ -393,8 +403,8 @@ class Classifier:
         if self._model is None:
             self._prepare_for_training(data)
             self.build()
-        epochs = epochs or self._setting("epochs")
-        batch_size = batch_size or self._setting("batch_size")
+        epochs = epochs or self.setting("epochs")
+        batch_size = batch_size or self.setting("batch_size")
         val_ds = (
             self.make_dataset(validation_data, batch_size=batch_size) if validation_data is not None else None
         )
@@ -444,8 +454,8 @@ class Classifier:
         distribute.check_model_strategy(self._model, strategy)
         if distribute.num_replicas(strategy) > 1:
             distribute.synchronize_batch_norm(self._model)
-        epochs = epochs or self._setting("epochs")
-        batch_size = batch_size or self._setting("batch_size")  # per replica
+        epochs = epochs or self.setting("epochs")
+        batch_size = batch_size or self.setting("batch_size")  # per replica
         class_weight = self._class_weight(data, class_weight)
         train_ds, class_weight = distribute.distributed_dataset(
             self, data, strategy, batch_size, training=True, class_weight=class_weight
@@ -505,7 +515,7 @@ class Classifier:
     # --------------------------------------------------------------- evaluate
     def predict_proba(self, inputs, batch_size=64):
         """Class probabilities `(n, num_classes)` for raw inputs."""
-        x = self._prepare_inputs(inputs)
+        x = self.preprocess(inputs)
         return np.asarray(self.model.predict(x, batch_size=batch_size, verbose=0))
 
     def evaluate(self, data, batch_size=None):

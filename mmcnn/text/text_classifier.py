@@ -186,17 +186,17 @@ class TextClassifier(Classifier):
     # ----------------------------------------------------------- front door
     def _adapter_settings(self):
         return dict(
-            embedding_dim=self._setting("embedding_dim"),
-            filters=self._setting("filters"),
-            widths=self._setting("widths"),
+            embedding_dim=self.setting("embedding_dim"),
+            filters=self.setting("filters"),
+            widths=self.setting("widths"),
             blocks=self.preset_config.get("blocks"),
-            dropout=self._setting("dropout"),
+            dropout=self.setting("dropout"),
         )
 
     def _new_tokenizer(self):
         return TextTokenizer(
-            mode=self._setting("mode"),
-            max_tokens=self._setting("max_tokens"),
+            mode=self.setting("mode"),
+            max_tokens=self.setting("max_tokens"),
             vocabulary_size=self.vocabulary_size,
             min_frequency=self.min_frequency,
             lowercase=self.lowercase,
@@ -239,7 +239,7 @@ class TextClassifier(Classifier):
     def _front_layers(self):
         tokenizer = self._tokenizer
         if tokenizer is None:
-            if self._setting("mode") != "byte":
+            if self.setting("mode") != "byte":
                 raise ValueError(
                     "TextClassifier needs a vocabulary before its model can be built: call "
                     "fit(data), which learns it, or adapt(texts) first"
@@ -250,7 +250,7 @@ class TextClassifier(Classifier):
 
     # ----------------------------------------------------------------- data
     def _element_nbytes(self):
-        return self._setting("max_tokens") * BYTES_PER_TOKEN
+        return self.setting("max_tokens") * BYTES_PER_TOKEN
 
     def _input_dataset(self, data, training=False):
         if data.kind != "texts":
@@ -259,13 +259,13 @@ class TextClassifier(Classifier):
                 "(use mmcnn.text.from_directory / from_dataframe / from_arrays)"
             )
         texts = tf.constant(_as_texts(data.inputs), dtype=tf.string, shape=[len(data.inputs)])
-        budget = self._setting("max_tokens") * BYTES_PER_TOKEN
+        budget = self.setting("max_tokens") * BYTES_PER_TOKEN
         # The tokenizer cuts to this budget first anyway; cutting here keeps the cache small.
         return tf.data.Dataset.from_tensor_slices(texts).map(
             lambda t: tf.strings.substr(t, 0, budget, unit="BYTE")
         )
 
-    def _prepare_inputs(self, inputs):
+    def preprocess(self, inputs):
         """Raw texts -> a `tf.string` batch `(n,)`; one string is a batch of one."""
         if isinstance(inputs, (str, bytes)):
             inputs = [inputs]
@@ -299,7 +299,7 @@ class TextClassifier(Classifier):
         tokenizer = model.get_layer("tokenizer")
         adapter = model.get_layer("adapter")
         head = model.get_layer("head")
-        x = self._prepare_inputs([text])
+        x = self.preprocess([text])
         ids = tokenizer(x)
         features = adapter(ids, training=False)
         probs = head(features, training=False).numpy()[0]

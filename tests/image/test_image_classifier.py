@@ -115,7 +115,7 @@ def test_save_and_load_give_identical_predictions(trained, tmp_path):
     np.testing.assert_array_equal(loaded.predict(files)["probabilities"], clf.predict(files)["probabilities"])
     # The classifier class is optional: plain Keras loads it as a working model too.
     plain = keras.saving.load_model(path)
-    batch = clf._prepare_inputs(files)
+    batch = clf.preprocess(files)
     np.testing.assert_allclose(
         plain.predict(batch, verbose=0), clf.model.predict(batch, verbose=0), atol=1e-6
     )
@@ -140,7 +140,7 @@ def test_augmentation_is_identity_at_inference(trained):
     np.testing.assert_allclose(first, plain.predict(files)["probabilities"], atol=1e-6)
     np.testing.assert_allclose(first, clf.predict(files)["probabilities"], atol=1e-6)
     # ... while in training mode the strong policy does change the pixels.
-    pixels = clf._prepare_inputs(files)
+    pixels = clf.preprocess(files)
     augmented = strong.model.get_layer("augmentation")(pixels, training=True)
     assert not np.allclose(np.asarray(augmented), pixels)
 
@@ -232,6 +232,4 @@ def test_encoded_bytes_round_trip_matches_pil(trained):
     image = stripes("vertical", 1)
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, "PNG")
-    np.testing.assert_array_equal(
-        clf._prepare_inputs([buffer.getvalue()])[0, ..., 0], image.astype("float32")
-    )
+    np.testing.assert_array_equal(clf.preprocess([buffer.getvalue()])[0, ..., 0], image.astype("float32"))
