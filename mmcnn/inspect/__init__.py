@@ -1,9 +1,10 @@
 """Receptive fields, parameter and multiply-add counts of a convolutional network.
 
 Both functions walk a built Keras model layer by layer (descending into mmcnn
-blocks and nested `keras.Sequential` models) and return a pandas DataFrame with
-one row per primitive layer. Per-axis values are tuples, one entry per spatial
-axis (height, width for images; time for audio frames and text tokens).
+blocks and nested `keras.Sequential` models, see `mmcnn.inspect.walk`) and
+return a pandas DataFrame with one row per primitive layer. Per-axis values are
+tuples, one entry per spatial axis (height, width for images; time for audio
+frames and text tokens).
 
 Receptive-field arithmetic follows Dumoulin & Visin (2016): a layer with window
 `k` (dilated: `k_eff = d * (k - 1) + 1`), stride `s` and `p` cells of padding
@@ -18,6 +19,8 @@ import math
 import keras
 import numpy as np
 import pandas as pd
+
+from mmcnn.inspect.walk import fold_layer, graph_layers
 
 _CONV_TYPES = (
     keras.layers.Conv1D,
@@ -138,62 +141,50 @@ def _elements(shape):
     return None if any(d is None for d in dims) else int(np.prod(dims))
 
 
-def _walk(layer, input_shape, field, prefix, rows, on_path=True, seen=None):
-    """Appends rows for `layer` and returns (output_shape, output_field).
+def _layer_rows(layer, input_shape, field, rows):
+    """Appends rows for the primitive layers of `layer`; returns `(output_shape, output_field)`.
 
-    Composite layers describe themselves with `inspect_path()` (sublayers in
-    order), optionally `inspect_side()` (layers off the main path that read
-    the block's input, such as a residual shortcut), or `inspect_branches()`
-    (parallel sequences that all read the block's input and are joined, as
-    in a multi-width text adapter; None when the layer has none). A layer met
-    twice is listed once.
+    The layers come from `mmcnn.inspect.walk.fold_layer`: the main path, the
+    side layers (`on_path` False) and parallel branches, whose widest field is
+    the layer's. A layer met twice is listed once.
     """
-    seen = set() if seen is None else seen
-    name = f"{prefix}{layer.name}"
-    branches = layer.inspect_branches() if hasattr(layer, "inspect_branches") else None
-    if branches is not None:
-        fields = []
-        for branch in branches:
-            shape, branch_field = input_shape, field
-            for child in branch:
-                shape, branch_field = _walk(child, shape, branch_field, f"{name}/", rows, on_path, seen)
-            fields.append(branch_field)
-        known = [f for f in fields if f is not None]
-        out_field = max(known, key=lambda f: np.prod(f.size)) if known else None
-        return tuple(layer.compute_output_shape(tuple(input_shape))), out_field
-    children = None
-    if hasattr(layer, "inspect_path"):
-        children = layer.inspect_path()
-    elif isinstance(layer, keras.Sequential):
-        children = list(layer.layers)
-    if children is not None:
-        shape, out_field = input_shape, field
-        for child in children:
-            shape, out_field = _walk(child, shape, out_field, f"{name}/", rows, on_path, seen)
-        for child in getattr(layer, "inspect_side", lambda: [])():
-            _walk(child, input_shape, field, f"{name}/", rows, False, seen)
-        return shape, out_field
+    seen = set()
 
-    output_shape = tuple(layer.compute_output_shape(tuple(input_shape)))
-    out_field = _next_field(layer, input_shape, output_shape, field)
-    if id(layer) in seen:
+    def step(path, sub, value, on_path):
+        input_shape, field = value
+        output_shape = tuple(sub.compute_output_shape(tuple(input_shape)))
+        out_field = _next_field(sub, input_shape, output_shape, field)
+        if id(sub) not in seen:
+            seen.add(id(sub))
+            rows.append(_row(path, sub, input_shape, output_shape, out_field, on_path))
         return output_shape, out_field
-    seen.add(id(layer))
+
+    def join(sub, value, ends):
+        input_shape, _ = value
+        return tuple(sub.compute_output_shape(tuple(input_shape))), _widest(f for _, f in ends)
+
+    return fold_layer(layer, (input_shape, field), step, join)
+
+
+def _row(path, layer, input_shape, output_shape, field, on_path):
     weights_kind = isinstance(layer, (*_CONV_TYPES, keras.layers.Dense))
     in_elems, out_elems = _elements(input_shape), _elements(output_shape)
-    rows.append(
-        {
-            "layer": name,
-            "type": type(layer).__name__,
-            "output_shape": output_shape,
-            "field": out_field,
-            "on_path": on_path,
-            "params": int(layer.count_params()) if layer.built else 0,
-            "macs": _count_macs(layer, input_shape, output_shape),
-            "dense_params": (in_elems * out_elems if weights_kind and in_elems and out_elems else None),
-        }
-    )
-    return output_shape, out_field
+    return {
+        "layer": path,
+        "type": type(layer).__name__,
+        "output_shape": output_shape,
+        "field": field,
+        "on_path": on_path,
+        "params": int(layer.count_params()) if layer.built else 0,
+        "macs": _count_macs(layer, input_shape, output_shape),
+        "dense_params": (in_elems * out_elems if weights_kind and in_elems and out_elems else None),
+    }
+
+
+def _widest(fields):
+    """The field that sees the most input positions (None when none is known)."""
+    known = [f for f in fields if f is not None]
+    return max(known, key=lambda f: np.prod(f.size)) if known else None
 
 
 def _next_field(layer, input_shape, output_shape, field):
@@ -234,17 +225,11 @@ def _model_rows(model):
     for tensor in model.inputs:
         is_string = tensor.dtype == "string"
         fields[id(tensor)] = None if is_string else _Field.origin(_spatial(tensor.shape))
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        node = layer._inbound_nodes[0]
-        inputs = list(node.input_tensors)
-        in_fields = [fields.get(id(t)) for t in inputs]
-        known = [f for f in in_fields if f is not None]
+    for layer, inputs, outputs in graph_layers(model):
         # Merges (add, concatenate) see as far as their widest input.
-        field = max(known, key=lambda f: np.prod(f.size)) if known else None
-        shape, out_field = _walk(layer, tuple(inputs[0].shape), field, "", rows)
-        for t in node.output_tensors:
+        field = _widest(fields.get(id(t)) for t in inputs)
+        _, out_field = _layer_rows(layer, tuple(inputs[0].shape), field, rows)
+        for t in outputs:
             fields[id(t)] = out_field
     return rows
 

@@ -1,5 +1,7 @@
 """Argument checks that name the argument, the rule and the value received."""
 
+import numpy as np
+
 
 def check_choice(name, value, choices):
     if value not in choices:
@@ -29,3 +31,17 @@ def to_tuple(name, value, rank):
     for item in values:
         check_positive_int(name, item)
     return values
+
+
+def check_count(name, value, allow_zero=False):
+    """`check_positive_int` that also takes NumPy integers, and returns a Python int.
+
+    For sizes and counts that are often computed from arrays (`len`, `.shape`, `np.sum`).
+
+    Example:
+    >>> check_count("size", np.int64(3))
+    3
+    """
+    if isinstance(value, np.integer):
+        value = int(value)
+    return check_positive_int(name, value, allow_zero)

@@ -1,0 +1,58 @@
+"""The run report: pictures of a trained classifier and one HTML page that shows them.
+
+`write_report(classifier, report_dir, history=None, metrics=None, example=None)`
+writes, into `report_dir`, one picture per module of this package:
+
+- `learning_curves.png`: loss and accuracy per epoch, training and validation.
+- `confusion_matrix.png`: true against predicted class, counts in the cells,
+  colours normalised per true class (row).
+- `filters.png`: the weights of the first convolution, one panel per filter.
+- `feature_maps.png`: what the first convolution blocks output for one example.
+- `receptive_field.png`: how far one unit of each convolution sees into the
+  example (rectangles over an image, intervals under a spectrogram or under
+  the tokens of a text).
+- `index.html` (`page.py`): the metrics table and the pictures with one-line
+  captions, self-contained (relative image paths, inline style, no script).
+
+Every picture is made on its own: one that cannot be made (no example, no
+history, no convolution in the model) is skipped with a logged warning and
+the page says that it is missing and why.
+
+The walk over the model (`model_walk.py`) is the one `mmcnn.inspect` does
+(`mmcnn.inspect.walk`): the functional model's layers in order, descending into
+blocks through their `inspect_path()` and into nested `keras.Sequential`
+models. `example.py` makes one example into a batch the model takes;
+`drawing.py` holds what the pictures share.
+
+Figures are plain `matplotlib.figure.Figure` objects drawn on the Agg canvas:
+no pyplot, no display needed, and the global matplotlib backend of the
+caller (a notebook, say) is left alone.
+"""
+
+from mmcnn.report.confusion_matrix import plot_confusion_matrix
+from mmcnn.report.drawing import MAX_TOKENS_DRAWN
+from mmcnn.report.errors import ReportError
+from mmcnn.report.feature_maps import FEATURE_MAP_BLOCKS, MAX_MAPS_PER_BLOCK, plot_feature_maps
+from mmcnn.report.filters import filter_panels, plot_filters
+from mmcnn.report.learning_curves import plot_learning_curves
+from mmcnn.report.model_walk import first_conv, iter_layers
+from mmcnn.report.page import PICTURES, write_report
+from mmcnn.report.receptive_field import conv_fields, plot_receptive_field
+
+__all__ = [
+    "FEATURE_MAP_BLOCKS",
+    "MAX_MAPS_PER_BLOCK",
+    "MAX_TOKENS_DRAWN",
+    "PICTURES",
+    "ReportError",
+    "conv_fields",
+    "filter_panels",
+    "first_conv",
+    "iter_layers",
+    "plot_confusion_matrix",
+    "plot_feature_maps",
+    "plot_filters",
+    "plot_learning_curves",
+    "plot_receptive_field",
+    "write_report",
+]

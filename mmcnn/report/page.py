@@ -1,0 +1,162 @@
+"""`index.html`: the metrics table and the pictures with one-line captions, on one page."""
+
+import html
+import logging
+import pathlib
+
+from mmcnn.inspect import total_macs
+from mmcnn.report.confusion_matrix import plot_confusion_matrix
+from mmcnn.report.errors import ReportError
+from mmcnn.report.feature_maps import plot_feature_maps
+from mmcnn.report.filters import plot_filters
+from mmcnn.report.learning_curves import plot_learning_curves
+from mmcnn.report.receptive_field import plot_receptive_field
+
+logger = logging.getLogger("mmcnn")
+
+PICTURES = {
+    "learning_curves.png": "Loss and accuracy after each epoch on the training data (solid) and the "
+    "validation data (dashed); the dotted line marks the epoch of lowest "
+    "validation loss.",
+    "confusion_matrix.png": "Rows are the true classes, columns the predicted ones; each cell holds "
+    "the number of examples, its colour the fraction of its true class.",
+    "filters.png": "The weights of the first convolution, one panel per filter: the pattern each "
+    "filter responds to most strongly (red positive, blue negative; "
+    "filters over three colour channels are drawn in colour).",
+    "feature_maps.png": "What the first convolution blocks output for one example: one panel (or row) "
+    "per filter, bright where the filter's pattern is found.",
+    "receptive_field.png": "How much of the input one unit of each convolution sees: the receptive "
+    "field grows with depth, faster after pooling or strides.",
+}
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return html.escape(str(value))
+
+
+def _metrics_html(metrics):
+    if not metrics:
+        return "<p class='missing'>No metrics were given.</p>"
+    rows = [
+        ("accuracy", metrics.get("accuracy")),
+        ("macro-F1", metrics.get("macro_f1")),
+        ("examples", metrics.get("num_examples")),
+        ("skipped inputs", metrics.get("skipped")),
+    ]
+    parts = ["<table><tbody>"]
+    parts += [f"<tr><th>{name}</th><td>{_fmt(value)}</td></tr>" for name, value in rows if value is not None]
+    parts.append("</tbody></table>")
+    per_class = metrics.get("per_class") or {}
+    if per_class:
+        parts.append(
+            "<h3>Per class</h3><table><thead><tr><th>class</th><th>precision</th>"
+            "<th>recall</th><th>F1</th><th>support</th></tr></thead><tbody>"
+        )
+        for name, scores in per_class.items():
+            cells = "".join(
+                f"<td>{_fmt(scores.get(k, ''))}</td>" for k in ("precision", "recall", "f1", "support")
+            )
+            parts.append(f"<tr><th>{html.escape(str(name))}</th>{cells}</tr>")
+        parts.append("</tbody></table>")
+    return "\n".join(parts)
+
+
+def _model_html(classifier, model):
+    items = [("model", model.name), ("parameters", f"{model.count_params():,}")]
+    for name in ("modality", "preset"):
+        if hasattr(classifier, name):
+            items.append((name, getattr(classifier, name)))
+    class_names = getattr(classifier, "class_names", None)
+    if class_names:
+        items.append(("classes", ", ".join(map(str, class_names))))
+    try:
+        items.append(("multiply-adds per example", f"{total_macs(model):,}"))
+    except Exception as error:  # the page must not fail on a count
+        logger.debug("report: no multiply-add count: %s", error)
+    return "<p>" + "<br>\n".join(f"<b>{html.escape(k)}</b>: {html.escape(str(v))}" for k, v in items) + "</p>"
+
+
+_STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+th{background:#f4f4f4;text-align:left}figure{margin:1.5em 0}img{max-width:100%;border:1px solid #eee}
+figcaption{color:#555;font-size:.95em}.missing{color:#a33}"""
+
+
+def write_report(classifier, report_dir, history=None, metrics=None, example=None):
+    """Writes the run report: PNG pictures and an `index.html` that shows them.
+
+    Args:
+        classifier: an mmcnn classifier (or a built Keras model).
+        report_dir: folder to write into (created if needed; files of the
+            same names are replaced).
+        history: training history: a `History`, its `.history` dict, or a
+            DataFrame read from `history.csv`.
+        metrics: the dict of `Classifier.evaluate` /
+            `mmcnn.models.metrics.classification_report`.
+        example: one model input for the feature-map and receptive-field
+            pictures: image pixels `(h, w, c)`, an audio waveform `(samples,)`,
+            a text string (or a file path the classifier can read).
+
+    Returns:
+        List of `pathlib.Path` of the files written, `index.html` last.
+        Pictures that could not be made are left out, logged as warnings
+        and named as missing in the page.
+
+    Example:
+    >>> import tempfile, mmcnn
+    >>> clf = mmcnn.image.ImageClassifier(num_classes=2, image_size=(16, 16), channels=1, preset="tiny")
+    >>> files = write_report(clf, tempfile.mkdtemp())
+    >>> [f.name for f in files]
+    ['filters.png', 'index.html']
+    """
+    report_dir = pathlib.Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    model = getattr(classifier, "model", classifier)
+    makers = {
+        "learning_curves.png": lambda: plot_learning_curves(history),
+        "confusion_matrix.png": lambda: plot_confusion_matrix(metrics),
+        "filters.png": lambda: plot_filters(model),
+        "feature_maps.png": lambda: plot_feature_maps(classifier, example),
+        "receptive_field.png": lambda: plot_receptive_field(classifier, example),
+    }
+    written, missing = [], {}
+    for name, make in makers.items():
+        try:
+            fig = make()
+            info = {"Title": name, "Description": PICTURES[name], "Software": "mmcnn"}
+            if hasattr(fig, "mmcnn_panels"):
+                info["mmcnn:panels"] = str(fig.mmcnn_panels)
+            fig.savefig(report_dir / name, metadata=info)
+            written.append(report_dir / name)
+        except Exception as error:  # one picture must never sink the report
+            reason = str(error) or type(error).__name__
+            if not isinstance(error, ReportError):
+                reason = f"{type(error).__name__}: {reason}"
+                logger.debug("report: %s failed", name, exc_info=True)
+            logger.warning("report: %s was not made: %s", name, reason)
+            missing[name] = reason
+
+    title = f"mmcnn report: {model.name}"
+    sections = []
+    for name, caption in PICTURES.items():
+        if name in missing:
+            sections.append(f"<p class='missing'><b>{name}</b> is missing: {html.escape(missing[name])}</p>")
+        else:
+            sections.append(
+                f'<figure><img src="{name}" alt="{name}">'
+                f"<figcaption><b>{name}</b>: {html.escape(caption)}</figcaption></figure>"
+            )
+    page = (
+        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>\n"
+        f"<h1>{html.escape(title)}</h1>\n{_model_html(classifier, model)}\n"
+        f"<h2>Metrics</h2>\n{_metrics_html(metrics)}\n<h2>Pictures</h2>\n"
+        + "\n".join(sections)
+        + "\n</body></html>\n"
+    )
+    index = report_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    written.append(index)
+    return written
