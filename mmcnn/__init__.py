@@ -1,30 +1,64 @@
 """mmcnn: convolutional classifiers for images, audio and text, with Keras 3 on TensorFlow.
 
-`mmcnn.layers` holds the rank-generic blocks, `mmcnn.models` the backbone and
-the classifier task, `mmcnn.image` / `mmcnn.audio` / `mmcnn.text` the modality
-adapters and classifiers, `mmcnn.inspect` receptive fields and costs.
+`mmcnn.layers` holds the rank-generic blocks, `mmcnn.models` the backbone, the
+classifier task and the modality registry, `mmcnn.image` / `mmcnn.audio` /
+`mmcnn.text` / `mmcnn.board` the modality adapters and classifiers,
+`mmcnn.export` the exports, `mmcnn.runs` what `mmcnn train` does,
+`mmcnn.inspect` receptive fields and costs. Every subpackage is imported on
+first use (`mmcnn.audio` imports librosa, `mmcnn.text` tensorflow-text).
 """
 
-__version__ = "0.1.0"
-
+import importlib as _importlib
 import os as _os
 
+from mmcnn._stderr import quiet_import as _quiet_import
+from mmcnn._version import __version__
+
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-# TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) hides mmcnn's own output.
+# TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) hides mmcnn's own output:
+# what absl logs after start-up honours this level, what it prints before is filtered.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from mmcnn import data, inspect, layers, models  # noqa: E402
-from mmcnn.models.classifier import load  # noqa: E402
+with _quiet_import():
+    # Registers mmcnn's layers and ClassifierModel with Keras, so that plain
+    # `keras.saving.load_model` reads mmcnn's `.keras` files after `import mmcnn`.
+    from mmcnn import layers, models  # noqa: E402, F401
+
+# Subpackages and modules, imported lazily on first attribute access.
+_SUBMODULES = (
+    "audio",
+    "board",
+    "data",
+    "distribute",
+    "export",
+    "image",
+    "inspect",
+    "layers",
+    "models",
+    "report",
+    "runs",
+    "testing",
+    "text",
+    "training",
+)
+
+
+def load(path):
+    """Loads any mmcnn classifier from a `.keras` file (see `mmcnn.models.load`)."""
+    from mmcnn.models.classifier import load as _load
+
+    return _load(path)
 
 
 def __getattr__(name):
-    # The modality packages import heavier dependencies (librosa, tensorflow-text):
-    # load them on first use.
-    if name in ("image", "audio", "text", "export"):
-        import importlib
-
-        return importlib.import_module(f"mmcnn.{name}")
+    if name in _SUBMODULES:
+        return _importlib.import_module(f"mmcnn.{name}")
     raise AttributeError(f"module 'mmcnn' has no attribute {name!r}")
 
 
-__all__ = ["data", "inspect", "layers", "load", "models", "__version__"]
+def __dir__():
+    public = {name for name in globals() if not name.startswith("_") or name.startswith("__")}
+    return sorted(public | set(_SUBMODULES))
+
+
+__all__ = ["__version__", "load", *_SUBMODULES]

@@ -6,25 +6,14 @@ problem and a non-zero exit code, never a traceback.
 
 import argparse
 import json
+import logging
 import os
 import sys
 
+from mmcnn.runs.config import ConfigError
+
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
-MODALITIES = ("image", "audio", "text")
-TRAIN_KEYS = (
-    "train",
-    "val",
-    "test",
-    "out",
-    "preset",
-    "epochs",
-    "batch_size",
-    "seed",
-    "on_error",
-    "val_fraction",
-    "classifier",
-)
 
 
 class CliError(Exception):
@@ -36,17 +25,30 @@ class _Parser(argparse.ArgumentParser):
         raise CliError(f"{message} (see `{self.prog} --help`)")
 
 
-def _quiet_tensorflow():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+def _modalities():
+    from mmcnn.models import registry
+
+    return registry.modality_names()
+
+
+def _demo_modalities():
+    from mmcnn.demo import DEMO_SETTINGS
+
+    return tuple(DEMO_SETTINGS)
 
 
 def build_parser():
     parser = _Parser(prog="mmcnn", description="Convolutional classifiers for images, audio and text.")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show TensorFlow's start-up lines (CUDA probing, CPU features); "
+        "MMCNN_VERBOSE=1 does the same",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train a classifier into a run directory")
-    train.add_argument("modality", choices=MODALITIES)
+    train.add_argument("modality", choices=_modalities())
     train.add_argument("--train", help="class-per-folder directory or CSV manifest (path|text, label)")
     train.add_argument("--val", help="validation data (default: a stratified split of --train)")
     train.add_argument("--test", help="test data, evaluated at the end")
@@ -103,11 +105,11 @@ def build_parser():
     insp = sub.add_parser("inspect", help="receptive fields, parameters and multiply-adds per layer")
     insp.add_argument("run_dir", nargs="?")
     insp.add_argument("--preset")
-    insp.add_argument("--modality", choices=MODALITIES)
+    insp.add_argument("--modality", choices=_modalities())
 
     demo = sub.add_parser("demo", help="train, evaluate and export the three demo classifiers")
     demo.add_argument("--out", default="demo-runs")
-    demo.add_argument("--only", choices=MODALITIES, action="append")
+    demo.add_argument("--only", choices=_demo_modalities(), action="append")
     return parser
 
 
@@ -115,7 +117,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = build_parser().parse_args(argv)
-        _quiet_tensorflow()
+        _setup_output(args.verbose)
         command = {
             "train": cmd_train,
             "evaluate": cmd_evaluate,
@@ -125,7 +127,7 @@ def main(argv=None):
             "demo": cmd_demo,
         }[args.command]
         return command(args) or 0
-    except CliError as error:
+    except (CliError, ConfigError) as error:
         print(f"mmcnn: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -149,231 +151,51 @@ def _report_failure(error):
     return EXIT_FAILURE
 
 
+def _setup_output(verbose):
+    """TensorFlow's start-up lines off (unless `--verbose`); library messages as `mmcnn: ...` lines."""
+    from mmcnn import _stderr
+
+    if verbose:
+        os.environ["MMCNN_VERBOSE"] = "1"
+        _stderr.replay_suppressed()
+    else:
+        _stderr.filter_stderr()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("mmcnn: %(message)s"))
+    runs_logger = logging.getLogger("mmcnn.runs")
+    runs_logger.addHandler(handler)
+    runs_logger.setLevel(logging.INFO)
+    runs_logger.propagate = False
+
+
 # ------------------------------------------------------------------ train
-def resolve_train_config(args):
-    """Merges defaults < TOML config < command-line options."""
-    config = {
-        "val": None,
-        "test": None,
-        "preset": None,
-        "epochs": None,
-        "batch_size": None,
-        "seed": 0,
-        "on_error": "skip",
-        "val_fraction": 0.1,
-        "classifier": {},
-    }
-    if args.config:
-        config.update(_read_toml(args.config))
-    for key in ("train", "val", "test", "out", "preset", "epochs", "batch_size", "seed", "on_error"):
-        value = getattr(args, key)
-        if value is not None:
-            config[key] = value
-    classifier = dict(config.get("classifier") or {})
-    for item in args.settings:
-        key, _, value = item.partition("=")
-        if not key or not _:
-            raise CliError(f"--set expects KEY=VALUE; received {item!r}")
-        classifier[key.strip()] = _toml_value(value, item)
-    config["classifier"] = classifier
-    config["modality"] = args.modality
-    for key in ("train", "out"):
-        if not config.get(key):
-            raise CliError(f"--{key} is required (or `{key}` in --config)")
-    unknown = set(config) - set(TRAIN_KEYS) - {"modality"}
-    if unknown:
-        raise CliError(f"unknown option(s) in {args.config}: {sorted(unknown)}")
-    for key in ("train", "val", "test"):
-        if config.get(key) and not os.path.exists(config[key]):
-            raise CliError(f"--{key} {config[key]}: no such file or directory")
-    return config
-
-
-def _read_toml(path):
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    if not os.path.isfile(path):
-        raise CliError(f"--config {path}: no such file")
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as error:
-        raise CliError(f"--config {path}: invalid TOML ({error})") from None
-
-
-def _toml_value(text, item):
-    try:
-        import tomllib
-    except ModuleNotFoundError:
-        import tomli as tomllib
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text  # a bare word such as a policy name
-
-
-def load_data(modality, path, class_names=None, on_error="skip", verbose=1):
-    """A directory or CSV manifest as the modality's LabeledData."""
-    import importlib
-
-    module = importlib.import_module(f"mmcnn.{modality}")
-    if os.path.isdir(path):
-        return module.from_directory(path, class_names=class_names, on_error=on_error, verbose=verbose)
-    if path.lower().endswith(".csv"):
-        return module.from_dataframe(path, class_names=class_names, on_error=on_error, verbose=verbose)
-    raise CliError(f"{path}: expected a class-per-folder directory or a .csv manifest")
-
-
-def train_run(config, overwrite=False, verbose=1, distribute="none"):
-    """Trains into a run directory; resumes an interrupted run. Returns the metrics dict.
-
-    `distribute` is "none", "mirrored" or "multiworker" (`mmcnn.distribute`). In a
-    cluster every worker runs this same function; only the chief writes the run
-    directory (the others run the same steps into a private temporary folder, deleted
-    at the end), and each worker keeps its own backup under <out>/backup/<task>-<i>/.
-    """
-    import shutil
-
-    from mmcnn import distribute as dist
-
-    # First: a MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
-    strategy = dist.make_strategy(distribute)
-    chief = dist.is_chief(strategy)
-
-    import keras
-
-    import mmcnn
+def cmd_train(args):
     from mmcnn import runs
 
-    run = runs.RunDir(config["out"] if chief else dist.output_path(config["out"], strategy))
-    backup_dir = runs.RunDir(config["out"]).backup_dir  # fit adds worker-<i>/ in a cluster
-    state = run.prepare(config, overwrite=overwrite or not chief)
-    if state == "resume":
-        from mmcnn.training import read_backup_epoch
-
-        # Checks the backup now: a damaged one is named before any data is decoded.
-        done = read_backup_epoch(backup_dir) if os.path.isdir(backup_dir) else 0
-        print(f"mmcnn: resuming the interrupted run in {run.path} after epoch {done}", file=sys.stderr)
-    modality = config["modality"]
-    classifier_cls = getattr(getattr(mmcnn, modality), f"{modality.capitalize()}Classifier")
-    train = load_data(modality, config["train"], on_error=config["on_error"], verbose=verbose)
-    if config.get("val"):
-        val = load_data(
-            modality,
-            config["val"],
-            class_names=train.class_names,
-            on_error=config["on_error"],
-            verbose=verbose,
-        )
-    else:
-        train, val = train.split(config["val_fraction"], seed=config["seed"])
-    try:
-        clf = classifier_cls(
-            class_names=train.class_names,
-            preset=config["preset"],
-            epochs=config["epochs"],
-            batch_size=config["batch_size"],
-            seed=config["seed"],
-            **config["classifier"],
-        )
-    except TypeError as error:
-        raise CliError(f"bad classifier option: {error}") from None
-    run.write_resolved_config(config, clf)
-    callbacks = [
-        keras.callbacks.CSVLogger(run.history_csv, append=True),
-        keras.callbacks.TensorBoard(run.tensorboard_dir, write_graph=False),
-        keras.callbacks.ModelCheckpoint(run.model_path, monitor="val_loss", save_best_only=True),
-    ]
-    history = clf.fit(
-        train,
-        validation_data=val,
-        callbacks=callbacks,
-        backup_dir=backup_dir,
-        verbose=verbose,
-        strategy=strategy,
+    options = {key: getattr(args, key) for key in runs.TRAIN_KEYS if hasattr(args, key)}
+    config = runs.resolve_train_config(
+        args.modality, options, config_file=args.config, settings=args.settings
     )
-    clf.save(run.model_path)  # the best epoch's weights (early stopping restored them)
-    if strategy is not None:
-        # Evaluate and report with a plain one-device copy: no collectives needed.
-        clf = mmcnn.load(run.model_path)
-    metrics = {"validation": clf.evaluate(val), "skipped": {"train": train.skipped, "val": val.skipped}}
-    if config.get("test"):
-        test = load_data(
-            modality,
-            config["test"],
-            class_names=clf.class_names,
-            on_error=config["on_error"],
-            verbose=verbose,
-        )
-        metrics["test"] = clf.evaluate(test)
-        metrics["skipped"]["test"] = test.skipped
-    run.finish(metrics)
-    _write_report(clf, run, history, metrics, val)
-    if not chief:
-        # The other workers ran the same steps (keeping the cluster in step) into a private folder.
-        shutil.rmtree(dist.backup_path(backup_dir, strategy), ignore_errors=True)
-        shutil.rmtree(os.path.dirname(run.path), ignore_errors=True)
-        return metrics
-    final = metrics.get("test", metrics["validation"])
-    print(
-        f"mmcnn: trained {modality} classifier in {run.path}: "
-        f"{'test' if 'test' in metrics else 'validation'} accuracy {final['accuracy']:.4f}, "
-        f"macro-F1 {final['macro_f1']:.4f}, {sum(len(v) for v in metrics['skipped'].values())} "
-        f"bad files skipped"
-    )
-    return metrics
-
-
-def _write_report(clf, run, history, metrics, data):
-    import pandas as pd
-
-    from mmcnn import report
-
-    history_frame = pd.read_csv(run.history_csv) if os.path.exists(run.history_csv) else history.history
-    report.write_report(
-        clf,
-        run.report_dir,
-        history=history_frame,
-        metrics=metrics.get("test", metrics["validation"]),
-        example=_first_example(clf, data),
-    )
-
-
-def _first_example(clf, data):
-    """The first input of `data` as one model input (for the report's pictures)."""
-    import numpy as np
-
-    if not len(data):
-        return None
-    item = data.inputs[0]
-    if data.kind == "texts":
-        return item  # the report shows the text's own tokens
-    batch = np.asarray(item)[None] if data.kind == "arrays" else [item]
-    return clf.preprocess(batch)[0]
-
-
-def cmd_train(args):
-    train_run(resolve_train_config(args), overwrite=args.overwrite, distribute=args.distribute)
+    runs.train_run(config, overwrite=args.overwrite, distribute=args.distribute)
 
 
 # -------------------------------------------------------------- other commands
 def _load_run(run_dir):
-    import mmcnn
     from mmcnn import runs
 
-    path = runs.RunDir(run_dir).model_path
-    if not os.path.isfile(path):
-        raise CliError(f"{run_dir}: no trained model (expected {path})")
-    return mmcnn.load(path)
+    try:
+        return runs.load_run(run_dir)
+    except FileNotFoundError as error:
+        raise CliError(str(error)) from None
 
 
 def cmd_evaluate(args):
     clf = _load_run(args.run_dir)
     if not os.path.exists(args.data):
         raise CliError(f"--data {args.data}: no such file or directory")
-    data = load_data(clf.modality, args.data, class_names=clf.class_names, verbose=0 if args.json else 1)
+    from mmcnn import runs
+
+    data = runs.load_data(clf.modality, args.data, class_names=clf.class_names, verbose=0 if args.json else 1)
     metrics = clf.evaluate(data)
     if args.json:
         print(json.dumps(metrics))
@@ -438,13 +260,14 @@ def cmd_inspect(args):
     import pandas as pd
 
     import mmcnn
+    from mmcnn import runs
 
     if args.run_dir:
         model = _load_run(args.run_dir).model
     else:
         if not (args.preset and args.modality):
             raise CliError("give RUN_DIR, or --preset NAME and --modality M")
-        cls = getattr(getattr(mmcnn, args.modality), f"{args.modality.capitalize()}Classifier")
+        cls = runs.classifier_class(args.modality)
         if args.preset not in cls.presets:
             raise CliError(
                 f"--preset {args.preset}: not a {args.modality} preset; choose from {sorted(cls.presets)}"

@@ -55,8 +55,8 @@ def _data_paths(modality, work):
 
 
 def run_demo(out="demo-runs", only=None):
-    import mmcnn
-    from mmcnn.cli import train_run
+    from mmcnn.models.classifier import load
+    from mmcnn.runs import train_run
 
     os.makedirs(out, exist_ok=True)
     summary = {}
@@ -81,7 +81,7 @@ def run_demo(out="demo-runs", only=None):
             "classifier": settings["classifier"],
         }
         metrics = train_run(config, overwrite=True, verbose=2)
-        clf = mmcnn.load(os.path.join(run_dir, "model.keras"))
+        clf = load(os.path.join(run_dir, "model.keras"))
         export_dir = os.path.join(run_dir, "export")
         clf.export(export_dir, overwrite=True)
         served = check_export(modality, export_dir, paths["test"])

@@ -22,7 +22,9 @@ import tensorflow as tf
 from mmcnn.audio.audio_adapter import AudioAdapter
 from mmcnn.audio.audio_augmentation import BackgroundNoise, RandomGain, RandomTimeShift, SpecAugment
 from mmcnn.audio.audio_converter import LogMelSpectrogram
+from mmcnn.audio.audio_data import from_dataframe, from_directory
 from mmcnn.audio.audio_loading import checked_waveform, fit_length, load_audio
+from mmcnn.audio.audio_serving import audio_endpoints, audio_settings
 from mmcnn.data import DataError
 from mmcnn.models.classifier import Classifier
 from mmcnn.models.metrics import classification_report
@@ -165,6 +167,8 @@ class AudioClassifier(Classifier):
     """
 
     modality = "audio"
+    from_directory = staticmethod(from_directory)
+    from_dataframe = staticmethod(from_dataframe)
     presets = PRESETS
     default_preset = "small"
 
@@ -431,6 +435,14 @@ class AudioClassifier(Classifier):
             result["windows"] = windows["probabilities"]
             result["window_starts"] = windows["window_starts"]
         return result
+
+    # Export hooks --------------------------------------------------------------
+    def serving_endpoints(self):
+        """`serving_default` (waveforms of any length), `wav` (WAV bytes), `features` (clips)."""
+        return audio_endpoints(self)
+
+    def serving_metadata(self):
+        return {"preprocessing": audio_settings(self)}
 
     def evaluate(self, data, batch_size=None):
         """Scores on `data`; clips longer than one window are scored by their mean window

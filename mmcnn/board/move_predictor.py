@@ -305,18 +305,17 @@ class MovePredictor(Classifier):
         probs = self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0)
         return move_accuracy(data.labels, probs) | {"skipped": len(data.skipped)}
 
-    def export(self, path, overwrite=False):
-        """Writes a SavedModel whose `serve` signature takes position planes."""
-        import os
-        import shutil
-
-        path = os.fspath(path)
-        if os.path.exists(path):
-            if not overwrite:
-                raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-            shutil.rmtree(path)
-        self.model.export(path, verbose=False)
-        return path
+    # Export hooks -------------------------------------------------------------
+    # The default `serving_default` endpoint takes the position planes, the model's own input.
+    def serving_metadata(self):
+        return {
+            "preprocessing": {
+                "board_size": self.board_size,
+                "planes": plane_names(self.planes),
+                "encoding": "mmcnn.board.encode_position(position, planes)",
+                "classes": "board points in row-major order (A1 ...), then pass",
+            }
+        }
 
 
 def move_accuracy(moves, probabilities, ks=(1, 5)):

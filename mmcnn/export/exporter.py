@@ -1,25 +1,26 @@
-"""Writing a classifier as a TensorFlow SavedModel, all or nothing.
+"""Writing any classifier as a TensorFlow SavedModel, all or nothing.
 
-The SavedModel is written with `keras.export.ExportArchive` into a hidden
-temporary directory beside the target, checked (no file I/O or Python ops in
-any graph), completed with `assets.extra/mmcnn.json`, and only then renamed
-into place. A failure at any step removes the temporary directory and leaves
-whatever was at the target untouched.
+The exporter knows no modality: it writes the endpoints the classifier
+declares (`Classifier.serving_endpoints()`) with `keras.export.ExportArchive`
+into a hidden temporary directory beside the target (`mmcnn.export.atomic`),
+checks the graphs (no file I/O or Python ops), adds `assets.extra/mmcnn.json`
+(class names, the classifier's `serving_metadata()`, versions), and only then
+renames it into place. A failure at any step removes the temporary directory
+and leaves whatever was at the target untouched.
 """
 
 import json
 import logging
 import os
-import shutil
-import tempfile
-import uuid
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from mmcnn._version import __version__
+from mmcnn.export.atomic import atomic_write
+from mmcnn.export.endpoints import OUTPUT_KEYS, Endpoint
 from mmcnn.export.graph_ops import forbidden_ops
-from mmcnn.export.signatures import ENDPOINTS, OUTPUT_KEYS, SETTINGS, Endpoint
 
 logger = logging.getLogger("mmcnn")
 
@@ -48,20 +49,24 @@ def _spec_json(spec):
 
 
 def export_metadata(clf, endpoints):
-    """The JSON document written to `assets.extra/mmcnn.json`."""
-    import mmcnn
+    """The JSON document written to `assets.extra/mmcnn.json`.
 
+    Generic: the classifier's `serving_metadata()` hook adds `preprocessing`
+    (what a client does to raw input), `serving_requires` (what loading needs
+    besides TensorFlow) and any other entries of its own."""
+    num_classes = len(clf.class_names)
+    extra = dict(clf.serving_metadata())
     metadata = {
         "format_version": FORMAT_VERSION,
         "modality": clf.modality,
         "class_names": list(clf.class_names),
-        "num_classes": len(clf.class_names),
-        "preprocessing": SETTINGS[clf.modality](clf),
+        "num_classes": num_classes,
+        "preprocessing": extra.pop("preprocessing", {}),
         "signatures": {
             ep.name: {
                 "inputs": {spec.name: _spec_json(spec) for spec in ep.input_signature},
                 "outputs": {
-                    "probabilities": {"dtype": "float32", "shape": [None, len(clf.class_names)]},
+                    "probabilities": {"dtype": "float32", "shape": [None, num_classes]},
                     "class_id": {"dtype": "int64", "shape": [None]},
                     "class_name": {"dtype": "string", "shape": [None]},
                 },
@@ -70,19 +75,13 @@ def export_metadata(clf, endpoints):
             for ep in endpoints
         },
         "classifier_config": _json_safe(clf.get_config()),
-        "mmcnn_version": mmcnn.__version__,
+        "mmcnn_version": __version__,
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,
-        "serving_requires": [f"tensorflow=={tf.__version__}"],
+        "serving_requires": [f"tensorflow=={tf.__version__}", *extra.pop("serving_requires", [])],
     }
-    if clf.modality == "text":
-        import tensorflow_text
-
-        metadata["tensorflow_text_version"] = tensorflow_text.__version__
-        metadata["serving_requires"].append(
-            f"tensorflow-text=={tensorflow_text.__version__} (`import tensorflow_text` before loading)"
-        )
-    return metadata
+    metadata.update(extra)
+    return _json_safe(metadata)
 
 
 def read_metadata(path):
@@ -91,46 +90,41 @@ def read_metadata(path):
         return json.load(f)
 
 
-def _check_target(path, overwrite):
-    if not os.path.lexists(path):
-        return
-    if not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
-    # overwrite=True replaces an export, never an arbitrary folder or file.
-    is_export = os.path.isdir(path) and os.path.isfile(os.path.join(path, "saved_model.pb"))
-    is_empty_dir = os.path.isdir(path) and not os.listdir(path)
-    if not (is_export or is_empty_dir):
-        raise FileExistsError(
-            f"{path} exists and is not a SavedModel directory; refusing to "
-            "replace it even with overwrite=True"
+def is_saved_model(path):
+    """True for a SavedModel directory (or an empty one): what `overwrite=True` may replace."""
+    if not os.path.isdir(path):
+        return False
+    return os.path.isfile(os.path.join(path, "saved_model.pb")) or not os.listdir(path)
+
+
+def serving_endpoints(clf, extra_endpoints=()):
+    """The classifier's declared endpoints, checked, plus `extra_endpoints`."""
+    if not callable(getattr(clf, "serving_endpoints", None)) or getattr(clf, "modality", None) is None:
+        raise ValueError(
+            "`clf` must be an mmcnn image, audio or text classifier (any mmcnn Classifier). "
+            f"Received: {type(clf).__name__}"
         )
-
-
-def _move_into_place(tmp, path, overwrite):
-    if not os.path.lexists(path):
-        os.rename(tmp, path)
-        return
-    _check_target(path, overwrite)
-    parent, base = os.path.split(path)
-    aside = os.path.join(parent, f".{base}.old-{uuid.uuid4().hex[:8]}")
-    os.rename(path, aside)
-    try:
-        os.rename(tmp, path)
-    except BaseException:
-        os.rename(aside, path)
-        raise
-    shutil.rmtree(aside, ignore_errors=True)
+    endpoints = [Endpoint(*ep) for ep in clf.serving_endpoints()] + [Endpoint(*ep) for ep in extra_endpoints]
+    names = [ep.name for ep in endpoints]
+    if not endpoints or names[0] != "serving_default" or len(set(names)) != len(names):
+        raise ValueError(
+            f"{type(clf).__name__}.serving_endpoints() must list distinct endpoints, "
+            f"`serving_default` first. Received: {names}"
+        )
+    return endpoints
 
 
 def export_classifier(clf, path, overwrite=False, extra_endpoints=()):
     """Writes `clf` as a SavedModel whose signatures take raw input.
 
-    Signatures (see `mmcnn.export.signatures` and `docs/serving.md`): image
-    `serving_default` (encoded bytes), `pixels` and `features`; audio
-    `serving_default` (waveforms of any length), `wav` and `features`; text
-    `serving_default` (raw strings) and `features` (token ids). Each returns
-    `probabilities`, `class_id` and `class_name`. Class names, preprocessing
-    settings and versions are written to `assets.extra/mmcnn.json`.
+    The signatures are the classifier's `serving_endpoints()` (see
+    `docs/serving.md`): image `serving_default` (encoded bytes), `pixels` and
+    `features`; audio `serving_default` (waveforms of any length), `wav` and
+    `features`; text `serving_default` (raw strings) and `features` (token
+    ids); a classifier that declares nothing else gets `serving_default` on
+    its model's own input. Each returns `probabilities`, `class_id` and
+    `class_name`. Class names, preprocessing settings and versions are written
+    to `assets.extra/mmcnn.json`.
 
     The export is written to a temporary directory beside `path` and renamed
     into place when complete; on any error the temporary directory is removed
@@ -138,12 +132,12 @@ def export_classifier(clf, path, overwrite=False, extra_endpoints=()):
 
     Args:
         clf: an mmcnn classifier (`ImageClassifier`, `AudioClassifier`,
-            `TextClassifier`) with a built model.
+            `TextClassifier`, `MovePredictor`, ...).
         path: the SavedModel directory to write.
         overwrite: replace an existing export at `path` (the old one is
             renamed aside, the new one moved in, then the old one deleted).
         extra_endpoints: more `Endpoint(name, fn, input_signature,
-            description)` signatures to add after the standard ones.
+            description)` signatures to add after the classifier's own.
 
     Returns:
         The absolute path of the export.
@@ -161,21 +155,10 @@ def export_classifier(clf, path, overwrite=False, extra_endpoints=()):
     ...     sorted(read_metadata(path)["signatures"])
     ['features', 'pixels', 'serving_default']
     """
-    modality = getattr(clf, "modality", None)
-    if modality not in ENDPOINTS:
-        raise ValueError(
-            "`clf` must be an mmcnn image, audio or text classifier. "
-            f"Received: {type(clf).__name__} with modality={modality!r}"
-        )
+    endpoints = serving_endpoints(clf, extra_endpoints)
     path = os.path.abspath(os.fspath(path))
-    _check_target(path, overwrite)  # fail before the (slow) tracing, not after
-    endpoints = list(ENDPOINTS[clf.modality](clf))
-    for ep in extra_endpoints:
-        endpoints.append(Endpoint(*ep))
-    parent, base = os.path.split(path)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
-    try:
+    # The target is checked before the (slow) tracing, and again before the rename.
+    with atomic_write(path, overwrite, is_saved_model, "a SavedModel directory") as tmp:
         archive = keras.export.ExportArchive()
         # Tracking the model also collects its lookup tables (text vocabulary).
         archive.track(clf.model)
@@ -188,10 +171,6 @@ def export_classifier(clf, path, overwrite=False, extra_endpoints=()):
         os.makedirs(os.path.join(tmp, os.path.dirname(METADATA_PATH)), exist_ok=True)
         with open(os.path.join(tmp, METADATA_PATH), "w", encoding="utf-8") as f:
             json.dump(export_metadata(clf, endpoints), f, indent=2, ensure_ascii=False)
-        _move_into_place(tmp, path, overwrite)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     logger.info(
         "exported %s classifier to %s (signatures: %s; outputs: %s)",
         clf.modality,

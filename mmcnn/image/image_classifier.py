@@ -15,6 +15,8 @@ from mmcnn.image.image_converter import (
     load_image_file,
     resize_image,
 )
+from mmcnn.image.image_data import from_dataframe, from_directory
+from mmcnn.image.image_serving import image_endpoints, image_settings
 from mmcnn.layers.spatial_transformer import SpatialTransformer
 from mmcnn.models.classifier import Classifier
 
@@ -108,6 +110,8 @@ class ImageClassifier(Classifier):
     """
 
     modality = "image"
+    from_directory = staticmethod(from_directory)
+    from_dataframe = staticmethod(from_dataframe)
     presets = PRESETS
     default_preset = "small"
 
@@ -246,6 +250,14 @@ class ImageClassifier(Classifier):
             raise ImageError(
                 f"inputs[{index}] (bytes)", f"cannot decode image: {str(error).strip().splitlines()[0]}"
             ) from None
+
+    # Export hooks --------------------------------------------------------------
+    def serving_endpoints(self):
+        """`serving_default` (encoded bytes), `pixels` (any size), `features` (model size)."""
+        return image_endpoints(self)
+
+    def serving_metadata(self):
+        return {"preprocessing": image_settings(self)}
 
     # MixUp / CutMix: soft labels in training, one-hot labels everywhere else so
     # that the validation loss uses the same categorical cross-entropy.

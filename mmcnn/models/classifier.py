@@ -14,8 +14,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mmcnn._version import __version__
 from mmcnn.data import DataError, LabeledData
+from mmcnn.export.endpoints import model_input_endpoint
 from mmcnn.layers import ClassifierHead
+from mmcnn.models import registry
 from mmcnn.models.backbone import Backbone
 from mmcnn.models.metrics import classification_report
 from mmcnn.training import (
@@ -28,7 +31,6 @@ from mmcnn.training import (
 
 logger = logging.getLogger("mmcnn")
 
-CLASSIFIERS = {}  # modality -> Classifier subclass, for loading
 DEFAULT_CACHE_BYTES = 2 * 1024**3
 STEPS_PER_EXECUTION = 8
 SHUFFLE_BUFFER = 20000  # examples, when the decoded data set is cached in memory
@@ -56,8 +58,9 @@ class ClassifierModel(keras.Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        # The modality packages load lazily; their layers must be registered before the graph is rebuilt.
-        _import_modalities()
+        # The modality's layers must be registered before the graph is rebuilt: import its package
+        # (and only that one) through the registry.
+        registry.import_modality(config.get("metadata"))
         return super().from_config(config, custom_objects=custom_objects)
 
 
@@ -73,13 +76,18 @@ class Classifier:
     modality = None
     presets = {}
     default_preset = None
+    # The modality's readers of labelled data (`mmcnn.<modality>.from_directory` /
+    # `from_dataframe`), for `read_data`; None where the modality has none.
+    from_directory = None
+    from_dataframe = None
     # Tests of distributed training turn this off to compare runs batch by batch.
     _shuffle_training = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.modality:
-            CLASSIFIERS[cls.modality] = cls
+        # A class that names its modality registers itself (`mmcnn.models.registry`).
+        if cls.__dict__.get("modality"):
+            registry.register_classifier(cls)
 
     def __init__(
         self,
@@ -200,16 +208,16 @@ class Classifier:
         return self._model
 
     def _metadata(self):
-        import mmcnn
-
         config = self.get_config()
         config["class_names"] = self.class_names
         config["num_classes"] = self.num_classes
         return {
             "modality": self.modality,
+            # Where the classifier is defined: loading imports this module, and no other modality.
+            "module": type(self).__module__,
             "class_names": self.class_names,
             "config": config,
-            "mmcnn_version": mmcnn.__version__,
+            "mmcnn_version": __version__,
             "tensorflow_version": tf.__version__,
         }
 
@@ -300,6 +308,23 @@ class Classifier:
             if random_map is not None:
                 ds = apply_random_map(ds, random_map, self.seed)
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    @classmethod
+    def read_data(cls, path, class_names=None, on_error="skip", verbose=1, **kwargs):
+        """A class-per-folder directory or a CSV manifest as this modality's `LabeledData`.
+
+        What `mmcnn train --train PATH` reads, through the modality's
+        `from_directory` / `from_dataframe`."""
+        path = os.fspath(path)
+        if os.path.isdir(path):
+            reader, what = cls.from_directory, "class-per-folder directories"
+        elif path.lower().endswith(".csv"):
+            reader, what = cls.from_dataframe, "CSV manifests"
+        else:
+            raise ValueError(f"{path}: expected a class-per-folder directory or a .csv manifest")
+        if reader is None:
+            raise ValueError(f"{path}: {cls.__name__} ({cls.modality}) does not read {what}")
+        return reader(path, class_names=class_names, on_error=on_error, verbose=verbose, **kwargs)
 
     def _check_classes(self, data, what):
         if self.class_names is None:
@@ -557,9 +582,9 @@ class Classifier:
         """A classifier around a loaded `ClassifierModel`."""
         metadata = getattr(model, "metadata", None) or {}
         modality = metadata.get("modality")
-        target = CLASSIFIERS.get(modality)
-        if target is None:
+        if not modality:
             raise ValueError(f"model {model.name!r} carries no mmcnn classifier metadata")
+        target = registry.get_classifier(modality, module=metadata.get("module"))
         if cls is not Classifier and not issubclass(target, cls):
             raise ValueError(f"the model is a {modality} classifier, not a {cls.__name__}")
         clf = target.from_config(metadata["config"])
@@ -569,13 +594,28 @@ class Classifier:
     @classmethod
     def load(cls, path):
         """Loads a classifier saved with `save` (safe mode: no code runs from the file)."""
-        _import_modalities()
         check_keras_file(path)  # names the file; Keras's safe mode refuses the same entries
         model = keras.saving.load_model(os.fspath(path))
         return cls.from_model(model)
 
+    # ----------------------------------------------------------------- export
+    def serving_endpoints(self):
+        """The endpoints an export serves: a list of `mmcnn.export.Endpoint`, `serving_default` first.
+
+        Each endpoint's function takes raw input tensors and returns
+        `mmcnn.export.serving_outputs(probabilities, class_names)`. The default
+        serves the model's own input; a modality overrides it to take raw input
+        (image bytes, waveforms, texts)."""
+        return [model_input_endpoint(self)]
+
+    def serving_metadata(self):
+        """Entries for an export's `mmcnn.json`: `preprocessing` (what a client does to raw
+        input), `serving_requires` (packages loading needs besides TensorFlow), and any
+        other entries the modality records."""
+        return {}
+
     def export(self, path, overwrite=False):
-        """Writes a SavedModel that takes raw input; see `mmcnn.export`."""
+        """Writes a SavedModel that takes raw input (`serving_endpoints`); see `mmcnn.export`."""
         from mmcnn.export import export_classifier
 
         return export_classifier(self, path, overwrite=overwrite)
@@ -593,14 +633,6 @@ def steps_per_execution(steps_per_epoch, most=STEPS_PER_EXECUTION):
     if not steps_per_epoch:
         return 1
     return max(d for d in range(1, most + 1) if steps_per_epoch % d == 0)
-
-
-def _import_modalities():
-    # Registers the modality classifiers and their layers for loading.
-    import mmcnn.audio  # noqa: F401
-    import mmcnn.board  # noqa: F401  (sgfmill is imported only when a position is made)
-    import mmcnn.image  # noqa: F401
-    import mmcnn.text  # noqa: F401
 
 
 def load(path):

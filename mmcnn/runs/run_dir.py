@@ -1,4 +1,4 @@
-"""Run directories: what `mmcnn train` writes, and how an interrupted run resumes."""
+"""Run directories: the files of one training run, and how an interrupted run resumes."""
 
 import json
 import os
@@ -6,7 +6,7 @@ import shutil
 
 import tensorflow as tf
 
-import mmcnn
+from mmcnn._version import __version__
 
 
 class RunDir:
@@ -61,7 +61,7 @@ class RunDir:
             "command": _comparable(config),
             "classifier": classifier.get_config(),
             "preset": classifier.preset_config,
-            "mmcnn_version": mmcnn.__version__,
+            "mmcnn_version": __version__,
             "tensorflow_version": tf.__version__,
         }
         _write_json(self.config_path, resolved)

@@ -14,6 +14,8 @@ import tensorflow as tf
 from mmcnn.models.classifier import Classifier
 from mmcnn.text.text_adapter import TokenWindowAdapter
 from mmcnn.text.text_converter import BYTES_PER_TOKEN, MODES, PAD_ID, TextTokenizer
+from mmcnn.text.text_data import from_dataframe, from_directory
+from mmcnn.text.text_serving import text_endpoints, text_settings
 
 logger = logging.getLogger("mmcnn")
 
@@ -130,6 +132,8 @@ class TextClassifier(Classifier):
     """
 
     modality = "text"
+    from_directory = staticmethod(from_directory)
+    from_dataframe = staticmethod(from_dataframe)
     presets = PRESETS
     default_preset = "kim"
 
@@ -275,6 +279,22 @@ class TextClassifier(Classifier):
         return tf.constant(texts, dtype=tf.string, shape=[len(texts)])
 
     # -------------------------------------------------------------- explain
+    # Export hooks --------------------------------------------------------------
+    def serving_endpoints(self):
+        """`serving_default` (raw texts) and `features` (token ids)."""
+        return text_endpoints(self)
+
+    def serving_metadata(self):
+        import tensorflow_text
+
+        return {
+            "preprocessing": text_settings(self),
+            "serving_requires": [
+                f"tensorflow-text=={tensorflow_text.__version__} (`import tensorflow_text` before loading)"
+            ],
+            "tensorflow_text_version": tensorflow_text.__version__,
+        }
+
     def explain(self, text, top_k=5):
         """Which token windows drove the prediction for one text.
 

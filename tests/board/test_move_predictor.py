@@ -14,6 +14,7 @@ from mmcnn.board import (
     legal_plane_index,
     move_accuracy,
 )
+from mmcnn.export import read_metadata
 from mmcnn.models import Classifier
 from mmcnn.testing import check_config, run_layer_test
 
@@ -74,10 +75,17 @@ def test_train_evaluate_predict_save_export(game_sgfs, tmp_path):
     x = data.inputs[:5]
     np.testing.assert_allclose(loaded.predict_proba(x), predictor.predict_proba(x), atol=1e-5)
 
+    # The generic exporter: atomic, with the graph check and mmcnn.json like every modality.
     export_dir = predictor.export(tmp_path / "export")
     restored = tf.saved_model.load(export_dir)  # keep a reference: its variables die with it
-    served = restored.serve(tf.constant(x)).numpy()
-    np.testing.assert_allclose(served, predictor.predict_proba(x), atol=1e-5)
+    served = restored.signatures["serving_default"](planes=tf.constant(x))
+    np.testing.assert_allclose(served["probabilities"].numpy(), predictor.predict_proba(x), atol=1e-5)
+    assert [n.decode() for n in served["class_name"].numpy()] == predictor.predict(x)["labels"]
+    metadata = read_metadata(export_dir)
+    assert metadata["modality"] == "board" and metadata["class_names"][-1] == "pass"
+    assert metadata["preprocessing"]["board_size"] == predictor.board_size
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        predictor.export(export_dir)
 
 
 def test_move_accuracy():

@@ -1,0 +1,98 @@
+"""The modality registry: names to classifier classes, with no imports of its own.
+
+A modality package registers its classifier by defining it (a `Classifier`
+subclass with a `modality` name registers itself, as KerasHub tasks and timm
+models do). The core never imports a modality package by name: it looks a
+modality up here, and only when nothing is registered under that name yet does
+it import the package that declares it, found through
+
+1. the module recorded in a saved model's metadata (`.keras` files and exports
+   record `type(clf).__module__`), or
+2. the `mmcnn.modalities` entry points of the installed distributions
+   (mmcnn's own modalities are declared in `pyproject.toml`; another package
+   can add one the same way).
+
+So `mmcnn.load("model.keras")` imports only the package of that model's
+modality, and a modality defined anywhere (a test, a notebook) is found as soon
+as its class exists.
+
+Example:
+>>> from mmcnn.models import registry
+>>> sorted(set(registry.modality_names()) >= {"audio", "image", "text"})
+[True]
+>>> registry.get_classifier("image").__name__
+'ImageClassifier'
+"""
+
+import importlib
+import importlib.metadata
+
+ENTRY_POINT_GROUP = "mmcnn.modalities"
+
+_CLASSIFIERS = {}  # modality name -> Classifier subclass
+
+
+def register_classifier(cls):
+    """Registers `cls` under `cls.modality` (called when a Classifier subclass is defined).
+
+    A later class with the same name replaces the earlier one, so that a
+    subclass of a modality's classifier (`class MyImageClassifier(ImageClassifier)`)
+    does not break loading: subclasses that should not take over the name set
+    their own `modality`.
+    """
+    name = getattr(cls, "modality", None)
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(
+            f"`{cls.__name__}.modality` must be a name (a Python identifier). Received: modality={name!r}"
+        )
+    _CLASSIFIERS[name] = cls
+    return cls
+
+
+def _entry_points():
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def modality_names():
+    """Names of the registered and the installed (entry point) modalities, sorted; imports nothing."""
+    return sorted(set(_CLASSIFIERS) | set(_entry_points()))
+
+
+def get_classifier(modality, module=None):
+    """The classifier class registered under `modality`.
+
+    Args:
+        modality: the modality name (`"image"`, `"audio"`, ...).
+        module: optional module that defines it (from a saved model's
+            metadata), imported when the name is not registered yet.
+
+    Raises:
+        ValueError: no classifier is registered or installed under that name.
+    """
+    if modality not in _CLASSIFIERS and module:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass  # an entry point may still provide it; the error below names both
+    if modality not in _CLASSIFIERS:
+        entry_point = _entry_points().get(modality)
+        if entry_point is not None:
+            importlib.import_module(entry_point.value.partition(":")[0])
+    if modality not in _CLASSIFIERS:
+        where = f" (the model names module {module!r}, which could not provide it)" if module else ""
+        raise ValueError(
+            f"no mmcnn classifier is registered for modality {modality!r}{where}; "
+            f"known modalities: {', '.join(modality_names()) or 'none'}"
+        )
+    return _CLASSIFIERS[modality]
+
+
+def import_modality(metadata):
+    """Imports the package of a saved model's modality, so that its layers are registered.
+
+    `metadata` is a `ClassifierModel`'s metadata dict (`modality`, `module`).
+    Does nothing for metadata that names no modality.
+    """
+    modality = (metadata or {}).get("modality")
+    if modality:
+        get_classifier(modality, module=metadata.get("module"))

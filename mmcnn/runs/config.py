@@ -1,0 +1,105 @@
+"""The configuration of a training run: defaults < TOML file < explicit options."""
+
+import os
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+TRAIN_KEYS = (
+    "train",
+    "val",
+    "test",
+    "out",
+    "preset",
+    "epochs",
+    "batch_size",
+    "seed",
+    "on_error",
+    "val_fraction",
+    "classifier",
+)
+DEFAULTS = {
+    "val": None,
+    "test": None,
+    "preset": None,
+    "epochs": None,
+    "batch_size": None,
+    "seed": 0,
+    "on_error": "skip",
+    "val_fraction": 0.1,
+    "classifier": {},
+}
+
+
+class ConfigError(ValueError):
+    """A run configuration that cannot be used: names the option and the value."""
+
+
+def read_toml(path):
+    """A TOML configuration file as a dict (`ConfigError` naming the file when unreadable)."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"--config {path}: no such file")
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"--config {path}: invalid TOML ({error})") from None
+
+
+def parse_value(text):
+    """A `--set` value: a TOML value (`[28, 28]`, `0.5`, `true`), else the bare word as a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word such as a policy name
+
+
+def resolve_train_config(modality, options=None, config_file=None, settings=()):
+    """The resolved configuration of `mmcnn train`.
+
+    Args:
+        modality: the modality name (`"image"`, `"audio"`, `"text"`, ...).
+        options: explicit options (`train`, `out`, `epochs`, ...); `None`
+            values are left to the file and the defaults.
+        config_file: optional TOML file with any of the options, and a
+            `[classifier]` table of constructor arguments.
+        settings: `"key=value"` strings, each one classifier argument.
+
+    Returns:
+        A dict with every key of `TRAIN_KEYS` and `modality`.
+
+    Raises:
+        ConfigError: a required option is missing, an option is unknown, a
+            data path does not exist, or a setting is malformed.
+
+    Example:
+    >>> config = resolve_train_config("image", {"train": ".", "out": "run"}, settings=["image_size=[28, 28]"])
+    >>> config["classifier"], config["seed"]
+    ({'image_size': [28, 28]}, 0)
+    """
+    config = dict(DEFAULTS, classifier={})
+    if config_file:
+        config.update(read_toml(config_file))
+    for key, value in (options or {}).items():
+        if value is not None:
+            config[key] = value
+    classifier = dict(config.get("classifier") or {})
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not key or not sep:
+            raise ConfigError(f"--set expects KEY=VALUE; received {item!r}")
+        classifier[key.strip()] = parse_value(value)
+    config["classifier"] = classifier
+    config["modality"] = modality
+    for key in ("train", "out"):
+        if not config.get(key):
+            raise ConfigError(f"--{key} is required (or `{key}` in --config)")
+    unknown = set(config) - set(TRAIN_KEYS) - {"modality"}
+    if unknown:
+        raise ConfigError(f"unknown option(s) in {config_file}: {sorted(unknown)}")
+    for key in ("train", "val", "test"):
+        if config.get(key) and not os.path.exists(config[key]):
+            raise ConfigError(f"--{key} {config[key]}: no such file or directory")
+    return config

@@ -1,0 +1,176 @@
+"""What `mmcnn train` does: load the data, train, evaluate, report, with resume and clusters.
+
+The command line, the demo, the benchmarks and a notebook all call `train_run`.
+Messages go to the `mmcnn.runs` logger (the command line prints them as
+`mmcnn: ...` lines).
+"""
+
+import logging
+import os
+import shutil
+
+import numpy as np
+
+from mmcnn.models import registry
+from mmcnn.runs.config import ConfigError
+from mmcnn.runs.run_dir import RunDir
+
+logger = logging.getLogger("mmcnn.runs")
+
+
+def classifier_class(modality):
+    """The classifier class of `modality` (`ConfigError` listing the known ones)."""
+    try:
+        return registry.get_classifier(modality)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
+def load_data(modality, path, class_names=None, on_error="skip", verbose=1):
+    """A class-per-folder directory or CSV manifest as the modality's `LabeledData`."""
+    return classifier_class(modality).read_data(
+        path, class_names=class_names, on_error=on_error, verbose=verbose
+    )
+
+
+def load_run(run_dir):
+    """The classifier of a completed (or interrupted, after its first epoch) run directory."""
+    from mmcnn.models.classifier import load
+
+    path = RunDir(run_dir).model_path
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{run_dir}: no trained model (expected {path})")
+    return load(path)
+
+
+def train_run(config, overwrite=False, verbose=1, distribute="none"):
+    """Trains into a run directory; resumes an interrupted run. Returns the metrics dict.
+
+    `config` is what `mmcnn.runs.resolve_train_config` returns. `distribute` is
+    "none", "mirrored" or "multiworker" (`mmcnn.distribute`). In a cluster every
+    worker runs this same function; only the chief writes the run directory
+    (the others run the same steps into a private temporary folder, deleted at
+    the end), and each worker keeps its own backup under <out>/backup/<task>-<i>/.
+    """
+    from mmcnn import distribute as dist
+
+    # First: a MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
+    strategy = dist.make_strategy(distribute)
+    chief = dist.is_chief(strategy)
+
+    import keras
+
+    from mmcnn.models.classifier import load
+
+    modality = config["modality"]
+    classifier_cls = classifier_class(modality)
+    run = RunDir(config["out"] if chief else dist.output_path(config["out"], strategy))
+    backup_dir = RunDir(config["out"]).backup_dir  # fit adds worker-<i>/ in a cluster
+    state = run.prepare(config, overwrite=overwrite or not chief)
+    if state == "resume":
+        from mmcnn.training import read_backup_epoch
+
+        # Checks the backup now: a damaged one is named before any data is decoded.
+        done = read_backup_epoch(backup_dir) if os.path.isdir(backup_dir) else 0
+        logger.warning("resuming the interrupted run in %s after epoch %d", run.path, done)
+    train = load_data(modality, config["train"], on_error=config["on_error"], verbose=verbose)
+    if config.get("val"):
+        val = load_data(
+            modality,
+            config["val"],
+            class_names=train.class_names,
+            on_error=config["on_error"],
+            verbose=verbose,
+        )
+    else:
+        train, val = train.split(config["val_fraction"], seed=config["seed"])
+    try:
+        clf = classifier_cls(
+            class_names=train.class_names,
+            preset=config["preset"],
+            epochs=config["epochs"],
+            batch_size=config["batch_size"],
+            seed=config["seed"],
+            **config["classifier"],
+        )
+    except TypeError as error:
+        raise ConfigError(f"bad classifier option: {error}") from None
+    run.write_resolved_config(config, clf)
+    callbacks = [
+        keras.callbacks.CSVLogger(run.history_csv, append=True),
+        keras.callbacks.TensorBoard(run.tensorboard_dir, write_graph=False),
+        keras.callbacks.ModelCheckpoint(run.model_path, monitor="val_loss", save_best_only=True),
+    ]
+    history = clf.fit(
+        train,
+        validation_data=val,
+        callbacks=callbacks,
+        backup_dir=backup_dir,
+        verbose=verbose,
+        strategy=strategy,
+    )
+    clf.save(run.model_path)  # the best epoch's weights (early stopping restored them)
+    if strategy is not None:
+        # Evaluate and report with a plain one-device copy: no collectives needed.
+        clf = load(run.model_path)
+    metrics = {
+        "validation": clf.evaluate(val),
+        "skipped": {"train": train.skipped, "val": val.skipped},
+    }
+    if config.get("test"):
+        test = load_data(
+            modality,
+            config["test"],
+            class_names=clf.class_names,
+            on_error=config["on_error"],
+            verbose=verbose,
+        )
+        metrics["test"] = clf.evaluate(test)
+        metrics["skipped"]["test"] = test.skipped
+    run.finish(metrics)
+    write_run_report(clf, run, history, metrics, val)
+    if not chief:
+        # The other workers ran the same steps (keeping the cluster in step) into a private folder.
+        shutil.rmtree(dist.backup_path(backup_dir, strategy), ignore_errors=True)
+        shutil.rmtree(os.path.dirname(run.path), ignore_errors=True)
+    else:
+        logger.info("%s", summary_line(metrics, run.path, modality))
+    return metrics
+
+
+def summary_line(metrics, run_dir, modality):
+    """One line that says how a finished run did."""
+    split = "test" if "test" in metrics else "validation"
+    final = metrics[split]
+    skipped = sum(len(v) for v in metrics["skipped"].values())
+    return (
+        f"trained {modality} classifier in {run_dir}: {split} accuracy {final['accuracy']:.4f}, "
+        f"macro-F1 {final['macro_f1']:.4f}, {skipped} bad files skipped"
+    )
+
+
+def write_run_report(clf, run, history, metrics, data):
+    """Writes `report/index.html` of a run (learning curves, confusion matrix, pictures)."""
+    import pandas as pd
+
+    from mmcnn import report
+
+    history_frame = pd.read_csv(run.history_csv) if os.path.exists(run.history_csv) else history.history
+    report.write_report(
+        clf,
+        run.report_dir,
+        history=history_frame,
+        metrics=metrics.get("test", metrics["validation"]),
+        example=first_example(clf, data),
+    )
+
+
+def first_example(clf, data):
+    """The first input of `data` as one model input (for the report's pictures)."""
+    if not len(data):
+        return None
+    item = data.inputs[0]
+    if data.kind == "texts":
+        return item  # the report shows the text's own tokens
+    batch = np.asarray(item)[None] if data.kind == "arrays" else [item]
+    return clf.preprocess(batch)[0]
