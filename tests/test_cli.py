@@ -209,3 +209,28 @@ def test_resume_after_kill(tmp_path):
     # The resumed run starts after the last completed epoch: no epoch is trained twice.
     assert resumed and resumed[0] > done_before[-1], (done_before, resumed)
     assert (out / "metrics.json").exists()
+
+
+TENSORFLOW_START_UP = ("cudart_stub.cc", "cuInit", "cpu_feature_guard", "oneDNN custom operations", "absl::")
+
+
+def test_no_tensorflow_start_up_lines(trained):
+    # What a user sees first must be mmcnn's own words, not TensorFlow's C++ probing.
+    for result in (
+        trained["result"],
+        run("--help"),
+        run("inspect", "--preset", "tiny", "--modality", "image"),
+    ):
+        shown = result.stdout + result.stderr
+        assert not [line for line in shown.splitlines() if any(m in line for m in TENSORFLOW_START_UP)], shown
+
+
+def test_verbose_shows_them_and_real_errors_still_pass_through(tmp_path):
+    verbose = run("--verbose", "inspect", "--preset", "tiny", "--modality", "image")
+    assert "rebuild TensorFlow" in verbose.stderr or "oneDNN" in verbose.stderr or "cuda" in verbose.stderr
+    # A line on file descriptor 2 that is not start-up noise reaches the terminal.
+    code = (
+        "import os, mmcnn._stderr as s; s.filter_stderr(); os.write(2, b'E0000 real failure: disk full\\n')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "real failure: disk full" in result.stderr

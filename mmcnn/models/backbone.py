@@ -54,6 +54,8 @@ class Backbone(SequentialBlock):
         pad_mode: `"zeros"`, `"reflect"`, `"symmetric"` or `"edge"`.
         normalization: `"batch"`, `"layer"` or `None`.
         activation: activation of every block.
+        **kwargs: base layer arguments (`name`, `dtype`, ...); the dtype policy
+            (`"float16"`, `"mixed_bfloat16"`, ...) is passed on to every sublayer.
 
     Input shape:
         `(batch, *spatial, channels)` with `rank` spatial axes.
@@ -116,6 +118,7 @@ class Backbone(SequentialBlock):
             dropout=dropout,
             separable=kind.startswith("separable"),
             name=name,
+            dtype=self.dtype_policy,
         )
         if kind.endswith("residual"):
             return ResidualBlock(**common)

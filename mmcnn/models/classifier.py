@@ -25,6 +25,7 @@ from mmcnn.training import (
     apply_random_map,
     check_keras_file,
     epoch_dataset,
+    keras_file_metadata,
     steps_per_epoch,
     training_callbacks,
 )
@@ -213,8 +214,8 @@ class Classifier:
         config["num_classes"] = self.num_classes
         return {
             "modality": self.modality,
-            # Where the classifier is defined: loading imports this module, and no other modality.
-            "module": type(self).__module__,
+            # For people reading the file; loading finds the class through the registry.
+            "classifier": f"{type(self).__module__}.{type(self).__qualname__}",
             "class_names": self.class_names,
             "config": config,
             "mmcnn_version": __version__,
@@ -584,7 +585,7 @@ class Classifier:
         modality = metadata.get("modality")
         if not modality:
             raise ValueError(f"model {model.name!r} carries no mmcnn classifier metadata")
-        target = registry.get_classifier(modality, module=metadata.get("module"))
+        target = registry.get_classifier(modality)
         if cls is not Classifier and not issubclass(target, cls):
             raise ValueError(f"the model is a {modality} classifier, not a {cls.__name__}")
         clf = target.from_config(metadata["config"])
@@ -594,7 +595,10 @@ class Classifier:
     @classmethod
     def load(cls, path):
         """Loads a classifier saved with `save` (safe mode: no code runs from the file)."""
-        check_keras_file(path)  # names the file; Keras's safe mode refuses the same entries
+        # The model's modality first (its package registers its layers), then the check, which
+        # names the file; Keras's safe mode refuses the same entries.
+        registry.import_modality(keras_file_metadata(path))
+        check_keras_file(path, allowed=keras.saving.get_custom_objects())
         model = keras.saving.load_model(os.fspath(path))
         return cls.from_model(model)
 

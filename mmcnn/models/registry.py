@@ -4,17 +4,14 @@ A modality package registers its classifier by defining it (a `Classifier`
 subclass with a `modality` name registers itself, as KerasHub tasks and timm
 models do). The core never imports a modality package by name: it looks a
 modality up here, and only when nothing is registered under that name yet does
-it import the package that declares it, found through
-
-1. the module recorded in a saved model's metadata (`.keras` files and exports
-   record `type(clf).__module__`), or
-2. the `mmcnn.modalities` entry points of the installed distributions
-   (mmcnn's own modalities are declared in `pyproject.toml`; another package
-   can add one the same way).
+it import the package that the `mmcnn.modalities` entry points of the installed
+distributions declare for it (mmcnn's own modalities are declared in
+`pyproject.toml`; another package adds one the same way).
 
 So `mmcnn.load("model.keras")` imports only the package of that model's
 modality, and a modality defined anywhere (a test, a notebook) is found as soon
-as its class exists.
+as its class exists. A model file never makes the registry import a module it
+names: only installed entry points are imported.
 
 Example:
 >>> from mmcnn.models import registry
@@ -58,31 +55,24 @@ def modality_names():
     return sorted(set(_CLASSIFIERS) | set(_entry_points()))
 
 
-def get_classifier(modality, module=None):
-    """The classifier class registered under `modality`.
+def get_classifier(modality):
+    """The classifier class registered under `modality`, importing its package if needed.
 
     Args:
         modality: the modality name (`"image"`, `"audio"`, ...).
-        module: optional module that defines it (from a saved model's
-            metadata), imported when the name is not registered yet.
 
     Raises:
         ValueError: no classifier is registered or installed under that name.
     """
-    if modality not in _CLASSIFIERS and module:
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass  # an entry point may still provide it; the error below names both
     if modality not in _CLASSIFIERS:
         entry_point = _entry_points().get(modality)
         if entry_point is not None:
             importlib.import_module(entry_point.value.partition(":")[0])
     if modality not in _CLASSIFIERS:
-        where = f" (the model names module {module!r}, which could not provide it)" if module else ""
         raise ValueError(
-            f"no mmcnn classifier is registered for modality {modality!r}{where}; "
-            f"known modalities: {', '.join(modality_names()) or 'none'}"
+            f"no mmcnn classifier is registered for modality {modality!r}; known modalities: "
+            f"{', '.join(modality_names()) or 'none'} (a modality from another package is found "
+            "through its `mmcnn.modalities` entry point, or once its module is imported)"
         )
     return _CLASSIFIERS[modality]
 
@@ -90,9 +80,9 @@ def get_classifier(modality, module=None):
 def import_modality(metadata):
     """Imports the package of a saved model's modality, so that its layers are registered.
 
-    `metadata` is a `ClassifierModel`'s metadata dict (`modality`, `module`).
-    Does nothing for metadata that names no modality.
+    `metadata` is a `ClassifierModel`'s metadata dict. Does nothing for
+    metadata that names no modality.
     """
     modality = (metadata or {}).get("modality")
     if modality:
-        get_classifier(modality, module=metadata.get("module"))
+        get_classifier(modality)

@@ -293,6 +293,8 @@ class TextClassifier(Classifier):
                 f"tensorflow-text=={tensorflow_text.__version__} (`import tensorflow_text` before loading)"
             ],
             "tensorflow_text_version": tensorflow_text.__version__,
+            # Modules a client imports before loading the export (they register its ops).
+            "serving_imports": ["tensorflow_text"],
         }
 
     def explain(self, text, top_k=5):

@@ -42,7 +42,7 @@ and TensorFlow build; see `docs/troubleshooting.md`).
 from mmcnn.training.callbacks import training_callbacks
 from mmcnn.training.epoch_seeds import EpochSeeds
 from mmcnn.training.errors import BackupError, TrainingDivergedError
-from mmcnn.training.model_files import UnsafeModelError, check_keras_file
+from mmcnn.training.model_files import UnsafeModelError, check_keras_file, keras_file_metadata
 from mmcnn.training.resumable_backup import ResumableBackup, read_backup_epoch
 from mmcnn.training.seeds import (
     apply_random_map,
@@ -62,6 +62,7 @@ __all__ = [
     "TrainingDivergedError",
     "UnsafeModelError",
     "check_keras_file",
+    "keras_file_metadata",
     "epoch_dataset",
     "epoch_seed",
     "read_backup_epoch",

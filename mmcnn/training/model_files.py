@@ -43,7 +43,24 @@ _ALLOWED_MODULES = ("keras", "builtins", "numpy")
 _CODE_CLASS_NAMES = ("Lambda", "TFOpLambda", "__lambda__", "__function__")
 
 
-def check_keras_file(path):
+def _read_config(path):
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a readable .keras file ({type(error).__name__}: {error})") from None
+
+
+def keras_file_metadata(path):
+    """The mmcnn metadata (modality, class names, ...) of a `.keras` file, read without loading it.
+
+    `{}` for a Keras model that is not an mmcnn classifier."""
+    config = _read_config(os.fspath(path))
+    metadata = (config.get("config") or {}).get("metadata") if isinstance(config, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def check_keras_file(path, allowed=()):
     """Refuses a `.keras` archive whose configuration would run code from the file.
 
     Reads `config.json` from the zip without deserializing anything and
@@ -55,17 +72,19 @@ def check_keras_file(path):
 
     Args:
         path: the `.keras` file.
+        allowed: registered names (`"package>Class"`, as
+            `keras.saving.get_custom_objects()` lists them) of classes that
+            are already imported in this process: an object with one of these
+            names passes wherever its module is (a modality from another
+            package registers its layers this way).
 
     Raises:
         UnsafeModelError: naming the file and the offending entry.
         ValueError: when the file is not a readable `.keras` archive.
     """
     path = os.fspath(path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: not a readable .keras file ({type(error).__name__}: {error})") from None
+    config = _read_config(path)
+    allowed = set(allowed)
     problems = []
 
     def visit(node, where):
@@ -73,8 +92,10 @@ def check_keras_file(path):
             name, module = node.get("class_name"), node.get("module")
             if isinstance(name, str) and name in _CODE_CLASS_NAMES:
                 problems.append(f"{where}: {name} (Python code in the file)")
-            if isinstance(module, str) and not (
-                module in _ALLOWED_MODULES or module.startswith(_ALLOWED_MODULE_PREFIXES)
+            if (
+                isinstance(module, str)
+                and not (module in _ALLOWED_MODULES or module.startswith(_ALLOWED_MODULE_PREFIXES))
+                and node.get("registered_name") not in allowed
             ):
                 problems.append(f"{where}: {module}.{name}")
             for key, value in node.items():
