@@ -384,9 +384,7 @@ def pipeline(modality, rng, steps, rounds, workdir):
         x, y = synthetic_texts(n, rng)
         data = labeled(modality, x, y)
         source = f"{n} strings (`from_arrays`)"
-    clf._check_classes(data, "data")
-    clf._prepare_for_training(data)
-    clf.build()
+    clf.prepare(data)
     clf.compile(steps_per_epoch=steps, epochs=2 * rounds + 2)
     real = clf.make_dataset(data, training=True, batch_size=batch)
     start = time.perf_counter()
@@ -603,7 +601,7 @@ def memory_child(root, cache_bytes, epochs, variant="make_dataset"):
     start = time.perf_counter()
     model.fit(dataset, epochs=epochs, verbose=0)
     seconds = time.perf_counter() - start
-    cached = variant == "make_dataset" and len(data) * clf._element_nbytes() <= cache_bytes
+    cached = variant == "make_dataset" and len(data) * clf.example_nbytes() <= cache_bytes
     print(
         json.dumps(
             {
@@ -611,7 +609,7 @@ def memory_child(root, cache_bytes, epochs, variant="make_dataset"):
                 "images": len(data),
                 "cache_bytes": cache_bytes,
                 "cached": cached,
-                "decoded_mb": len(data) * clf._element_nbytes() / 2**20,
+                "decoded_mb": len(data) * clf.example_nbytes() / 2**20,
                 "rss_before_mb": rss_before,
                 "peak_before_mb": peak_before,
                 "peak_rss_mb": peak_rss_mb(),

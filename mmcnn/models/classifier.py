@@ -310,6 +310,21 @@ class Classifier:
                 ds = apply_random_map(ds, random_map, self.seed)
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
+    def prepare(self, data):
+        """Takes the class names from `data` and builds the model, as the first `fit` would.
+
+        For looking at (or compiling) the model before training: the text
+        classifier learns its vocabulary from `data` here. Returns the model."""
+        self._check_classes(data, "data")
+        if self._model is None:
+            self._prepare_for_training(data)
+            self.build()
+        return self._model
+
+    def example_nbytes(self):
+        """Bytes one decoded model input takes (what `make_dataset` weighs against `cache_bytes`)."""
+        return self._element_nbytes()
+
     @classmethod
     def read_data(cls, path, class_names=None, on_error="skip", verbose=1, **kwargs):
         """A class-per-folder directory or a CSV manifest as this modality's `LabeledData`.
