@@ -90,12 +90,20 @@ def build_parser():
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
-    predict = sub.add_parser("predict", help="classify files (image/audio) or texts")
+    predict = sub.add_parser("predict", help="classify files, folders, manifests (image/audio) or texts")
     predict.add_argument("run_dir")
-    predict.add_argument("inputs", nargs="*", help="files, or texts for a text model")
+    predict.add_argument(
+        "inputs", nargs="*", help="files, folders (recursive), .csv manifests, or texts for a text model"
+    )
     predict.add_argument("--file", help="text model: a file with one text per line")
     predict.add_argument("--top-k", dest="top_k", type=int, default=1)
-    predict.add_argument("--json", action="store_true")
+    predict.add_argument(
+        "--json", action="store_true", help="print one JSON list (rows with an `error` field)"
+    )
+    predict.add_argument("--csv", help="write path,label,probability,error rows to this CSV file")
+    predict.add_argument(
+        "--strict", action="store_true", help="exit non-zero when any input could not be predicted"
+    )
 
     export = sub.add_parser("export", help="write a SavedModel that takes raw input")
     export.add_argument("run_dir")
@@ -176,7 +184,12 @@ def cmd_train(args):
     config = runs.resolve_train_config(
         args.modality, options, config_file=args.config, settings=args.settings
     )
-    runs.train_run(config, overwrite=args.overwrite, distribute=args.distribute)
+    runs.train_run(config, overwrite=args.overwrite, distribute=args.distribute, verbose=_progress())
+
+
+def _progress():
+    """Keras verbosity: progress bars on a terminal, one plain line per epoch in a log or CI."""
+    return 1 if sys.stdout.isatty() else 2
 
 
 # -------------------------------------------------------------- other commands
@@ -195,7 +208,9 @@ def cmd_evaluate(args):
         raise CliError(f"--data {args.data}: no such file or directory")
     from mmcnn import runs
 
-    data = runs.load_data(clf.modality, args.data, class_names=clf.class_names, verbose=0 if args.json else 1)
+    data = runs.load_data(
+        clf.modality, args.data, class_names=clf.class_names, verbose=0 if args.json else _progress()
+    )
     metrics = clf.evaluate(data)
     if args.json:
         print(json.dumps(metrics))
@@ -216,6 +231,12 @@ def cmd_evaluate(args):
 
 
 def cmd_predict(args):
+    from mmcnn.runs import predict
+
+    if args.top_k < 1:
+        raise CliError(f"--top-k must be >= 1; received {args.top_k}")
+    if args.csv and os.path.isdir(args.csv):
+        raise CliError(f"--csv {args.csv}: is a directory; give a file name")
     clf = _load_run(args.run_dir)
     inputs = list(args.inputs)
     if args.file:
@@ -224,27 +245,28 @@ def cmd_predict(args):
         with open(args.file, encoding="utf-8", errors="replace") as f:
             inputs += [line.rstrip("\n") for line in f]
     if not inputs:
-        raise CliError("nothing to predict: give inputs (or --file for text)")
-    if clf.modality != "text":
-        missing = [p for p in inputs if not os.path.isfile(p)]
-        if missing:
-            raise CliError(f"{missing[0]}: no such file")
-    if args.top_k < 1:
-        raise CliError(f"--top-k must be >= 1; received {args.top_k}")
-    result = clf.predict(inputs, top_k=min(args.top_k, clf.num_classes))
-    if args.json:
-        print(
-            json.dumps(
-                [
-                    {"input": x, "label": label, "top_k": [[n, p] for n, p in top]}
-                    for x, label, top in zip(inputs, result["labels"], result["top_k"])
-                ]
-            )
+        raise CliError(
+            "nothing to predict: give inputs (files, folders, a .csv manifest; or --file for text)"
         )
-        return
-    for x, top in zip(inputs, result["top_k"]):
-        shown = ", ".join(f"{name} {p:.3f}" for name, p in top)
-        print(f"{x}\t{shown}")
+    rows = predict.predict_rows(clf, inputs, top_k=args.top_k)
+    if args.csv:
+        predict.write_predictions_csv(rows, args.csv)
+    if args.json:
+        print(json.dumps(rows))
+    elif not args.csv:
+        for row in rows:
+            if row["error"]:
+                print(f"{row['input']}\terror: {row['error']}")
+            else:
+                print(f"{row['input']}\t" + ", ".join(f"{name} {p:.3f}" for name, p in row["top_k"]))
+    failed = sum(1 for row in rows if row["error"])
+    if args.csv:
+        print(f"mmcnn: wrote {len(rows) - failed} predictions to {args.csv}", file=sys.stderr)
+    if failed:
+        print(f"mmcnn: {failed} of {len(rows)} inputs could not be predicted", file=sys.stderr)
+    if not rows or failed == len(rows) or (failed and args.strict):
+        return EXIT_FAILURE
+    return 0
 
 
 def cmd_export(args):

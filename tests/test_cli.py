@@ -234,3 +234,86 @@ def test_verbose_shows_them_and_real_errors_still_pass_through(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "real failure: disk full" in result.stderr
+
+
+def test_training_output_in_a_log_is_plain_lines(trained):
+    # stdout is a pipe here, as in a log file or CI: one line per epoch, no redrawn bars.
+    out = trained["result"].stdout
+    assert "\r" not in out and "\x1b" not in out
+    assert out.count("Epoch 1/12") == 1
+
+
+def test_predict_names_unreadable_inputs_and_predicts_the_rest(trained, tmp_path):
+    good = str(trained["test"] / "dark" / "0.png")
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not an image")
+    result = run("predict", str(trained["out"]), good, str(bad), str(tmp_path / "missing.png"), "--json")
+    rows = json.loads(result.stdout)
+    assert [row["label"] for row in rows] == ["dark", None, None]
+    assert rows[0]["error"] is None and rows[1]["error"] and "no such file" in rows[2]["error"]
+    assert str(bad) in result.stderr and "2 of 3 inputs could not be predicted" in result.stderr
+    strict = run("predict", str(trained["out"]), good, str(bad), "--strict", check=False)
+    assert strict.returncode == 1
+    nothing = run("predict", str(trained["out"]), str(bad), check=False)
+    assert nothing.returncode == 1 and "error" in nothing.stdout
+
+
+def test_predict_a_folder_and_a_manifest_to_csv(trained, tmp_path):
+    csv_path = tmp_path / "predictions.csv"
+    run("predict", str(trained["out"]), str(trained["test"]), "--csv", str(csv_path))
+    frame = pd.read_csv(csv_path)
+    assert list(frame.columns) == ["path", "label", "probability", "error"]
+    assert len(frame) == 12 and frame["error"].isna().all()
+    truth = frame["path"].map(lambda p: os.path.basename(os.path.dirname(p)))
+    assert (frame["label"] == truth).mean() >= 0.9
+    manifest = tmp_path / "to_predict.csv"
+    pd.DataFrame({"path": [str(trained["test"] / "bright" / "1.png"), "nowhere.png"]}).to_csv(manifest)
+    rows = json.loads(run("predict", str(trained["out"]), str(manifest), "--json").stdout)
+    assert rows[0]["label"] == "bright" and "no such file" in rows[1]["error"]
+
+
+@pytest.mark.parametrize(
+    "extra,needle",
+    [(["--batch-size", "0"], "--batch-size"), (["--epochs", "-2"], "--epochs"), (["--seed", "-1"], "--seed")],
+)
+def test_bad_numbers_are_refused_before_anything_is_written(trained, tmp_path, extra, needle):
+    out = tmp_path / "run"
+    result = run("train", "image", "--train", str(trained["train"]), "--out", str(out), *extra, check=False)
+    assert result.returncode != 0 and needle in error_line(result)
+    assert not out.exists()
+
+
+def test_out_that_is_a_file_is_refused(trained, tmp_path):
+    out = tmp_path / "notes.txt"
+    out.write_text("mine")
+    result = run("train", "image", "--train", str(trained["train"]), "--out", str(out), check=False)
+    assert result.returncode != 0 and "is a file" in error_line(result)
+    assert out.read_text() == "mine"
+
+
+def test_a_run_that_fails_before_its_first_epoch_leaves_nothing(trained, tmp_path):
+    out = tmp_path / "run"
+    one_class = tmp_path / "one"
+    make_images(one_class, 3)
+    import shutil
+
+    shutil.rmtree(one_class / "bright")
+    failed = run("train", "image", "--train", str(one_class), "--out", str(out), *TINY, check=False)
+    assert failed.returncode != 0
+    assert not out.exists()
+
+
+def test_a_second_writer_is_refused(trained, tmp_path):
+    import fcntl
+
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(out / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.write("pid 12345\n")
+        handle.flush()
+        result = run(
+            "train", "image", "--train", str(trained["train"]), "--out", str(out), *TINY, check=False
+        )
+    assert result.returncode != 0 and "another mmcnn train (pid 12345)" in error_line(result)
+    assert os.listdir(out) == [".lock"]

@@ -22,7 +22,7 @@ import tensorflow as tf
 from mmcnn.audio.audio_adapter import AudioAdapter
 from mmcnn.audio.audio_augmentation import BackgroundNoise, RandomGain, RandomTimeShift, SpecAugment
 from mmcnn.audio.audio_converter import LogMelSpectrogram
-from mmcnn.audio.audio_data import from_dataframe, from_directory
+from mmcnn.audio.audio_data import AUDIO_EXTENSIONS, from_dataframe, from_directory
 from mmcnn.audio.audio_loading import checked_waveform, fit_length, load_audio
 from mmcnn.audio.audio_serving import audio_endpoints, audio_settings
 from mmcnn.data import DataError
@@ -169,6 +169,7 @@ class AudioClassifier(Classifier):
     modality = "audio"
     from_directory = staticmethod(from_directory)
     from_dataframe = staticmethod(from_dataframe)
+    input_extensions = AUDIO_EXTENSIONS
     presets = PRESETS
     default_preset = "small"
 

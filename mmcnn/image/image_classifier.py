@@ -15,7 +15,7 @@ from mmcnn.image.image_converter import (
     load_image_file,
     resize_image,
 )
-from mmcnn.image.image_data import from_dataframe, from_directory
+from mmcnn.image.image_data import IMAGE_EXTENSIONS, from_dataframe, from_directory
 from mmcnn.image.image_serving import image_endpoints, image_settings
 from mmcnn.layers.spatial_transformer import SpatialTransformer
 from mmcnn.models.classifier import Classifier
@@ -112,6 +112,7 @@ class ImageClassifier(Classifier):
     modality = "image"
     from_directory = staticmethod(from_directory)
     from_dataframe = staticmethod(from_dataframe)
+    input_extensions = IMAGE_EXTENSIONS
     presets = PRESETS
     default_preset = "small"
 

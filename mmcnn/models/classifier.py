@@ -26,6 +26,7 @@ from mmcnn.training import (
     check_keras_file,
     epoch_dataset,
     keras_file_metadata,
+    save_model_atomic,
     steps_per_epoch,
     training_callbacks,
 )
@@ -81,6 +82,8 @@ class Classifier:
     # `from_dataframe`), for `read_data`; None where the modality has none.
     from_directory = None
     from_dataframe = None
+    # File types `mmcnn predict FOLDER` looks for (lower-case extensions with the dot).
+    input_extensions = ()
     # Tests of distributed training turn this off to compare runs batch by batch.
     _shuffle_training = True
 
@@ -320,6 +323,11 @@ class Classifier:
             self._prepare_for_training(data)
             self.build()
         return self._model
+
+    def input_from_file(self, path):
+        """The raw input `predict` takes for a file: the path itself, unless the modality reads it
+        here (text classifiers read the file's text)."""
+        return path
 
     def example_nbytes(self):
         """Bytes one decoded model input takes (what `make_dataset` weighs against `cache_bytes`)."""
@@ -588,10 +596,10 @@ class Classifier:
 
     # -------------------------------------------------------------- save/load
     def save(self, path):
-        """Saves the model, its class names and settings to a `.keras` file."""
+        """Saves the model, its class names and settings to a `.keras` file, all or nothing."""
         model = self.model  # builds it first, which fixes the class names
         model.metadata = self._metadata()
-        model.save(os.fspath(path))
+        save_model_atomic(model, path)  # a failed write keeps the previous file
 
     @classmethod
     def from_model(cls, model):

@@ -99,7 +99,38 @@ def resolve_train_config(modality, options=None, config_file=None, settings=()):
     unknown = set(config) - set(TRAIN_KEYS) - {"modality"}
     if unknown:
         raise ConfigError(f"unknown option(s) in {config_file}: {sorted(unknown)}")
+    check_train_options(config)
     for key in ("train", "val", "test"):
         if config.get(key) and not os.path.exists(config[key]):
             raise ConfigError(f"--{key} {config[key]}: no such file or directory")
     return config
+
+
+def _flag(key):
+    return "--" + key.replace("_", "-")
+
+
+def check_train_options(config):
+    """Checks the values of a run's options before any data is read (`ConfigError` naming the option)."""
+
+    def integer(key, least):
+        value = config.get(key)
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            rule = "a positive integer" if least == 1 else f"an integer >= {least}"
+            raise ConfigError(f"{_flag(key)} must be {rule}; received {value!r}")
+
+    integer("epochs", 1)
+    integer("batch_size", 1)
+    integer("seed", 0)
+    fraction = config.get("val_fraction")
+    if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or not 0 < fraction < 1:
+        raise ConfigError(f"val_fraction must be a number between 0 and 1; received {fraction!r}")
+    if config.get("on_error") not in ("skip", "raise"):
+        raise ConfigError(f"--on-error must be 'skip' or 'raise'; received {config.get('on_error')!r}")
+    if not isinstance(config.get("classifier"), dict):
+        raise ConfigError(f"[classifier] must be a table; received {config.get('classifier')!r}")
+    out = config.get("out")
+    if out and os.path.lexists(out) and not os.path.isdir(out):
+        raise ConfigError(f"--out {out}: is a file; give a directory for the run")

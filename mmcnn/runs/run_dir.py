@@ -1,5 +1,7 @@
 """Run directories: the files of one training run, and how an interrupted run resumes."""
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -7,6 +9,12 @@ import shutil
 import tensorflow as tf
 
 from mmcnn._version import __version__
+
+LOCK_NAME = ".lock"
+
+
+class RunLockedError(RuntimeError):
+    """Another process is writing the run directory."""
 
 
 class RunDir:
@@ -30,31 +38,98 @@ class RunDir:
         self.report_dir = join("report")
         self.backup_dir = join("backup")
         self.export_dir = join("export")
+        self.started = False
 
-    def prepare(self, config, overwrite=False):
-        """Returns "new", "resume" (interrupted run with the same config) or raises."""
+    def check(self, config, overwrite=False):
+        """What a run with `config` would do here, without writing anything.
+
+        Returns "new" or "resume" (an interrupted run with the same
+        configuration); raises `ValueError` for a completed run (without
+        `overwrite`), an interrupted run with another configuration, a folder
+        that is not a run, or a path that is a file.
+        """
+        if os.path.lexists(self.path) and not os.path.isdir(self.path):
+            raise ValueError(f"{self.path}: is a file, not a run directory; choose another --out")
         if os.path.exists(self.metrics_path):
             if not overwrite:
                 raise ValueError(f"{self.path}: holds a completed run; pass --overwrite to replace it")
-            shutil.rmtree(self.path)
+            return "new"
         if os.path.isfile(self.config_path):
             with open(self.config_path) as f:
                 previous = json.load(f).get("command")
-            if previous != _comparable(config):
+            if previous == _comparable(config):
+                return "resume"
+            if not overwrite:
                 raise ValueError(
                     f"{self.path}: holds an interrupted run with a different configuration; "
                     "use another --out, or --overwrite to start over"
                 )
-            return "resume"
-        if os.path.isdir(self.path) and os.listdir(self.path) and not overwrite:
+            return "new"
+        if self._foreign_files() and not overwrite:
             raise ValueError(f"{self.path}: exists and is not an mmcnn run; choose another --out")
-        if overwrite and os.path.isdir(self.path):
-            shutil.rmtree(self.path)
-        os.makedirs(self.path, exist_ok=True)
-        # A fresh run starts a fresh history.
-        if os.path.exists(self.history_csv):
-            os.remove(self.history_csv)
         return "new"
+
+    def _foreign_files(self):
+        if not os.path.isdir(self.path):
+            return []
+        return [name for name in os.listdir(self.path) if name != LOCK_NAME]
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Holds the run directory for one writer; a second `mmcnn train` on it is refused.
+
+        The lock is an advisory `flock` on `<run>/.lock`: it ends with the
+        process, however the process ends, so a killed run never leaves it
+        held. Yields whether this call created the run directory.
+        """
+        created = not os.path.isdir(self.path)
+        os.makedirs(self.path, exist_ok=True)
+        handle = open(os.path.join(self.path, LOCK_NAME), "a+")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise RunLockedError(
+                    f"{self.path}: another mmcnn train ({holder}) is writing this run directory; "
+                    "wait for it to finish, or choose another --out"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}\n")
+            handle.flush()
+            yield created
+        finally:
+            handle.close()
+
+    def start(self, state):
+        """Makes the directory ready for training: a new run replaces what was there."""
+        if state == "new":
+            self.clear()
+        self.started = True
+
+    def clear(self):
+        """Removes everything in the run directory but the lock."""
+        for name in self._foreign_files():
+            target = os.path.join(self.path, name)
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target)
+            else:
+                os.remove(target)
+
+    def has_progress(self):
+        """True once an epoch was completed (a backup or a history row exists)."""
+        if os.path.isdir(self.backup_dir) and os.listdir(self.backup_dir):
+            return True
+        if os.path.isfile(self.history_csv):
+            with open(self.history_csv, encoding="utf-8") as f:
+                return sum(1 for _ in f) > 1
+        return False
+
+    def remove(self):
+        """Deletes the run directory (a run that failed before its first epoch)."""
+        shutil.rmtree(self.path, ignore_errors=True)
 
     def write_resolved_config(self, config, classifier):
         resolved = {

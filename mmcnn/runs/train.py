@@ -58,15 +58,40 @@ def train_run(config, overwrite=False, verbose=1, distribute="none"):
     strategy = dist.make_strategy(distribute)
     chief = dist.is_chief(strategy)
 
-    import keras
-
-    from mmcnn.models.classifier import load
-
     modality = config["modality"]
     classifier_cls = classifier_class(modality)
     run = RunDir(config["out"] if chief else dist.output_path(config["out"], strategy))
     backup_dir = RunDir(config["out"]).backup_dir  # fit adds worker-<i>/ in a cluster
-    state = run.prepare(config, overwrite=overwrite or not chief)
+    # Checked before any data is read, and nothing is written until training starts.
+    state = run.check(config, overwrite=overwrite or not chief)
+    with run.lock() as created:
+        try:
+            metrics = _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verbose)
+        except BaseException:
+            # A run that failed before its first epoch leaves nothing that would block the
+            # corrected command; a later failure keeps what resumes it.
+            if state == "new" and not run.has_progress():
+                if created:
+                    run.remove()
+                elif run.started:
+                    run.clear()
+            raise
+    if not chief:
+        # The other workers ran the same steps (keeping the cluster in step) into a private folder.
+        shutil.rmtree(dist.backup_path(backup_dir, strategy), ignore_errors=True)
+        shutil.rmtree(os.path.dirname(run.path), ignore_errors=True)
+    else:
+        logger.info("%s", summary_line(metrics, run.path, modality))
+    return metrics
+
+
+def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verbose):
+    import keras
+
+    from mmcnn.models.classifier import load
+    from mmcnn.training import AtomicModelCheckpoint
+
+    modality = config["modality"]
     if state == "resume":
         from mmcnn.training import read_backup_epoch
 
@@ -95,11 +120,12 @@ def train_run(config, overwrite=False, verbose=1, distribute="none"):
         )
     except TypeError as error:
         raise ConfigError(f"bad classifier option: {error}") from None
+    run.start(state)
     run.write_resolved_config(config, clf)
     callbacks = [
         keras.callbacks.CSVLogger(run.history_csv, append=True),
         keras.callbacks.TensorBoard(run.tensorboard_dir, write_graph=False),
-        keras.callbacks.ModelCheckpoint(run.model_path, monitor="val_loss", save_best_only=True),
+        AtomicModelCheckpoint(run.model_path, monitor="val_loss"),
     ]
     history = clf.fit(
         train,
@@ -129,12 +155,6 @@ def train_run(config, overwrite=False, verbose=1, distribute="none"):
         metrics["skipped"]["test"] = test.skipped
     run.finish(metrics)
     write_run_report(clf, run, history, metrics, val)
-    if not chief:
-        # The other workers ran the same steps (keeping the cluster in step) into a private folder.
-        shutil.rmtree(dist.backup_path(backup_dir, strategy), ignore_errors=True)
-        shutil.rmtree(os.path.dirname(run.path), ignore_errors=True)
-    else:
-        logger.info("%s", summary_line(metrics, run.path, modality))
     return metrics
 
 

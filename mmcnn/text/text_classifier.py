@@ -14,7 +14,7 @@ import tensorflow as tf
 from mmcnn.models.classifier import Classifier
 from mmcnn.text.text_adapter import TokenWindowAdapter
 from mmcnn.text.text_converter import BYTES_PER_TOKEN, MODES, PAD_ID, TextTokenizer
-from mmcnn.text.text_data import from_dataframe, from_directory
+from mmcnn.text.text_data import from_dataframe, from_directory, read_text_file
 from mmcnn.text.text_serving import text_endpoints, text_settings
 
 logger = logging.getLogger("mmcnn")
@@ -134,6 +134,7 @@ class TextClassifier(Classifier):
     modality = "text"
     from_directory = staticmethod(from_directory)
     from_dataframe = staticmethod(from_dataframe)
+    input_extensions = (".txt",)
     presets = PRESETS
     default_preset = "kim"
 
@@ -278,7 +279,10 @@ class TextClassifier(Classifier):
         texts = _as_texts(list(np.asarray(inputs, dtype=object).reshape(-1)))
         return tf.constant(texts, dtype=tf.string, shape=[len(texts)])
 
-    # -------------------------------------------------------------- explain
+    def input_from_file(self, path):
+        """A text file's text, repaired as training repairs it (`read_text_file`)."""
+        return read_text_file(path)
+
     # Export hooks --------------------------------------------------------------
     def serving_endpoints(self):
         """`serving_default` (raw texts) and `features` (token ids)."""
@@ -297,6 +301,7 @@ class TextClassifier(Classifier):
             "serving_imports": ["tensorflow_text"],
         }
 
+    # -------------------------------------------------------------- explain
     def explain(self, text, top_k=5):
         """Which token windows drove the prediction for one text.
 

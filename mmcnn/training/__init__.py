@@ -39,10 +39,16 @@ weights, bit for bit, as one that was never interrupted (on the same machine
 and TensorFlow build; see `docs/troubleshooting.md`).
 """
 
+from mmcnn.training.atomic_model_checkpoint import AtomicModelCheckpoint
 from mmcnn.training.callbacks import training_callbacks
 from mmcnn.training.epoch_seeds import EpochSeeds
 from mmcnn.training.errors import BackupError, TrainingDivergedError
-from mmcnn.training.model_files import UnsafeModelError, check_keras_file, keras_file_metadata
+from mmcnn.training.model_files import (
+    UnsafeModelError,
+    check_keras_file,
+    keras_file_metadata,
+    save_model_atomic,
+)
 from mmcnn.training.resumable_backup import ResumableBackup, read_backup_epoch
 from mmcnn.training.seeds import (
     apply_random_map,
@@ -54,6 +60,7 @@ from mmcnn.training.seeds import (
 from mmcnn.training.stop_on_divergence import StopOnDivergence
 
 __all__ = [
+    "AtomicModelCheckpoint",
     "BackupError",
     "apply_random_map",
     "EpochSeeds",
@@ -63,6 +70,7 @@ __all__ = [
     "UnsafeModelError",
     "check_keras_file",
     "keras_file_metadata",
+    "save_model_atomic",
     "epoch_dataset",
     "epoch_seed",
     "read_backup_epoch",

@@ -111,3 +111,35 @@ def check_keras_file(path, allowed=()):
             f"{path}: refusing to load: its config names code, not layers: {shown}. "
             "mmcnn models have no Lambda layers; load only model files you trust"
         )
+
+
+def save_model_atomic(model, path):
+    """Saves a Keras model to `path` (`.keras`) all or nothing.
+
+    The file is written beside `path` under a temporary name, flushed to disk,
+    then renamed over `path`: a write that fails part-way (a full disk, a
+    killed process) leaves the previous file as it was and no partial file.
+
+    Raises:
+        OSError: naming `path` and the cause; the previous file is unchanged.
+    """
+    import uuid
+
+    path = os.fspath(path)
+    parent, base = os.path.split(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    tmp = os.path.join(parent, f".{base}.tmp-{uuid.uuid4().hex[:8]}.keras")
+    try:
+        model.save(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as error:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        if isinstance(error, OSError):
+            kept = "the previous file is unchanged" if os.path.exists(path) else "nothing was written"
+            raise OSError(
+                error.errno, f"could not write {path} ({error.strerror or error}); {kept}"
+            ) from error
+        raise
