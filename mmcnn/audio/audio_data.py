@@ -2,8 +2,11 @@
 
 Every file is decoded with librosa (resampled to `sample_rate`, mixed down to mono) once,
 in `from_directory` / `from_dataframe`, in parallel with a progress bar; a missing, empty,
-truncated, silent or undecodable file is skipped and counted with its path, or raises a
-`DataError` naming it (`on_error="raise"`). The decoded waveforms stay in memory, so no
+truncated, NaN-holding or undecodable file is skipped and counted with its path, or raises a
+`DataError` naming it (`on_error="raise"`). A silent clip is kept where it is labelled: a
+keyword-spotting "silence" or "background" class is made of such clips (their count per
+class is logged). A class whose clips were all skipped is an error naming it (or is
+dropped, with `empty_classes="drop"`). The decoded waveforms stay in memory, so no
 epoch pays for librosa. With `cache_dir`, each decoded waveform is also stored as a float32
 `.npy` file keyed by the file's path, modification time, size and the sample rate, so the
 next run (another process) reads the arrays instead of decoding again.
@@ -13,6 +16,7 @@ waveforms of any length at `sample_rate`, `sources` the file paths, and an extra
 attribute `sample_rate` that `AudioClassifier.fit` checks against its own.
 """
 
+import collections
 import hashlib
 import logging
 import os
@@ -21,17 +25,18 @@ import tempfile
 import librosa
 import numpy as np
 
-from mmcnn.audio.audio_loading import checked_waveform, load_audio
+from mmcnn.audio.audio_loading import checked_waveform, is_silent, load_audio
 from mmcnn.data import (
     DataError,
     LabeledData,
     array_labels,
     check_each,
+    check_empty_classes,
     check_on_error,
-    directory_class_names,
-    labels_to_ids,
+    labeled_data,
+    manifest_name,
     read_labeled_manifest,
-    scan_directory,
+    scan_class_folders,
 )
 
 logger = logging.getLogger("mmcnn")
@@ -68,8 +73,13 @@ def from_directory(
     extensions=AUDIO_EXTENSIONS,
     cache_dir=None,
     verbose=1,
+    empty_classes="error",
 ):
     """Audio clips in a folder with one sub-folder per class, decoded once.
+
+    Files with other extensions are counted per extension in `ignored_files`
+    and logged once per extension; class folder names lose surrounding
+    whitespace. Silent clips are kept (see the module docstring).
 
     Args:
         path: root folder; each sub-folder is a class, sorted by name.
@@ -82,6 +92,10 @@ def from_directory(
         cache_dir: optional folder for decoded `.npy` waveforms, reused by
             later runs while the audio file is unchanged.
         verbose: 0 for no progress bar.
+        empty_classes: what to do with a class that has no usable clip (an
+            empty folder, or every file skipped): `"error"` (default,
+            `DataError` naming the class and why) or `"drop"` (leave it out,
+            log it, list it in `dropped_classes`).
 
     Returns:
         `LabeledData` of 1-D float32 waveforms (`kind="arrays"`, `sources`
@@ -99,10 +113,22 @@ def from_directory(
     (['high', 'low'], (4000,))
     """
     check_on_error(on_error)
-    extensions = None if extensions is None else tuple(e.lower() for e in extensions)
-    files, labels, found = scan_directory(path, extensions)
-    names = directory_class_names(path, found, class_names)
-    return _decoded(files, labels, names, sample_rate, on_error, cache_dir, verbose)
+    check_empty_classes(empty_classes)
+    scan = scan_class_folders(path, extensions, class_names, empty_classes, what="audio")
+    return _decoded(
+        scan.files,
+        scan.labels,
+        scan.class_names,
+        sample_rate,
+        on_error,
+        cache_dir,
+        verbose,
+        where=str(path),
+        empty_classes=empty_classes,
+        dropped_classes=scan.dropped_classes,
+        stripped_labels=scan.stripped_labels,
+        ignored_files=scan.ignored_files,
+    )
 
 
 def from_dataframe(
@@ -115,6 +141,8 @@ def from_dataframe(
     on_error="skip",
     cache_dir=None,
     verbose=1,
+    encoding=None,
+    empty_classes="error",
 ):
     """Audio clips listed in a pandas DataFrame or CSV manifest (`path`, `label`), decoded once.
 
@@ -134,15 +162,32 @@ def from_dataframe(
         on_error: `"skip"` or `"raise"`.
         cache_dir: optional folder for decoded `.npy` waveforms.
         verbose: 0 for no progress bar.
+        encoding: the CSV's text encoding (e.g. `"cp1252"`); `None` is UTF-8
+            (a byte-order mark accepted). Bytes that do not decode stop with
+            the row and byte offset.
+        empty_classes: `"error"` (default) or `"drop"`, for a class whose
+            clips were all skipped; see `from_directory`.
 
     Returns:
         `LabeledData` of 1-D float32 waveforms (`kind="arrays"`).
     """
     check_on_error(on_error)
-    paths, labels, names, _ = read_labeled_manifest(
-        manifest, path_column, label_column, class_names, base_dir, check_files=True
+    check_empty_classes(empty_classes)
+    manifest_rows = read_labeled_manifest(
+        manifest, path_column, label_column, class_names, base_dir, check_files=True, encoding=encoding
     )
-    return _decoded(paths, labels, names, sample_rate, on_error, cache_dir, verbose)
+    return _decoded(
+        manifest_rows.inputs,
+        manifest_rows.labels,
+        manifest_rows.class_names,
+        sample_rate,
+        on_error,
+        cache_dir,
+        verbose,
+        where=manifest_name(manifest),
+        empty_classes=empty_classes,
+        stripped_labels=manifest_rows.stripped_labels,
+    )
 
 
 def from_arrays(x, y, sample_rate=16000, source_sample_rate=None, class_names=None):
@@ -226,7 +271,9 @@ def load_cached(path, sample_rate=16000, cache_dir=None):
     return wave
 
 
-def _decoded(files, labels, class_names, sample_rate, on_error, cache_dir, verbose):
+def _decoded(
+    files, labels, class_names, sample_rate, on_error, cache_dir, verbose, where, empty_classes, **facts
+):
     _check_rate("sample_rate", sample_rate)
     if cache_dir is not None:
         os.makedirs(os.fspath(cache_dir), exist_ok=True)
@@ -237,13 +284,27 @@ def _decoded(files, labels, class_names, sample_rate, on_error, cache_dir, verbo
         verbose=verbose,
         what="clips",
     )
-    data = LabeledData(
+    silent = collections.Counter(labels[i] for i, wave in zip(kept, waves) if is_silent(wave))
+    if silent:
+        # Kept, not skipped: silence is data where it is labelled (keyword spotting's "silence").
+        logger.info(
+            "%s: kept %d silent clip(s) (peak below -80 dBFS): %s",
+            where,
+            sum(silent.values()),
+            ", ".join(f"{n} in '{name}'" for name, n in sorted(silent.items())),
+        )
+    data = labeled_data(
         waves,
-        labels_to_ids([labels[i] for i in kept], class_names),
+        labels,
         class_names,
+        kept,
+        skipped,
         kind="arrays",
-        skipped=skipped,
-        sources=[files[i] for i in kept],
+        where=where,
+        what="clips",
+        empty_classes=empty_classes,
+        sources=files,
+        **facts,
     )
     data.sample_rate = sample_rate
     return data

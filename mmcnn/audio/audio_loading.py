@@ -24,6 +24,9 @@ _UNKNOWN_RIFF_SIZES = (0, 0xFFFFFFFF)
 
 MIN_SAMPLE_RATE = 1000  # Hz; below this a header is taken to be corrupt
 
+# Peak amplitude (full scale 1.0) below which a clip counts as silent: -80 dBFS.
+SILENCE_THRESHOLD = 1e-4
+
 
 class AudioError(ValueError):
     """An audio file that cannot be used; the message names the file and the problem."""
@@ -33,8 +36,8 @@ def load_audio(
     path,
     sample_rate=16000,
     mono=True,
-    reject_silent=True,
-    silence_threshold=1e-4,
+    reject_silent=False,
+    silence_threshold=SILENCE_THRESHOLD,
 ):
     """Decodes an audio file, resamples it and (by default) mixes it down to mono.
 
@@ -44,7 +47,10 @@ def load_audio(
     `AudioError` naming it is raised when it is missing, empty, not decodable,
     has no samples, is shorter than its header declares (a truncated WAV or
     FLAC, which librosa would otherwise decode silently to fewer samples),
-    contains NaN or infinite samples, or (with `reject_silent`) is silent.
+    contains NaN or infinite samples, or (only with `reject_silent=True`) is
+    silent. Silence is accepted by default: it is a valid recording (the
+    "silence" / "background" class of keyword spotting is made of it), not a
+    broken file.
 
     Args:
         path: String or path-like, the audio file.
@@ -52,7 +58,7 @@ def load_audio(
         mono: Boolean. `True` averages the channels into one 1D waveform;
             `False` returns `(channels, samples)`, also for a mono file.
         reject_silent: Boolean, whether a clip whose peak absolute amplitude is
-            below `silence_threshold` is an error.
+            below `silence_threshold` is an error (default `False`).
         silence_threshold: Float, peak amplitude (full scale is 1.0) under which
             a clip counts as silent. The default is -80 dBFS.
 
@@ -144,6 +150,18 @@ def load_audio(
     if native_rate != sample_rate:
         waveform = librosa.resample(waveform, orig_sr=native_rate, target_sr=sample_rate)
     return np.ascontiguousarray(waveform, dtype=np.float32)
+
+
+def is_silent(waveform, silence_threshold=SILENCE_THRESHOLD):
+    """Whether a waveform's peak absolute amplitude is below `silence_threshold` (-80 dBFS).
+
+    Example:
+
+    >>> is_silent(np.zeros(10)), is_silent(np.full(10, 0.5))
+    (True, False)
+    """
+    waveform = np.asarray(waveform)
+    return bool(waveform.size == 0 or float(np.max(np.abs(waveform))) < silence_threshold)
 
 
 def _describe(error):

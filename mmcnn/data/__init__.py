@@ -6,6 +6,10 @@ manifest row; bad items are skipped and counted (`on_error="skip"`, the
 default) or stop with a `DataError` (`on_error="raise"`).
 """
 
+import codecs
+import collections
+import csv
+import io
 import logging
 import os
 
@@ -15,6 +19,7 @@ import pandas as pd
 logger = logging.getLogger("mmcnn")
 
 ON_ERROR = ("skip", "raise")
+EMPTY_CLASSES = ("error", "drop")
 
 
 class DataError(ValueError):
@@ -33,9 +38,33 @@ class LabeledData:
         kind: `"files"`, `"arrays"` or `"texts"`.
         skipped: list of `(source, reason)` for bad items left out.
         sources: per-input description for messages (path or row), optional.
+        dropped_classes: list of `(class_name, reason)` for classes left out
+            because none of their items was usable (`empty_classes="drop"`);
+            they are not in `class_names`.
+        stripped_labels: how many labels (manifest rows, or class folder
+            names) had surrounding whitespace removed (`"cat "` -> `"cat"`).
+        repaired_texts: how many texts held invalid UTF-8 that was replaced
+            by U+FFFD (text files and byte strings).
+        ignored_files: `{extension: count}` of files in class folders left out
+            because their extension is not one the modality reads.
+
+    What was left out or changed is summarised by `data_report()`, the dict
+    that `mmcnn train` writes to `metrics.json`.
     """
 
-    def __init__(self, inputs, labels, class_names, kind, skipped=(), sources=None):
+    def __init__(
+        self,
+        inputs,
+        labels,
+        class_names,
+        kind,
+        skipped=(),
+        sources=None,
+        dropped_classes=(),
+        stripped_labels=0,
+        repaired_texts=0,
+        ignored_files=None,
+    ):
         if kind not in ("files", "arrays", "texts"):
             raise ValueError(f"`kind` must be 'files', 'arrays' or 'texts'. Received: kind={kind!r}")
         self.inputs = inputs
@@ -44,6 +73,10 @@ class LabeledData:
         self.kind = kind
         self.skipped = list(skipped)
         self.sources = list(sources) if sources is not None else None
+        self.dropped_classes = [(str(name), str(reason)) for name, reason in dropped_classes]
+        self.stripped_labels = int(stripped_labels)
+        self.repaired_texts = int(repaired_texts)
+        self.ignored_files = dict(ignored_files or {})
         if len(self.inputs) != len(self.labels):
             raise DataError(f"{len(self.inputs)} inputs but {len(self.labels)} labels")
         if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
@@ -56,10 +89,38 @@ class LabeledData:
         return len(self.labels)
 
     def __repr__(self):
+        dropped = f", {len(self.dropped_classes)} classes dropped" if self.dropped_classes else ""
         return (
             f"LabeledData({len(self)} {self.kind}, {len(self.class_names)} classes, "
-            f"{len(self.skipped)} skipped)"
+            f"{len(self.skipped)} skipped{dropped})"
         )
+
+    def data_report(self):
+        """What loading left out or changed, as a JSON-ready dict.
+
+        Keys: `skipped` (list of `[source, reason]`), `dropped_classes`
+        (list of `[class_name, reason]`), `stripped_labels`, `repaired_texts`
+        (counts) and `ignored_files` (`{extension: count}`).
+
+        Example:
+        >>> LabeledData(["a"], [0], ["x"], "texts", stripped_labels=2).data_report()["stripped_labels"]
+        2
+        """
+        return {
+            "skipped": [list(item) for item in self.skipped],
+            "dropped_classes": [list(item) for item in self.dropped_classes],
+            "stripped_labels": self.stripped_labels,
+            "repaired_texts": self.repaired_texts,
+            "ignored_files": dict(self.ignored_files),
+        }
+
+    def _loading_facts(self):
+        return {
+            "dropped_classes": self.dropped_classes,
+            "stripped_labels": self.stripped_labels,
+            "repaired_texts": self.repaired_texts,
+            "ignored_files": self.ignored_files,
+        }
 
     def subset(self, indices):
         """A new LabeledData with the items at `indices` (same class names)."""
@@ -89,7 +150,10 @@ class LabeledData:
         held = np.sort(np.asarray(held, dtype=int))
         rest = np.setdiff1d(np.arange(len(self)), held)
         first, second = self.subset(rest), self.subset(held)
+        # What loading left out or changed is reported once, with the first part.
         first.skipped = list(self.skipped)
+        for name, value in self._loading_facts().items():
+            setattr(first, name, value.copy() if hasattr(value, "copy") else value)
         return first, second
 
     def class_counts(self):
@@ -102,6 +166,14 @@ def check_on_error(on_error):
     return on_error
 
 
+def check_empty_classes(empty_classes):
+    if empty_classes not in EMPTY_CLASSES:
+        raise ValueError(
+            f"`empty_classes` must be one of {list(EMPTY_CLASSES)}. Received: empty_classes={empty_classes!r}"
+        )
+    return empty_classes
+
+
 def report_bad(source, reason, on_error, skipped):
     """Skip-and-count or raise, naming the source."""
     if on_error == "raise":
@@ -110,11 +182,42 @@ def report_bad(source, reason, on_error, skipped):
     skipped.append((str(source), str(reason)))
 
 
+def clean_label(label):
+    """A label as a class name: a string without surrounding whitespace ("cat " -> "cat")."""
+    return str(label).strip()
+
+
+def warn_case_collisions(names, where):
+    """Logs a warning for class names that differ only by case ("Cat" and "cat" stay two classes)."""
+    groups = collections.defaultdict(set)
+    for name in names:
+        groups[str(name).casefold()].add(str(name))
+    for same in groups.values():
+        if len(same) > 1:
+            logger.warning(
+                "%s: labels %s differ only by case; they are different classes (rename them to merge)",
+                where,
+                " and ".join(repr(n) for n in sorted(same)),
+            )
+
+
+def _log_stripped(where, count, example):
+    if count:
+        logger.warning(
+            "%s: removed surrounding whitespace from %d label(s) (e.g. %r -> %r); "
+            "labels that differ only by it are one class",
+            where,
+            count,
+            example,
+            example.strip(),
+        )
+
+
 def resolve_class_names(found, class_names, where):
     """Checks requested class names against those found in the data."""
     if class_names is None:
         return sorted(found)
-    class_names = [str(c) for c in class_names]
+    class_names = [clean_label(c) for c in class_names]
     unknown = sorted(set(found) - set(class_names))
     if unknown:
         raise DataError(f"{where}: labels {unknown} are not in class_names {class_names}")
@@ -124,7 +227,7 @@ def resolve_class_names(found, class_names, where):
 def directory_class_names(path, found, class_names):
     """`resolve_class_names` for a class-per-folder directory: every requested class needs a folder."""
     if class_names is not None:
-        absent = [str(c) for c in class_names if str(c) not in found]
+        absent = [clean_label(c) for c in class_names if clean_label(c) not in found]
         if absent:
             raise DataError(
                 f"{os.fspath(path)}: classes {absent} in class_names have no folder; "
@@ -133,13 +236,125 @@ def directory_class_names(path, found, class_names):
     return resolve_class_names(found, class_names, os.fspath(path))
 
 
+FolderScan = collections.namedtuple(
+    "FolderScan", ["files", "labels", "class_names", "dropped_classes", "stripped_labels", "ignored_files"]
+)
+FolderScan.__doc__ = """What `scan_class_folders` found.
+
+Fields: `files` (paths), `labels` (their class names), `class_names` (the
+classes kept, in order), `dropped_classes` (`(name, reason)` of empty classes
+left out with `empty_classes="drop"`), `stripped_labels` (class folder names
+with surrounding whitespace), `ignored_files` (`{extension: count}`).
+"""
+
+
+def scan_class_folders(path, extensions=None, class_names=None, empty_classes="error", what="files"):
+    """Lists the files of a class-per-folder directory, with what was left out.
+
+    Each sub-folder of `path` is a class (sorted by name); files anywhere under
+    it belong to that class. Hidden files and folders are ignored silently.
+    Folder names are class names without surrounding whitespace, so `cat` and
+    `cat ` are one class (counted in `stripped_labels`, logged); names that
+    differ only by case are logged as a warning. Files whose extension is not
+    in `extensions` are counted per extension and logged once per extension
+    ("ignored 12 .heic files in PATH ..."). A missing directory, a directory
+    without class folders, a symlink loop or an unreadable folder raises
+    `DataError` naming it; so does a class with no file to read, unless
+    `empty_classes="drop"` (then it is left out and listed in `dropped_classes`).
+
+    Args:
+        path: the root directory.
+        extensions: lower-case suffixes to read (e.g. `(".png", ".jpg")`), or None for all files.
+        class_names: optional requested classes; every one needs its folder,
+            and every folder must be one of them.
+        empty_classes: `"error"` (default) or `"drop"`.
+        what: what the files are, for messages (`"image"`, `"audio"`, `"text"`).
+
+    Returns:
+        A `FolderScan`.
+    """
+    check_empty_classes(empty_classes)
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        raise DataError(f"{path}: not a directory (expected one sub-folder per class)")
+    folders = sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
+    if not folders:
+        raise DataError(f"{path}: no class sub-folders (expected one sub-folder per class)")
+    by_class = collections.defaultdict(list)
+    for folder in folders:
+        by_class[clean_label(folder)].append(folder)
+    stripped = [folder for folder in folders if folder != clean_label(folder)]
+    _log_stripped(path, len(stripped), stripped[0] if stripped else "")
+    found = sorted(by_class)
+    if "" in by_class:
+        raise DataError(f"{path}: a class folder named {by_class[''][0]!r} has no name once stripped")
+    warn_case_collisions(found, path)
+    names = directory_class_names(path, found, class_names)
+    extensions = None if extensions is None else tuple(e.lower() for e in extensions)
+    files, labels, dropped, problems = [], [], [], []
+    ignored = collections.defaultdict(list)
+    # Files in folder order on disk, whatever the order of the requested class names.
+    for name in found:
+        class_files = []
+        for folder in by_class[name]:
+            kept, left_out = _walk_files(os.path.join(path, folder), extensions)
+            class_files.extend(kept)
+            for item in left_out:
+                ignored[os.path.splitext(item)[1].lower()].append(item)
+        if not class_files:
+            where = ", ".join(os.path.join(path, folder) for folder in by_class[name])
+            wanted = f" with a supported extension ({', '.join(sorted(extensions))})" if extensions else ""
+            problems.append((name, where, f"class '{name}' has no files{wanted}"))
+            continue
+        files.extend(class_files)
+        labels.extend([name] * len(class_files))
+    for extension, paths in sorted(ignored.items()):
+        shown = extension or "(no extension)"
+        logger.warning(
+            "ignored %d %s file(s) in %s (e.g. %s): not a supported %s format; supported: %s",
+            len(paths),
+            shown,
+            path,
+            paths[0],
+            what,
+            ", ".join(sorted(extensions)),
+        )
+    for name, where, reason in problems:
+        counts = _ignored_in(ignored, [os.path.join(path, f) for f in by_class[name]])
+        reason += f" (ignored {counts})" if counts else ""
+        if empty_classes == "error":
+            raise DataError(
+                f"{where}: {reason}. A class needs at least one example: add files, remove the folder, "
+                "or pass empty_classes='drop' to leave the class out"
+            )
+        logger.warning("dropping class '%s' from %s: %s", name, path, reason)
+        dropped.append((name, reason))
+    kept_names = [n for n in names if n not in {d for d, _ in dropped}]
+    if not kept_names:
+        raise DataError(f"{path}: no class has any {what} file to read")
+    return FolderScan(
+        files,
+        labels,
+        kept_names,
+        dropped,
+        len(stripped),
+        {extension: len(paths) for extension, paths in sorted(ignored.items())},
+    )
+
+
+def _ignored_in(ignored, folders):
+    counts = []
+    for extension, paths in sorted(ignored.items()):
+        n = sum(any(p.startswith(f + os.sep) for f in folders) for p in paths)
+        if n:
+            counts.append(f"{n} {extension or '(no extension)'} file(s)")
+    return ", ".join(counts)
+
+
 def scan_directory(path, extensions=None):
     """Lists `(file_path, class_name)` pairs of a class-per-folder directory.
 
-    Each sub-folder of `path` is a class (sorted by name); files anywhere under
-    it belong to that class. Hidden files are ignored. A missing directory, a
-    directory without class folders, an empty class, a symlink loop or an
-    unreadable folder raises `DataError` naming it, before any training.
+    `scan_class_folders` with an empty class an error.
 
     Args:
         path: the root directory.
@@ -148,26 +363,14 @@ def scan_directory(path, extensions=None):
     Returns:
         `(files, labels, class_names)`: file paths, their class names, sorted class names.
     """
-    path = os.fspath(path)
-    if not os.path.isdir(path):
-        raise DataError(f"{path}: not a directory (expected one sub-folder per class)")
-    classes = sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
-    if not classes:
-        raise DataError(f"{path}: no class sub-folders (expected one sub-folder per class)")
-    files, labels = [], []
-    for name in classes:
-        found = _walk_files(os.path.join(path, name), extensions)
-        if not found:
-            wanted = f" with extensions {sorted(extensions)}" if extensions else ""
-            raise DataError(f"{os.path.join(path, name)}: class '{name}' has no files{wanted}")
-        files.extend(found)
-        labels.extend([name] * len(found))
-    return files, labels, classes
+    scan = scan_class_folders(path, extensions)
+    return scan.files, scan.labels, scan.class_names
 
 
 def _walk_files(root, extensions):
+    """`(kept, ignored)` file paths under `root`; hidden entries are neither."""
     seen_dirs = set()
-    found = []
+    found, ignored = [], []
 
     def onerror(error):
         raise DataError(f"{error.filename}: cannot read folder ({error.strerror})")
@@ -183,43 +386,87 @@ def _walk_files(root, extensions):
                 continue
             if extensions is None or os.path.splitext(name)[1].lower() in extensions:
                 found.append(os.path.join(dirpath, name))
-    return found
+            else:
+                ignored.append(os.path.join(dirpath, name))
+    return found, ignored
 
 
-def read_manifest(manifest, input_column, label_column="label", base_dir=None, check_files=False):
-    """Reads a DataFrame or CSV manifest, reporting bad rows before training.
+def check_encoding(encoding):
+    """The codec to decode a manifest with: `None` is UTF-8 (strict, a byte-order mark accepted)."""
+    if encoding is None:
+        return "utf-8-sig"
+    try:
+        name = codecs.lookup(encoding).name
+    except (LookupError, TypeError):
+        raise ValueError(
+            "`encoding` must be the name of a text encoding Python knows, such as 'utf-8' or "
+            f"'cp1252'. Received: encoding={encoding!r}"
+        ) from None
+    return "utf-8-sig" if name == "utf-8" else name
 
-    Args:
-        manifest: a pandas DataFrame or the path of a CSV file.
-        input_column: the column with inputs (`"path"` or `"text"`).
-        label_column: the column with class labels.
-        base_dir: folder that relative paths are relative to (default: the
-            CSV's folder, or the working directory for a DataFrame).
-        check_files: whether inputs are file paths that must exist.
 
-    Returns:
-        `(inputs, labels, rows)` lists; `rows` are 1-based data row numbers
-        (the CSV line is row + 1, after the header).
+def read_csv_text(path, encoding=None):
+    """The text of a CSV manifest, decoded strictly; a byte that does not decode is a DataError.
 
-    Raises:
-        DataError naming the missing column, or the rows with a missing label,
-        a duplicate entry or a path that does not exist.
+    The error names the data row (1-based, after the header) and the byte
+    offset, and says how to pass the file's encoding.
     """
+    codec = check_encoding(encoding)
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as error:
+        row = _csv_record_at(raw, error.start, codec) - 1
+        place = "the header" if row < 1 else f"row {row}"
+        bad = raw[error.start : max(error.end, error.start + 1)][:4].hex(" ").upper()
+        name = "UTF-8" if codec == "utf-8-sig" else codec
+        fix = (
+            "pass encoding='cp1252' (--encoding cp1252 on the command line) if it was saved by "
+            "Excel on Windows, or the file's own encoding"
+            if codec == "utf-8-sig"
+            else "pass the file's own encoding (encoding=..., --encoding)"
+        )
+        raise DataError(f"{path}: {place} (byte {error.start}: 0x{bad}) is not valid {name}; {fix}") from None
+
+
+def _csv_record_at(raw, offset, codec):
+    """1-based CSV record (the header is 1) that holds byte `offset`; blank lines do not count."""
+    prefix = raw[:offset].decode(codec, errors="replace")
+    try:
+        # The sentinel makes the record that the offset starts count, even at a line start.
+        records = [r for r in csv.reader(io.StringIO(prefix + "x", newline="")) if r]
+        return len(records)
+    except csv.Error:
+        return prefix.count("\n") + 1
+
+
+def _is_missing(value):
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+ManifestRows = collections.namedtuple("ManifestRows", ["inputs", "labels", "rows", "stripped_labels"])
+
+
+def load_manifest(
+    manifest, input_column, label_column="label", base_dir=None, check_files=False, encoding=None
+):
+    """`read_manifest`, also returning how many labels had surrounding whitespace (a `ManifestRows`)."""
     if isinstance(manifest, (str, os.PathLike)):
         manifest = os.fspath(manifest)
         if not os.path.isfile(manifest):
             raise DataError(f"{manifest}: manifest not found")
+        text = read_csv_text(manifest, encoding)
         try:
             # Every cell as text: "NA" or "null" is a text or a label, not a missing value;
-            # an empty cell is the empty string. Invalid UTF-8 is replaced, not fatal.
-            frame = pd.read_csv(
-                manifest, dtype=str, keep_default_na=False, encoding="utf-8", encoding_errors="replace"
-            )
+            # an empty cell is the empty string.
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
             raise DataError(f"{manifest}: cannot parse CSV ({error})") from None
         where = manifest
         base_dir = base_dir or os.path.dirname(os.path.abspath(manifest))
     elif isinstance(manifest, pd.DataFrame):
+        check_encoding(encoding)
         frame, where = manifest, "manifest"
         base_dir = base_dir or os.getcwd()
     else:
@@ -230,16 +477,18 @@ def read_manifest(manifest, input_column, label_column="label", base_dir=None, c
     if missing:
         raise DataError(f"{where}: missing column(s) {missing}; columns are {list(frame.columns)}")
     inputs = frame[input_column].tolist()
-    labels = frame[label_column].tolist()
+    raw_labels = frame[label_column].tolist()
+    labels = [None if _is_missing(label) else clean_label(label) for label in raw_labels]
+    stripped = [str(r) for r, c in zip(raw_labels, labels) if c is not None and str(r) != c]
     rows = list(range(1, len(frame) + 1))
     problems = []
     for row, value, label in zip(rows, inputs, labels):
-        if label is None or (isinstance(label, float) and np.isnan(label)) or str(label).strip() == "":
+        if not label:
             problems.append(f"row {row}: missing label")
-        missing_value = value is None or (isinstance(value, float) and np.isnan(value))
-        if missing_value or (check_files and str(value).strip() == ""):
+        if _is_missing(value) or (check_files and str(value).strip() == ""):
             problems.append(f"row {row}: missing {input_column}")
-    duplicated = frame.duplicated(subset=[input_column, label_column], keep="first")
+    # Duplicates after stripping: "a.png,cat" and "a.png,cat " are the same row.
+    duplicated = pd.DataFrame({"input": inputs, "label": labels}).duplicated(keep="first")
     problems.extend(f"row {row}: duplicate of an earlier row" for row, dup in zip(rows, duplicated) if dup)
     if check_files:
         resolved = []
@@ -254,27 +503,74 @@ def read_manifest(manifest, input_column, label_column="label", base_dir=None, c
     if problems:
         shown = "; ".join(problems[:20]) + (f"; ... {len(problems) - 20} more" if len(problems) > 20 else "")
         raise DataError(f"{where}: {len(problems)} bad row(s): {shown}")
-    return inputs, [str(label) for label in labels], rows
+    _log_stripped(where, len(stripped), stripped[0] if stripped else "")
+    warn_case_collisions(set(labels), where)
+    return ManifestRows(inputs, labels, rows, len(stripped))
+
+
+def read_manifest(
+    manifest, input_column, label_column="label", base_dir=None, check_files=False, encoding=None
+):
+    """Reads a DataFrame or CSV manifest, reporting bad rows before training.
+
+    Labels lose their surrounding whitespace (`"cat "` is `"cat"`; logged).
+    A CSV is decoded strictly: a byte that is not valid in `encoding` stops
+    with the row and byte offset, never a silent replacement character.
+
+    Args:
+        manifest: a pandas DataFrame or the path of a CSV file.
+        input_column: the column with inputs (`"path"` or `"text"`).
+        label_column: the column with class labels.
+        base_dir: folder that relative paths are relative to (default: the
+            CSV's folder, or the working directory for a DataFrame).
+        check_files: whether inputs are file paths that must exist.
+        encoding: the CSV's text encoding (e.g. `"cp1252"`); `None` (default)
+            is UTF-8, with or without a byte-order mark. Unused for a DataFrame.
+
+    Returns:
+        `(inputs, labels, rows)` lists; `rows` are 1-based data row numbers
+        (the CSV line is row + 1, after the header).
+
+    Raises:
+        DataError naming the missing column, the bytes that do not decode, or
+        the rows with a missing label, a duplicate entry or a path that does
+        not exist.
+    """
+    return tuple(load_manifest(manifest, input_column, label_column, base_dir, check_files, encoding)[:3])
+
+
+LabeledManifest = collections.namedtuple(
+    "LabeledManifest", ["inputs", "labels", "class_names", "sources", "stripped_labels"]
+)
 
 
 def read_labeled_manifest(
-    manifest, input_column, label_column="label", class_names=None, base_dir=None, check_files=False
+    manifest,
+    input_column,
+    label_column="label",
+    class_names=None,
+    base_dir=None,
+    check_files=False,
+    encoding=None,
 ):
     """`read_manifest`, then the labels checked against `class_names`.
 
     Returns:
-        `(inputs, labels, class_names, sources)`: `class_names` sorted from
-        the labels when not given; `sources` name each item's manifest row
-        (and file) for messages.
+        A `LabeledManifest`: `inputs`, `labels`, `class_names` (sorted from
+        the labels when not given), `sources` (each item's manifest row, and
+        file, for messages) and `stripped_labels` (how many labels had
+        surrounding whitespace).
 
     Raises:
         DataError naming the rows whose label is not in `class_names`, or the
         classes of `class_names` that no row has.
     """
-    where = os.fspath(manifest) if isinstance(manifest, (str, os.PathLike)) else "manifest"
-    inputs, labels, rows = read_manifest(manifest, input_column, label_column, base_dir, check_files)
+    where = manifest_name(manifest)
+    inputs, labels, rows, stripped = load_manifest(
+        manifest, input_column, label_column, base_dir, check_files, encoding
+    )
     if class_names is not None:
-        class_names = [str(c) for c in class_names]
+        class_names = [clean_label(c) for c in class_names]
         known = set(class_names)
         bad = [f"row {row}: label {label!r}" for row, label in zip(rows, labels) if label not in known]
         if bad:
@@ -287,7 +583,95 @@ def read_labeled_manifest(
             raise DataError(f"{where}: classes {empty} in class_names have no rows")
     names = resolve_class_names(set(labels), class_names, where)
     sources = [f"{where} row {row}" + (f" ({x})" if check_files else "") for row, x in zip(rows, inputs)]
-    return inputs, labels, names, sources
+    return LabeledManifest(inputs, labels, names, sources, stripped)
+
+
+def manifest_name(manifest):
+    """How messages name a manifest: its path, or "manifest" for a DataFrame."""
+    return os.fspath(manifest) if isinstance(manifest, (str, os.PathLike)) else "manifest"
+
+
+def labeled_data(
+    kept_inputs,
+    labels,
+    class_names,
+    kept,
+    skipped,
+    kind,
+    where,
+    what="files",
+    empty_classes="error",
+    sources=None,
+    dropped_classes=(),
+    **facts,
+):
+    """The `LabeledData` of the items a per-item check kept; classes it emptied are refused or dropped.
+
+    A class whose items were all skipped (all files corrupt, say) has no
+    example to learn from: with `empty_classes="error"` that is a `DataError`
+    naming the class and why its items were skipped, as an empty class folder
+    is; with `"drop"` the class is left out of `class_names` (the ids are
+    renumbered), logged, and listed in `dropped_classes`.
+
+    Args:
+        kept_inputs: the kept items, in order (paths, arrays or texts).
+        labels: the class name of every item checked (kept or not).
+        class_names: the ordered classes.
+        kept: indices (into `labels`) of the kept items, ascending.
+        skipped: `(source, reason)` of the other items, in index order.
+        kind: `LabeledData.kind`.
+        where: the folder or manifest, for messages.
+        what: what the items are, for messages ("files", "clips", ...).
+        empty_classes: `"error"` or `"drop"`.
+        sources: per-item descriptions (all items), or None.
+        dropped_classes: classes already dropped (empty folders).
+        **facts: further `LabeledData` arguments (`stripped_labels`, ...).
+
+    Returns:
+        `LabeledData`.
+    """
+    check_empty_classes(empty_classes)
+    kept = list(kept)
+    kept_set = set(kept)
+    not_kept = [i for i in range(len(labels)) if i not in kept_set]
+    reasons = collections.defaultdict(list)
+    for i, item in zip(not_kept, skipped):
+        reasons[labels[i]].append(item)
+    counts = collections.Counter(labels[i] for i in kept)
+    empty = [(name, _all_skipped(reasons[name], what)) for name in class_names if counts[name] == 0]
+    dropped = list(dropped_classes)
+    if empty and empty_classes == "error":
+        listed = "; ".join(f"class {name!r}: {reason}" for name, reason in empty)
+        raise DataError(
+            f"{where}: {listed}. A class needs at least one usable example: fix or remove these files, "
+            "or pass empty_classes='drop' to leave the class out"
+        )
+    if empty:
+        if len(empty) == len(class_names):
+            raise DataError(f"{where}: no usable {what} in any class")
+        for name, reason in empty:
+            logger.warning("dropping class %r from %s: %s", name, where, reason)
+        dropped.extend(empty)
+        gone = {name for name, _ in empty}
+        class_names = [name for name in class_names if name not in gone]
+    return LabeledData(
+        kept_inputs,
+        labels_to_ids([labels[i] for i in kept], class_names),
+        class_names,
+        kind=kind,
+        skipped=skipped,
+        sources=[sources[i] for i in kept] if sources is not None else None,
+        dropped_classes=dropped,
+        **facts,
+    )
+
+
+def _all_skipped(items, what):
+    if not items:
+        return f"no {what}"
+    shown = "; ".join(f"{os.path.basename(source)}: {reason}" for source, reason in items[:2])
+    more = f"; and {len(items) - 2} more" if len(items) > 2 else ""
+    return f"all {len(items)} {what} were skipped ({shown}{more})"
 
 
 def labels_to_ids(labels, class_names):
@@ -296,7 +680,7 @@ def labels_to_ids(labels, class_names):
 
 
 def array_labels(y, class_names, where="y"):
-    """Integer ids and class names from label values (ints or strings)."""
+    """Integer ids and class names from label values (ints, or strings without surrounding whitespace)."""
     y = np.asarray(y)
     if y.ndim != 1:
         raise DataError(f"`{where}` must be a 1-D array of labels. Received shape {y.shape}")
@@ -306,23 +690,39 @@ def array_labels(y, class_names, where="y"):
         if len(y) and (y.min() < 0 or y.max() >= len(names)):
             raise DataError(f"`{where}` holds ids outside [0, {len(names)})")
         return y.astype("int32"), names
-    names = resolve_class_names({str(v) for v in y}, class_names, where)
-    return labels_to_ids(y, names), names
+    labels = [clean_label(v) for v in y]
+    stripped = [str(v) for v, label in zip(y, labels) if str(v) != label]
+    _log_stripped(f"`{where}`", len(stripped), stripped[0] if stripped else "")
+    names = resolve_class_names(set(labels), class_names, where)
+    return labels_to_ids(labels, names), names
 
 
 __all__ = [
+    "EMPTY_CLASSES",
     "DataError",
+    "FolderScan",
     "LabeledData",
+    "LabeledManifest",
+    "ManifestRows",
     "array_labels",
     "check_each",
+    "check_empty_classes",
+    "check_encoding",
     "check_on_error",
+    "clean_label",
     "directory_class_names",
+    "labeled_data",
     "labels_to_ids",
+    "load_manifest",
+    "manifest_name",
+    "read_csv_text",
     "read_labeled_manifest",
     "read_manifest",
     "report_bad",
     "resolve_class_names",
+    "scan_class_folders",
     "scan_directory",
+    "warn_case_collisions",
 ]
 
 

@@ -14,17 +14,18 @@ from mmcnn.data import (
     LabeledData,
     array_labels,
     check_each,
+    check_empty_classes,
     check_on_error,
-    directory_class_names,
-    labels_to_ids,
+    labeled_data,
+    manifest_name,
     read_labeled_manifest,
-    scan_directory,
+    scan_class_folders,
 )
-from mmcnn.image.image_converter import DEFAULT_MAX_PIXELS, validate_image_file
+from mmcnn.image.image_converter import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, validate_image_file
 
 logger = logging.getLogger("mmcnn")
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+__all__ = ["IMAGE_EXTENSIONS", "from_arrays", "from_dataframe", "from_directory"]
 
 
 def from_directory(
@@ -34,14 +35,20 @@ def from_directory(
     max_pixels=DEFAULT_MAX_PIXELS,
     extensions=IMAGE_EXTENSIONS,
     verbose=1,
+    empty_classes="error",
 ):
     """Images in a folder with one sub-folder per class.
 
     Every file is checked before training (in parallel, with a progress bar):
     a corrupt, truncated or oversized file is skipped and counted with its
     path, or stops with an error naming it (`on_error="raise"`). PNG, JPEG,
-    BMP and GIF (first frame), grey or colour, are read; images of any size
-    are resized by the classifier.
+    BMP, GIF (first frame) and WebP, grey or colour, are read (the one list,
+    `IMAGE_EXTENSIONS`, that manifests and `predict` use too); EXIF
+    orientation is applied when the image is decoded; images of any size are
+    resized by the classifier. Files with other extensions (`.heic`, `.tif`,
+    `.txt` ...) are counted per extension in `ignored_files` and logged once
+    per extension. Class folder names lose surrounding whitespace (`"cat "`
+    and `"cat"` are one class).
 
     Args:
         path: root folder; each sub-folder is a class, sorted by name.
@@ -49,8 +56,13 @@ def from_directory(
             folder, and every folder must be named.
         on_error: `"skip"` (default) or `"raise"`.
         max_pixels: refuse images whose header declares more pixels.
-        extensions: file suffixes to read (lower case, with the dot).
+        extensions: file suffixes to read (lower case, with the dot), a
+            subset of `IMAGE_EXTENSIONS`.
         verbose: 0 for no progress bar.
+        empty_classes: what to do with a class that has no usable image
+            (an empty folder, or every file skipped): `"error"` (default,
+            `DataError` naming the class and why its files were skipped) or
+            `"drop"` (leave the class out, log it, list it in `dropped_classes`).
 
     Returns:
         `LabeledData` of file paths (`kind="files"`).
@@ -59,7 +71,9 @@ def from_directory(
         DataError: before any decoding, for a missing root folder, a folder
             without class sub-folders, an empty class folder, a class in
             `class_names` without a folder or a folder not in `class_names`;
-            with `on_error="raise"`, for the first bad file (named).
+            after checking the files, for a class whose files were all
+            skipped (unless `empty_classes="drop"`); with `on_error="raise"`,
+            for the first bad file (named).
 
     Example:
     >>> import numpy as np, tempfile, os
@@ -73,9 +87,28 @@ def from_directory(
     (['bright', 'dark'], 2)
     """
     check_on_error(on_error)
-    files, labels, found = scan_directory(path, extensions)
-    names = directory_class_names(path, found, class_names)
-    return _checked(files, labels, names, on_error, max_pixels, verbose)
+    check_empty_classes(empty_classes)
+    extensions = tuple(e.lower() for e in extensions)
+    unknown = [e for e in extensions if e not in IMAGE_EXTENSIONS]
+    if unknown:
+        raise ValueError(
+            f"`extensions` must be a subset of {list(IMAGE_EXTENSIONS)} (the formats training, predict "
+            f"and the export decode alike). Received: extensions={list(extensions)}"
+        )
+    scan = scan_class_folders(path, extensions, class_names, empty_classes, what="image")
+    return _checked(
+        scan.files,
+        scan.labels,
+        scan.class_names,
+        on_error,
+        max_pixels,
+        verbose,
+        where=str(path),
+        empty_classes=empty_classes,
+        dropped_classes=scan.dropped_classes,
+        stripped_labels=scan.stripped_labels,
+        ignored_files=scan.ignored_files,
+    )
 
 
 def from_dataframe(
@@ -87,6 +120,8 @@ def from_dataframe(
     on_error="skip",
     max_pixels=DEFAULT_MAX_PIXELS,
     verbose=1,
+    encoding=None,
+    empty_classes="error",
 ):
     """Images listed in a pandas DataFrame or CSV manifest (`path`, `label`).
 
@@ -95,8 +130,10 @@ def from_dataframe(
     missing label, a duplicate entry, a missing file or (with explicit
     `class_names`) a label not in the class list, are all reported with their
     row numbers (1-based data rows; the CSV line is one more, after the
-    header) before anything is decoded. Files that exist but cannot be
-    decoded are then skipped and counted, or named (`on_error="raise"`).
+    header) before anything is decoded. Labels lose surrounding whitespace.
+    Files that exist but cannot be used (not decodable, or an extension not
+    in `IMAGE_EXTENSIONS`, the list folder scanning uses) are then skipped
+    and counted, or named (`on_error="raise"`).
 
     Args:
         manifest: a pandas DataFrame or the path of a CSV file.
@@ -108,18 +145,36 @@ def from_dataframe(
         on_error: `"skip"` (default) or `"raise"`.
         max_pixels: refuse images whose header declares more pixels.
         verbose: 0 for no progress bar.
+        encoding: the CSV's text encoding (e.g. `"cp1252"`); `None` is UTF-8
+            (a byte-order mark accepted). Bytes that do not decode stop with
+            the row and byte offset, never a silent replacement.
+        empty_classes: `"error"` (default) or `"drop"`, for a class whose
+            files were all skipped; see `from_directory`.
 
     Returns:
         `LabeledData` of absolute or base-relative file paths (`kind="files"`).
 
     Raises:
-        DataError: naming the column or the bad rows.
+        DataError: naming the column, the bad rows, the undecodable bytes,
+            or a class whose files were all skipped.
     """
     check_on_error(on_error)
-    paths, labels, names, sources = read_labeled_manifest(
-        manifest, path_column, label_column, class_names, base_dir, check_files=True
+    check_empty_classes(empty_classes)
+    manifest_rows = read_labeled_manifest(
+        manifest, path_column, label_column, class_names, base_dir, check_files=True, encoding=encoding
     )
-    return _checked(paths, labels, names, on_error, max_pixels, verbose, sources=sources)
+    return _checked(
+        manifest_rows.inputs,
+        manifest_rows.labels,
+        manifest_rows.class_names,
+        on_error,
+        max_pixels,
+        verbose,
+        where=manifest_name(manifest),
+        empty_classes=empty_classes,
+        sources=manifest_rows.sources,
+        stripped_labels=manifest_rows.stripped_labels,
+    )
 
 
 def from_arrays(x, y, class_names=None):
@@ -195,7 +250,7 @@ def _one_image(item, index):
     return image
 
 
-def _checked(files, labels, class_names, on_error, max_pixels, verbose, sources=None):
+def _checked(files, labels, class_names, on_error, max_pixels, verbose, where, empty_classes, **facts):
     _, kept, skipped = check_each(
         files,
         lambda f: validate_image_file(f, max_pixels=max_pixels),
@@ -203,11 +258,15 @@ def _checked(files, labels, class_names, on_error, max_pixels, verbose, sources=
         verbose=verbose,
         what="images",
     )
-    return LabeledData(
+    return labeled_data(
         [files[i] for i in kept],
-        labels_to_ids([labels[i] for i in kept], class_names),
+        labels,
         class_names,
+        kept,
+        skipped,
         kind="files",
-        skipped=skipped,
-        sources=[sources[i] for i in kept] if sources is not None else None,
+        where=where,
+        what="images",
+        empty_classes=empty_classes,
+        **facts,
     )

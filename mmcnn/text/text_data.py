@@ -3,14 +3,17 @@
 All three return a `mmcnn.data.LabeledData` of strings (`kind="texts"`).
 Awkward texts have one behaviour each, here and in the model alike:
 
-- invalid UTF-8 bytes are replaced by U+FFFD (files are decoded with
-  `errors="replace"`; the tokenizer repairs strings given as bytes the same way);
+- invalid UTF-8 bytes in a text file are replaced by U+FFFD (files are decoded
+  with `errors="replace"`; the tokenizer repairs strings given as bytes the same
+  way); the repaired texts are counted (`LabeledData.repaired_texts`) and logged;
 - an empty text is kept: the model sees an all-padding input;
 - a very long text is kept whole here and truncated to `max_tokens` tokens by
   the tokenizer.
 
 Only a file that cannot be read at all is skipped and counted (or named, with
-`on_error="raise"`); manifest problems are reported with their row numbers.
+`on_error="raise"`); manifest problems are reported with their row numbers. A CSV
+manifest is the user's own table and is decoded strictly: a byte that is not valid
+in its encoding (`encoding=`, UTF-8 by default) stops with the row and byte offset.
 """
 
 import logging
@@ -23,11 +26,13 @@ from mmcnn.data import (
     LabeledData,
     array_labels,
     check_each,
+    check_empty_classes,
     check_on_error,
-    directory_class_names,
+    labeled_data,
     labels_to_ids,
+    manifest_name,
     read_labeled_manifest,
-    scan_directory,
+    scan_class_folders,
 )
 
 logger = logging.getLogger("mmcnn")
@@ -44,14 +49,17 @@ def read_text_file(path):
     return raw.decode("utf-8-sig", errors="replace")
 
 
-def from_directory(path, class_names=None, on_error="skip", verbose=1):
+def from_directory(path, class_names=None, on_error="skip", verbose=1, empty_classes="error"):
     """Texts in a folder with one sub-folder per class, one `.txt` file per text.
 
     Files are read in parallel with a progress bar and decoded as UTF-8;
-    invalid bytes become U+FFFD (the rest of the file is kept) and an empty
-    file is an empty text (an all-padding model input). A file that cannot be
-    read is skipped and counted with its path, or stops with an error naming
-    it (`on_error="raise"`).
+    invalid bytes become U+FFFD (the rest of the file is kept; such files are
+    counted in `repaired_texts` and logged) and an empty file is an empty text
+    (an all-padding model input). A file that cannot be read is skipped and
+    counted with its path, or stops with an error naming it
+    (`on_error="raise"`). Files other than `.txt` are counted per extension
+    in `ignored_files` and logged; class folder names lose surrounding
+    whitespace.
 
     Args:
         path: root folder; each sub-folder is a class, sorted by name.
@@ -59,6 +67,9 @@ def from_directory(path, class_names=None, on_error="skip", verbose=1):
             folder, and every folder must be named.
         on_error: `"skip"` (default) or `"raise"`.
         verbose: 0 for no progress bar.
+        empty_classes: `"error"` (default) or `"drop"`: what to do with a
+            class without a readable `.txt` file (see
+            `mmcnn.image.from_directory`).
 
     Returns:
         `LabeledData` of strings (`kind="texts"`); `sources` are the file paths.
@@ -81,34 +92,76 @@ def from_directory(path, class_names=None, on_error="skip", verbose=1):
     (['bad', 'good'], ['bad \\ufffd bytes', 'a fine day'])
     """
     check_on_error(on_error)
-    files, labels, found = scan_directory(path, TEXT_EXTENSIONS)
-    names = directory_class_names(path, found, class_names)
-    texts, kept, skipped = check_each(files, read_text_file, on_error=on_error, verbose=verbose, what="texts")
-    replaced = sum("\ufffd" in t for t in texts)
-    if replaced:
-        logger.info("%d text file(s) held invalid UTF-8; those bytes were replaced by U+FFFD", replaced)
-    return LabeledData(
-        texts,
-        labels_to_ids([labels[i] for i in kept], names),
-        names,
+    check_empty_classes(empty_classes)
+    scan = scan_class_folders(path, TEXT_EXTENSIONS, class_names, empty_classes, what="text")
+    results, kept, skipped = check_each(
+        scan.files, _read_counting_repairs, on_error=on_error, verbose=verbose, what="texts"
+    )
+    repaired = [scan.files[i] for i, (_, was_repaired) in zip(kept, results) if was_repaired]
+    _log_repaired(str(path), repaired)
+    return labeled_data(
+        [text for text, _ in results],
+        scan.labels,
+        scan.class_names,
+        kept,
+        skipped,
         kind="texts",
-        skipped=skipped,
-        sources=[files[i] for i in kept],
+        where=str(path),
+        what="text files",
+        empty_classes=empty_classes,
+        sources=scan.files,
+        dropped_classes=scan.dropped_classes,
+        stripped_labels=scan.stripped_labels,
+        ignored_files=scan.ignored_files,
+        repaired_texts=len(repaired),
     )
 
 
+def _read_counting_repairs(path):
+    """`(text, whether invalid UTF-8 was replaced)`: a U+FFFD already in the file is not a repair."""
+    if not os.path.isfile(path):  # a FIFO or device named .txt would block the read forever
+        raise ValueError(f"{path}: not a regular file")
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        return raw.decode("utf-8-sig"), False
+    except UnicodeDecodeError:
+        return raw.decode("utf-8-sig", errors="replace"), True
+
+
+def _log_repaired(where, repaired):
+    if repaired:
+        logger.warning(
+            "%s: %d text(s) held invalid UTF-8, replaced by U+FFFD (e.g. %s)",
+            where,
+            len(repaired),
+            repaired[0],
+        )
+
+
 def from_dataframe(
-    manifest, text_column="text", label_column="label", class_names=None, on_error="skip", verbose=1
+    manifest,
+    text_column="text",
+    label_column="label",
+    class_names=None,
+    on_error="skip",
+    verbose=1,
+    encoding=None,
+    empty_classes="error",
 ):
     """Texts listed in a pandas DataFrame or CSV manifest (`text`, `label`).
 
     A CSV is read with every cell as a string, so an empty text cell is an
-    empty text and texts such as `"NA"` or `"null"` stay texts; invalid UTF-8
-    in the file is replaced by U+FFFD. A missing column, and rows with a
+    empty text and texts such as `"NA"` or `"null"` stay texts. It is decoded
+    strictly with `encoding` (UTF-8 by default): a byte that does not decode
+    is a `DataError` naming the row and byte offset, not a silent U+FFFD.
+    Labels lose surrounding whitespace. A missing column, and rows with a
     missing label or text (`None`/NaN in a DataFrame), a duplicate entry, or
     (with explicit `class_names`) a label not in the class list, are all
     reported with their row numbers (1-based data rows; the CSV line is one
-    more, after the header) in one `DataError`, before training.
+    more, after the header) in one `DataError`, before training. Byte strings
+    in a DataFrame are decoded as UTF-8 with U+FFFD for invalid bytes, and
+    counted in `repaired_texts`.
 
     Args:
         manifest: a pandas DataFrame or the path of a CSV file.
@@ -119,6 +172,10 @@ def from_dataframe(
         on_error: `"skip"` or `"raise"`; rows are checked as a whole and
             always raise (a manifest with bad rows is a mistake to fix).
         verbose: unused (texts need no per-item check); kept for the common signature.
+        encoding: the CSV's text encoding (e.g. `"cp1252"`); `None` is UTF-8
+            (a byte-order mark accepted).
+        empty_classes: accepted for the common signature; no row is ever
+            skipped, so no class can end up empty.
 
     Returns:
         `LabeledData` of strings (`kind="texts"`); `sources` name the rows.
@@ -133,9 +190,19 @@ def from_dataframe(
     (['n', 'p'], ['good', 'bad', ''])
     """
     check_on_error(on_error)
-    texts, labels, names, sources = read_labeled_manifest(manifest, text_column, label_column, class_names)
+    check_empty_classes(empty_classes)
+    rows = read_labeled_manifest(manifest, text_column, label_column, class_names, encoding=encoding)
+    texts = [_to_text(t) for t in rows.inputs]
+    repaired = [source for source, t in zip(rows.sources, rows.inputs) if _needs_repair(t)]
+    _log_repaired(manifest_name(manifest), repaired)
     return LabeledData(
-        [_to_text(t) for t in texts], labels_to_ids(labels, names), names, kind="texts", sources=sources
+        texts,
+        labels_to_ids(rows.labels, rows.class_names),
+        rows.class_names,
+        kind="texts",
+        sources=rows.sources,
+        stripped_labels=rows.stripped_labels,
+        repaired_texts=len(repaired),
     )
 
 
@@ -170,7 +237,19 @@ def from_arrays(texts, labels, class_names=None):
     )
     if len(ids) != len(items):
         raise ValueError(f"`texts` has {len(items)} texts but `labels` has {len(ids)} labels")
-    return LabeledData([_to_text(t) for t in items], ids, names, kind="texts")
+    repaired = [f"texts[{i}]" for i, t in enumerate(items) if _needs_repair(t)]
+    _log_repaired("from_arrays", repaired)
+    return LabeledData([_to_text(t) for t in items], ids, names, kind="texts", repaired_texts=len(repaired))
+
+
+def _needs_repair(item):
+    if not isinstance(item, bytes):
+        return False
+    try:
+        item.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _to_text(item):

@@ -7,7 +7,7 @@ import pytest
 import soundfile
 
 from mmcnn.audio import audio_loading
-from mmcnn.audio.audio_loading import AudioError, fit_length, frame_windows, load_audio
+from mmcnn.audio.audio_loading import AudioError, fit_length, frame_windows, is_silent, load_audio
 
 
 def tone(seconds=0.25, sr=16000, channels=1, frequency=440.0):
@@ -147,16 +147,19 @@ def test_wav_with_extra_chunks_is_not_called_truncated(tmp_path):
     assert load_audio(path).shape == (4000,)
 
 
-def test_silent_clip(tmp_path):
+def test_silent_clip_is_accepted_unless_asked(tmp_path):
+    # Silence is a valid recording (keyword spotting's "silence" class); refusing it is opt-in.
     path = write(tmp_path / "silence.wav", np.zeros(4000, "float32"))
-    assert_audio_error(path, "silent")
-    assert np.all(load_audio(path, reject_silent=False) == 0.0)
+    assert np.all(load_audio(path) == 0.0)
+    assert is_silent(load_audio(path))
+    assert_audio_error(path, "silent", reject_silent=True)
 
 
 def test_silence_threshold(tmp_path):
     path = write(tmp_path / "quiet.wav", tone() * 1e-3, subtype="FLOAT")
-    assert load_audio(path).shape == (4000,)
-    assert_audio_error(path, "silent", silence_threshold=1e-2)
+    assert load_audio(path, reject_silent=True).shape == (4000,)
+    assert not is_silent(load_audio(path))
+    assert_audio_error(path, "silent", reject_silent=True, silence_threshold=1e-2)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

@@ -11,9 +11,13 @@ import tensorflow as tf
 from PIL import Image
 
 from mmcnn.image.image_converter import (
+    IMAGE_EXTENSIONS,
+    IMAGE_FORMATS,
     ImageConverter,
     ImageError,
+    apply_orientation,
     decode_image,
+    exif_orientation,
     load_image_file,
     resize_image,
     validate_image_file,
@@ -327,9 +331,11 @@ def bad_files():
             "TensorFlow cannot decode",
         ),
         "empty.png": (b"", "zero bytes"),
-        "pic.tif": (
+        # TF has no TIFF decoder: refused by name, and by content under another name.
+        "pic.tif": (encode(Image.fromarray(random_pixels(8, 8)), "TIFF"), "not a supported image format"),
+        "tiff_named.png": (
             encode(Image.fromarray(random_pixels(8, 8)), "TIFF"),
-            "TensorFlow cannot decode this TIFF",
+            "the content is TIFF, not a supported image format",
         ),
     }
 
@@ -384,3 +390,197 @@ def test_decompression_bomb_refused_before_decoding(tmp_path):
         validate_image_file(str(small), max_pixels=1000)
     with pytest.raises(ValueError, match="max_pixels"):
         validate_image_file(str(small), max_pixels=0)
+
+
+# --- EXIF orientation ----------------------------------------------------------
+
+
+def exif_block(orientation, big_endian=True, count_entries=1):
+    """A minimal EXIF block (`Exif\\0\\0` + TIFF header + IFD0 with the orientation tag)."""
+    order = ">" if big_endian else "<"
+    tiff = (b"MM\x00*" if big_endian else b"II*\x00") + struct.pack(order + "I", 8)
+    ifd = struct.pack(order + "H", count_entries)
+    # A tag before the orientation, as cameras write (0x010F: make), so the search is not trivially first.
+    if count_entries == 2:
+        ifd += struct.pack(order + "HHI", 0x010F, 2, 4) + b"Cam\x00"
+    ifd += struct.pack(order + "HHIH", 0x0112, 3, 1, orientation) + b"\x00\x00"
+    return b"Exif\x00\x00" + tiff + ifd + struct.pack(order + "I", 0)
+
+
+def asymmetric_pixels(height=12, width=20):
+    # Smooth (so JPEG keeps it) and different under every flip and rotation.
+    y, x = np.mgrid[0:height, 0:width]
+    return np.stack(
+        [x * 255 // width, y * 255 // height, (x + 2 * y) * 255 // (width + 2 * height)], -1
+    ).astype(np.uint8)
+
+
+def oriented(fmt, orientation, big_endian=True, count_entries=1):
+    kwargs = {"JPEG": {"quality": 95, "subsampling": 0}, "WEBP": {"lossless": True}}.get(fmt, {})
+    return encode(
+        Image.fromarray(asymmetric_pixels()),
+        fmt,
+        exif=exif_block(orientation, big_endian, count_entries),
+        **kwargs,
+    )
+
+
+def upright_reference(data):
+    from PIL import ImageOps
+
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(ImageOps.exif_transpose(image).convert("RGB"), np.float32)
+
+
+@pytest.mark.parametrize("big_endian", [True, False], ids=["MM", "II"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_matches_pil_exif_transpose(orientation, fmt, big_endian):
+    data = oriented(fmt, orientation, big_endian, count_entries=1 + orientation % 2)
+    assert int(exif_orientation(tf.constant(data))) == orientation
+    out, reference = decode(data), upright_reference(data)
+    assert out.shape == reference.shape == ((12, 20, 3) if orientation < 5 else (20, 12, 3))
+    if fmt == "JPEG":  # TF's fast IDCT differs slightly from PIL's; a wrong turn differs by ~100
+        assert np.abs(out - reference).max() <= 8 and np.abs(out - reference).mean() <= 2.5
+    else:
+        np.testing.assert_array_equal(out, reference)
+
+
+def test_exif_written_by_pil_itself_is_read():
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    data = encode(Image.fromarray(asymmetric_pixels()), "JPEG", exif=exif, quality=95, subsampling=0)
+    assert int(exif_orientation(tf.constant(data))) == 8
+    assert decode(data).shape == upright_reference(data).shape == (20, 12, 3)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_exif_orientation_in_every_decode_path(tmp_path, orientation):
+    # Training (tf.data over files), predict (load_image_file, bytes) and the export's bytes
+    # signature (ImageConverter(input_format="bytes")) must see the same upright image.
+    data = oriented("JPEG", orientation)
+    path = write(tmp_path / "phone.jpg", data)
+    expected = resize_image(upright_reference(data), (16, 16), "pad").numpy()
+    training = next(
+        iter(
+            tf.data.Dataset.from_tensor_slices([str(path)]).map(
+                lambda p: resize_image(decode_image(tf.io.read_file(p), 3), (16, 16), "pad")
+            )
+        )
+    ).numpy()
+    loaded = load_image_file(str(path), (16, 16), 3, "pad")
+    exported = ImageConverter((16, 16), 3, "pad", "bytes")(tf.constant([data, data]))
+    for out in (training, loaded, exported[0].numpy(), exported[1].numpy()):
+        assert np.abs(out - expected).mean() <= 2.5
+    np.testing.assert_allclose(training, loaded, atol=1e-4)
+    np.testing.assert_allclose(exported[0], loaded, atol=1e-4)
+
+
+def test_exif_orientation_in_a_saved_function(tmp_path):
+    # No py_function: the orientation logic survives export as a plain graph.
+    module = tf.Module()
+    module.f = tf.function(
+        lambda data: tf.map_fn(exif_orientation, data, fn_output_signature=tf.int32),
+        input_signature=[tf.TensorSpec([None], tf.string)],
+    )
+    tf.saved_model.save(module, str(tmp_path / "saved"))
+    loaded = tf.saved_model.load(str(tmp_path / "saved"))
+    batch = [oriented("JPEG", 6), oriented("PNG", 3, False), oriented("WEBP", 8)]
+    assert loaded.f(tf.constant(batch)).numpy().tolist() == [6, 3, 8]
+
+
+def malformed_exif_images():
+    png = encode(Image.fromarray(asymmetric_pixels()), "PNG")
+    jpeg = encode(Image.fromarray(asymmetric_pixels()), "JPEG", quality=95)
+    good = oriented("JPEG", 6)
+    exif_at = good.index(b"Exif\x00\x00")
+    tiff_at = exif_at + 6
+
+    def patched(offset, new):
+        return good[:offset] + new + good[offset + len(new) :]
+
+    return {
+        "no EXIF (JPEG)": jpeg,
+        "no EXIF (PNG)": png,
+        "GIF": encode(Image.fromarray(asymmetric_pixels()).convert("P"), "GIF"),
+        "BMP": encode(Image.fromarray(asymmetric_pixels()), "BMP"),
+        "orientation 0": oriented("JPEG", 0),
+        "orientation 9": oriented("JPEG", 9),
+        "orientation 65535": oriented("JPEG", 65535),
+        "bad byte order mark": patched(tiff_at, b"XX"),
+        "IFD offset past the end": patched(tiff_at + 4, b"\x7f\xff\xff\xff"),
+        "entry count past the end": patched(tiff_at + 8, b"\xff\xff"),
+        "APP1 length past the end": patched(exif_at - 2, b"\xff\xff"),
+        "APP1 length too small": patched(exif_at - 2, b"\x00\x01"),
+        "cut inside the EXIF block": good[: tiff_at + 12],
+        "only the JPEG signature": b"\xff\xd8",
+        "empty": b"",
+    }
+
+
+def pil_orientation(data):
+    """PIL's reading of the orientation (1 for none or out of range), or None if PIL cannot open it."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as image:
+                value = image.getexif().get(0x0112, 1)
+                image.load()
+    except Exception:  # noqa: BLE001 - unreadable for PIL: validate_image_file refuses it
+        return None
+    return value if 1 <= value <= 8 else 1
+
+
+@pytest.mark.parametrize("name", sorted(malformed_exif_images()))
+def test_absent_or_malformed_exif_is_read_as_pil_does_never_an_error(name):
+    data = malformed_exif_images()[name]
+    value = int(exif_orientation(tf.constant(data)))
+    expected = pil_orientation(data)
+    # An entry count larger than the block is tolerated, by PIL too: the tag is still there.
+    assert value == (expected if expected is not None else value) and 1 <= value <= 8
+    if name not in ("entry count past the end", "APP1 length past the end"):
+        assert value == 1
+    try:
+        pixels = tf.io.decode_image(data, channels=3, expand_animations=False).numpy()
+    except tf.errors.InvalidArgumentError:
+        return  # not decodable at all: validate_image_file refuses it before training
+    assert decode(data).shape in (pixels.shape, pixels.shape[1::-1] + (3,))
+
+
+def test_apply_orientation_on_grey_and_unknown_values():
+    image = tf.constant(asymmetric_pixels()[..., :1], tf.float32)
+    np.testing.assert_array_equal(apply_orientation(image, tf.constant(6)), np.rot90(image.numpy(), k=-1))
+    np.testing.assert_array_equal(apply_orientation(image, tf.constant(0)), image)
+    np.testing.assert_array_equal(apply_orientation(image, tf.constant(12)), image)
+
+
+# --- supported formats ---------------------------------------------------------
+
+
+def test_one_list_of_formats_is_what_tensorflow_decodes():
+    assert IMAGE_EXTENSIONS == (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
+    for extension, fmt in IMAGE_FORMATS.items():
+        data = encode(Image.fromarray(random_pixels(6, 5)), fmt)
+        assert tf.io.decode_image(data, channels=3, expand_animations=False).shape == (6, 5, 3), extension
+    # TIFF has no TensorFlow decoder, so it cannot be read by the exported graph: refused everywhere.
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.io.decode_image(encode(Image.fromarray(random_pixels(6, 5)), "TIFF"))
+
+
+@pytest.mark.parametrize("name", ["photo.HEIC", "scan.tiff", "noext", "photo.JPG.txt"])
+def test_unsupported_extensions_are_refused_naming_the_list(tmp_path, name):
+    path = write(tmp_path / name, encode(Image.fromarray(random_pixels(6, 5)), "PNG"))
+    for function in (validate_image_file, load_image_file):
+        with pytest.raises(
+            ImageError, match=r"not a supported image format .*\.bmp, \.gif, .*\.webp"
+        ) as info:
+            function(str(path))
+        assert info.value.path == str(path)
+
+
+def test_webp_and_upper_case_extensions_are_read(tmp_path):
+    path = write(tmp_path / "a.WEBP", encode(Image.fromarray(random_pixels(6, 5)), "WEBP", lossless=True))
+    validate_image_file(str(path))
+    np.testing.assert_array_equal(load_image_file(str(path), (6, 5), 3, "stretch"), random_pixels(6, 5))

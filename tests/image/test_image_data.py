@@ -239,3 +239,99 @@ def test_from_arrays_errors():
         mi.from_arrays(nan, [0, 1, 0])
     with pytest.raises(DataError, match="not in class_names"):
         mi.from_arrays(np.zeros((2, 8, 8)), ["cat", "cow"], class_names=["cat", "dog"])
+
+
+# --- real users' folders: formats, whitespace, empty classes ----------------------
+
+
+def test_webp_is_read_and_other_formats_are_ignored_and_counted_once(tmp_path, caplog):
+    root = tmp_path / "photos"
+    write_image(root / "cat" / "a.webp", np.full(SIZE, 200), "WEBP", lossless=True)
+    write_image(root / "cat" / "b.png", np.full(SIZE, 200))
+    write_image(root / "dog" / "a.png", np.full(SIZE, 20))
+    for i in range(3):
+        write_image(root / "cat" / f"IMG_{i}.tif", np.full(SIZE, 200), "TIFF")
+    (root / "dog" / "IMG_9.heic").write_bytes(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 32)
+    (root / "dog" / "notes.txt").write_text("taken in May")
+    with caplog.at_level("WARNING", logger="mmcnn"):
+        data = mi.from_directory(root, verbose=0)
+    assert sorted(os.path.basename(p) for p in data.inputs) == ["a.png", "a.webp", "b.png"]
+    assert data.skipped == [] and data.ignored_files == {".heic": 1, ".tif": 3, ".txt": 1}
+    ignored = [r.getMessage() for r in caplog.records if "ignored" in r.getMessage()]
+    assert len(ignored) == 3  # one line per extension, not one per file
+    assert any(
+        m.startswith(f"ignored 3 .tif file(s) in {root}")
+        and "not a supported image format; supported: .bmp, .gif, .jpeg, .jpg, .png, .webp" in m
+        for m in ignored
+    )
+    with pytest.raises(ValueError, match=r"`extensions` must be a subset"):
+        mi.from_directory(root, extensions=(".png", ".tif"), verbose=0)
+
+
+def test_manifest_rows_with_an_unsupported_format_are_skipped_or_named(tmp_path):
+    # The same decision as in a folder: the one list of formats decides, per row.
+    root = tmp_path / "data"
+    rows = [
+        (write_image(root / "a.png", np.full(SIZE, 220)), "light"),
+        (write_image(root / "b.webp", np.full(SIZE, 30), "WEBP"), "shade"),
+        (write_image(root / "c.tif", np.full(SIZE, 30), "TIFF"), "shade"),
+    ]
+    frame = pd.DataFrame(rows, columns=["path", "label"])
+    data = mi.from_dataframe(frame, verbose=0)
+    assert len(data) == 2 and data.class_names == ["light", "shade"]
+    assert data.skipped == [
+        (rows[2][0], "not a supported image format (.tif); supported: .bmp, .gif, .jpeg, .jpg, .png, .webp")
+    ]
+    with pytest.raises(DataError, match=r"c\.tif: not a supported image format \(\.tif\)"):
+        mi.from_dataframe(frame, on_error="raise", verbose=0)
+
+
+def test_folder_names_with_surrounding_whitespace_are_one_class(tmp_path, caplog):
+    root = tmp_path / "images"
+    write_image(root / "cat" / "0.png", np.full(SIZE, 200))
+    write_image(root / "cat " / "1.png", np.full(SIZE, 200))
+    write_image(root / " dog" / "0.png", np.full(SIZE, 20))
+    write_image(root / "Dog" / "1.png", np.full(SIZE, 20))
+    with caplog.at_level("WARNING", logger="mmcnn"):
+        data = mi.from_directory(root, verbose=0)
+    assert data.class_names == ["Dog", "cat", "dog"]
+    assert np.bincount(data.labels).tolist() == [1, 2, 1] and data.stripped_labels == 2
+    messages = " | ".join(r.getMessage() for r in caplog.records)
+    assert "removed surrounding whitespace from 2 label(s)" in messages
+    assert "labels 'Dog' and 'dog' differ only by case" in messages
+    assert mi.from_directory(root, class_names=["dog", "cat ", "Dog"], verbose=0).class_names == [
+        "dog",
+        "cat",
+        "Dog",
+    ]
+
+
+def test_class_with_every_file_skipped_is_an_error_or_dropped(tmp_path, caplog):
+    root = tmp_path / "images"
+    for i in range(2):
+        write_image(root / "cat" / f"{i}.png", np.full(SIZE, 200))
+        write_image(root / "dog" / f"{i}.png", np.full(SIZE, 20))
+    for i in range(3):
+        (root / "bird" / f"{i}.png").parent.mkdir(exist_ok=True)
+        (root / "bird" / f"{i}.png").write_bytes(b"not a png at all")
+    with pytest.raises(DataError) as info:
+        mi.from_directory(root, verbose=0)
+    message = str(info.value)
+    assert message.startswith(f"{root}: class 'bird': all 3 images were skipped (0.png: not an image")
+    assert "empty_classes='drop'" in message
+    with caplog.at_level("WARNING", logger="mmcnn"):
+        data = mi.from_directory(root, verbose=0, empty_classes="drop")
+    assert data.class_names == ["cat", "dog"] and np.bincount(data.labels).tolist() == [2, 2]
+    assert [name for name, _ in data.dropped_classes] == ["bird"]
+    assert data.dropped_classes[0][1].startswith("all 3 images were skipped")
+    assert len(data.skipped) == 3
+    assert any("dropping class 'bird'" in r.getMessage() for r in caplog.records)
+    assert data.data_report()["dropped_classes"] == [list(data.dropped_classes[0])]
+    # An empty folder is the same case: an error by default, dropped on request.
+    os.makedirs(root / "fish")
+    with pytest.raises(DataError, match="class 'fish' has no files"):
+        mi.from_directory(root, verbose=0)
+    data = mi.from_directory(root, verbose=0, empty_classes="drop")
+    assert [name for name, _ in data.dropped_classes] == ["fish", "bird"]
+    with pytest.raises(ValueError, match="`empty_classes` must be one of"):
+        mi.from_directory(root, verbose=0, empty_classes="keep")

@@ -37,6 +37,8 @@ def test_from_directory_reads_replaces_invalid_utf8_and_keeps_empty(text_tree):
     assert data.labels.tolist() == [0, 0, 1, 1]
     assert data.skipped == []
     assert data.sources[0].endswith(os.path.join("bad", "a.txt"))
+    # The repair is counted; the .md file is left out and counted by extension.
+    assert data.repaired_texts == 1 and data.ignored_files == {".md": 1}
 
 
 def test_from_directory_skips_or_names_unreadable_file(text_tree):
@@ -68,16 +70,15 @@ def test_from_directory_missing_folder(tmp_path):
 
 def test_from_dataframe_csv_keeps_texts_as_written(tmp_path):
     csv = tmp_path / "manifest.csv"
-    write(
-        str(csv),
-        'text,label\nhello world,pos\nNA,neg\n,neg\n"comma, inside",pos\nbad \xff,neg\n'.encode().replace(
-            "\xff".encode(), b"\xff"
-        ),  # noqa: E501
-    )
+    write(str(csv), b'text,label\nhello world,pos\nNA,neg\n,neg\n"comma, inside",pos\nbad \xff,neg\n')
+    # A manifest is the user's own table: invalid UTF-8 in it stops, naming the row and byte.
+    with pytest.raises(DataError, match=r"row 5 \(byte 63: 0xFF\) is not valid UTF-8; pass encoding="):
+        from_dataframe(csv, verbose=0)
+    write(str(csv), b'text,label\nhello world,pos\nNA,neg\n,neg\n"comma, inside",pos\nbad,neg\n')
     data = from_dataframe(csv, verbose=0)
     assert data.class_names == ["neg", "pos"]
-    # "NA" stays a text, an empty cell is an empty text, invalid bytes become U+FFFD.
-    assert data.inputs == ["hello world", "NA", "", "comma, inside", "bad \ufffd"]
+    # "NA" stays a text, an empty cell is an empty text.
+    assert data.inputs == ["hello world", "NA", "", "comma, inside", "bad"]
     assert data.labels.tolist() == [1, 0, 0, 1, 0]
     assert data.sources[2] == f"{csv} row 3"
 
