@@ -60,14 +60,18 @@ class AudioAdapter(SequentialBlock):
         rank: 1 (time windows, mel bins as channels) or 2 (spectrogram as image).
         pad_mode: padding fill mode of the stem: `"zeros"`, `"reflect"`,
             `"symmetric"` or `"edge"`.
-        **kwargs: base layer arguments (`name`, ...).
+        **kwargs: base layer arguments (`name`, `dtype`, ...); the dtype policy
+            (`"float16"`, `"mixed_bfloat16"`, ...) is passed on to every
+            sublayer.
 
     Input shape:
-        `(batch, frames, mel_bins)` log-mel (or MFCC) features.
+        `(batch, frames, mel_bins)` log-mel (or MFCC) features (float32 from
+        the converter; cast to the compute dtype on the way in).
 
     Output shape:
         rank 1: `(batch, frames / strides, filters)`;
-        rank 2: `(batch, frames / strides, mel_bins / strides, filters)`.
+        rank 2: `(batch, frames / strides, mel_bins / strides, filters)`;
+        in the compute dtype.
 
     Example:
     >>> import numpy as np
@@ -84,8 +88,11 @@ class AudioAdapter(SequentialBlock):
         self.strides = v.check_positive_int("strides", strides)
         self.rank = v.check_choice("rank", rank, (1, 2))
         self.pad_mode = v.check_choice("pad_mode", pad_mode, PAD_MODES)
-        stem = ConvBlock(filters, kernel_size, rank=rank, strides=strides, pad_mode=pad_mode, name="stem")
-        self._sequence = [stem] if rank == 1 else [AddChannelAxis(name="channel_axis"), stem]
+        policy = self.dtype_policy
+        stem = ConvBlock(
+            filters, kernel_size, rank=rank, strides=strides, pad_mode=pad_mode, name="stem", dtype=policy
+        )
+        self._sequence = [stem] if rank == 1 else [AddChannelAxis(name="channel_axis", dtype=policy), stem]
 
     def build(self, input_shape):
         if len(input_shape) != 3:

@@ -4,6 +4,11 @@ Every layer draws its randomness from a `keras.random.SeedGenerator`, so a given
 reproduces the same sequence of augmentations, and every layer returns its input unchanged
 when `training` is false or not given (as `keras.layers.Dropout`), so inference, `predict`
 and exported models never augment.
+
+The waveform layers (`RandomTimeShift`, `RandomGain`, `BackgroundNoise`) run in front of the
+float32 `LogMelSpectrogram` and are float32 too, whatever the dtype policy: under a mixed
+policy Keras would otherwise round the waveform to the compute dtype (bfloat16 keeps 8 bits
+of mantissa) before the STFT sees it.
 """
 
 import keras
@@ -81,6 +86,24 @@ class _RandomAudioLayer(keras.layers.Layer):
         config = super().get_config()
         config.update({"seed": self.seed})
         return config
+
+
+class _RandomWaveformLayer(_RandomAudioLayer):
+    """A waveform augmentation: float32 in, computation and out, whatever the dtype policy."""
+
+    @property
+    def input_dtype(self):
+        # Keras casts float inputs to this before `call`: keep the waveform float32.
+        return "float32"
+
+    def call(self, inputs, training=None):
+        inputs = tf.cast(inputs, tf.float32)
+        if not training:
+            return inputs
+        return self._augment(inputs)
+
+    def compute_output_spec(self, inputs, training=None):
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype="float32")
 
 
 @keras.saving.register_keras_serializable(package="mmcnn")
@@ -192,7 +215,7 @@ class SpecAugment(_RandomAudioLayer):
 
 
 @keras.saving.register_keras_serializable(package="mmcnn")
-class RandomTimeShift(_RandomAudioLayer):
+class RandomTimeShift(_RandomWaveformLayer):
     """Shifts each waveform in time by a random number of samples.
 
     The shift of each example is uniform in
@@ -211,7 +234,7 @@ class RandomTimeShift(_RandomAudioLayer):
         2D tensor `(batch, samples)`.
 
     Output shape:
-        Same as the input.
+        Same as the input, float32 (whatever the dtype policy; see the module docstring).
 
     Example:
 
@@ -255,7 +278,7 @@ class RandomTimeShift(_RandomAudioLayer):
 
 
 @keras.saving.register_keras_serializable(package="mmcnn")
-class RandomGain(_RandomAudioLayer):
+class RandomGain(_RandomWaveformLayer):
     """Multiplies each waveform by a random gain drawn uniformly in decibels.
 
     Identity unless `training=True`.
@@ -269,7 +292,7 @@ class RandomGain(_RandomAudioLayer):
         2D tensor `(batch, samples)` (any rank works; the gain is per example).
 
     Output shape:
-        Same as the input.
+        Same as the input, float32 (whatever the dtype policy; see the module docstring).
 
     Example:
 
@@ -298,7 +321,7 @@ class RandomGain(_RandomAudioLayer):
 
 
 @keras.saving.register_keras_serializable(package="mmcnn")
-class BackgroundNoise(_RandomAudioLayer):
+class BackgroundNoise(_RandomWaveformLayer):
     """Adds white or pink noise at a random signal-to-noise ratio.
 
     For each example an SNR is drawn uniformly in `[min_snr_db, max_snr_db]`
@@ -318,7 +341,7 @@ class BackgroundNoise(_RandomAudioLayer):
         2D tensor `(batch, samples)`.
 
     Output shape:
-        Same as the input.
+        Same as the input, float32 (whatever the dtype policy; see the module docstring).
 
     Example:
 

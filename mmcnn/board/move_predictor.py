@@ -52,14 +52,21 @@ PRESETS = {
 class MoveHead(keras.layers.Layer):
     """One logit per board point (a 1x1 convolution) and a pass logit (pooled features -> dense).
 
+    Under a half-precision dtype policy (`"float16"`, `"mixed_bfloat16"`, ...)
+    the convolution and the dense layers run in the compute dtype; the logits
+    are cast to float32, so the masked softmax after it works in float32.
+
     Args:
         pass_units: width of the hidden dense layer of the pass logit.
+        **kwargs: base layer arguments (`name`, `dtype`, ...); the dtype policy
+            is passed on to every sublayer.
 
     Input shape:
         `(batch, size, size, channels)` feature maps at board resolution.
 
     Output shape:
-        `(batch, size * size + 1)` float32 logits: points in row-major order, then pass.
+        `(batch, size * size + 1)` float32 logits (whatever the policy): points
+        in row-major order, then pass.
 
     Example:
     >>> import numpy as np
@@ -70,11 +77,12 @@ class MoveHead(keras.layers.Layer):
     def __init__(self, pass_units=32, **kwargs):
         super().__init__(**kwargs)
         self.pass_units = v.check_positive_int("pass_units", pass_units)
-        self.point_conv = keras.layers.Conv2D(1, 1, name="point_logits")
-        self.flatten = keras.layers.Flatten(name="flatten")
-        self.pool = keras.layers.GlobalAveragePooling2D(name="pool")
-        self.pass_hidden = keras.layers.Dense(pass_units, activation="relu", name="pass_hidden")
-        self.pass_logit = keras.layers.Dense(1, name="pass_logit")
+        policy = self.dtype_policy
+        self.point_conv = keras.layers.Conv2D(1, 1, name="point_logits", dtype=policy)
+        self.flatten = keras.layers.Flatten(name="flatten", dtype=policy)
+        self.pool = keras.layers.GlobalAveragePooling2D(name="pool", dtype=policy)
+        self.pass_hidden = keras.layers.Dense(pass_units, activation="relu", name="pass_hidden", dtype=policy)
+        self.pass_logit = keras.layers.Dense(1, name="pass_logit", dtype=policy)
 
     def build(self, input_shape):
         if input_shape[1] is None or input_shape[2] is None:
@@ -91,6 +99,9 @@ class MoveHead(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[1] * input_shape[2] + 1)
 
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype="float32")
+
     def get_config(self):
         config = super().get_config()
         config.update({"pass_units": self.pass_units})
@@ -106,8 +117,14 @@ class LegalMoveSoftmax(keras.layers.Layer):
     is always legal, so masking in training too only stops the network
     spending probability on impossible moves.
 
+    It computes in float32 whatever its dtype policy: float inputs are taken
+    as float32 (the float32 logits of `MoveHead` are not rounded to the
+    compute dtype of a mixed policy on the way in), and the probabilities
+    are float32.
+
     Args:
         legal_plane: index of the legality plane in the position planes.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Input shape:
         `[logits, planes]`: `(batch, size * size + 1)` and `(batch, size, size, num_planes)`.
@@ -126,6 +143,11 @@ class LegalMoveSoftmax(keras.layers.Layer):
         super().__init__(**kwargs)
         self.legal_plane = v.check_positive_int("legal_plane", legal_plane, allow_zero=True)
 
+    @property
+    def input_dtype(self):
+        # Keras casts float inputs to this before `call`: keep the logits float32.
+        return "float32"
+
     def call(self, inputs):
         logits, planes = inputs
         if self.legal_plane >= planes.shape[-1]:
@@ -142,6 +164,9 @@ class LegalMoveSoftmax(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(self.compute_output_shape([x.shape for x in inputs]), dtype="float32")
 
     def get_config(self):
         config = super().get_config()

@@ -15,12 +15,16 @@ class ImageAdapter(SequentialBlock):
         kernel_size: stem window (pixels).
         strides: stem stride (2 for large images).
         pad_mode: padding fill mode of the stem.
+        **kwargs: base layer arguments (`name`, `dtype`, ...); the dtype policy
+            (`"float16"`, `"mixed_bfloat16"`, ...) is passed on to the scaling
+            and the stem.
 
     Input shape:
         `(batch, height, width, channels)` float pixels in 0..255.
 
     Output shape:
-        `(batch, height / strides, width / strides, filters)`.
+        `(batch, height / strides, width / strides, filters)`, in the compute
+        dtype.
 
     Example:
     >>> import numpy as np
@@ -34,9 +38,12 @@ class ImageAdapter(SequentialBlock):
         self.kernel_size = kernel_size
         self.strides = strides
         self.pad_mode = pad_mode
+        policy = self.dtype_policy
         self._sequence = [
-            keras.layers.Rescaling(1.0 / 255.0, name="scale"),
-            ConvBlock(filters, kernel_size, rank=2, strides=strides, pad_mode=pad_mode, name="stem"),
+            keras.layers.Rescaling(1.0 / 255.0, name="scale", dtype=policy),
+            ConvBlock(
+                filters, kernel_size, rank=2, strides=strides, pad_mode=pad_mode, name="stem", dtype=policy
+            ),
         ]
 
     def get_config(self):

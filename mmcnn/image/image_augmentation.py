@@ -31,34 +31,34 @@ FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 VALUE_RANGE = (0, 255)
 
 
-def _policy_layers(policy, seeds, fill_mode):
-    """The layer list for one policy; `seeds` yields one seed per layer."""
+def _policy_layers(policy, seeds, fill_mode, dtype):
+    """The layer list for one policy; `seeds` yields one seed per layer, `dtype` is their dtype policy."""
     if policy == "none":
         return []
     if policy == "light":
         return [
-            keras.layers.RandomFlip("horizontal", seed=next(seeds)),
-            keras.layers.RandomTranslation(0.1, 0.1, fill_mode=fill_mode, seed=next(seeds)),
+            keras.layers.RandomFlip("horizontal", seed=next(seeds), dtype=dtype),
+            keras.layers.RandomTranslation(0.1, 0.1, fill_mode=fill_mode, seed=next(seeds), dtype=dtype),
         ]
     if policy == "standard":
         return [
-            keras.layers.RandomFlip("horizontal", seed=next(seeds)),
-            keras.layers.RandomRotation(0.03, fill_mode=fill_mode, seed=next(seeds)),
-            keras.layers.RandomZoom(0.1, fill_mode=fill_mode, seed=next(seeds)),
-            keras.layers.RandomTranslation(0.1, 0.1, fill_mode=fill_mode, seed=next(seeds)),
-            keras.layers.RandomContrast(0.2, value_range=VALUE_RANGE, seed=next(seeds)),
+            keras.layers.RandomFlip("horizontal", seed=next(seeds), dtype=dtype),
+            keras.layers.RandomRotation(0.03, fill_mode=fill_mode, seed=next(seeds), dtype=dtype),
+            keras.layers.RandomZoom(0.1, fill_mode=fill_mode, seed=next(seeds), dtype=dtype),
+            keras.layers.RandomTranslation(0.1, 0.1, fill_mode=fill_mode, seed=next(seeds), dtype=dtype),
+            keras.layers.RandomContrast(0.2, value_range=VALUE_RANGE, seed=next(seeds), dtype=dtype),
         ]
     # "strong"
     return [
-        keras.layers.RandomFlip("horizontal", seed=next(seeds)),
-        keras.layers.RandomRotation(0.05, fill_mode=fill_mode, seed=next(seeds)),
-        keras.layers.RandomZoom(0.2, fill_mode=fill_mode, seed=next(seeds)),
-        keras.layers.RandomTranslation(0.15, 0.15, fill_mode=fill_mode, seed=next(seeds)),
-        keras.layers.RandomContrast(0.4, value_range=VALUE_RANGE, seed=next(seeds)),
+        keras.layers.RandomFlip("horizontal", seed=next(seeds), dtype=dtype),
+        keras.layers.RandomRotation(0.05, fill_mode=fill_mode, seed=next(seeds), dtype=dtype),
+        keras.layers.RandomZoom(0.2, fill_mode=fill_mode, seed=next(seeds), dtype=dtype),
+        keras.layers.RandomTranslation(0.15, 0.15, fill_mode=fill_mode, seed=next(seeds), dtype=dtype),
+        keras.layers.RandomContrast(0.4, value_range=VALUE_RANGE, seed=next(seeds), dtype=dtype),
         # (0.5, 0.5): erase exactly half of the images; a single float would
         # draw the probability itself from [0, factor].
         keras.layers.RandomErasing(
-            factor=(0.5, 0.5), scale=(0.02, 0.25), value_range=VALUE_RANGE, seed=next(seeds)
+            factor=(0.5, 0.5), scale=(0.02, 0.25), value_range=VALUE_RANGE, seed=next(seeds), dtype=dtype
         ),
     ]
 
@@ -106,14 +106,17 @@ class ImageAugmentation(keras.layers.Layer):
             uncover: `"reflect"` (Keras's default, good for photos),
             `"constant"` (zeros: good for dark backgrounds such as
             Fashion-MNIST), `"wrap"` or `"nearest"`.
-        **kwargs: base layer arguments (`name`, ...).
+        **kwargs: base layer arguments (`name`, `dtype`, ...); the dtype policy
+            (`"float16"`, `"mixed_bfloat16"`, ...) is passed on to every Keras
+            preprocessing layer.
 
     Input shape:
         `(batch, height, width, channels)` or `(height, width, channels)`,
-        values 0..255.
+        values 0..255, any real dtype.
 
     Output shape:
-        Same as the input, float32.
+        Same as the input, in the compute dtype of the policy (float32 by
+        default, bfloat16 under `"mixed_bfloat16"`).
 
     Example:
     >>> import numpy as np
@@ -138,8 +141,13 @@ class ImageAugmentation(keras.layers.Layer):
                 yield None if seed is None else seed + i
                 i += 1
 
-        self.augmentations = _policy_layers(policy, seeds(), fill_mode)
+        self.augmentations = _policy_layers(policy, seeds(), fill_mode, self.dtype_policy)
         self.built = True
+
+    def build(self, input_shape):
+        # The Keras layers hold no weights; building them only marks them built.
+        for layer in self.augmentations:
+            layer.build(input_shape)
 
     def call(self, inputs, training=False):
         x = keras.ops.cast(inputs, self.compute_dtype)

@@ -22,7 +22,9 @@ _DROPOUT = {1: keras.layers.SpatialDropout1D, 2: keras.layers.SpatialDropout2D}
 class SequentialBlock(keras.layers.Layer):
     """Base for blocks that run their sublayers one after another.
 
-    Subclasses fill `self._sequence` in `__init__`; `build`, `call`,
+    Subclasses fill `self._sequence` in `__init__`, creating each sublayer with
+    `dtype=self.dtype_policy` so that the block's policy (`"float16"`,
+    `"mixed_bfloat16"`, ...) reaches every computation; `build`, `call`,
     `compute_output_shape` and the inspection walk follow it.
     """
 
@@ -90,6 +92,8 @@ class ConvBlock(SequentialBlock):
         separable: use a depthwise-separable convolution (far fewer weights).
         kernel_initializer: initializer of the convolution kernel.
         kernel_regularizer: optional regularizer of the kernel.
+        **kwargs: base layer arguments (`name`, `dtype`, ...); the dtype policy
+            (`"float16"`, `"mixed_bfloat16"`, ...) is passed on to every sublayer.
 
     Input shape:
         `(batch, *spatial, channels)` with `rank` spatial axes.
@@ -147,11 +151,12 @@ class ConvBlock(SequentialBlock):
         self._sequence = self._make_layers()
 
     def _make_layers(self):
+        policy = self.dtype_policy
         layers = []
         conv_padding = self.padding
         if self.padding == "same" and self.pad_mode != "zeros":
             pads = tuple(same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation_rate))
-            layers.append(Pad(pads, mode=self.pad_mode, rank=self.rank, name="pad"))
+            layers.append(Pad(pads, mode=self.pad_mode, rank=self.rank, name="pad", dtype=policy))
             conv_padding = "valid"
         use_bias = self.normalization is None
         common = dict(
@@ -161,6 +166,7 @@ class ConvBlock(SequentialBlock):
             padding=conv_padding,
             use_bias=use_bias,
             name="conv",
+            dtype=policy,
         )
         if self.separable:
             layers.append(
@@ -184,15 +190,17 @@ class ConvBlock(SequentialBlock):
         if self.normalization == "batch":
             # momentum 0.9 (PyTorch's default): moving statistics that catch up within
             # a few dozen steps, so small data sets evaluate sensibly early on.
-            layers.append(keras.layers.BatchNormalization(momentum=0.9, name="norm"))
+            layers.append(keras.layers.BatchNormalization(momentum=0.9, name="norm", dtype=policy))
         elif self.normalization == "layer":
-            layers.append(keras.layers.LayerNormalization(name="norm"))
+            layers.append(keras.layers.LayerNormalization(name="norm", dtype=policy))
         if self.activation is not None:
-            layers.append(keras.layers.Activation(self.activation, name="act"))
+            layers.append(keras.layers.Activation(self.activation, name="act", dtype=policy))
         if self.pooling is not None:
-            layers.append(_POOL[(self.pooling, self.rank)](pool_size=self.pool_size, name="pool"))
+            layers.append(
+                _POOL[(self.pooling, self.rank)](pool_size=self.pool_size, name="pool", dtype=policy)
+            )
         if self.dropout:
-            layers.append(_DROPOUT[self.rank](self.dropout, name="dropout"))
+            layers.append(_DROPOUT[self.rank](self.dropout, name="dropout", dtype=policy))
         return layers
 
     def get_config(self):

@@ -17,7 +17,10 @@ class ClassifierHead(keras.layers.Layer):
     """Global pooling (or flatten) -> dropout -> dense -> softmax.
 
     The head also carries the ordered class names, so that they travel with
-    a saved model.
+    a saved model. Under a half-precision dtype policy (`"float16"`,
+    `"mixed_float16"`, `"mixed_bfloat16"`) everything up to the logits runs in
+    the compute dtype and the softmax in float32, so the probabilities are
+    float32.
 
     Args:
         num_classes: number of classes.
@@ -26,12 +29,15 @@ class ClassifierHead(keras.layers.Layer):
         dropout: dropout rate before the dense layer.
         hidden_units: optional width of a hidden dense layer (ReLU) before the output.
         class_names: optional list of `num_classes` names, in label order.
+        **kwargs: base layer arguments (`name`, `dtype`, ...); the dtype policy
+            is passed on to every sublayer but the softmax (see above).
 
     Input shape:
         `(batch, *spatial, channels)` with `rank` spatial axes.
 
     Output shape:
-        `(batch, num_classes)` probabilities that sum to 1.
+        `(batch, num_classes)` probabilities that sum to 1 (float32 under a
+        half-precision policy, else the compute dtype).
 
     Example:
     >>> import numpy as np
@@ -59,18 +65,26 @@ class ClassifierHead(keras.layers.Layer):
                     f"Received: class_names={class_names!r}"
                 )
         self.class_names = class_names
+        policy = self.dtype_policy
         self.pool = (
-            keras.layers.Flatten(name="flatten")
+            keras.layers.Flatten(name="flatten", dtype=policy)
             if pooling == "flatten"
-            else _GLOBAL[(pooling, rank)](name="pool")
+            else _GLOBAL[(pooling, rank)](name="pool", dtype=policy)
         )
-        self.drop = keras.layers.Dropout(self.dropout, name="dropout") if self.dropout else None
+        self.drop = keras.layers.Dropout(self.dropout, name="dropout", dtype=policy) if self.dropout else None
         self.hidden = (
-            keras.layers.Dense(hidden_units, activation="relu", name="hidden") if hidden_units else None
+            keras.layers.Dense(hidden_units, activation="relu", name="hidden", dtype=policy)
+            if hidden_units
+            else None
         )
-        # float32 softmax keeps probabilities exact under mixed precision.
-        self.dense = keras.layers.Dense(num_classes, name="logits")
-        self.softmax = keras.layers.Softmax(dtype="float32", name="softmax")
+        self.dense = keras.layers.Dense(num_classes, name="logits", dtype=policy)
+        # Softmax in float32 under half-precision policies (Keras's mixed-precision advice),
+        # so the probabilities and the loss computed on them keep float32 precision.
+        self.softmax = keras.layers.Softmax(dtype=self._probability_dtype(), name="softmax")
+
+    def _probability_dtype(self):
+        compute = self.dtype_policy.compute_dtype
+        return "float32" if compute in ("float16", "bfloat16") else compute
 
     def build(self, input_shape):
         shape = self.pool.compute_output_shape(input_shape)
@@ -89,6 +103,9 @@ class ClassifierHead(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_classes)
+
+    def compute_output_spec(self, inputs, training=None):
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=self._probability_dtype())
 
     def inspect_path(self):
         return [

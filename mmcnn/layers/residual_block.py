@@ -27,6 +27,8 @@ class ResidualBlock(keras.layers.Layer):
         pool_size: pooling window (and stride).
         dropout: spatial dropout rate at the end of the block.
         separable: use depthwise-separable convolutions.
+        **kwargs: base layer arguments (`name`, `dtype`, ...); the dtype policy
+            (`"float16"`, `"mixed_bfloat16"`, ...) is passed on to every sublayer.
 
     Input shape:
         `(batch, *spatial, channels)` with `rank` spatial axes.
@@ -73,13 +75,17 @@ class ResidualBlock(keras.layers.Layer):
             pad_mode=pad_mode,
             normalization=normalization,
             separable=separable,
+            dtype=self.dtype_policy,
         )
         self.conv1 = ConvBlock(filters, strides=self.strides, activation=activation, name="conv1", **common)
         self.conv2 = ConvBlock(filters, activation=None, name="conv2", **common)
         self.shortcut = None
-        self.out_activation = keras.layers.Activation(activation or "linear", name="act")
-        self.pool = _POOL[(pooling, rank)](pool_size=self.pool_size, name="pool") if pooling else None
-        self.drop = _DROPOUT[rank](self.dropout, name="dropout") if self.dropout else None
+        policy = self.dtype_policy
+        self.out_activation = keras.layers.Activation(activation or "linear", name="act", dtype=policy)
+        self.pool = (
+            _POOL[(pooling, rank)](pool_size=self.pool_size, name="pool", dtype=policy) if pooling else None
+        )
+        self.drop = _DROPOUT[rank](self.dropout, name="dropout", dtype=policy) if self.dropout else None
 
     def build(self, input_shape):
         self.conv1.build(input_shape)
@@ -94,6 +100,7 @@ class ResidualBlock(keras.layers.Layer):
                 normalization=self.normalization,
                 activation=None,
                 name="shortcut",
+                dtype=self.dtype_policy,
             )
             self.shortcut.build(input_shape)
 

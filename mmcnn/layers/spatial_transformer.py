@@ -104,6 +104,8 @@ class SpatialTransformer(keras.layers.Layer):
         units: width of the localisation network's hidden dense layer.
         kernel_size: window of the localisation convolutions.
         output_size: `(height, width)` of the warped output; default the input's.
+        **kwargs: base layer arguments (`name`, `dtype`, ...); the dtype policy
+            (`"float16"`, `"mixed_bfloat16"`, ...) is passed on to every sublayer.
 
     Input shape:
         `(batch, height, width, channels)` with a fixed height and width.
@@ -129,17 +131,19 @@ class SpatialTransformer(keras.layers.Layer):
         self.units = v.check_positive_int("units", units)
         self.kernel_size = v.check_positive_int("kernel_size", kernel_size)
         self.output_size = None if output_size is None else v.to_tuple("output_size", output_size, 2)
+        policy = self.dtype_policy
         self.localization = [
-            ConvBlock(f, kernel_size, rank=2, pooling="max", name=f"loc_conv{i + 1}")
+            ConvBlock(f, kernel_size, rank=2, pooling="max", name=f"loc_conv{i + 1}", dtype=policy)
             for i, f in enumerate(self.filters)
         ]
-        self.flatten = keras.layers.Flatten(name="loc_flatten")
-        self.hidden = keras.layers.Dense(units, activation="relu", name="loc_hidden")
+        self.flatten = keras.layers.Flatten(name="loc_flatten", dtype=policy)
+        self.hidden = keras.layers.Dense(units, activation="relu", name="loc_hidden", dtype=policy)
         self.theta = keras.layers.Dense(
             6,
             kernel_initializer="zeros",
             bias_initializer=keras.initializers.Constant(np.array(IDENTITY, "float32")),
             name="theta",
+            dtype=policy,
         )
 
     def build(self, input_shape):

@@ -2,15 +2,22 @@
 
 Modelled on Keras core's `run_layer_test`: every public mmcnn layer is tested
 through `run_layer_test`, so that a new layer gets the whole check by calling it.
+Keras's own `run_layer_test` runs as part of it, so an mmcnn layer also meets
+the contract Keras holds its core layers to (mixed precision included).
 """
 
 import inspect
+import logging
 import os
 import tempfile
+import warnings
 
 import keras
 import numpy as np
 import tensorflow as tf
+from keras.src.testing import TestCase as _KerasTestCase
+
+_log = logging.getLogger(__name__)
 
 
 def _init_arg_names(layer_cls):
@@ -57,6 +64,14 @@ def _assert_shape(where, shape, expected):
         raise AssertionError(f"{where}: output shape {got} != expected {tuple(expected)}")
 
 
+def _assert_dtype(where, tensor, expected):
+    if expected is None:
+        return
+    got = keras.backend.standardize_dtype(tensor.dtype)
+    if got != keras.backend.standardize_dtype(expected):
+        raise AssertionError(f"{where}: output dtype {got} != expected {expected}")
+
+
 def _assert_close(where, a, b, atol):
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
@@ -79,6 +94,10 @@ def run_layer_test(
     run_training_step=True,
     run_saved_model=True,
     atol=1e-5,
+    expected_output_dtype=None,
+    keras_checks=True,
+    run_mixed_precision_check=True,
+    skip_reason=None,
 ):
     """Checks a layer end to end and returns the built test model.
 
@@ -86,8 +105,29 @@ def run_layer_test(
     (`None` entries match anything, e.g. the batch); weight counts; one
     training step that changes the trainable weights; `.keras` save and safe
     load with equal outputs; SavedModel export and reload with equal outputs
-    at two batch sizes.
+    at two batch sizes. Then Keras's own `run_layer_test` on the same input:
+    serialization (`get_config`, `serialize_keras_object`, the same
+    attributes after revival), build and weight counts, symbolic and eager
+    output shapes, a compiled training step, and the mixed-precision check
+    (under `dtype="mixed_float16"` the output has the dtype
+    `compute_output_spec` promises and every float weight is float32).
+
+    Args:
+        expected_output_dtype: optional dtype of the output, checked in the
+            symbolic and the eager call.
+        keras_checks: run Keras's `run_layer_test`. `False` needs a
+            `skip_reason`.
+        run_mixed_precision_check: include Keras's mixed-precision check.
+            `False` needs a `skip_reason`.
+        skip_reason: why part of the Keras contract does not apply to this
+            layer (logged; required when a Keras check is turned off).
     """
+    if not (keras_checks and run_mixed_precision_check) and not skip_reason:
+        raise ValueError(
+            "Turning off part of the Keras layer contract needs a `skip_reason` saying why. "
+            f"Received: keras_checks={keras_checks}, run_mixed_precision_check="
+            f"{run_mixed_precision_check}, skip_reason={skip_reason!r}"
+        )
     layer = layer_cls(**init_kwargs)
     check_config(layer)
     x = _as_tensor(input_data)
@@ -97,10 +137,12 @@ def run_layer_test(
     sym_shape = tuple(symbolic.shape)
     if expected_output_shape is not None:
         _assert_shape("symbolic call", sym_shape[1:], tuple(expected_output_shape)[1:])
+    _assert_dtype("symbolic call", symbolic, expected_output_dtype)
     model = keras.Model(inputs, symbolic)
 
     eager = layer(x)
     _assert_shape("eager call", eager.shape, expected_output_shape)
+    _assert_dtype("eager call", eager, expected_output_dtype)
 
     if (
         expected_num_trainable_weights is not None
@@ -136,7 +178,50 @@ def run_layer_test(
             _assert_close("SavedModel", restored.serve(x), reference, atol)
             one = x[:1]
             _assert_close("SavedModel batch 1", restored.serve(one), model(one, training=False), atol)
+
+    if keras_checks:
+        _run_keras_layer_test(
+            layer_cls,
+            init_kwargs,
+            x,
+            expected_output_shape=expected_output_shape,
+            expected_output_dtype=expected_output_dtype,
+            expected_num_trainable_weights=expected_num_trainable_weights,
+            expected_num_non_trainable_weights=expected_num_non_trainable_weights,
+            run_training_check=run_training_step,
+            run_mixed_precision_check=run_mixed_precision_check,
+        )
+    if skip_reason:
+        _log.info(
+            "%s: Keras checks skipped (keras_checks=%s, run_mixed_precision_check=%s): %s",
+            layer_cls.__name__,
+            keras_checks,
+            run_mixed_precision_check,
+            skip_reason,
+        )
     return model
+
+
+class _KerasContract(_KerasTestCase):
+    """Keras's `TestCase`, instantiated only to call its `run_layer_test`.
+
+    Its `setUp` (which clears the Keras session, global dtype policy included)
+    is deliberately not called: the caller's global state stays as it is.
+    """
+
+
+def _run_keras_layer_test(layer_cls, init_kwargs, x, **kwargs):
+    try:
+        with warnings.catch_warnings():
+            # Noise from Keras's harness (it fits on a generator), not from the layer.
+            warnings.filterwarnings("ignore", "`shuffle=True` was passed", UserWarning)
+            warnings.filterwarnings("ignore", "The model does not have any trainable weights", UserWarning)
+            _KerasContract().run_layer_test(layer_cls, init_kwargs, input_data=x, **kwargs)
+    except Exception as err:
+        raise AssertionError(
+            f"{layer_cls.__name__} fails Keras's run_layer_test (run_mixed_precision_check="
+            f"{kwargs['run_mixed_precision_check']}): {type(err).__name__}: {err}"
+        ) from err
 
 
 def _one_training_step(model, x, output):

@@ -80,14 +80,18 @@ class TokenWindowAdapter(keras.layers.Layer):
             `{"filters": int, "kernel_size": int = 3, "pool_size": int = 1}`
             for stacked blocks.
         dropout: dropout rate on the embedded tokens (training only).
-        **kwargs: base layer arguments (`name`, ...).
+        **kwargs: base layer arguments (`name`, `dtype`, ...); the dtype policy
+            (`"float16"`, `"mixed_bfloat16"`, ...) is passed on to every
+            sublayer (the embedding's weights stay float32 under a mixed
+            policy; its vectors are in the compute dtype).
 
     Input shape:
         int `(batch, tokens)` token ids, 0 = padding.
 
     Output shape:
         `(batch, tokens, len(widths) * filters)` (parallel), or
-        `(batch, ceil(tokens / prod(pool_sizes)), blocks[-1]["filters"])` (stacked).
+        `(batch, ceil(tokens / prod(pool_sizes)), blocks[-1]["filters"])` (stacked),
+        in the compute dtype.
 
     Example:
     >>> import numpy as np
@@ -120,18 +124,21 @@ class TokenWindowAdapter(keras.layers.Layer):
         self.widths = [v.check_positive_int("widths", w) for w in widths]
         self.blocks = _check_blocks(blocks)
         self.dropout = v.check_fraction("dropout", dropout)
-        self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
-        self.drop = keras.layers.Dropout(self.dropout, name="dropout") if self.dropout else None
+        policy = self.dtype_policy
+        self.embedding = keras.layers.Embedding(
+            vocabulary_size, embedding_dim, name="embedding", dtype=policy
+        )
+        self.drop = keras.layers.Dropout(self.dropout, name="dropout", dtype=policy) if self.dropout else None
         if self.blocks is None:
             # "valid" windows on an input padded with k - 1 zeros on the right: the
             # window at position p is exactly tokens p .. p + k - 1 (readable in explain).
             self.convs = [
-                keras.layers.Conv1D(self.filters, k, activation="relu", name=f"window_{k}")
+                keras.layers.Conv1D(self.filters, k, activation="relu", name=f"window_{k}", dtype=policy)
                 for k in self.widths
             ]
         else:
             self.convs = [
-                ConvBlock(b["filters"], b["kernel_size"], rank=1, name=f"block_{i}")
+                ConvBlock(b["filters"], b["kernel_size"], rank=1, name=f"block_{i}", dtype=policy)
                 for i, b in enumerate(self.blocks)
             ]
 
@@ -184,7 +191,11 @@ class TokenWindowAdapter(keras.layers.Layer):
         if self.blocks is not None:
             return None  # stacked: pooling between blocks is not a layer; inspect sees one layer
         return [
-            [self.embedding, Pad(((0, k - 1),), mode="zeros", rank=1, name=f"pad_{k}"), conv]
+            [
+                self.embedding,
+                Pad(((0, k - 1),), mode="zeros", rank=1, name=f"pad_{k}", dtype=self.dtype_policy),
+                conv,
+            ]
             for k, conv in zip(self.widths, self.convs)
         ]
 

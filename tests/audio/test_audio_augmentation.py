@@ -263,6 +263,29 @@ def test_docstring_examples_run():
     assert results.attempted > 0 and results.failed == 0
 
 
+WAVEFORM_CASES = [case for case in CASES if case[2] is waveforms]
+WAVEFORM_IDS = [i for i, case in zip(IDS, CASES) if case[2] is waveforms]
+
+
+@pytest.mark.parametrize("layer_cls, kwargs, make", WAVEFORM_CASES, ids=WAVEFORM_IDS)
+def test_waveform_layers_stay_float32_under_a_global_mixed_policy(layer_cls, kwargs, make):
+    x = make(batch=2)
+    expected = layer_cls(**kwargs)(x, training=True).numpy()
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        layer = layer_cls(**kwargs)
+        assert layer.compute_dtype == "bfloat16"
+        augmented = layer(x, training=True)
+        identity = layer(x)
+        symbolic = layer(keras.Input(x.shape[1:]))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert augmented.dtype == identity.dtype == symbolic.dtype == "float32"
+    np.testing.assert_allclose(augmented.numpy(), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(identity.numpy(), x)  # not rounded to bfloat16
+
+
 @pytest.mark.parametrize("layer_cls, kwargs, make", CASES, ids=IDS)
 def test_run_layer_test(layer_cls, kwargs, make):
     x = make(batch=2)

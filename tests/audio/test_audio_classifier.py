@@ -174,6 +174,22 @@ def test_mfcc_deltas_and_2d_preset_build():
     assert image.model.predict(np.zeros((1, N), "float32"), verbose=0).shape == (1, 2)
 
 
+def test_mixed_bfloat16_classifier_gives_float32_probabilities():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        clf = AudioClassifier(num_classes=2, clip_seconds=CLIP, preset="tiny")
+        # The front end stays float32; the adapter on computes in bfloat16.
+        assert clf.model.get_layer("log_mel").output.dtype == "float32"
+        assert clf.model.get_layer("adapter").output.dtype == "bfloat16"
+        assert clf.model.output.dtype == "float32"
+        probabilities = clf.predict_proba(np.stack([tone(300), tone(2000)]))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, atol=1e-6)
+
+
 def test_fit_on_two_tones_reaches_high_accuracy(trained):
     x, y = tone_set(16, seed=1)  # unseen clips
     report = trained.evaluate(from_arrays(x, y, class_names=trained.class_names))

@@ -15,6 +15,8 @@ from mmcnn.testing import run_layer_test
 SR = 16000
 # Measured: about 3e-5 dB between the float32 layer and float32 librosa.
 DB_TOLERANCE = 1e-3
+# The same float32 computation under another dtype policy.
+FLOAT32_TOLERANCE = dict(rtol=1e-6, atol=1e-5)
 
 
 def chirp_and_noise(seconds=0.25, seed=0, amplitude=0.5):
@@ -195,6 +197,31 @@ def test_too_short_clips_are_rejected_at_build():
 def test_docstring_examples_run():
     results = doctest.testmod(audio_converter, extraglobs={"np": np})
     assert results.attempted > 0 and results.failed == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"n_mels": 40}, {"features": "mfcc", "n_mfcc": 13, "deltas": 1, "normalize": "per_example"}],
+    ids=["log_mel", "mfcc_deltas"],
+)
+def test_float32_front_end_under_a_global_mixed_policy(kwargs):
+    clips = np.stack([chirp_and_noise(seed=s) for s in range(2)])
+    expected = LogMelSpectrogram(**kwargs)(clips).numpy()
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        layer = LogMelSpectrogram(**kwargs)
+        assert layer.compute_dtype == "bfloat16"
+        features = layer(clips)
+        symbolic = layer(keras.Input((clips.shape[1],)))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert features.dtype == "float32" and symbolic.dtype == "float32"
+    np.testing.assert_allclose(features.numpy(), expected, **FLOAT32_TOLERANCE)
+    # What the float32 input protects against: a waveform rounded to bfloat16 fails the same check.
+    rounded = keras.ops.cast(keras.ops.cast(clips, "bfloat16"), "float32")
+    changed = LogMelSpectrogram(**kwargs)(rounded).numpy()
+    assert not np.allclose(changed, expected, **FLOAT32_TOLERANCE)
 
 
 def test_run_layer_test_log_mel():

@@ -1,5 +1,6 @@
 """MovePredictor: the head layers, masking of illegal points, training, save/load and export."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -40,6 +41,45 @@ def test_legal_move_softmax_masks_with_minus_infinity():
     assert np.all(probs[~mask] == 0)
     with pytest.raises(ValueError, match="legal_plane"):
         LegalMoveSoftmax(-1)
+
+
+@pytest.mark.parametrize("policy", ["float16", "mixed_bfloat16"])
+def test_head_layers_keep_float32_logits_and_probabilities(policy):
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(2, 3, 3, 4)).astype("float32")
+    head = MoveHead(4, dtype=policy)
+    logits = head(features)
+    assert logits.dtype == "float32"
+    assert {layer.dtype_policy.name for layer in head._flatten_layers(include_self=False)} == {policy}
+    assert head.point_conv.compute_dtype == keras.DTypePolicy(policy).compute_dtype
+    assert head(keras.Input((3, 3, 4))).dtype == "float32"
+
+    # Logits 1e-3 apart: rounded to float16 / bfloat16 on the way in they would tie.
+    logits = (5.0 + 1e-3 * np.arange(10, dtype="float32"))[None].repeat(2, axis=0)
+    planes = np.ones((2, 3, 3, 1), "float32")
+    expected = LegalMoveSoftmax(0)([logits, planes]).numpy()
+    softmax = LegalMoveSoftmax(0, dtype=policy)
+    probabilities = softmax([logits, planes])
+    assert probabilities.dtype == "float32"
+    np.testing.assert_allclose(probabilities.numpy(), expected, rtol=1e-6)
+    assert len(set(probabilities.numpy()[0].tolist())) == 10
+    symbolic = softmax([keras.Input((10,)), keras.Input((3, 3, 1))])
+    assert symbolic.dtype == "float32"
+
+
+def test_mixed_bfloat16_predictor_gives_float32_probabilities():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        predictor = mmcnn.board.MovePredictor(board_size=9, preset="tiny")
+        assert predictor.model.get_layer("backbone").output.dtype == "bfloat16"
+        assert predictor.model.output.dtype == "float32"
+        position = GoPosition(9)
+        probabilities = predictor.predict([position, position])["probabilities"]
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, atol=1e-6)
 
 
 def test_predictor_validation():

@@ -98,6 +98,21 @@ def test_layer_checks():
     )
 
 
+@pytest.mark.parametrize("policy, compute_dtype", [("float16", "float16"), ("mixed_bfloat16", "bfloat16")])
+def test_dtype_policy_reaches_every_keras_layer(policy, compute_dtype):
+    augment = ImageAugmentation("strong", seed=1, dtype=policy)
+    assert {layer.dtype_policy.name for layer in augment.augmentations} == {policy}
+    x = images((2, 16, 16, 3))
+    out = augment(x, training=True)
+    assert out.dtype == compute_dtype
+    out = keras.ops.convert_to_numpy(keras.ops.cast(out, "float32"))
+    assert np.all(np.isfinite(out)) and not np.allclose(out, x)
+    assert augment(keras.Input((16, 16, 3))).dtype == compute_dtype
+    # At inference: the pixels in the compute dtype, nothing else.
+    expected = keras.ops.convert_to_numpy(keras.ops.cast(keras.ops.cast(x, compute_dtype), "float32"))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras.ops.cast(augment(x), "float32")), expected)
+
+
 @pytest.mark.parametrize("policy", POLICIES)
 def test_saved_model_file_round_trip(tmp_path, policy):
     x = images((2, 32, 32, 3))

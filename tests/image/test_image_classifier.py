@@ -226,6 +226,21 @@ def test_image_adapter_layer():
     )
 
 
+def test_mixed_bfloat16_classifier_gives_float32_probabilities():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        clf = mi.ImageClassifier(num_classes=2, image_size=SIZE, channels=1, preset="tiny")
+        assert clf.model.get_layer("adapter").compute_dtype == "bfloat16"
+        assert clf.model.output.dtype == "float32"
+        pixels = np.random.default_rng(0).uniform(0, 255, (3, *SIZE, 1)).astype("float32")
+        probabilities = clf.predict_proba(pixels)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, atol=1e-6)
+
+
 @pytest.mark.slow
 def test_encoded_bytes_round_trip_matches_pil(trained):
     clf, _, _ = trained

@@ -2,6 +2,7 @@
 
 import doctest
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -192,6 +193,23 @@ def test_stacked_presets_build_and_predict(preset):
     assert clf.tokenizer.mode == ("char" if preset == "char" else "word")
     windows = clf.explain("some words here")["windows"]
     assert all(0 <= w["start"] < w["stop"] <= 3 or clf.tokenizer.mode == "char" for w in windows)
+
+
+def test_mixed_bfloat16_classifier_gives_float32_probabilities():
+    texts, _ = toy_texts(16)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        clf = TextClassifier(num_classes=2, **TINY)
+        clf.adapt(texts)
+        adapter = clf.model.get_layer("adapter")
+        assert adapter.output.dtype == "bfloat16" and adapter.embedding.compute_dtype == "bfloat16"
+        assert clf.model.output.dtype == "float32"
+        probabilities = clf.predict_proba(["good film", "", "the plot was bad"])
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, atol=1e-6)
 
 
 def test_arguments_are_validated_and_vocabulary_is_needed():
