@@ -76,6 +76,16 @@ def build_parser():
         choices=("skip", "raise"),
         help="bad input files: skip and count (default) or stop",
     )
+    train.add_argument(
+        "--encoding", help="text encoding of CSV manifests (default UTF-8; e.g. cp1252 for Excel on Windows)"
+    )
+    train.add_argument(
+        "--empty-classes",
+        dest="empty_classes",
+        choices=("error", "drop"),
+        help="a class with no usable training example: stop (default) or leave it out (recorded in "
+        "metrics.json and the report)",
+    )
     train.add_argument("--overwrite", action="store_true", help="replace a completed run")
     train.add_argument(
         "--distribute",
@@ -88,7 +98,12 @@ def build_parser():
     evaluate = sub.add_parser("evaluate", help="score a trained run on labelled data")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--encoding", help="text encoding of a CSV manifest (default UTF-8)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument(
+        "--model",
+        help="score this exported .tflite or .onnx file in its runtime, next to the run's Keras model",
+    )
 
     predict = sub.add_parser("predict", help="classify files, folders, manifests (image/audio) or texts")
     predict.add_argument("run_dir")
@@ -105,9 +120,24 @@ def build_parser():
         "--strict", action="store_true", help="exit non-zero when any input could not be predicted"
     )
 
-    export = sub.add_parser("export", help="write a SavedModel that takes raw input")
+    export = sub.add_parser("export", help="write a SavedModel, a LiteRT .tflite or an .onnx file")
     export.add_argument("run_dir")
-    export.add_argument("--out", help="export directory (default: RUN_DIR/export)")
+    export.add_argument(
+        "--format",
+        choices=("saved_model", "litert", "onnx"),
+        default="saved_model",
+        help="saved_model (raw-input signatures), litert (.tflite, built-in ops) or onnx",
+    )
+    export.add_argument(
+        "--quantize",
+        choices=("float16", "dynamic", "int8"),
+        help="litert only; int8 is calibrated on the run's training data",
+    )
+    export.add_argument(
+        "--out",
+        help="export directory or file (default: RUN_DIR/export, RUN_DIR/model[_QUANTIZE].tflite, "
+        "RUN_DIR/model.onnx)",
+    )
     export.add_argument("--overwrite", action="store_true")
 
     insp = sub.add_parser("inspect", help="receptive fields, parameters and multiply-adds per layer")
@@ -202,14 +232,24 @@ def _load_run(run_dir):
         raise CliError(str(error)) from None
 
 
+def _check_run(run_dir):
+    from mmcnn import runs
+
+    path = runs.RunDir(run_dir).model_path
+    if not os.path.isfile(path):
+        raise CliError(f"{run_dir}: no trained model (expected {path})")
+
+
 def cmd_evaluate(args):
+    if args.model:
+        return _evaluate_model_file(args)
     clf = _load_run(args.run_dir)
     if not os.path.exists(args.data):
         raise CliError(f"--data {args.data}: no such file or directory")
     from mmcnn import runs
 
-    data = runs.load_data(
-        clf.modality, args.data, class_names=clf.class_names, verbose=0 if args.json else _progress()
+    data = runs.load_eval_data(
+        clf, args.data, encoding=args.encoding, verbose=0 if args.json else _progress()
     )
     metrics = clf.evaluate(data)
     if args.json:
@@ -228,6 +268,31 @@ def cmd_evaluate(args):
     print("confusion matrix (rows: true, columns: predicted)")
     for name, row in zip(metrics["labels"], metrics["confusion_matrix"]):
         print(f"{name:<20} " + " ".join(f"{v:>5d}" for v in row))
+
+
+def _evaluate_model_file(args):
+    from mmcnn.runs import export
+
+    if not os.path.exists(args.data):
+        raise CliError(f"--data {args.data}: no such file or directory")
+    if not os.path.isfile(args.model):
+        raise CliError(f"--model {args.model}: no such file")
+    _check_run(args.run_dir)
+    metrics = export.evaluate_model_file(
+        args.run_dir, args.model, args.data, verbose=0 if args.json else _progress()
+    )
+    if args.json:
+        print(json.dumps(metrics))
+        return
+    print(
+        f"{metrics['format']} file {args.model}: accuracy {metrics['accuracy']:.4f}  "
+        f"(Keras model {metrics['keras_accuracy']:.4f}; same top class on {metrics['agreement']:.1%}, "
+        f"largest probability difference {metrics['max_abs_diff']:.2e}; {metrics['num_examples']} examples)"
+    )
+    print(
+        f"file size {metrics['file_size_bytes']:,} bytes; batch-1 latency "
+        f"{metrics['latency_ms_batch1']:.3f} ms (median)"
+    )
 
 
 def cmd_predict(args):
@@ -270,11 +335,14 @@ def cmd_predict(args):
 
 
 def cmd_export(args):
-    from mmcnn import runs
+    from mmcnn.runs import export
 
-    clf = _load_run(args.run_dir)
-    out = args.out or runs.RunDir(args.run_dir).export_dir
-    clf.export(out, overwrite=args.overwrite)
+    if args.quantize and args.format != "litert":
+        raise CliError(f"--quantize is for --format litert; --format {args.format} writes float32")
+    _check_run(args.run_dir)
+    out = export.export_run(
+        args.run_dir, args.out, format=args.format, quantize=args.quantize, overwrite=args.overwrite
+    )
     print(f"mmcnn: exported to {out}")
 
 

@@ -300,6 +300,7 @@ def test_a_run_that_fails_before_its_first_epoch_leaves_nothing(trained, tmp_pat
     shutil.rmtree(one_class / "bright")
     failed = run("train", "image", "--train", str(one_class), "--out", str(out), *TINY, check=False)
     assert failed.returncode != 0
+    assert f"found 1 class (dark) in {one_class}; a classifier needs at least 2" in error_line(failed)
     assert not out.exists()
 
 
@@ -317,3 +318,69 @@ def test_a_second_writer_is_refused(trained, tmp_path):
         )
     assert result.returncode != 0 and "another mmcnn train (pid 12345)" in error_line(result)
     assert os.listdir(out) == [".lock"]
+
+
+def test_evaluate_on_some_of_the_classes_and_name_unknown_ones(trained, tmp_path):
+    import shutil
+
+    some = tmp_path / "some"
+    shutil.copytree(trained["test"] / "dark", some / "dark")
+    metrics = json.loads(run("evaluate", str(trained["out"]), "--data", str(some), "--json").stdout)
+    assert metrics["num_examples"] == 6 and metrics["labels"] == ["bright", "dark"]
+    (some / "grey").mkdir()
+    shutil.copy(trained["test"] / "dark" / "0.png", some / "grey" / "0.png")
+    result = run("evaluate", str(trained["out"]), "--data", str(some), check=False)
+    assert (
+        result.returncode != 0 and "['grey']" in error_line(result) and "does not know" in error_line(result)
+    )
+
+
+def test_a_manifest_in_another_encoding(trained, tmp_path):
+    import shutil
+
+    shutil.copy(trained["test"] / "dark" / "0.png", tmp_path / "café.png")
+    (tmp_path / "m.csv").write_bytes("path,label\ncafé.png,dark\n".encode("cp1252"))
+    refused = run("evaluate", str(trained["out"]), "--data", str(tmp_path / "m.csv"), check=False)
+    assert refused.returncode != 0 and "encoding" in error_line(refused) and "row 1" in error_line(refused)
+    result = run(
+        "evaluate", str(trained["out"]), "--data", str(tmp_path / "m.csv"), "--encoding", "cp1252", "--json"
+    )
+    assert json.loads(result.stdout)["num_examples"] == 1
+
+
+def test_metrics_record_what_loading_changed(trained):
+    metrics = json.loads((trained["out"] / "metrics.json").read_text())
+    assert {"train", "val", "test"} <= set(metrics["data"])
+    assert metrics["data"]["train"]["dropped_classes"] == []
+
+
+def test_export_litert_int8_and_evaluate_the_file(trained, tmp_path):
+    out = tmp_path / "model_int8.tflite"
+    result = run("export", str(trained["out"]), "--format", "litert", "--quantize", "int8", "--out", str(out))
+    assert out.is_file() and (tmp_path / "labels.txt").read_text().split() == ["bright", "dark"]
+    assert "exported to" in result.stdout
+    # An existing file is kept without --overwrite.
+    again = run("export", str(trained["out"]), "--format", "litert", "--out", str(out), check=False)
+    assert again.returncode != 0 and "overwrite" in error_line(again)
+    result = run(
+        "evaluate", str(trained["out"]), "--model", str(out), "--data", str(trained["test"]), "--json"
+    )
+    metrics = json.loads(result.stdout)
+    assert metrics["num_examples"] == 12 and metrics["format"] == "litert"
+    assert metrics["file_size_bytes"] == out.stat().st_size and metrics["latency_ms_batch1"] > 0
+    assert abs(metrics["accuracy"] - metrics["keras_accuracy"]) <= 1 / 12
+    text = run("evaluate", str(trained["out"]), "--model", str(out), "--data", str(trained["test"])).stdout
+    assert "Keras model" in text and "batch-1 latency" in text and "file size" in text
+
+
+def test_export_onnx_and_quantize_refused(trained, tmp_path):
+    out = tmp_path / "model.onnx"
+    run("export", str(trained["out"]), "--format", "onnx", "--out", str(out))
+    metrics = json.loads(
+        run(
+            "evaluate", str(trained["out"]), "--model", str(out), "--data", str(trained["test"]), "--json"
+        ).stdout
+    )
+    assert metrics["accuracy"] == metrics["keras_accuracy"] and metrics["max_abs_diff"] < 1e-5
+    refused = run("export", str(trained["out"]), "--format", "onnx", "--quantize", "int8", check=False)
+    assert refused.returncode == 2 and "--quantize is for --format litert" in error_line(refused)

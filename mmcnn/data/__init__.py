@@ -134,6 +134,43 @@ class LabeledData:
             inputs, self.labels[indices], self.class_names, self.kind, skipped=(), sources=sources
         )
 
+    def with_classes(self, class_names, leave_out=(), where="data"):
+        """The same examples labelled against another (a model's) class list.
+
+        For evaluating a model on data that holds some of its classes: every
+        class of this data must be in `class_names` (a class the model does not
+        know raises `DataError` naming it), except those in `leave_out`, whose
+        examples are left out (e.g. classes dropped from training for having no
+        usable example). Classes of `class_names` absent from the data simply
+        have no examples.
+
+        Example:
+        >>> data = LabeledData(["a", "b", "c"], [0, 1, 1], ["dog", "cat"], "texts")
+        >>> moved = data.with_classes(["bird", "cat", "dog"])
+        >>> moved.labels.tolist(), moved.class_names
+        ([2, 1, 1], ['bird', 'cat', 'dog'])
+        """
+        class_names = [str(c) for c in class_names]
+        index = {name: i for i, name in enumerate(class_names)}
+        leave_out = {str(c) for c in leave_out}
+        unknown = [c for c in self.class_names if c not in index and c not in leave_out]
+        if unknown:
+            raise DataError(
+                f"{where} has classes {unknown} that the model does not know; it knows {class_names}"
+            )
+        keep = [i for i, label in enumerate(self.labels) if self.class_names[label] not in leave_out]
+        left = sorted({c for c in self.class_names if c in leave_out and c not in index})
+        if left and len(keep) < len(self):
+            logger.warning("%s: left out %d example(s) of %s", where, len(self) - len(keep), left)
+        kept = self.subset(keep)
+        labels = [index[self.class_names[label]] for label in kept.labels]
+        moved = LabeledData(
+            kept.inputs, labels, class_names, self.kind, skipped=self.skipped, sources=kept.sources
+        )
+        for name, value in self._loading_facts().items():
+            setattr(moved, name, value.copy() if hasattr(value, "copy") else value)
+        return moved
+
     def split(self, fraction=0.1, seed=0):
         """Stratified split into `(rest, held_out)`, `fraction` of each class held out."""
         if not 0 < fraction < 1:
@@ -174,11 +211,12 @@ def check_empty_classes(empty_classes):
     return empty_classes
 
 
-def report_bad(source, reason, on_error, skipped):
-    """Skip-and-count or raise, naming the source."""
+def report_bad(source, reason, on_error, skipped, log=True):
+    """Skip-and-count or raise, naming the source (`log=False`: the caller logs it later)."""
     if on_error == "raise":
         raise DataError(f"{source}: {reason}")
-    logger.warning("skipping %s: %s", source, reason)
+    if log:
+        logger.warning("skipping %s: %s", source, reason)
     skipped.append((str(source), str(reason)))
 
 
@@ -497,7 +535,13 @@ def load_manifest(
                 value if not isinstance(value, str) or os.path.isabs(value) else os.path.join(base_dir, value)
             )
             if isinstance(value, str) and not os.path.isfile(full):
-                problems.append(f"row {row}: file not found: {full}")
+                # A path written on Windows ("imgs\\cat\\1.png") names no file here.
+                hint = (
+                    " (the path uses Windows '\\' separators; write '/' instead)"
+                    if "\\" in str(value)
+                    else ""
+                )
+                problems.append(f"row {row}: file not found: {full}{hint}")
             resolved.append(full)
         inputs = resolved
     if problems:
@@ -752,9 +796,13 @@ def check_each(sources, check, on_error="skip", verbose=1, what="files"):
                 results.append(value)
                 kept.append(i)
             else:
-                report_bad(sources[i], value, on_error, skipped)
+                # With a progress bar on the line, the "skipping" lines wait until it is done.
+                report_bad(sources[i], value, on_error, skipped, log=bar is None)
             if bar is not None and (i % 64 == 0 or i == len(sources) - 1):
                 bar.update(i + 1, values=[("skipped", len(skipped))] if skipped else None)
+    if bar is not None:
+        for source, reason in skipped:
+            logger.warning("skipping %s: %s", source, reason)
     if skipped:
         logger.warning("skipped %d of %d %s (see the log above for each)", len(skipped), len(sources), what)
     return results, kept, skipped

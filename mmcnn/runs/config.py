@@ -18,6 +18,8 @@ TRAIN_KEYS = (
     "seed",
     "on_error",
     "val_fraction",
+    "encoding",
+    "empty_classes",
     "classifier",
 )
 DEFAULTS = {
@@ -29,6 +31,8 @@ DEFAULTS = {
     "seed": 0,
     "on_error": "skip",
     "val_fraction": 0.1,
+    "encoding": None,
+    "empty_classes": "error",
     "classifier": {},
 }
 
@@ -129,6 +133,17 @@ def check_train_options(config):
         raise ConfigError(f"val_fraction must be a number between 0 and 1; received {fraction!r}")
     if config.get("on_error") not in ("skip", "raise"):
         raise ConfigError(f"--on-error must be 'skip' or 'raise'; received {config.get('on_error')!r}")
+    if config.get("empty_classes") not in ("error", "drop"):
+        raise ConfigError(
+            f"--empty-classes must be 'error' or 'drop'; received {config.get('empty_classes')!r}"
+        )
+    if config.get("encoding") is not None:
+        import codecs
+
+        try:
+            codecs.lookup(config["encoding"])
+        except (LookupError, TypeError):
+            raise ConfigError(f"--encoding {config['encoding']!r}: not an encoding Python knows") from None
     if not isinstance(config.get("classifier"), dict):
         raise ConfigError(f"[classifier] must be a table; received {config.get('classifier')!r}")
     out = config.get("out")

@@ -11,6 +11,7 @@ import shutil
 
 import numpy as np
 
+from mmcnn.data import DataError
 from mmcnn.models import registry
 from mmcnn.runs.config import ConfigError
 from mmcnn.runs.run_dir import RunDir
@@ -26,11 +27,31 @@ def classifier_class(modality):
         raise ConfigError(str(error)) from None
 
 
-def load_data(modality, path, class_names=None, on_error="skip", verbose=1):
-    """A class-per-folder directory or CSV manifest as the modality's `LabeledData`."""
+def load_data(
+    modality, path, class_names=None, on_error="skip", verbose=1, encoding=None, empty_classes="error"
+):
+    """A class-per-folder directory or CSV manifest as the modality's `LabeledData`.
+
+    `encoding` is the manifest's text encoding (CSV only; default UTF-8);
+    `empty_classes="drop"` leaves out a class with no usable example instead
+    of failing."""
+    options = {"empty_classes": empty_classes}
+    if encoding and os.fspath(path).lower().endswith(".csv"):
+        options["encoding"] = encoding
     return classifier_class(modality).read_data(
-        path, class_names=class_names, on_error=on_error, verbose=verbose
+        path, class_names=class_names, on_error=on_error, verbose=verbose, **options
     )
+
+
+def load_eval_data(clf, path, leave_out=(), on_error="skip", verbose=1, encoding=None):
+    """Labelled data to score `clf` on: any subset of its classes, labelled with its class ids.
+
+    A class the model does not know is an error naming it, unless it is in
+    `leave_out` (classes dropped from training), whose examples are left out."""
+    data = load_data(
+        clf.modality, path, on_error=on_error, verbose=verbose, encoding=encoding, empty_classes="drop"
+    )
+    return data.with_classes(clf.class_names, leave_out=leave_out, where=os.fspath(path))
 
 
 def load_run(run_dir):
@@ -98,15 +119,20 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
         # Checks the backup now: a damaged one is named before any data is decoded.
         done = read_backup_epoch(backup_dir) if os.path.isdir(backup_dir) else 0
         logger.warning("resuming the interrupted run in %s after epoch %d", run.path, done)
-    train = load_data(modality, config["train"], on_error=config["on_error"], verbose=verbose)
-    if config.get("val"):
-        val = load_data(
-            modality,
-            config["val"],
-            class_names=train.class_names,
-            on_error=config["on_error"],
-            verbose=verbose,
+    reading = {"on_error": config["on_error"], "verbose": verbose, "encoding": config.get("encoding")}
+    train = load_data(
+        modality, config["train"], empty_classes=config.get("empty_classes", "error"), **reading
+    )
+    if len(train.class_names) < 2:
+        found = ", ".join(train.class_names) or "none"
+        raise DataError(
+            f"found {len(train.class_names)} class ({found}) in {config['train']}; "
+            "a classifier needs at least 2"
         )
+    dropped = [name for name, _ in train.dropped_classes]
+    if config.get("val"):
+        val = load_data(modality, config["val"], empty_classes="drop", **reading)
+        val = val.with_classes(train.class_names, leave_out=dropped, where=config["val"])
     else:
         train, val = train.split(config["val_fraction"], seed=config["seed"])
     try:
@@ -142,17 +168,15 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
     metrics = {
         "validation": clf.evaluate(val),
         "skipped": {"train": train.skipped, "val": val.skipped},
+        # What loading left out or changed: dropped classes, stripped labels, repaired texts, ...
+        "data": {"train": train.data_report(), "val": val.data_report()},
     }
     if config.get("test"):
-        test = load_data(
-            modality,
-            config["test"],
-            class_names=clf.class_names,
-            on_error=config["on_error"],
-            verbose=verbose,
-        )
+        test = load_data(modality, config["test"], empty_classes="drop", **reading)
+        test = test.with_classes(clf.class_names, leave_out=dropped, where=config["test"])
         metrics["test"] = clf.evaluate(test)
         metrics["skipped"]["test"] = test.skipped
+        metrics["data"]["test"] = test.data_report()
     run.finish(metrics)
     write_run_report(clf, run, history, metrics, val)
     return metrics

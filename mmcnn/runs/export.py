@@ -1,0 +1,92 @@
+"""What `mmcnn export` and `mmcnn evaluate --model` do with a run: write a file, score a file.
+
+`export_run` writes a run's classifier as a SavedModel, a LiteRT `.tflite` or
+an `.onnx` file; int8 calibration data is the run's own training data (read
+again from the path in its `config.json`). `evaluate_model_file` scores a
+converted file in its runtime next to the run's Keras model.
+"""
+
+import json
+import logging
+import os
+
+from mmcnn.runs.run_dir import RunDir
+from mmcnn.runs.train import load_data, load_run
+
+logger = logging.getLogger("mmcnn.runs")
+
+
+def run_training_data(run_dir, clf, verbose=0):
+    """The training data of a run, read again from the path recorded in its `config.json`."""
+    run = RunDir(run_dir)
+    if not os.path.isfile(run.config_path):
+        raise FileNotFoundError(f"{run_dir}: no config.json, so the training data is unknown")
+    with open(run.config_path, encoding="utf-8") as f:
+        command = json.load(f).get("command", {})
+    path = command.get("train")
+    if not path or not os.path.exists(path):
+        raise FileNotFoundError(
+            f"{run_dir}: the training data recorded in config.json ({path}) is not there; int8 "
+            "calibration needs it"
+        )
+    return load_data(
+        clf.modality,
+        path,
+        class_names=clf.class_names,
+        on_error=command.get("on_error", "skip"),
+        verbose=verbose,
+    )
+
+
+def needs_calibration(clf, format, quantize):
+    """Whether this export draws calibration examples (LiteRT int8, and dynamic with float layers)."""
+    return format == "litert" and (
+        quantize == "int8" or (quantize == "dynamic" and bool(clf.edge_float_layers()))
+    )
+
+
+def export_run(run_dir, out=None, format="saved_model", quantize=None, overwrite=False, calibration_size=300):
+    """Writes the run's classifier in `format`; returns the path written.
+
+    Args:
+        run_dir: a completed run directory.
+        out: target path (default: `RUN_DIR/export` for a SavedModel,
+            `RUN_DIR/model[_QUANTIZE].tflite` or `RUN_DIR/model.onnx`).
+        format: `"saved_model"`, `"litert"` or `"onnx"`.
+        quantize: LiteRT only: `None`, `"float16"`, `"dynamic"` or `"int8"`.
+        overwrite: replace an earlier export at `out`.
+        calibration_size: most training examples drawn for int8 calibration.
+    """
+    clf = load_run(run_dir)
+    if out is None:
+        out = default_export_path(run_dir, format, quantize)
+    kwargs = {}
+    if needs_calibration(clf, format, quantize):
+        data = run_training_data(run_dir, clf)
+        logger.info("calibrating on up to %d of the run's %d training examples", calibration_size, len(data))
+        kwargs = {"calibration_data": data, "calibration_size": calibration_size}
+    from mmcnn.export.formats import export
+
+    return export(clf, out, format=format, quantize=quantize, overwrite=overwrite, **kwargs)
+
+
+def default_export_path(run_dir, format, quantize=None):
+    run = RunDir(run_dir)
+    if format == "saved_model":
+        return run.export_dir
+    if format == "litert":
+        return os.path.join(run.path, f"model{'_' + quantize if quantize else ''}.tflite")
+    return os.path.join(run.path, "model.onnx")
+
+
+def evaluate_model_file(run_dir, model_file, data_path, verbose=0):
+    """Scores `model_file` (`.tflite` / `.onnx`) on `data_path` next to the run's Keras model.
+
+    Returns the metrics of `Classifier.evaluate_model_file`: accuracy of the
+    file, `keras_accuracy`, `agreement`, `max_abs_diff`, `file_size_bytes`,
+    `latency_ms_batch1`."""
+    clf = load_run(run_dir)
+    if not os.path.isfile(model_file):
+        raise FileNotFoundError(f"{model_file}: no such model file")
+    data = load_data(clf.modality, data_path, class_names=clf.class_names, verbose=verbose)
+    return clf.evaluate_model_file(data, model_file)
