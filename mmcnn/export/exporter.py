@@ -164,7 +164,13 @@ def export_classifier(clf, path, overwrite=False, extra_endpoints=()):
         archive.track(clf.model)
         for ep in endpoints:
             archive.add_endpoint(ep.name, ep.fn, ep.input_signature)
-        archive.write_out(tmp, verbose=False)
+        try:
+            archive.write_out(tmp, verbose=False)
+        except tf.errors.OpError as error:  # e.g. the disk filled while writing the variables
+            kept = "the previous export is unchanged" if os.path.exists(path) else "nothing was written"
+            raise ExportError(
+                f"could not write the export to {path} ({error.message.strip()}); {kept}"
+            ) from None
         found = forbidden_ops(tmp)
         if found:
             raise ExportError(f"the exported graph uses ops a serving graph must not: {found}")
