@@ -79,7 +79,7 @@ def resolve_train_config(modality, options=None, config_file=None, settings=()):
             data path does not exist, or a setting is malformed.
 
     Example:
-    >>> config = resolve_train_config("image", {"train": ".", "out": "run"}, settings=["image_size=[28, 28]"])
+    >>> config = resolve_train_config("image", {"train": ".", "out": "my-run"}, settings=["image_size=[28, 28]"])
     >>> config["classifier"], config["seed"]
     ({'image_size': [28, 28]}, 0)
     """
