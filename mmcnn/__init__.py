@@ -30,6 +30,7 @@ _SUBMODULES = (
     "board",
     "data",
     "distribute",
+    "explain",
     "export",
     "image",
     "inspect",
@@ -40,6 +41,7 @@ _SUBMODULES = (
     "testing",
     "text",
     "training",
+    "tune",
 )
 
 

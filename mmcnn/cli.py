@@ -1,4 +1,4 @@
-"""The `mmcnn` command: train, evaluate, predict, export, inspect, demo.
+"""The `mmcnn` command: train, evaluate, predict, export, explain, inspect, demo.
 
 Wrong arguments, missing paths and malformed data end in one line naming the
 problem and a non-zero exit code, never a traceback.
@@ -86,6 +86,34 @@ def build_parser():
         help="a class with no usable training example: stop (default) or leave it out (recorded in "
         "metrics.json and the report)",
     )
+    train.add_argument(
+        "--init-from",
+        dest="init_from",
+        metavar="RUN_DIR",
+        help="start from a trained run (or .keras file) of the same modality: its settings and "
+        "weights are copied, its head too when the classes are the same (docs/transfer.md)",
+    )
+    train.add_argument(
+        "--freeze-epochs",
+        dest="freeze_epochs",
+        type=int,
+        metavar="N",
+        help="with --init-from: epochs with the copied layers frozen first (default: up to 3 when "
+        "the head is new, 0 when it is kept)",
+    )
+    train.add_argument(
+        "--fine-tune-learning-rate",
+        dest="fine_tune_learning_rate",
+        type=float,
+        metavar="RATE",
+        help="with --init-from: learning rate once all layers train (default: a tenth of the preset's)",
+    )
+    train.add_argument(
+        "--class-weight",
+        dest="class_weight",
+        choices=("balanced",),
+        help="balanced: weigh each class's loss by the inverse of its share of the training data",
+    )
     train.add_argument("--overwrite", action="store_true", help="replace a completed run")
     train.add_argument(
         "--distribute",
@@ -119,6 +147,12 @@ def build_parser():
     predict.add_argument(
         "--strict", action="store_true", help="exit non-zero when any input could not be predicted"
     )
+    predict.add_argument(
+        "--embed",
+        metavar="OUT.npy",
+        help="write each input's pooled feature vector (one row per input, NaN for an unreadable one) "
+        "to this .npy file, and the inputs in row order to OUT.inputs.txt, instead of predicting",
+    )
 
     export = sub.add_parser("export", help="write a SavedModel, a LiteRT .tflite or an .onnx file")
     export.add_argument("run_dir")
@@ -140,10 +174,25 @@ def build_parser():
     )
     export.add_argument("--overwrite", action="store_true")
 
+    explain = sub.add_parser(
+        "explain", help="Grad-CAM pictures: where in each input the evidence for its class lies"
+    )
+    explain.add_argument("run_dir")
+    explain.add_argument(
+        "inputs", nargs="+", help="files, folders (recursive), .csv manifests, or texts for a text model"
+    )
+    explain.add_argument("--out", required=True, help="folder for the pictures (one PNG per input)")
+    explain.add_argument(
+        "--class", dest="class_name", help="explain this class (default: each input's most probable)"
+    )
+    explain.add_argument("--json", action="store_true", help="print one JSON list of rows")
+
     insp = sub.add_parser("inspect", help="receptive fields, parameters and multiply-adds per layer")
     insp.add_argument("run_dir", nargs="?")
     insp.add_argument("--preset")
     insp.add_argument("--modality", choices=_modalities())
+
+    _add_tune_parser(sub)
 
     demo = sub.add_parser("demo", help="train, evaluate and export the three demo classifiers")
     demo.add_argument("--out", default="demo-runs")
@@ -161,8 +210,10 @@ def main(argv=None):
             "evaluate": cmd_evaluate,
             "predict": cmd_predict,
             "export": cmd_export,
+            "explain": cmd_explain,
             "inspect": cmd_inspect,
             "demo": cmd_demo,
+            "tune": cmd_tune,
         }[args.command]
         return command(args) or 0
     except (CliError, ConfigError) as error:
@@ -220,6 +271,72 @@ def cmd_train(args):
 def _progress():
     """Keras verbosity: progress bars on a terminal, one plain line per epoch in a log or CI."""
     return 1 if sys.stdout.isatty() else 2
+
+
+# ------------------------------------------------------------------- tune
+def _add_tune_parser(sub):
+    tune = sub.add_parser(
+        "tune", help="search a classifier's settings on your data within a budget; writes best.toml"
+    )
+    tune.add_argument("modality", choices=_modalities())
+    tune.add_argument("--train", required=True, help="class-per-folder directory or CSV manifest")
+    tune.add_argument(
+        "--val", help="validation data that scores every trial (default: a stratified split of --train)"
+    )
+    tune.add_argument("--out", required=True, help="search folder (TUNE_DIR); rerun to resume")
+    tune.add_argument(
+        "--budget", default="30m", help="wall-clock time (30m, 2h, 1h30m, 90s) or a number of trials (20)"
+    )
+    tune.add_argument("--space", help="TOML file that narrows or replaces the default space (docs/tune.md)")
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="classifier argument held fixed in every trial, TOML value (e.g. image_size=[28,28])",
+    )
+    tune.add_argument("--on-error", dest="on_error", choices=("skip", "raise"), default="skip")
+    tune.add_argument("--encoding", help="text encoding of CSV manifests (default UTF-8)")
+
+
+def cmd_tune(args):
+    from mmcnn import runs, tune
+
+    settings = {}
+    for item in args.settings:
+        key, sep, value = item.partition("=")
+        if not key.strip() or not sep:
+            raise CliError(f"--set expects KEY=VALUE; received {item!r}")
+        settings[key.strip()] = runs.parse_value(value)
+    tune_logger = logging.getLogger("mmcnn.tune")
+    for handler in logging.getLogger("mmcnn.runs").handlers:
+        tune_logger.addHandler(handler)  # `mmcnn: ...` lines, as `mmcnn train` prints them
+    tune_logger.setLevel(logging.INFO)
+    tune_logger.propagate = False
+    result = tune.tune(
+        args.modality,
+        args.train,
+        val=args.val,
+        out=args.out,
+        budget=args.budget,
+        space=args.space,
+        seed=args.seed,
+        settings=settings,
+        on_error=args.on_error,
+        encoding=args.encoding,
+    )
+    print(
+        f"best: trial {result['trial']} of {result['trials']}, validation accuracy "
+        f"{result['val_accuracy']:.4f} -> {result['best_toml']}"
+    )
+    print(f"report: {result['report']}")
+    print(
+        f"next: mmcnn train {args.modality} --config {result['best_toml']} --train {args.train}"
+        + (f" --val {args.val}" if args.val else "")
+        + " --out RUN_DIR"
+    )
 
 
 # -------------------------------------------------------------- other commands
@@ -302,6 +419,10 @@ def cmd_predict(args):
         raise CliError(f"--top-k must be >= 1; received {args.top_k}")
     if args.csv and os.path.isdir(args.csv):
         raise CliError(f"--csv {args.csv}: is a directory; give a file name")
+    if args.embed and (args.csv or args.json):
+        raise CliError("--embed writes feature vectors instead of predictions; leave out --csv and --json")
+    if args.embed and not args.embed.lower().endswith(".npy"):
+        raise CliError(f"--embed {args.embed}: give a file name ending in .npy")
     clf = _load_run(args.run_dir)
     inputs = list(args.inputs)
     if args.file:
@@ -313,6 +434,8 @@ def cmd_predict(args):
         raise CliError(
             "nothing to predict: give inputs (files, folders, a .csv manifest; or --file for text)"
         )
+    if args.embed:
+        return _embed(clf, inputs, args)
     rows = predict.predict_rows(clf, inputs, top_k=args.top_k)
     if args.csv:
         predict.write_predictions_csv(rows, args.csv)
@@ -334,6 +457,24 @@ def cmd_predict(args):
     return 0
 
 
+def _embed(clf, inputs, args):
+    from mmcnn.runs import predict
+
+    sources, embeddings, errors = predict.embed_rows(clf, inputs)
+    names_path = predict.write_embeddings(args.embed, sources, embeddings)
+    failed = sum(1 for error in errors if error)
+    print(
+        f"mmcnn: wrote {len(sources) - failed} embeddings ({embeddings.shape[1]} features) to "
+        f"{args.embed}; inputs in row order in {names_path}",
+        file=sys.stderr,
+    )
+    if failed:
+        print(f"mmcnn: {failed} of {len(sources)} inputs could not be embedded (NaN rows)", file=sys.stderr)
+    if not sources or failed == len(sources) or (failed and args.strict):
+        return EXIT_FAILURE
+    return 0
+
+
 def cmd_export(args):
     from mmcnn.runs import export
 
@@ -344,6 +485,28 @@ def cmd_export(args):
         args.run_dir, args.out, format=args.format, quantize=args.quantize, overwrite=args.overwrite
     )
     print(f"mmcnn: exported to {out}")
+
+
+def cmd_explain(args):
+    from mmcnn.runs.explain import explain_rows
+
+    clf = _load_run(args.run_dir)
+    if args.class_name is not None and args.class_name not in clf.class_names:
+        raise CliError(f"--class {args.class_name}: not a class of this model; choose from {clf.class_names}")
+    rows = explain_rows(clf, args.inputs, args.out, class_name=args.class_name)
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for row in rows:
+            if row["error"]:
+                print(f"{row['input']}\terror: {row['error']}")
+            else:
+                top = ", ".join(f"{name} {p:.3f}" for name, p in row["top_k"])
+                print(f"{row['input']}\t{row['png']}\t{top}")
+    failed = sum(1 for row in rows if row["error"])
+    if failed:
+        print(f"mmcnn: {failed} of {len(rows)} inputs could not be explained", file=sys.stderr)
+    return EXIT_FAILURE if not rows or failed == len(rows) else 0
 
 
 def cmd_inspect(args):

@@ -1,5 +1,6 @@
 """The run report: real models, real PNG files in tmp_path, opened with PIL."""
 
+import html.parser
 import logging
 import re
 
@@ -194,3 +195,101 @@ def test_text_classifier_report_finds_the_hidden_windows(tmp_path):
     assert texts["filters.png"]["mmcnn:panels"] == "4"  # window_2: 4 filters of (8 dims x 2)
     assert texts["feature_maps.png"]["mmcnn:panels"] == "[8]"  # 2 widths x 4 filters
     assert [size for _, size in conv_fields(clf.model)] == [(2,), (3,)]
+
+
+# ------------------------------------------------- calibration and mistakes
+
+
+class _Page(html.parser.HTMLParser):
+    """The `src` of every <img>, the text of every heading, and the class="missing" paragraphs."""
+
+    def __init__(self):
+        super().__init__()
+        self.images, self.headings, self.missing = [], [], 0
+        self._in_heading = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        self._in_heading = tag in ("h1", "h2", "h3")
+        if attrs.get("class") == "missing":
+            self.missing += 1
+
+    def handle_data(self, data):
+        if self._in_heading:
+            self.headings.append(data.strip())
+            self._in_heading = False
+
+
+def _split_with_mistakes(clf, data):
+    """The classifier's probabilities on `data`, with the labels of some examples swapped so that
+    the galleries have confident mistakes to show."""
+    probabilities = clf.model.predict(clf.make_dataset(data), verbose=0)
+    predicted = probabilities.argmax(axis=1)
+    data.labels = np.where(np.arange(len(data)) % 3 == 0, 1 - predicted, predicted).astype("int32")
+    return probabilities
+
+
+def _prediction_report(clf, data, tmp_path, **kwargs):
+    probabilities = _split_with_mistakes(clf, data)
+    calibration = {"temperature": 1.7, "ece_before": 0.2, "ece_after": 0.05, "nll_before": 0.9}
+    calibration.update(nll_after=0.5, test_ece_before=0.21, test_ece_after=0.07)
+    files = write_report(
+        clf, tmp_path, data=data, probabilities=probabilities, calibration=calibration, **kwargs
+    )
+    page_text = (tmp_path / "index.html").read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(page_text)
+    # Every picture the page shows lies beside it, and every one opens as a PNG.
+    for src in page.images:
+        assert (tmp_path / src).is_file(), src
+        check_png(tmp_path / src, min_side=100)
+    assert {"reliability.png", "mistakes.png", "confused_pairs.png"} <= set(page.images)
+    assert "Calibration" in page.headings and "How sure it is, and its worst mistakes" in page.headings
+    assert "1.7000" in page_text and "0.0500" in page_text  # T and the validation ECE after
+    assert "http" not in page_text
+    return files, page
+
+
+def test_report_with_predictions_image(image_classifier, tmp_path):
+    rng = np.random.default_rng(0)
+    data = mmcnn.image.from_arrays(
+        rng.uniform(0, 255, (30, 16, 16)), rng.integers(0, 3, 30), ["disc", "square", "bar"]
+    )
+    files, page = _prediction_report(image_classifier, data, tmp_path, gallery_size=5)
+    assert [f.name for f in files][-4:] == [
+        "reliability.png",
+        "mistakes.png",
+        "confused_pairs.png",
+        "index.html",
+    ]
+    # The gallery is capped: 5 examples (4 columns -> 2 rows), each with its own panel.
+    with Image.open(tmp_path / "mistakes.png") as image:
+        assert image.size[1] < image.size[0]
+
+
+def test_report_with_predictions_audio_and_text(tmp_path):
+    rng = np.random.default_rng(0)
+    audio = mmcnn.audio.AudioClassifier(class_names=["a", "b"], clip_seconds=0.25, n_mels=32, preset="tiny")
+    clips = mmcnn.audio.from_arrays(rng.normal(0, 0.1, (12, 4000)).astype("float32"), ["a", "b"] * 6)
+    _prediction_report(audio, clips, tmp_path / "audio")
+    text = mmcnn.text.TextClassifier(
+        class_names=["bad", "good"], max_tokens=16, min_frequency=1, embedding_dim=8, filters=4
+    )
+    words = ["a good film", "a bad film", "the dog sat on the mat", "good dog", "bad mat", ""]
+    text.adapt(words)
+    _prediction_report(text, mmcnn.text.from_arrays(words * 2, ["good", "bad"] * 6), tmp_path / "text")
+
+
+def test_report_names_the_missing_mistake_pictures(image_classifier, tmp_path):
+    data = mmcnn.image.from_arrays(np.zeros((4, 16, 16)), [0, 1, 2, 0], ["disc", "square", "bar"])
+    probabilities = np.eye(3)[data.labels]  # no mistake at all
+    write_report(image_classifier, tmp_path, data=data, probabilities=probabilities)
+    page = _Page()
+    page_text = (tmp_path / "index.html").read_text(encoding="utf-8")
+    page.feed(page_text)
+    assert "reliability.png" in page.images and "mistakes.png" not in page.images
+    assert "the model made no mistake on this split" in page_text
+    for src in page.images:
+        assert (tmp_path / src).is_file()

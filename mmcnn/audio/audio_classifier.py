@@ -24,7 +24,7 @@ from mmcnn.audio.audio_augmentation import BackgroundNoise, RandomGain, RandomTi
 from mmcnn.audio.audio_converter import LogMelSpectrogram
 from mmcnn.audio.audio_data import AUDIO_EXTENSIONS, from_dataframe, from_directory
 from mmcnn.audio.audio_loading import checked_waveform, fit_length, load_audio
-from mmcnn.audio.audio_serving import audio_endpoints, audio_settings
+from mmcnn.audio.audio_serving import AUDIO_FRONT_END, audio_edge_metadata, audio_endpoints, audio_settings
 from mmcnn.data import DataError
 from mmcnn.models.classifier import Classifier
 from mmcnn.models.metrics import classification_report
@@ -159,6 +159,19 @@ class AudioClassifier(Classifier):
         augmentation: `"none"`, `"light"` or `"standard"` (default).
         learning_rate, epochs, batch_size: training settings (default: the preset's).
         seed: seed of initialisation, shuffling, cropping and augmentation.
+        precision: `"auto"` (default: `mixed_bfloat16` where the machine computes
+            bfloat16 natively, else `float32`; `mmcnn.models.precision`), `"float32"`,
+            `"mixed_bfloat16"` or `"mixed_float16"`.
+        init_from: a run directory or `.keras` file of an audio classifier to
+            start from (a warm start, `mmcnn.models.transfer`): its adapter and
+            backbone weights are copied, and its head when the classes are the
+            same. The sample rate, clip length, spectrogram settings and preset
+            must match.
+        freeze_epochs: epochs with the copied layers frozen before all are
+            trained (default: up to 3, at most half the epochs, when the head
+            is new; 0 when it was kept).
+        fine_tune_learning_rate: learning rate once everything trains
+            (default: a tenth of `learning_rate`).
 
     Example:
     >>> clf = AudioClassifier(num_classes=2, clip_seconds=0.25, preset="tiny")
@@ -167,11 +180,39 @@ class AudioClassifier(Classifier):
     """
 
     modality = "audio"
+    # What a warm start's source must share: the log-mel front end and the clip it sees.
+    transfer_settings = (
+        "sample_rate",
+        "clip_seconds",
+        "features",
+        "n_mels",
+        "n_mfcc",
+        "deltas",
+        "hop_length",
+        "n_fft",
+    )
     from_directory = staticmethod(from_directory)
     from_dataframe = staticmethod(from_dataframe)
     input_extensions = AUDIO_EXTENSIONS
     presets = PRESETS
     default_preset = "small"
+
+    @classmethod
+    def tune_space(cls, settings):
+        """The default space of `mmcnn tune audio` (`mmcnn.tune.space`; `settings`: the fixed arguments).
+
+        Width and depth through the preset, the learning rate around the
+        presets' 3e-3, the batch size, the augmentation policy, the mel bands,
+        and the hop between frames: 5, 10 or 20 ms at the sample rate."""
+        rate = settings.get("sample_rate", 16000)
+        return {
+            "preset": {"values": ["tiny", "small", "resnet"]},
+            "learning_rate": {"min": 1e-3, "max": 1e-2, "log": True},
+            "batch_size": {"values": [32, 64]},
+            "augmentation": {"values": list(AUGMENTATION_POLICIES)},
+            "n_mels": {"values": [32, 48, 64, 80]},
+            "hop_length": {"values": [max(1, round(rate * ms / 1000)) for ms in (5, 10, 20)]},
+        }
 
     def __init__(
         self,
@@ -192,6 +233,10 @@ class AudioClassifier(Classifier):
         epochs=None,
         batch_size=None,
         seed=0,
+        precision="auto",
+        init_from=None,
+        freeze_epochs=None,
+        fine_tune_learning_rate=None,
     ):
         super().__init__(
             num_classes=num_classes,
@@ -202,6 +247,10 @@ class AudioClassifier(Classifier):
             epochs=epochs,
             batch_size=batch_size,
             seed=seed,
+            precision=precision,
+            init_from=init_from,
+            freeze_epochs=freeze_epochs,
+            fine_tune_learning_rate=fine_tune_learning_rate,
         )
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
             raise ValueError(
@@ -382,6 +431,28 @@ class AudioClassifier(Classifier):
         return np.asarray(starts)
 
     # ------------------------------------------------------------- inference
+    def embed(self, inputs, batch_size=64):
+        """The pooled feature vector of clips of any length: the mean over each clip's windows.
+
+        Windows as `predict_windows` cuts them; a clip of the model's length is
+        one window, and its embedding is the export's `embedding` signature's.
+
+        Returns:
+            float32 array `(n, features)`.
+        """
+        waves = self._load_waveforms(inputs)
+        n = self.num_samples
+        windows, counts = [], []
+        for wave in waves:
+            starts = self._window_starts(len(wave))
+            counts.append(len(starts))
+            windows.extend(fit_length(wave[s : s + n], n, mode="center") for s in starts)
+        if not windows:
+            return np.zeros((0, self._embed_batch(np.zeros((1, n), "float32")).shape[1]), "float32")
+        embeddings = self._embed_batch(np.stack(windows), batch_size)
+        bounds = np.cumsum([0] + counts)
+        return np.stack([embeddings[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
+
     def predict_windows(self, inputs, batch_size=64):
         """Per-window class probabilities of clips of any length.
 
@@ -445,9 +516,49 @@ class AudioClassifier(Classifier):
     def serving_metadata(self):
         return {"preprocessing": audio_settings(self)}
 
-    def evaluate(self, data, batch_size=None):
+    # On-device files take float32 waveform windows `(1, num_samples)`: the default edge endpoint.
+    def edge_metadata(self):
+        return audio_edge_metadata(self)
+
+    def edge_float_layers(self):
+        """The log-mel front end stays float in int8 files."""
+        return (AUDIO_FRONT_END,)
+
+    # Explain hook --------------------------------------------------------------
+    def _explanation_views(self, batch, cam):
+        """Grad-CAM maps over the log-mel `(frames, mel_bins)` and a per-frame `curves` entry.
+
+        A time map (1-D presets: the mel bins are channels) is resized to the frames
+        and spread over the bins; a 2-D map (`"spectrogram_2d"`) is resized to the
+        spectrogram and its curve is the mean over the bins. `frame_seconds` is the
+        hop between frames.
+        """
+        from mmcnn.explain import normalize_maps, resize_map
+
+        converter = self.model.get_layer(AUDIO_FRONT_END)
+        spectrograms = np.asarray(converter(np.asarray(batch, dtype="float32")), dtype="float32")
+        frames, bins = spectrograms.shape[1:3]
+        maps, curves = [], []
+        for cam_map in cam["maps"]:
+            if cam_map.ndim == 1:
+                curve = resize_map(cam_map, (frames,))
+                maps.append(np.repeat(curve[:, None], bins, axis=1))
+            else:
+                maps.append(resize_map(cam_map, (frames, bins)))
+                curve = normalize_maps(maps[-1].mean(axis=1)[None])[0]
+            curves.append(curve)
+        return {
+            "maps": maps,
+            "backgrounds": list(spectrograms),
+            "curves": curves,
+            "frame_seconds": converter.hop_length / converter.sample_rate,
+        }
+
+    def evaluate(self, data, batch_size=None, model_file=None):
         """Scores on `data`; clips longer than one window are scored by their mean window
-        probabilities, as `predict` does."""
+        probabilities, as `predict` does. With `model_file`, see `evaluate_model_file`."""
+        if model_file is not None:
+            return self.evaluate_model_file(data, model_file, batch_size=batch_size)
         if all(len(w) <= self.num_samples for w in data.inputs):
             return super().evaluate(data, batch_size=batch_size)
         self._check_classes(data, "evaluation data")

@@ -287,11 +287,10 @@ class LogMelSpectrogram(keras.layers.Layer):
         padded = tf.pad(waveform, [[0, 0], [half, half]], mode=self.pad_mode.upper())
         frames = tf.signal.frame(padded, self.n_fft, self.hop_length, axis=-1)
         stft = tf.signal.rfft(frames * tf.constant(self._window), fft_length=[self.n_fft])
-        # re^2 + im^2 is more accurate than squaring |X| for the power case.
-        power = tf.square(tf.math.real(stft)) + tf.square(tf.math.imag(stft))
-        if self.power != 2.0:
-            power = tf.pow(power, self.power / 2.0)
-        return power
+        # |X| (ComplexAbs) rather than re^2 + im^2: tf2onnx converts an RFFT only when ComplexAbs
+        # reads it, and LiteRT has a built-in COMPLEX_ABS; the features move by ~2e-6 dB.
+        magnitude = tf.abs(stft)
+        return tf.square(magnitude) if self.power == 2.0 else tf.pow(magnitude, self.power)
 
     def _to_db(self, mel):
         log_spec = 10.0 * (tf.math.log(tf.maximum(mel, self.amin)) / np.log(10.0))

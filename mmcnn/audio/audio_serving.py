@@ -5,6 +5,7 @@
 | `serving_default` | `waveform`: float32 `(batch, samples)` at the model's rate, any length |
 | `wav` | `wav_bytes`: string `(batch,)`, WAV files at the model's rate |
 | `features` | `waveform` clips of the model's length |
+| `embedding` | `waveform` clips of the model's length; also returns `embedding` (`Classifier.embed`) |
 
 Long clips are cut into model-length windows (`frame_windows`) and the window
 probabilities averaged, as `AudioClassifier.predict` does.
@@ -13,7 +14,7 @@ probabilities averaged, as `AudioClassifier.predict` does.
 import tensorflow as tf
 
 from mmcnn.export.audio_frames import frame_windows
-from mmcnn.export.endpoints import Endpoint, serving_outputs, tensor_spec
+from mmcnn.export.endpoints import Endpoint, embedding_endpoint, serving_outputs, tensor_spec
 
 
 def audio_window(clf):
@@ -94,6 +95,7 @@ def audio_endpoints(clf):
             [tensor_spec([None, window], tf.float32, "waveform")],
             f"the model's own input: float32 clips (batch, {window}) at {sample_rate} Hz",
         ),
+        embedding_endpoint(clf),
     ]
 
 
@@ -109,3 +111,39 @@ def audio_settings(clf):
         "short_clips": "zero-padded around the centre to window_samples",
         "wav": "16-bit PCM; must be at sample_rate (not resampled); channels averaged",
     }
+
+
+# On-device files (LiteRT, ONNX) ---------------------------------------------------
+def audio_edge_metadata(clf):
+    """How an app turns a recording into the file's input, and the log-mel settings inside it."""
+    sample_rate, window, hop = audio_window(clf)
+    converter = clf.model.get_layer(AUDIO_FRONT_END)
+    return {
+        "input": "waveform",
+        "dtype": "float32",
+        "shape": [1, window],
+        "sample_rate": sample_rate,
+        "window_samples": window,
+        "hop_samples": hop,
+        "window_seconds": window / sample_rate,
+        "hop_seconds": hop / sample_rate,
+        "channels": "mono (average the channels)",
+        "sample_range": [-1.0, 1.0],
+        "framing": (
+            f"resample to {sample_rate} Hz; a clip of at most {window} samples is zero-padded around "
+            f"the centre (an odd extra sample at the end) to {window}; a longer clip is cut into "
+            f"windows starting every {hop} samples, plus one window ending at the clip's end; run "
+            "each window and average the probabilities"
+        ),
+        "aggregation": "mean of window probabilities",
+        "front_end": {
+            key: converter.get_config().get(key)
+            for key in ("sample_rate", "n_fft", "hop_length", "n_mels", "features", "normalize")
+        },
+        "front_end_inside": True,
+    }
+
+
+# The log-mel layer (named by AudioClassifier): its power spectrum spans many decades, which 8 bits
+# cannot hold, so int8 files keep it float.
+AUDIO_FRONT_END = "log_mel"

@@ -159,8 +159,16 @@ class LegalMoveSoftmax(keras.layers.Layer):
         points = planes.shape[1] * planes.shape[2]
         legal = keras.ops.reshape(planes[..., self.legal_plane] > 0.5, (-1, points))
         legal = keras.ops.concatenate([legal, keras.ops.ones_like(legal[:, :1])], axis=-1)
-        masked = keras.ops.where(legal, logits, float("-inf"))
-        return keras.ops.softmax(masked, axis=-1)
+        # Equal to a softmax with illegal logits at -inf, written with finite numbers only, so
+        # that an int8 LiteRT file can hold every tensor: illegal logits take the lowest legal
+        # value (the pass is always legal), then illegal probabilities are zeroed and the rest
+        # renormalised.
+        legal = keras.ops.cast(legal, "float32")
+        lowest = keras.ops.min(
+            keras.ops.where(legal > 0, logits, keras.ops.max(logits)), axis=-1, keepdims=True
+        )
+        probs = keras.ops.softmax(keras.ops.where(legal > 0, logits, lowest), axis=-1) * legal
+        return probs / keras.ops.sum(probs, axis=-1, keepdims=True)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
@@ -191,6 +199,9 @@ class MovePredictor(Classifier):
             random per training example, moves transformed with it) or `"none"`.
         learning_rate, epochs, batch_size: training settings (default: the preset's).
         seed: seed of initialisation, shuffling and augmentation.
+        precision: `"auto"` (default: `mixed_bfloat16` where the machine computes
+            bfloat16 natively, else `float32`; `mmcnn.models.precision`), `"float32"`,
+            `"mixed_bfloat16"` or `"mixed_float16"`.
 
     Example:
     >>> import mmcnn.board
@@ -215,6 +226,7 @@ class MovePredictor(Classifier):
         epochs=None,
         batch_size=None,
         seed=0,
+        precision="auto",
     ):
         board_size = check_board_size(board_size)
         planes = check_planes(planes)
@@ -236,6 +248,7 @@ class MovePredictor(Classifier):
             epochs=epochs,
             batch_size=batch_size,
             seed=seed,
+            precision=precision,
         )
         self.board_size = board_size
         self.planes = planes

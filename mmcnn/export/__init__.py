@@ -5,25 +5,45 @@ writes a TensorFlow SavedModel with the endpoints the classifier declares
 (`Classifier.serving_endpoints()`: image bytes, waveforms or WAV bytes, texts,
 ... decoded and preprocessed inside the graph), and `assets.extra/mmcnn.json`
 with the class names and preprocessing settings. See `docs/serving.md`.
+
+For phones, boards and other runtimes: `export_litert` (a `.tflite` file,
+built-in operators only, optionally float16 / dynamic / int8 quantized) and
+`export_onnx` (an `.onnx` file), both of the classifier's `edge_endpoint()`
+(near-raw tensor input) with the class names inside; `load_edge_model` runs
+either in its own runtime. `EXPORT_FORMATS` maps format names to writers.
 """
 
 from mmcnn.export.atomic import atomic_write
 from mmcnn.export.audio_frames import frame_windows
+from mmcnn.export.edge import QUANTIZATIONS
 from mmcnn.export.endpoints import OUTPUT_KEYS, Endpoint, model_input_endpoint, serving_outputs, tensor_spec
 from mmcnn.export.exporter import METADATA_PATH, ExportError, export_classifier, read_metadata
+from mmcnn.export.formats import EXPORT_FORMATS, export
 from mmcnn.export.graph_ops import FORBIDDEN_OPS, forbidden_ops, saved_model_op_types
+from mmcnn.export.litert import export_litert, read_litert_metadata
+from mmcnn.export.onnx import export_onnx
+from mmcnn.export.runtimes import EdgeModel, load_edge_model, read_class_names
 
 __all__ = [
+    "EXPORT_FORMATS",
+    "EdgeModel",
     "Endpoint",
     "ExportError",
     "FORBIDDEN_OPS",
     "METADATA_PATH",
     "OUTPUT_KEYS",
+    "QUANTIZATIONS",
     "atomic_write",
+    "export",
     "export_classifier",
+    "export_litert",
+    "export_onnx",
     "forbidden_ops",
     "frame_windows",
+    "load_edge_model",
     "model_input_endpoint",
+    "read_class_names",
+    "read_litert_metadata",
     "read_metadata",
     "saved_model_op_types",
     "serving_outputs",

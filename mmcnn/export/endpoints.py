@@ -8,10 +8,14 @@ example `probabilities` (float32 `(batch, num_classes)`), `class_id` (int64
 `(batch,)`, the top class; ties go to the lowest id, as `numpy.argmax`) and
 `class_name` (string `(batch,)`). The exporter (`mmcnn.export.exporter`)
 writes them, whatever the modality.
+
+`embedding_endpoint` adds an `embedding` signature: the model's own input in,
+the pooled feature vector (`Classifier.embed`) out besides those three.
 """
 
 import collections
 
+import keras
 import tensorflow as tf
 
 Endpoint = collections.namedtuple("Endpoint", ["name", "fn", "input_signature", "description"])
@@ -55,4 +59,58 @@ def model_input_endpoint(clf, name="serving_default", description=None):
         serve,
         [tensor_spec(shape, spec.dtype, input_name)],
         description or f"the model's own input: {spec.dtype} {tuple(shape)}",
+    )
+
+
+EMBEDDING_KEY = "embedding"
+
+
+def embedding_model(model, with_probabilities=False):
+    """A Keras model from a classifier model's input to its embedding (and probabilities).
+
+    The embedding is what the classifier's head (the layer named `"head"`)
+    receives, pooled as the head pools it (global average or max over the
+    positions, or flattened): float32 `(batch, features)`. The new model
+    shares the classifier's layers and weights.
+
+    Args:
+        model: a classifier's Keras model (`clf.model`).
+        with_probabilities: also return the model's output (the class probabilities).
+    """
+    names = [layer.name for layer in model.layers]
+    if "head" not in names:
+        raise ValueError(f"model {model.name!r} has no layer named 'head' to take the embedding from")
+    head = model.get_layer("head")
+    # A copy of the head's pooling (no weights), so the head itself gains no second call.
+    pool = type(head.pool).from_config(head.pool.get_config())
+    embedding = keras.layers.Activation("linear", dtype="float32", name="embedding")(pool(head.input))
+    outputs = [embedding, model.outputs[0]] if with_probabilities else embedding
+    return keras.Model(model.inputs, outputs, name="embedding_model")
+
+
+def embedding_endpoint(clf, name="embedding", description=None, input_name=None):
+    """An endpoint on the model's own input that returns the embedding besides the usual outputs.
+
+    Outputs: `embedding` (float32 `(batch, features)`, what `Classifier.embed`
+    returns) and `serving_outputs` (probabilities, class id, class name).
+    `input_name` renames the input (default: the model input's name)."""
+    model = clf.model
+    spec = model_input_endpoint(clf).input_signature[0]
+    if input_name is not None:
+        spec = tensor_spec(spec.shape, spec.dtype, input_name)
+    both = embedding_model(model, with_probabilities=True)
+    names = list(clf.class_names)
+
+    def serve(inputs):
+        embedding, probabilities = both(inputs, training=False)
+        return {EMBEDDING_KEY: tf.cast(embedding, tf.float32), **serving_outputs(probabilities, names)}
+
+    return Endpoint(
+        name,
+        serve,
+        [spec],
+        description
+        or f"the model's own input ({spec.dtype.name} {tuple(spec.shape)}); returns `embedding` "
+        "(float32 (batch, features): the head's input pooled as the head pools it, as "
+        "Classifier.embed) besides probabilities, class_id and class_name",
     )

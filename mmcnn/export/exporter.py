@@ -48,13 +48,30 @@ def _spec_json(spec):
     return {"dtype": spec.dtype.name, "shape": [None if d is None else int(d) for d in spec.shape]}
 
 
-def export_metadata(clf, endpoints):
+def _traced_outputs(function, input_signature):
+    """`{key: {"dtype", "shape"}}` of an endpoint's outputs, from its traced function."""
+    outputs = function.get_concrete_function(*input_signature).structured_outputs
+    return {
+        key: {"dtype": tensor.dtype.name, "shape": [None if d is None else int(d) for d in tensor.shape]}
+        for key, tensor in sorted(outputs.items())
+    }
+
+
+def export_metadata(clf, endpoints, outputs=None):
     """The JSON document written to `assets.extra/mmcnn.json`.
 
     Generic: the classifier's `serving_metadata()` hook adds `preprocessing`
     (what a client does to raw input), `serving_requires` (what loading needs
-    besides TensorFlow) and any other entries of its own."""
+    besides TensorFlow) and any other entries of its own. `outputs` maps
+    endpoint names to what they return (read from the traced functions);
+    without it, the three outputs every endpoint has are listed."""
     num_classes = len(clf.class_names)
+    standard = {
+        "probabilities": {"dtype": "float32", "shape": [None, num_classes]},
+        "class_id": {"dtype": "int64", "shape": [None]},
+        "class_name": {"dtype": "string", "shape": [None]},
+    }
+    outputs = outputs or {}
     extra = dict(clf.serving_metadata())
     metadata = {
         "format_version": FORMAT_VERSION,
@@ -65,11 +82,7 @@ def export_metadata(clf, endpoints):
         "signatures": {
             ep.name: {
                 "inputs": {spec.name: _spec_json(spec) for spec in ep.input_signature},
-                "outputs": {
-                    "probabilities": {"dtype": "float32", "shape": [None, num_classes]},
-                    "class_id": {"dtype": "int64", "shape": [None]},
-                    "class_name": {"dtype": "string", "shape": [None]},
-                },
+                "outputs": outputs.get(ep.name, standard),
                 "description": ep.description,
             }
             for ep in endpoints
@@ -153,7 +166,7 @@ def export_classifier(clf, path, overwrite=False, extra_endpoints=()):
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = export_classifier(clf, os.path.join(folder, "model"))
     ...     sorted(read_metadata(path)["signatures"])
-    ['features', 'pixels', 'serving_default']
+    ['embedding', 'features', 'pixels', 'serving_default']
     """
     endpoints = serving_endpoints(clf, extra_endpoints)
     path = os.path.abspath(os.fspath(path))
@@ -162,8 +175,10 @@ def export_classifier(clf, path, overwrite=False, extra_endpoints=()):
         archive = keras.export.ExportArchive()
         # Tracking the model also collects its lookup tables (text vocabulary).
         archive.track(clf.model)
+        outputs = {}
         for ep in endpoints:
-            archive.add_endpoint(ep.name, ep.fn, ep.input_signature)
+            function = archive.add_endpoint(ep.name, ep.fn, ep.input_signature)
+            outputs[ep.name] = _traced_outputs(function, ep.input_signature)
         try:
             archive.write_out(tmp, verbose=False)
         except tf.errors.OpError as error:  # e.g. the disk filled while writing the variables
@@ -176,7 +191,7 @@ def export_classifier(clf, path, overwrite=False, extra_endpoints=()):
             raise ExportError(f"the exported graph uses ops a serving graph must not: {found}")
         os.makedirs(os.path.join(tmp, os.path.dirname(METADATA_PATH)), exist_ok=True)
         with open(os.path.join(tmp, METADATA_PATH), "w", encoding="utf-8") as f:
-            json.dump(export_metadata(clf, endpoints), f, indent=2, ensure_ascii=False)
+            json.dump(export_metadata(clf, endpoints, outputs), f, indent=2, ensure_ascii=False)
     logger.info(
         "exported %s classifier to %s (signatures: %s; outputs: %s)",
         clf.modality,

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from mmcnn.image.image_adapter import ImageAdapter
 from mmcnn.image.image_augmentation import MIXING_KINDS, POLICIES, ImageAugmentation, apply_batch_mixing
+from mmcnn.image.image_backbone import adapt_stem_channels, check_backbone, check_input_range, user_backbone
 from mmcnn.image.image_converter import (
     ImageConverter,
     ImageError,
@@ -16,7 +17,13 @@ from mmcnn.image.image_converter import (
     resize_image,
 )
 from mmcnn.image.image_data import IMAGE_EXTENSIONS, from_dataframe, from_directory
-from mmcnn.image.image_serving import image_endpoints, image_settings
+from mmcnn.image.image_serving import (
+    image_edge_endpoint,
+    image_edge_inputs,
+    image_edge_metadata,
+    image_endpoints,
+    image_settings,
+)
 from mmcnn.layers.spatial_transformer import SpatialTransformer
 from mmcnn.models.classifier import Classifier
 
@@ -93,12 +100,34 @@ class ImageClassifier(Classifier):
             `predict`, `evaluate` and exports.
         learning_rate, epochs, batch_size: training settings (default: the preset's).
         seed: seed of initialisation, shuffling and augmentation.
+        precision: `"auto"` (default: `mixed_bfloat16` where the machine computes
+            bfloat16 natively, else `float32`; `mmcnn.models.precision`), `"float32"`,
+            `"mixed_bfloat16"` or `"mixed_float16"`.
         mixing: `None` (default), `"mixup"` or `"cutmix"`: mix pairs of
             training images and their labels batch by batch in `tf.data`
             (`apply_batch_mixing`); the labels become one-hot and the loss
             categorical cross-entropy.
         spatial_transformer: put a `SpatialTransformer` (a learnt affine warp,
             initialised to the identity) between the augmentation and the adapter.
+        init_from: a run directory or `.keras` file of an image classifier to
+            start from (a warm start, `mmcnn.models.transfer`): its adapter and
+            backbone weights are copied, and its head when the classes are
+            the same. `image_size` and the preset must match; a grey source
+            serves an RGB classifier and back (the stem is adapted).
+        freeze_epochs: epochs with the copied (or given) layers frozen before
+            all are trained (default: up to 3, at most half the epochs, when
+            the head is new; 0 when it was kept).
+        fine_tune_learning_rate: learning rate once everything trains
+            (default: a tenth of `learning_rate`).
+        backbone: a Keras model (or a `.keras` file) that maps scaled pixels
+            `(batch, height, width, channels)` to a feature map or a vector,
+            used instead of the mmcnn stem and backbone (e.g.
+            `keras.applications.MobileNetV3Small(weights=None, include_top=False)`
+            with your own weights loaded; docs/transfer.md). Frozen first, as
+            in a warm start.
+        backbone_input_range: `(low, high)` the pixels 0..255 are scaled to
+            for `backbone` (default `(0, 1)`; `(0, 255)` for models that scale
+            inside, such as MobileNetV3 with its preprocessing).
 
     Example:
     >>> import numpy as np, mmcnn
@@ -110,11 +139,27 @@ class ImageClassifier(Classifier):
     """
 
     modality = "image"
+    # Grey and RGB sources both fit: the stem is adapted (`adapt_stem_channels`).
+    transfer_settings = ("image_size",)
     from_directory = staticmethod(from_directory)
     from_dataframe = staticmethod(from_dataframe)
     input_extensions = IMAGE_EXTENSIONS
     presets = PRESETS
     default_preset = "small"
+
+    @classmethod
+    def tune_space(cls, settings):
+        """The default space of `mmcnn tune image` (`mmcnn.tune.space`; `settings`: the fixed arguments).
+
+        Width and depth through the preset (tiny < small < mobile < resnet),
+        the learning rate around the presets' 2e-3, the batch size, and the
+        augmentation policy. Dropout is part of each preset (not an argument)."""
+        return {
+            "preset": {"values": ["tiny", "small", "mobile", "resnet"]},
+            "learning_rate": {"min": 5e-4, "max": 5e-3, "log": True},
+            "batch_size": {"values": [32, 64, 128]},
+            "augmentation": {"values": list(POLICIES)},
+        }
 
     def __init__(
         self,
@@ -131,6 +176,12 @@ class ImageClassifier(Classifier):
         seed=0,
         mixing=None,
         spatial_transformer=False,
+        precision="auto",
+        init_from=None,
+        freeze_epochs=None,
+        fine_tune_learning_rate=None,
+        backbone=None,
+        backbone_input_range=(0.0, 1.0),
     ):
         if augmentation not in POLICIES:
             raise ValueError(
@@ -152,6 +203,10 @@ class ImageClassifier(Classifier):
             epochs=epochs,
             batch_size=batch_size,
             seed=seed,
+            precision=precision,
+            init_from=init_from,
+            freeze_epochs=freeze_epochs,
+            fine_tune_learning_rate=fine_tune_learning_rate,
         )
         # The converter validates these and fails naming the argument.
         self._converter = ImageConverter(image_size, channels, resize_mode)
@@ -160,6 +215,11 @@ class ImageClassifier(Classifier):
         self.resize_mode = resize_mode
         self.mixing = mixing
         self.spatial_transformer = spatial_transformer
+        # A given Keras model is kept as its config (what `get_config` and the `.keras` file hold);
+        # the object itself, with its weights, is what `build` uses.
+        self._backbone_model = backbone if isinstance(backbone, keras.Model) else None
+        self.backbone = check_backbone(backbone)
+        self.backbone_input_range = check_input_range(backbone_input_range)
 
     def _model_input(self):
         return keras.Input((*self.image_size, self.channels), name="pixels")
@@ -170,8 +230,25 @@ class ImageClassifier(Classifier):
         if self.spatial_transformer:
             # On raw pixels, before the stem: the warp decides what the receptive fields see.
             layers.append(SpatialTransformer(name="spatial_transformer"))
+        if self.backbone is not None:
+            # A given backbone takes the scaled pixels itself: no mmcnn stem.
+            low, high = self.backbone_input_range
+            layers.append(keras.layers.Rescaling((high - low) / 255.0, offset=low, name="backbone_scaling"))
+            return layers
         layers.append(ImageAdapter(preset["stem"], name="adapter"))
         return layers
+
+    # Given backbones and warm starts ------------------------------------------
+    def _backbone_layer(self):
+        if self.backbone is None:
+            return super()._backbone_layer()
+        return user_backbone(self._backbone_model or self.backbone, self.image_size, self.channels)
+
+    def _pretrained_layers(self):
+        return ("backbone",) if self.backbone is not None else ()
+
+    def _adapt_transfer_weight(self, layer_name, variable_path, value, target_value):
+        return adapt_stem_channels(layer_name, variable_path, value, target_value.shape)
 
     def _element_nbytes(self):
         return int(np.prod(self.image_size)) * self.channels * 4
@@ -259,6 +336,26 @@ class ImageClassifier(Classifier):
 
     def serving_metadata(self):
         return {"preprocessing": image_settings(self)}
+
+    def edge_endpoint(self):
+        """uint8 pixels `(1, height, width, channels)` at the model's size (LiteRT, ONNX)."""
+        return image_edge_endpoint(self)
+
+    def edge_inputs(self, batch):
+        return image_edge_inputs(batch)
+
+    def edge_metadata(self):
+        return image_edge_metadata(self)
+
+    # Explain hook --------------------------------------------------------------
+    def _explanation_views(self, batch, cam):
+        """Grad-CAM maps resized to the picture, `(height, width)`, drawn over its pixels."""
+        from mmcnn.explain import resize_map
+
+        return {
+            "maps": [resize_map(m, self.image_size) for m in cam["maps"]],
+            "backgrounds": list(np.asarray(batch, dtype="float32")),
+        }
 
     # MixUp / CutMix: soft labels in training, one-hot labels everywhere else so
     # that the validation loss uses the same categorical cross-entropy.

@@ -5,13 +5,15 @@
 | `serving_default` | `image_bytes`: string `(batch,)`, encoded PNG/JPEG/BMP/GIF files |
 | `pixels` | `pixels`: float32 `(batch, height, width, channels)`, any size, 0..255 |
 | `features` | `pixels` at the model's size |
+| `embedding` | `pixels` at the model's size; also returns `embedding` (`Classifier.embed`) |
 
 Each returns `mmcnn.export.serving_outputs` (probabilities, class id, class name).
 """
 
+import numpy as np
 import tensorflow as tf
 
-from mmcnn.export.endpoints import Endpoint, serving_outputs, tensor_spec
+from mmcnn.export.endpoints import Endpoint, embedding_endpoint, serving_outputs, tensor_spec
 from mmcnn.image.image_converter import ImageConverter
 
 
@@ -55,6 +57,7 @@ def image_endpoints(clf):
             [tensor_spec([None, height, width, clf.channels], tf.float32, "pixels")],
             f"the model's own input: float pixels (batch, {height}, {width}, {clf.channels}), values 0..255",
         ),
+        embedding_endpoint(clf),
     ]
 
 
@@ -64,4 +67,54 @@ def image_settings(clf):
         "channels": clf.channels,
         "resize_mode": clf.resize_mode,
         "pixel_range": [0, 255],
+    }
+
+
+# On-device files (LiteRT, ONNX) ---------------------------------------------------
+def image_edge_endpoint(clf):
+    """uint8 pixels `(1, height, width, channels)` at the model's size -> probabilities.
+
+    Decoding and resizing are the app's job (its platform's image library);
+    the cast to float and everything after it are inside the file."""
+    model = clf.model
+    height, width = clf.image_size
+
+    def probabilities(pixels):
+        return model(tf.cast(pixels, tf.float32), training=False)
+
+    return Endpoint(
+        "edge",
+        probabilities,
+        [tensor_spec([1, height, width, clf.channels], tf.uint8, "pixels")],
+        f"uint8 pixels (1, {height}, {width}, {clf.channels}), values 0..255, already resized "
+        f"({clf.resize_mode}) to the model's size",
+    )
+
+
+def image_edge_inputs(batch):
+    """Float pixel batches (0..255) -> uint8, rounded and clipped."""
+    return np.clip(np.round(np.asarray(batch, dtype=np.float32)), 0, 255).astype(np.uint8)
+
+
+def image_edge_metadata(clf):
+    height, width = clf.image_size
+    return {
+        "input": "pixels",
+        "dtype": "uint8",
+        "shape": [1, height, width, clf.channels],
+        "layout": "NHWC",
+        "image_size": [height, width],
+        "channels": clf.channels,
+        "color": "grayscale" if clf.channels == 1 else "RGB",
+        "pixel_range": [0, 255],
+        "resize_mode": clf.resize_mode,
+        "resize": (
+            "the app's job: decode, convert to the channels above, then "
+            + {
+                "crop": "resize keeping the aspect ratio so the image covers the size, and centre-crop",
+                "pad": "resize keeping the aspect ratio to fit inside the size, and zero-pad it centred",
+                "stretch": "resize to the size, ignoring the aspect ratio",
+            }.get(clf.resize_mode, clf.resize_mode)
+            + " (bilinear)"
+        ),
     }

@@ -16,11 +16,12 @@ import tensorflow as tf
 
 from mmcnn._version import __version__
 from mmcnn.data import DataError, LabeledData
-from mmcnn.export.endpoints import model_input_endpoint
-from mmcnn.layers import ClassifierHead
-from mmcnn.models import registry
+from mmcnn.export.endpoints import embedding_model, model_input_endpoint
+from mmcnn.layers import ClassifierHead, Temperature
+from mmcnn.models import registry, transfer
 from mmcnn.models.backbone import Backbone
 from mmcnn.models.metrics import classification_report
+from mmcnn.models.precision import check_precision, dtype_policy, forced_precision, resolve_precision
 from mmcnn.training import (
     apply_random_map,
     check_keras_file,
@@ -86,6 +87,9 @@ class Classifier:
     input_extensions = ()
     # Tests of distributed training turn this off to compare runs batch by batch.
     _shuffle_training = True
+    # Constructor arguments (or preset entries) a warm start's source must share: see
+    # `mmcnn.models.transfer.check_source`. The preset is always compared.
+    transfer_settings = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -103,6 +107,10 @@ class Classifier:
         epochs=None,
         batch_size=None,
         seed=0,
+        init_from=None,
+        freeze_epochs=None,
+        fine_tune_learning_rate=None,
+        precision="auto",
     ):
         if preset is None:
             preset = self.default_preset
@@ -126,6 +134,21 @@ class Classifier:
         self.epochs = epochs
         self.batch_size = batch_size
         self.seed = seed
+        self.precision = check_precision(precision)
+        # The Keras dtype policy the model was built with, and why (`resolve_precision`).
+        self.precision_used = None
+        self.init_from = transfer.check_init_from(init_from)
+        transfer.check_schedule(freeze_epochs, fine_tune_learning_rate)
+        self.freeze_epochs = freeze_epochs
+        self.fine_tune_learning_rate = fine_tune_learning_rate
+        # Set by `build`: the layers that start from given weights, whether the head was kept, and
+        # whether the next `fit` runs the warm-start schedule (`mmcnn.models.transfer`).
+        self._warm_layers = []
+        self._head_kept = False
+        self._warm_pending = False
+        self._embedding = None
+        # What the last `calibrate` measured (`fit(calibrate=True)` calls it); None before.
+        self.calibration = None
         self._model = None
 
     # ----------------------------------------------------------------- config
@@ -145,6 +168,11 @@ class Classifier:
                 ]
             if cls is Classifier:
                 break
+        # Only what this class's constructor takes: a subclass that does not pass a base argument on
+        # (e.g. `init_from`) must still load from its config.
+        accepted = inspect.signature(type(self).__init__).parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+            names = [name for name in names if name in accepted]
         return {name: getattr(self, name) for name in names}
 
     @classmethod
@@ -168,15 +196,32 @@ class Classifier:
     def model(self):
         """The Keras model: model input -> class probabilities."""
         if self._model is None:
-            self.build()
+            self._build_model()
         return self._model
 
     @property
     def rank(self):
         return self.preset_config.get("rank", 1)
 
+    def _build_model(self):
+        """`build()` under the dtype policy that `precision` resolves to on this machine."""
+        current = keras.config.dtype_policy().name
+        if self.precision == "auto" and current != "float32":
+            # The user set a global Keras policy: "auto" follows it.
+            policy, reason = current, f'the global Keras dtype policy ("{current}")'
+        elif self.precision == "auto" and forced_precision():
+            policy, reason = forced_precision(), f"MMCNN_PRECISION={forced_precision()}"
+        else:
+            policy, reason = resolve_precision(self.precision)
+        self.precision_used = {"policy": policy, "reason": reason}
+        with dtype_policy(policy):
+            model = self.build()
+        return model
+
     def build(self):
-        """Builds the Keras model (needs `num_classes`)."""
+        """Builds the Keras model (needs `num_classes`) under the current Keras dtype policy.
+
+        With `init_from`, the source's weights are copied in (`mmcnn.models.transfer`)."""
         if self.num_classes is None:
             raise ValueError(
                 f"{type(self).__name__} needs `num_classes` or `class_names` before it "
@@ -185,19 +230,18 @@ class Classifier:
         if self.class_names is None:
             self.class_names = [str(i) for i in range(self.num_classes)]
         keras.utils.set_random_seed(self.seed)
+        source = self._transfer_source()
+        if source is not None:
+            transfer.check_source(self, source, self.init_from)
+            self._transfer_prepare(source)
         preset = self.preset_config
         inputs = self._model_input()
         x = inputs
         for layer in self._front_layers():
             x = layer(x)
-        if preset.get("stages"):
-            x = Backbone(
-                preset["stages"],
-                rank=self.rank,
-                block=preset.get("block", "conv"),
-                pad_mode=preset.get("pad_mode", "zeros"),
-                name="backbone",
-            )(x)
+        backbone = self._backbone_layer()
+        if backbone is not None:
+            x = backbone(x)
         outputs = ClassifierHead(
             self.num_classes,
             rank=self.rank,
@@ -206,10 +250,34 @@ class Classifier:
             hidden_units=preset.get("head_hidden_units"),
             name="head",
         )(x)
+        # T = 1 until `calibrate` fits it; the .keras file and every export carry it.
+        outputs = Temperature(name="temperature")(outputs)
         self._model = ClassifierModel(
             inputs, outputs, name=f"{self.modality}_classifier", metadata=self._metadata()
         )
+        self._embedding = None
+        self._warm_layers = list(self._pretrained_layers())
+        self._head_kept = False
+        if source is not None:
+            copied = transfer.copy_weights(source.model, self._model, adapt=self._adapt_transfer_weight)
+            self._head_kept = transfer.copy_head(
+                source.model, self._model, source.class_names, self.class_names
+            )
+            self._warm_layers = [*copied, *(n for n in self._warm_layers if n not in copied)]
+            logger.info(
+                "init_from %s: copied %s%s",
+                self.init_from,
+                ", ".join(copied),
+                " and the head (same classes)" if self._head_kept else "; the head is new",
+            )
+        self._warm_pending = bool(self._warm_layers)
         return self._model
+
+    def _transfer_source(self):
+        """The classifier `init_from` names, loaded (None without `init_from`)."""
+        if self.init_from is None:
+            return None
+        return Classifier.load(transfer.source_model_path(self.init_from))
 
     def _metadata(self):
         config = self.get_config()
@@ -219,6 +287,8 @@ class Classifier:
             "modality": self.modality,
             # For people reading the file; loading finds the class through the registry.
             "classifier": f"{type(self).__module__}.{type(self).__qualname__}",
+            # The dtype policy the model was built with, and why (None before it is built).
+            "precision": self.precision_used,
             "class_names": self.class_names,
             "config": config,
             "mmcnn_version": __version__,
@@ -232,6 +302,35 @@ class Classifier:
     def _front_layers(self):
         """Layers from the model input to the backbone (converter, augmentation, adapter)."""
         raise NotImplementedError
+
+    def _backbone_layer(self):
+        """The layer between the front layers and the head, named `"backbone"` (None: none).
+
+        Default: the shared `Backbone` of the preset's `stages`."""
+        preset = self.preset_config
+        if not preset.get("stages"):
+            return None
+        return Backbone(
+            preset["stages"],
+            rank=self.rank,
+            block=preset.get("block", "conv"),
+            pad_mode=preset.get("pad_mode", "zeros"),
+            name="backbone",
+        )
+
+    def _pretrained_layers(self):
+        """Names of layers built with given weights (a user's backbone): frozen first, like a warm start's."""
+        return ()
+
+    def _transfer_prepare(self, source):
+        """Called by `build` with the loaded `init_from` classifier, before the layers are made
+        (the text classifier takes the source's vocabulary here)."""
+
+    def _adapt_transfer_weight(self, layer_name, variable_path, value, target_value):
+        """A warm start's source variable made to fit this model where it differs in a well-defined
+        way (grey -> RGB stem, a relearned vocabulary's embedding rows): the array to copy, or None
+        to copy `value` as it is (a shape that still differs fails, naming both shapes)."""
+        return None
 
     def _prepare_for_training(self, data):
         """Called by the first `fit` before the model is built (text learns its vocabulary)."""
@@ -321,7 +420,7 @@ class Classifier:
         self._check_classes(data, "data")
         if self._model is None:
             self._prepare_for_training(data)
-            self.build()
+            self._build_model()
         return self._model
 
     def input_from_file(self, path):
@@ -350,6 +449,13 @@ class Classifier:
             raise ValueError(f"{path}: {cls.__name__} ({cls.modality}) does not read {what}")
         return reader(path, class_names=class_names, on_error=on_error, verbose=verbose, **kwargs)
 
+    @classmethod
+    def tune(cls, train, val=None, **kwargs):
+        """Searches this classifier's settings on `train`, scored on `val` only (`mmcnn.tune.tune`)."""
+        from mmcnn.tune import tune
+
+        return tune(cls, train, val, **kwargs)
+
     def _check_classes(self, data, what):
         if self.class_names is None:
             self.class_names = list(data.class_names)
@@ -360,12 +466,13 @@ class Classifier:
             )
 
     # ------------------------------------------------------------------ train
-    def compile(self, steps_per_epoch=None, epochs=None, multi_step=True):
+    def compile(self, steps_per_epoch=None, epochs=None, multi_step=True, learning_rate=None):
         """Compiles with the defaults: AdamW, cosine-decayed learning rate, cross-entropy.
 
         `multi_step` runs several training steps per call of the compiled step
-        (see `steps_per_execution`)."""
-        lr = self.setting("learning_rate")
+        (see `steps_per_execution`); `learning_rate` replaces the setting's
+        peak rate (a warm start's fine-tuning phase)."""
+        lr = learning_rate or self.setting("learning_rate")
         if steps_per_epoch and epochs:
             lr = keras.optimizers.schedules.CosineDecay(
                 0.0,
@@ -403,6 +510,7 @@ class Classifier:
         backup_dir=None,
         verbose="auto",
         strategy=None,
+        calibrate=True,
     ):
         """Trains on `data` (a `LabeledData`).
 
@@ -427,6 +535,9 @@ class Classifier:
                 and the global batch is `batch_size * num_replicas`; the
                 learning rate is not scaled with the replica count. Each
                 worker keeps its own resume state under `backup_dir`.
+            calibrate: after training, fit the model's temperature on the
+                validation data (`calibrate`); needs validation data. Not under
+                a `strategy`: call `calibrate` on the trained classifier.
 
         Returns:
             The Keras `History`.
@@ -437,6 +548,8 @@ class Classifier:
         if validation_data is not None:
             self._check_classes(validation_data, "validation data")
         if strategy is not None:
+            if calibrate:
+                logger.warning("fit: no temperature calibration under a tf.distribute strategy")
             return self._fit_distributed(
                 data,
                 validation_data,
@@ -451,34 +564,153 @@ class Classifier:
             )
         if self._model is None:
             self._prepare_for_training(data)
-            self.build()
+            self._build_model()
         epochs = epochs or self.setting("epochs")
         batch_size = batch_size or self.setting("batch_size")
         val_ds = (
             self.make_dataset(validation_data, batch_size=batch_size) if validation_data is not None else None
         )
         steps = steps_per_epoch(len(data), batch_size)
-        if not self.model.compiled:
-            self.compile(steps_per_epoch=steps, epochs=epochs)
-        # The backup is checked before the dataset is made: it says which epoch to start from.
-        callbacks, first_epoch = self._fit_callbacks(
-            callbacks, early_stopping and val_ds is not None, backup_dir, with_first_epoch=True
-        )
-        train_ds = self.make_dataset(
-            data, training=True, batch_size=batch_size, epochs=epochs, first_epoch=first_epoch
-        )
         class_weight = self._class_weight(data, class_weight)
-        # shuffle=False: make_dataset already shuffles (Keras would only warn that it ignores it).
-        return self.model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=epochs,
-            steps_per_epoch=steps,
-            callbacks=callbacks,
-            class_weight=class_weight,
-            verbose=verbose,
-            shuffle=False,
+        if calibrate and not self._has_temperature():
+            logger.info("fit: %s has no Temperature layer, so it is not calibrated", self.model.name)
+            calibrate = False
+        if calibrate:
+            self._set_temperature(1.0)  # train the uncalibrated model; the new T comes after
+        if self._warm_pending:
+            # A warm start trains in phases: the copied layers frozen, then all at a lower rate.
+            history = self._fit_warm_start(
+                data,
+                val_ds,
+                epochs,
+                batch_size,
+                steps,
+                callbacks,
+                class_weight,
+                early_stopping,
+                backup_dir,
+                verbose,
+            )
+        else:
+            if not self.model.compiled:
+                self.compile(steps_per_epoch=steps, epochs=epochs)
+            # The backup is checked before the dataset is made: it says which epoch to start from.
+            callbacks, first_epoch = self._fit_callbacks(
+                callbacks, early_stopping and val_ds is not None, backup_dir, with_first_epoch=True
+            )
+            train_ds = self.make_dataset(
+                data, training=True, batch_size=batch_size, epochs=epochs, first_epoch=first_epoch
+            )
+            # shuffle=False: make_dataset already shuffles (Keras would only warn that it ignores it).
+            history = self.model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=epochs,
+                steps_per_epoch=steps,
+                callbacks=callbacks,
+                class_weight=class_weight,
+                verbose=verbose,
+                shuffle=False,
+            )
+        if calibrate and validation_data is not None and len(validation_data):
+            self.calibrate(validation_data, batch_size=batch_size)
+        elif calibrate:
+            logger.info("fit: no validation data, so the temperature stays %.4g", self.temperature)
+        return history
+
+    def _fit_warm_start(
+        self,
+        data,
+        val_ds,
+        epochs,
+        batch_size,
+        steps,
+        callbacks,
+        class_weight,
+        early_stopping,
+        backup_dir,
+        verbose,
+    ):
+        """`fit` after a warm start: `transfer.warm_schedule`'s phases, one `model.fit` each.
+
+        Each phase compiles afresh (its own optimizer and cosine schedule) and
+        continues the epoch count of the one before; early stopping watches the
+        last phase. A run interrupted in either phase resumes in it (the backup
+        names the epoch)."""
+        phases = transfer.warm_schedule(
+            epochs,
+            self.freeze_epochs,
+            self._head_kept,
+            self.setting("learning_rate"),
+            self.fine_tune_learning_rate,
         )
+        histories = []
+        for index, (start, stop, frozen, learning_rate) in enumerate(phases):
+            last = index == len(phases) - 1
+            phase_callbacks, resumed = self._fit_callbacks(
+                callbacks, early_stopping and val_ds is not None and last, backup_dir, with_first_epoch=True
+            )
+            if resumed >= stop:
+                continue  # done before an interruption
+            first_epoch = max(start, resumed)
+            transfer.set_trainable(self.model, self._warm_layers, not frozen)
+            self.compile(steps_per_epoch=steps, epochs=stop - start, learning_rate=learning_rate)
+            self.model._initial_epoch = None  # a resumed phase's backup sets it again
+            logger.info(
+                "%s epochs %d-%d at learning rate %.3g",
+                "frozen " + ", ".join(self._warm_layers) + ":" if frozen else "all layers:",
+                start + 1,
+                stop,
+                learning_rate,
+            )
+            histories.append(
+                self.model.fit(
+                    self.make_dataset(
+                        data, training=True, batch_size=batch_size, epochs=stop, first_epoch=first_epoch
+                    ),
+                    validation_data=val_ds,
+                    epochs=stop,
+                    initial_epoch=first_epoch,
+                    steps_per_epoch=steps,
+                    callbacks=phase_callbacks,
+                    class_weight=class_weight,
+                    verbose=verbose,
+                    shuffle=False,
+                )
+            )
+        self._warm_pending = False
+        # One History over both phases, as a single `model.fit` would give.
+        history = histories[-1] if histories else keras.callbacks.History()
+        merged, epochs_seen = {}, []
+        for phase in histories:
+            for key, values in phase.history.items():
+                merged.setdefault(key, []).extend(values)
+            epochs_seen.extend(phase.epoch)
+        history.history, history.epoch = merged, epochs_seen
+        return history
+
+    def _distributed_warm_start(self, epochs):
+        """The learning rate of a warm start under a strategy (None: not a warm start).
+
+        Only the fine-tuning phase: the frozen phase's second compile is not
+        supported by the distributed loop, so it is refused, not skipped."""
+        if not self._warm_pending:
+            return None
+        phases = transfer.warm_schedule(
+            epochs,
+            self.freeze_epochs,
+            self._head_kept,
+            self.setting("learning_rate"),
+            self.fine_tune_learning_rate,
+        )
+        if phases[0][2]:
+            raise ValueError(
+                "a warm start (init_from or a given backbone) under a tf.distribute strategy trains "
+                f"all layers at once: pass freeze_epochs=0. Received: freeze_epochs={self.freeze_epochs!r} "
+                f"({phases[0][1]} frozen epochs)"
+            )
+        self._warm_pending = False
+        return phases[0][3]
 
     def _fit_distributed(
         self,
@@ -499,12 +731,13 @@ class Classifier:
         if self._model is None:
             self._prepare_for_training(data)
             with strategy.scope():
-                self.build()
+                self._build_model()
         distribute.check_model_strategy(self._model, strategy)
         if distribute.num_replicas(strategy) > 1:
             distribute.synchronize_batch_norm(self._model)
         epochs = epochs or self.setting("epochs")
         batch_size = batch_size or self.setting("batch_size")  # per replica
+        learning_rate = self._distributed_warm_start(epochs)
         class_weight = self._class_weight(data, class_weight)
         train_ds, class_weight = distribute.distributed_dataset(
             self, data, strategy, batch_size, training=True, class_weight=class_weight
@@ -522,6 +755,7 @@ class Classifier:
                     steps_per_epoch=distribute.steps_per_epoch(len(data), batch_size, strategy),
                     epochs=epochs,
                     multi_step=False,
+                    learning_rate=learning_rate,
                 )
         callbacks = self._fit_callbacks(
             callbacks,
@@ -561,19 +795,132 @@ class Classifier:
             class_weight = {i: float(len(data) / (len(counts) * c)) for i, c in enumerate(counts) if c}
         return class_weight
 
+    # -------------------------------------------------------------- calibrate
+    @property
+    def temperature(self):
+        """The model's temperature `T` (1.0 for models saved before calibration existed)."""
+        from mmcnn.explain import model_temperature
+
+        return model_temperature(self.model)
+
+    def _has_temperature(self):
+        from mmcnn.explain import temperature_layer
+
+        return temperature_layer(self.model) is not None
+
+    def _set_temperature(self, value):
+        from mmcnn.explain import temperature_layer
+
+        layer = temperature_layer(self.model)
+        if layer is None:
+            raise ValueError(
+                f"{self.model.name} has no Temperature layer (it was saved before calibration "
+                "existed); build the classifier again to calibrate it"
+            )
+        layer.set_temperature(value)
+
+    def calibrate(self, data, batch_size=None):
+        """Fits the model's temperature on `data` (the validation split) by minimising its
+        negative log-likelihood (`mmcnn.explain.fit_temperature`); the most probable class of
+        every input stays the same.
+
+        Returns:
+            dict (also kept as `self.calibration`) with `temperature`, and the
+            expected calibration error and negative log-likelihood of `data`
+            before and after: `ece_before`, `ece_after`, `nll_before`, `nll_after`.
+        """
+        from mmcnn.explain import calibration_summary, fit_temperature
+
+        self._check_classes(data, "calibration data")
+        self._set_temperature(1.0)
+        probabilities = self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0)
+        temperature = fit_temperature(probabilities, data.labels)
+        self._set_temperature(temperature)
+        self.calibration = calibration_summary(probabilities, data.labels, temperature)
+        logger.info(
+            "calibrated: temperature %.3f, validation ECE %.4f -> %.4f",
+            temperature,
+            self.calibration["ece_before"],
+            self.calibration["ece_after"],
+        )
+        return self.calibration
+
+    # ---------------------------------------------------------------- explain
+    def explain(self, inputs, class_name=None, batch_size=32):
+        """Grad-CAM: where in each input the evidence for a class lies (`mmcnn.explain`).
+
+        Args:
+            inputs: raw inputs, as `predict` takes them.
+            class_name: `None` (each input's most probable class), one class
+                name for all inputs, or one per input.
+            batch_size: inputs per call.
+
+        Returns:
+            dict with `maps` (per input an array in [0, 1] at the input's
+            resolution: `(height, width)` for images, `(frames, mel_bins)` for
+            audio, `(tokens,)` for text), `class_names` (the class explained
+            per input), `probabilities` `(n, num_classes)`, `top_k` (per input
+            the 3 most probable `(name, probability)`), `backgrounds` (what
+            each map lies over: pixels, log-mel, tokens), `feature_maps` (the
+            maps at the feature maps' resolution), plus the modality's extras.
+        """
+        from mmcnn.explain import explain_classifier
+
+        return explain_classifier(self, inputs, class_name=class_name, batch_size=batch_size)
+
+    def _explanation_views(self, batch, cam):
+        """Hook: `mmcnn.explain.grad_cam`'s result for a `preprocess`ed batch -> a dict with `maps`
+        (at the input's resolution), `backgrounds` (what each map is drawn over) and any extras.
+        Default: the maps at the feature maps' resolution, nothing to draw them over."""
+        return {"maps": list(cam["maps"]), "backgrounds": [None] * len(cam["maps"])}
+
     # --------------------------------------------------------------- evaluate
     def predict_proba(self, inputs, batch_size=64):
         """Class probabilities `(n, num_classes)` for raw inputs."""
         x = self.preprocess(inputs)
         return np.asarray(self.model.predict(x, batch_size=batch_size, verbose=0))
 
-    def evaluate(self, data, batch_size=None):
-        """Accuracy, macro-F1, per-class precision/recall/F1 and confusion matrix on `data`."""
+    def evaluate(self, data, batch_size=None, model_file=None):
+        """Accuracy, macro-F1, per-class precision/recall/F1 and confusion matrix on `data`.
+
+        With `model_file` (a `.tflite` or `.onnx` file exported from this
+        classifier), scores that file in its own runtime instead: see
+        `evaluate_model_file`."""
+        if model_file is not None:
+            return self.evaluate_model_file(data, model_file, batch_size=batch_size)
         self._check_classes(data, "evaluation data")
         probs = self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0)
         report = classification_report(data.labels, np.argmax(probs, axis=-1), self.class_names)
         report["skipped"] = len(data.skipped)
         return report
+
+    def embed(self, inputs, batch_size=64):
+        """The pooled feature vector of each raw input, for similarity search and clustering.
+
+        What the head receives, pooled as the head pools it (global average or
+        max over the positions): the same values as the export's `embedding`
+        signature. See docs/transfer.md for nearest-neighbour search.
+
+        Args:
+            inputs: raw inputs, as `predict` takes them.
+            batch_size: inputs per model call.
+
+        Returns:
+            float32 array `(n, features)`.
+
+        Example:
+        >>> import numpy as np, mmcnn
+        >>> clf = mmcnn.image.ImageClassifier(num_classes=2, image_size=(16, 16), channels=1, preset="tiny")
+        >>> clf.embed(np.zeros((3, 16, 16), "uint8")).shape
+        (3, 32)
+        """
+        return self._embed_batch(self.preprocess(inputs), batch_size)
+
+    def _embed_batch(self, x, batch_size=64):
+        """Embeddings of a batch of model inputs (what `preprocess` gives)."""
+        if self._embedding is None or self._embedding[0] is not self.model:
+            self._embedding = (self.model, embedding_model(self.model))
+        return np.asarray(self._embedding[1].predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
 
     def predict(self, inputs, batch_size=64, top_k=1):
         """Predicted class names and probabilities for raw inputs.
@@ -641,11 +988,95 @@ class Classifier:
         other entries the modality records."""
         return {}
 
-    def export(self, path, overwrite=False):
-        """Writes a SavedModel that takes raw input (`serving_endpoints`); see `mmcnn.export`."""
-        from mmcnn.export import export_classifier
+    def edge_endpoint(self):
+        """The input of on-device files (LiteRT, ONNX): an `Endpoint` whose `fn` maps one tensor,
+        batch 1, as close to raw input as built-in ops allow, to float32 probabilities
+        `(1, num_classes)`. Default: the model's own input."""
+        from mmcnn.export.edge import model_input_edge_endpoint
 
-        return export_classifier(self, path, overwrite=overwrite)
+        return model_input_edge_endpoint(self)
+
+    def edge_inputs(self, batch):
+        """A batch of model inputs (what `preprocess` and `make_dataset` give) -> a NumPy batch of
+        `edge_endpoint` inputs (calibration, and scoring converted files). Default: the same values."""
+        return np.asarray(batch)
+
+    def edge_metadata(self):
+        """What a device app needs to make the edge input from raw input; stored inside the files."""
+        return {}
+
+    def edge_float_layers(self):
+        """Names of layers that int8 quantization must keep float (default: none)."""
+        return ()
+
+    def export(self, path, format="saved_model", quantize=None, calibration_data=None, overwrite=False):
+        """Writes the classifier in `format`; see `mmcnn.export` and `docs/serving.md`.
+
+        Args:
+            path: the SavedModel directory, `.tflite` or `.onnx` file.
+            format: `"saved_model"` (default: raw-input signatures,
+                `serving_endpoints`), `"litert"` (`mmcnn.export.export_litert`)
+                or `"onnx"` (`mmcnn.export.export_onnx`); the last two take
+                `edge_endpoint`'s input.
+            quantize: LiteRT only: `None`, `"float16"`, `"dynamic"` or `"int8"`.
+            calibration_data: LiteRT int8: a `LabeledData` (the training data).
+            overwrite: replace an earlier export of the same format.
+        """
+        from mmcnn.export.formats import export
+
+        return export(
+            self,
+            path,
+            format=format,
+            quantize=quantize,
+            calibration_data=calibration_data,
+            overwrite=overwrite,
+        )
+
+    def evaluate_model_file(self, data, model_file, batch_size=None):
+        """Scores a converted `.tflite` / `.onnx` file in its runtime, next to the Keras model.
+
+        Both see the same rows: `make_dataset(data)` batches, turned into edge
+        inputs (`edge_inputs`) and run one example at a time through the file.
+
+        Returns:
+            `evaluate`'s metrics of the file, plus `keras_accuracy` (the Keras
+            model on the same rows), `agreement` (share of equal top classes),
+            `max_abs_diff` (largest probability difference), `file_size_bytes`,
+            `latency_ms_batch1` (median per example), `format` and `model_file`.
+        """
+        from mmcnn.export.runtimes import load_edge_model
+
+        self._check_classes(data, "evaluation data")
+        edge = load_edge_model(model_file)
+        if edge.class_names and list(edge.class_names) != list(self.class_names):
+            raise ValueError(
+                f"{model_file} holds classes {edge.class_names}, but the classifier has {self.class_names}"
+            )
+        keras_probs, file_probs, times = [], [], []
+        for x, _ in self.make_dataset(data, batch_size=batch_size):
+            keras_probs.append(np.asarray(self.model(x, training=False)))
+            probs, ms = edge.timed(self.edge_inputs(x))
+            file_probs.append(probs)
+            times.append(ms)
+        num_classes = len(self.class_names)
+        keras_probs = np.concatenate(keras_probs) if keras_probs else np.zeros((0, num_classes))
+        file_probs = np.concatenate(file_probs) if file_probs else np.zeros((0, num_classes))
+        report = classification_report(data.labels, np.argmax(file_probs, axis=-1), self.class_names)
+        keras_report = classification_report(data.labels, np.argmax(keras_probs, axis=-1), self.class_names)
+        report.update(
+            skipped=len(data.skipped),
+            keras_accuracy=keras_report["accuracy"],
+            agreement=float(np.mean(np.argmax(file_probs, -1) == np.argmax(keras_probs, -1)))
+            if len(data)
+            else 0.0,
+            max_abs_diff=float(np.max(np.abs(file_probs - keras_probs))) if len(data) else 0.0,
+            file_size_bytes=edge.file_size_bytes,
+            latency_ms_batch1=float(np.median(np.concatenate(times))) if times else 0.0,
+            format=edge.format,
+            model_file=os.fspath(model_file),
+        )
+        return report
 
 
 def steps_per_execution(steps_per_epoch, most=STEPS_PER_EXECUTION):

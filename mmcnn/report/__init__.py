@@ -11,6 +11,13 @@ writes, into `report_dir`, one picture per module of this package:
 - `receptive_field.png`: how far one unit of each convolution sees into the
   example (rectangles over an image, intervals under a spectrogram or under
   the tokens of a text).
+- with `data` and `probabilities` (predictions on a labelled split):
+  `reliability.png` (confidence against accuracy before and after the
+  temperature, with the expected calibration error), `mistakes.png` (the most
+  confidently wrong examples with their Grad-CAM maps, capped at
+  `gallery_size`) and `confused_pairs.png` (the most confused class pairs,
+  with examples); `activation_maps.py` draws a map over a picture, a log-mel
+  or a text.
 - `index.html` (`page.py`): the metrics table and the pictures with one-line
   captions, self-contained (relative image paths, inline style, no script).
 
@@ -29,30 +36,48 @@ no pyplot, no display needed, and the global matplotlib backend of the
 caller (a notebook, say) is left alone.
 """
 
+from mmcnn.report.activation_maps import draw_explanation, plot_explanation
 from mmcnn.report.confusion_matrix import plot_confusion_matrix
 from mmcnn.report.drawing import MAX_TOKENS_DRAWN
 from mmcnn.report.errors import ReportError
 from mmcnn.report.feature_maps import FEATURE_MAP_BLOCKS, MAX_MAPS_PER_BLOCK, plot_feature_maps
 from mmcnn.report.filters import filter_panels, plot_filters
 from mmcnn.report.learning_curves import plot_learning_curves
+from mmcnn.report.mistakes import (
+    GALLERY_SIZE,
+    most_confident_mistakes,
+    most_confused_pairs,
+    plot_confused_pairs,
+    plot_mistakes,
+)
 from mmcnn.report.model_walk import first_conv, iter_layers
-from mmcnn.report.page import PICTURES, write_report
+from mmcnn.report.page import PICTURES, PREDICTION_PICTURES, write_report
 from mmcnn.report.receptive_field import conv_fields, plot_receptive_field
+from mmcnn.report.reliability import plot_reliability
 
 __all__ = [
     "FEATURE_MAP_BLOCKS",
+    "GALLERY_SIZE",
     "MAX_MAPS_PER_BLOCK",
     "MAX_TOKENS_DRAWN",
     "PICTURES",
+    "PREDICTION_PICTURES",
     "ReportError",
     "conv_fields",
+    "draw_explanation",
     "filter_panels",
     "first_conv",
     "iter_layers",
+    "most_confident_mistakes",
+    "most_confused_pairs",
+    "plot_confused_pairs",
     "plot_confusion_matrix",
+    "plot_explanation",
     "plot_feature_maps",
     "plot_filters",
     "plot_learning_curves",
+    "plot_mistakes",
     "plot_receptive_field",
+    "plot_reliability",
     "write_report",
 ]

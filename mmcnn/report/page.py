@@ -10,7 +10,9 @@ from mmcnn.report.errors import ReportError
 from mmcnn.report.feature_maps import plot_feature_maps
 from mmcnn.report.filters import plot_filters
 from mmcnn.report.learning_curves import plot_learning_curves
+from mmcnn.report.mistakes import GALLERY_SIZE, plot_confused_pairs, plot_mistakes
 from mmcnn.report.receptive_field import plot_receptive_field
+from mmcnn.report.reliability import plot_reliability
 
 logger = logging.getLogger("mmcnn")
 
@@ -29,6 +31,17 @@ PICTURES = {
     "field grows with depth, faster after pooling or strides.",
 }
 
+# Made from the predictions on a labelled split (`probabilities` and `data` of `write_report`).
+PREDICTION_PICTURES = {
+    "reliability.png": "How sure the model is against how often it is right: bars at the diagonal "
+    "are well calibrated, bars below it over-confident. Before and after the temperature fitted "
+    "on the validation split; ECE is the examples-weighted mean gap.",
+    "mistakes.png": "The most confidently wrong examples: true class, the class the model said "
+    "and its probability; the colours (Grad-CAM) show where the evidence for what it said lies.",
+    "confused_pairs.png": "The class pairs the model mixes up most (true class taken for another), "
+    "each with its most confident examples and their activation maps.",
+}
+
 
 def _fmt(value):
     if isinstance(value, float):
@@ -42,6 +55,7 @@ def _metrics_html(metrics):
     rows = [
         ("accuracy", metrics.get("accuracy")),
         ("macro-F1", metrics.get("macro_f1")),
+        ("expected calibration error", metrics.get("ece")),
         ("examples", metrics.get("num_examples")),
         ("skipped inputs", metrics.get("skipped")),
     ]
@@ -84,7 +98,73 @@ th{background:#f4f4f4;text-align:left}figure{margin:1.5em 0}img{max-width:100%;b
 figcaption{color:#555;font-size:.95em}.missing{color:#a33}"""
 
 
-def write_report(classifier, report_dir, history=None, metrics=None, example=None):
+def _calibration_html(calibration):
+    if not calibration:
+        return ""
+    rows = [
+        ("temperature T (fitted on the validation split)", calibration.get("temperature")),
+        ("validation ECE before / after", (calibration.get("ece_before"), calibration.get("ece_after"))),
+        ("validation NLL before / after", (calibration.get("nll_before"), calibration.get("nll_after"))),
+        ("test ECE before / after", (calibration.get("test_ece_before"), calibration.get("test_ece_after"))),
+    ]
+    parts = ["<h3>Calibration</h3><table><tbody>"]
+    for name, value in rows:
+        if isinstance(value, tuple):
+            if value[0] is None:
+                continue
+            value = f"{_fmt(value[0])} / {_fmt(value[1])}"
+        elif value is None:
+            continue
+        else:
+            value = _fmt(value)
+        parts.append(f"<tr><th>{html.escape(name)}</th><td>{value}</td></tr>")
+    parts.append("</tbody></table>")
+    return "\n".join(parts)
+
+
+def _save_pictures(makers, captions, report_dir, written, missing):
+    for name, make in makers.items():
+        try:
+            fig = make()
+            info = {"Title": name, "Description": captions[name], "Software": "mmcnn"}
+            if hasattr(fig, "mmcnn_panels"):
+                info["mmcnn:panels"] = str(fig.mmcnn_panels)
+            fig.savefig(report_dir / name, metadata=info)
+            written.append(report_dir / name)
+        except Exception as error:  # one picture must never sink the report
+            reason = str(error) or type(error).__name__
+            if not isinstance(error, ReportError):
+                reason = f"{type(error).__name__}: {reason}"
+                logger.debug("report: %s failed", name, exc_info=True)
+            logger.warning("report: %s was not made: %s", name, reason)
+            missing[name] = reason
+
+
+def _figures_html(captions, missing):
+    sections = []
+    for name, caption in captions.items():
+        if name in missing:
+            sections.append(f"<p class='missing'><b>{name}</b> is missing: {html.escape(missing[name])}</p>")
+        else:
+            sections.append(
+                f'<figure><img src="{name}" alt="{name}">'
+                f"<figcaption><b>{name}</b>: {html.escape(caption)}</figcaption></figure>"
+            )
+    return sections
+
+
+def write_report(
+    classifier,
+    report_dir,
+    history=None,
+    metrics=None,
+    example=None,
+    data=None,
+    probabilities=None,
+    calibration=None,
+    split="test",
+    gallery_size=GALLERY_SIZE,
+):
     """Writes the run report: PNG pictures and an `index.html` that shows them.
 
     Args:
@@ -98,6 +178,15 @@ def write_report(classifier, report_dir, history=None, metrics=None, example=Non
         example: one model input for the feature-map and receptive-field
             pictures: image pixels `(h, w, c)`, an audio waveform `(samples,)`,
             a text string (or a file path the classifier can read).
+        data: a labelled split (`LabeledData`, the test split or else the
+            validation split) for the calibration and mistakes pictures.
+        probabilities: the classifier's probabilities on `data`,
+            `(len(data), num_classes)`; with `data`, the page gets
+            `reliability.png`, `mistakes.png` and `confused_pairs.png`.
+        calibration: `metrics.json`'s `calibration` entry (temperature, ECE
+            and NLL before and after), shown as a table.
+        split: the name of `data`'s split, for the titles.
+        gallery_size: most examples in `mistakes.png` (only those are explained).
 
     Returns:
         List of `pathlib.Path` of the files written, `index.html` last.
@@ -122,32 +211,26 @@ def write_report(classifier, report_dir, history=None, metrics=None, example=Non
         "receptive_field.png": lambda: plot_receptive_field(classifier, example),
     }
     written, missing = [], {}
-    for name, make in makers.items():
-        try:
-            fig = make()
-            info = {"Title": name, "Description": PICTURES[name], "Software": "mmcnn"}
-            if hasattr(fig, "mmcnn_panels"):
-                info["mmcnn:panels"] = str(fig.mmcnn_panels)
-            fig.savefig(report_dir / name, metadata=info)
-            written.append(report_dir / name)
-        except Exception as error:  # one picture must never sink the report
-            reason = str(error) or type(error).__name__
-            if not isinstance(error, ReportError):
-                reason = f"{type(error).__name__}: {reason}"
-                logger.debug("report: %s failed", name, exc_info=True)
-            logger.warning("report: %s was not made: %s", name, reason)
-            missing[name] = reason
+    _save_pictures(makers, PICTURES, report_dir, written, missing)
+    sections = _figures_html(PICTURES, missing)
+    sections.append("<h2>How sure it is, and its worst mistakes</h2>")
+    sections.append(_calibration_html(calibration))
+    if data is not None and probabilities is not None:
+        from mmcnn.explain import model_temperature
+
+        predictions = {
+            "reliability.png": lambda: plot_reliability(
+                probabilities, data.labels, temperature=model_temperature(model), split=split
+            ),
+            "mistakes.png": lambda: plot_mistakes(classifier, data, probabilities, limit=gallery_size),
+            "confused_pairs.png": lambda: plot_confused_pairs(classifier, data, probabilities),
+        }
+        _save_pictures(predictions, PREDICTION_PICTURES, report_dir, written, missing)
+        sections += _figures_html(PREDICTION_PICTURES, missing)
+    else:
+        sections.append("<p>No pictures of calibration and mistakes: no predictions on a labelled split.</p>")
 
     title = f"mmcnn report: {model.name}"
-    sections = []
-    for name, caption in PICTURES.items():
-        if name in missing:
-            sections.append(f"<p class='missing'><b>{name}</b> is missing: {html.escape(missing[name])}</p>")
-        else:
-            sections.append(
-                f'<figure><img src="{name}" alt="{name}">'
-                f"<figcaption><b>{name}</b>: {html.escape(caption)}</figcaption></figure>"
-            )
     page = (
         f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>\n"

@@ -21,6 +21,10 @@ TRAIN_KEYS = (
     "encoding",
     "empty_classes",
     "classifier",
+    "init_from",
+    "freeze_epochs",
+    "fine_tune_learning_rate",
+    "class_weight",
 )
 DEFAULTS = {
     "val": None,
@@ -34,6 +38,10 @@ DEFAULTS = {
     "encoding": None,
     "empty_classes": "error",
     "classifier": {},
+    "init_from": None,
+    "freeze_epochs": None,
+    "fine_tune_learning_rate": None,
+    "class_weight": None,
 }
 
 
@@ -79,7 +87,8 @@ def resolve_train_config(modality, options=None, config_file=None, settings=()):
             data path does not exist, or a setting is malformed.
 
     Example:
-    >>> config = resolve_train_config("image", {"train": ".", "out": "my-run"}, settings=["image_size=[28, 28]"])
+    >>> options = {"train": ".", "out": "my-run"}
+    >>> config = resolve_train_config("image", options, settings=["image_size=[28, 28]"])
     >>> config["classifier"], config["seed"]
     ({'image_size': [28, 28]}, 0)
     """
@@ -110,6 +119,21 @@ def resolve_train_config(modality, options=None, config_file=None, settings=()):
     return config
 
 
+def _check_class_weight(value):
+    """`class_weight`: None, "balanced", or (in a TOML file) a table of class name -> weight."""
+    if value is None or value == "balanced":
+        return
+    if isinstance(value, dict):
+        for name, weight in value.items():
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
+                raise ConfigError(f"class_weight[{name!r}] must be a positive number; received {weight!r}")
+        return
+    raise ConfigError(
+        "--class-weight must be 'balanced' (or a table of class name -> weight in --config); "
+        f"received {value!r}"
+    )
+
+
 def _flag(key):
     return "--" + key.replace("_", "-")
 
@@ -128,6 +152,17 @@ def check_train_options(config):
     integer("epochs", 1)
     integer("batch_size", 1)
     integer("seed", 0)
+    integer("freeze_epochs", 0)
+    rate = config.get("fine_tune_learning_rate")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0):
+        raise ConfigError(f"--fine-tune-learning-rate must be a positive number; received {rate!r}")
+    _check_class_weight(config.get("class_weight"))
+    init_from = config.get("init_from")
+    if init_from is not None:
+        if not os.path.exists(init_from):
+            raise ConfigError(f"--init-from {init_from}: no such run directory or .keras file")
+        if os.path.isdir(init_from) and not os.path.isfile(os.path.join(init_from, "model.keras")):
+            raise ConfigError(f"--init-from {init_from}: the directory holds no trained model (model.keras)")
     fraction = config.get("val_fraction")
     if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or not 0 < fraction < 1:
         raise ConfigError(f"val_fraction must be a number between 0 and 1; received {fraction!r}")

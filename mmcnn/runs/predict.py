@@ -3,6 +3,8 @@
 Inputs are files, folders (searched recursively for the modality's file
 types), CSV manifests (`path` or `text` column) or, for text models, texts.
 One unreadable file never costs the others: it becomes a row with an `error`.
+`embed_rows` / `write_embeddings` are `mmcnn predict --embed`: one feature
+vector per input (a NaN row for an unreadable one) in a `.npy` file.
 """
 
 import logging
@@ -147,3 +149,57 @@ def write_predictions_csv(rows, path):
     tmp = f"{path}.tmp"
     frame.to_csv(tmp, index=False)
     os.replace(tmp, path)
+
+
+def embed_rows(clf, inputs, batch_size=64):
+    """Each input's embedding (`Classifier.embed`), in the order `expand_inputs` lists them.
+
+    Returns:
+        `(sources, embeddings, errors)`: the source name of each input, a
+        float32 array `(n, features)` with a NaN row where an input could not
+        be read, and per input None or the reason.
+    """
+    sources, items = expand_inputs(clf, inputs)
+    errors = [item.reason if isinstance(item, _Unreadable) else None for item in items]
+    readable = [i for i, error in enumerate(errors) if error is None]
+    rows = {}
+    for start in range(0, len(readable), CHUNK):
+        chunk = readable[start : start + CHUNK]
+        try:
+            rows.update(zip(chunk, clf.embed([items[i] for i in chunk], batch_size=batch_size)))
+        except Exception:  # noqa: BLE001 - find the bad inputs one at a time
+            for i in chunk:
+                try:
+                    rows[i] = clf.embed([items[i]], batch_size=1)[0]
+                except Exception as error:  # noqa: BLE001 - reported per input
+                    message = str(error).strip()
+                    errors[i] = message.splitlines()[0] if message else type(error).__name__
+    if rows:
+        width = next(iter(rows.values())).shape[-1]
+    else:
+        from mmcnn.export.endpoints import embedding_model
+
+        width = embedding_model(clf.model).output_shape[-1]
+    embeddings = np.full((len(items), width), np.nan, dtype=np.float32)
+    for i, row in rows.items():
+        embeddings[i] = row
+    for source, error in zip(sources, errors):
+        if error:
+            logger.warning("could not embed %s: %s", source, error)
+    return sources, embeddings, errors
+
+
+def write_embeddings(path, sources, embeddings):
+    """Writes `embeddings` to `path` (.npy) and the sources, one per line, beside it (atomically).
+
+    Returns the path of the sources file (`OUT.inputs.txt` for `OUT.npy`)."""
+    path = os.fspath(path)
+    stem = path[: -len(".npy")] if path.lower().endswith(".npy") else path
+    names_path = stem + ".inputs.txt"
+    tmp = f"{path}.tmp.npy"
+    np.save(tmp, np.asarray(embeddings, dtype=np.float32))
+    os.replace(tmp, path)
+    with open(f"{names_path}.tmp", "w", encoding="utf-8") as f:
+        f.write("".join(f"{source}\n" for source in sources))
+    os.replace(f"{names_path}.tmp", names_path)
+    return names_path

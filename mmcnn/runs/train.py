@@ -135,14 +135,15 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
         val = val.with_classes(train.class_names, leave_out=dropped, where=config["val"])
     else:
         train, val = train.split(config["val_fraction"], seed=config["seed"])
+    preset, arguments = classifier_arguments(config)
     try:
         clf = classifier_cls(
             class_names=train.class_names,
-            preset=config["preset"],
+            preset=preset,
             epochs=config["epochs"],
             batch_size=config["batch_size"],
             seed=config["seed"],
-            **config["classifier"],
+            **arguments,
         )
     except TypeError as error:
         raise ConfigError(f"bad classifier option: {error}") from None
@@ -156,6 +157,7 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
     history = clf.fit(
         train,
         validation_data=val,
+        class_weight=class_weight_ids(config.get("class_weight"), train.class_names),
         callbacks=callbacks,
         backup_dir=backup_dir,
         verbose=verbose,
@@ -165,21 +167,108 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
     if strategy is not None:
         # Evaluate and report with a plain one-device copy: no collectives needed.
         clf = load(run.model_path)
+        if len(val):
+            clf.calibrate(val)  # fit does not calibrate under a strategy
+            clf.save(run.model_path)
     metrics = {
         "validation": clf.evaluate(val),
         "skipped": {"train": train.skipped, "val": val.skipped},
         # What loading left out or changed: dropped classes, stripped labels, repaired texts, ...
         "data": {"train": train.data_report(), "val": val.data_report()},
+        # The dtype policy `precision` resolved to on this machine, and why.
+        "precision": clf.model.metadata.get("precision") or clf.precision_used,
     }
+    test = None
     if config.get("test"):
         test = load_data(modality, config["test"], empty_classes="drop", **reading)
         test = test.with_classes(clf.class_names, leave_out=dropped, where=config["test"])
         metrics["test"] = clf.evaluate(test)
         metrics["skipped"]["test"] = test.skipped
         metrics["data"]["test"] = test.data_report()
+    split, probabilities = add_calibration_metrics(clf, metrics, val, test)
     run.finish(metrics)
-    write_run_report(clf, run, history, metrics, val)
+    shown = test if split == "test" else val
+    write_run_report(clf, run, history, metrics, val, split_data=shown, probabilities=probabilities)
     return metrics
+
+
+def split_probabilities(clf, data):
+    """The classifier's probabilities `(len(data), num_classes)` on a labelled split."""
+    if not len(data):
+        return np.zeros((0, len(clf.class_names)), "float32")
+    return np.asarray(clf.model.predict(clf.make_dataset(data), verbose=0))
+
+
+def add_calibration_metrics(clf, metrics, val, test=None):
+    """Adds `metrics["calibration"]` (the model's temperature; validation ECE and NLL before and
+    after it; test ECE before and after) and each split's `ece`.
+
+    Returns `(split, probabilities)`: the test split's name and probabilities when there is
+    one, else the validation split's (for the report).
+    """
+    from mmcnn.explain import calibration_summary, expected_calibration_error, scale_probabilities
+
+    temperature = clf.temperature
+    val_probs = split_probabilities(clf, val)
+    before = scale_probabilities(val_probs, 1.0 / temperature)
+    calibration = calibration_summary(before, val.labels, temperature)
+    metrics["validation"]["ece"] = calibration["ece_after"]
+    split, probabilities = "validation", val_probs
+    if test is not None:
+        probabilities, split = split_probabilities(clf, test), "test"
+        before = scale_probabilities(probabilities, 1.0 / temperature)
+        calibration["test_ece_before"] = expected_calibration_error(before, test.labels)
+        calibration["test_ece_after"] = expected_calibration_error(probabilities, test.labels)
+        metrics["test"]["ece"] = calibration["test_ece_after"]
+    metrics["calibration"] = calibration
+    return split, probabilities
+
+
+def classifier_arguments(config):
+    """`(preset, constructor arguments)` of a run's classifier, label set and training settings apart.
+
+    With `init_from`, the source classifier's settings (preset, input size,
+    spectrogram, tokenizer, adapter, ...) come first, so that `--init-from RUN`
+    alone makes a classifier the source's weights fit; the run's own
+    `--preset` and `[classifier]` settings override them."""
+    arguments = dict(config["classifier"])
+    preset = config["preset"]
+    init_from = config.get("init_from")
+    if init_from:
+        from mmcnn.models.transfer import TransferError, inherited_settings
+
+        try:
+            modality, inherited = inherited_settings(init_from, exclude=("relearn_vocabulary",))
+        except TransferError as error:
+            raise ConfigError(f"--init-from: {error}") from None
+        if modality != config["modality"]:
+            raise ConfigError(
+                f"--init-from {init_from}: holds {_article(modality)} {modality} classifier; "
+                f"this run trains {_article(config['modality'])} {config['modality']} classifier"
+            )
+        source_preset = inherited.pop("preset", None)
+        preset = preset or source_preset
+        arguments = {**inherited, **arguments, "init_from": init_from}
+    for key in ("freeze_epochs", "fine_tune_learning_rate"):
+        if config.get(key) is not None:
+            arguments[key] = config[key]
+    return preset, arguments
+
+
+def _article(word):
+    return "an" if str(word)[:1].lower() in "aeiou" else "a"
+
+
+def class_weight_ids(class_weight, class_names):
+    """A run's `class_weight` for `fit`: None, "balanced", or class name -> weight as class id -> weight."""
+    if not isinstance(class_weight, dict):
+        return class_weight
+    unknown = sorted(set(class_weight) - set(class_names))
+    if unknown:
+        raise ConfigError(
+            f"class_weight names classes the training data lacks: {unknown}; it has {class_names}"
+        )
+    return {class_names.index(name): float(class_weight.get(name, 1.0)) for name in class_names}
 
 
 def summary_line(metrics, run_dir, modality):
@@ -187,14 +276,20 @@ def summary_line(metrics, run_dir, modality):
     split = "test" if "test" in metrics else "validation"
     final = metrics[split]
     skipped = sum(len(v) for v in metrics["skipped"].values())
+    precision = metrics.get("precision")
     return (
         f"trained {modality} classifier in {run_dir}: {split} accuracy {final['accuracy']:.4f}, "
         f"macro-F1 {final['macro_f1']:.4f}, {skipped} bad files skipped"
+        + (f"; {precision['policy']} ({precision['reason']})" if precision else "")
     )
 
 
-def write_run_report(clf, run, history, metrics, data):
-    """Writes `report/index.html` of a run (learning curves, confusion matrix, pictures)."""
+def write_run_report(clf, run, history, metrics, data, split_data=None, probabilities=None):
+    """Writes `report/index.html` of a run (learning curves, confusion matrix, pictures).
+
+    `data` gives the example of the feature-map pictures; `split_data` (the test split, else the
+    validation split) and the classifier's `probabilities` on it give the calibration and
+    mistakes pictures."""
     import pandas as pd
 
     from mmcnn import report
@@ -206,6 +301,10 @@ def write_run_report(clf, run, history, metrics, data):
         history=history_frame,
         metrics=metrics.get("test", metrics["validation"]),
         example=first_example(clf, data),
+        data=split_data,
+        probabilities=probabilities,
+        calibration=metrics.get("calibration"),
+        split="test" if "test" in metrics else "validation",
     )
 
 

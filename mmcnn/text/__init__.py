@@ -4,8 +4,10 @@ from mmcnn.text.text_adapter import TokenWindowAdapter
 from mmcnn.text.text_classifier import TextClassifier
 from mmcnn.text.text_converter import TextTokenizer
 from mmcnn.text.text_data import from_arrays, from_dataframe, from_directory, read_text_file
+from mmcnn.text.text_ids import PythonTokenizer
 
 __all__ = [
+    "PythonTokenizer",
     "TextClassifier",
     "TextTokenizer",
     "TokenWindowAdapter",

@@ -15,7 +15,13 @@ from mmcnn.models.classifier import Classifier
 from mmcnn.text.text_adapter import TokenWindowAdapter
 from mmcnn.text.text_converter import BYTES_PER_TOKEN, MODES, PAD_ID, TextTokenizer
 from mmcnn.text.text_data import from_dataframe, from_directory, read_text_file
-from mmcnn.text.text_serving import text_endpoints, text_settings
+from mmcnn.text.text_serving import (
+    text_edge_endpoint,
+    text_edge_inputs,
+    text_edge_metadata,
+    text_endpoints,
+    text_settings,
+)
 
 logger = logging.getLogger("mmcnn")
 
@@ -119,9 +125,26 @@ class TextClassifier(Classifier):
         augmentation: `"none"` (text has no augmentation yet).
         learning_rate, epochs, batch_size: training settings (default: the preset's).
         seed: seed of initialisation and shuffling.
+        precision: `"auto"` (default: `mixed_bfloat16` where the machine computes
+            bfloat16 natively, else `float32`; `mmcnn.models.precision`), `"float32"`,
+            `"mixed_bfloat16"` or `"mixed_float16"`.
         embedding_dim, filters, widths, dropout: adapter settings (default:
             the preset's); see `TokenWindowAdapter`.
         lowercase: fold case before tokenizing.
+        init_from: a run directory or `.keras` file of a text classifier to
+            start from (a warm start, `mmcnn.models.transfer`): its
+            vocabulary, embedding and convolution weights are copied, and its
+            head when the classes are the same. `mode`, `max_tokens`,
+            `lowercase`, the adapter settings and the preset must match.
+        freeze_epochs: epochs with the copied layers frozen before all are
+            trained (default: up to 3, at most half the epochs, when the head
+            is new; 0 when it was kept).
+        fine_tune_learning_rate: learning rate once everything trains
+            (default: a tenth of `learning_rate`).
+        relearn_vocabulary: with `init_from`, learn a new vocabulary from the
+            training texts instead of keeping the source's; a token both
+            vocabularies hold keeps its learned embedding row, new tokens start
+            from random rows.
 
     Example:
     >>> clf = TextClassifier(class_names=["bad", "good"], max_tokens=16, min_frequency=1,
@@ -132,11 +155,32 @@ class TextClassifier(Classifier):
     """
 
     modality = "text"
+    # What a warm start's source must share: how texts become ids, and the adapter's shapes.
+    transfer_settings = ("mode", "max_tokens", "lowercase", "embedding_dim", "filters", "widths")
     from_directory = staticmethod(from_directory)
     from_dataframe = staticmethod(from_dataframe)
     input_extensions = (".txt",)
     presets = PRESETS
     default_preset = "kim"
+
+    @classmethod
+    def tune_space(cls, settings):
+        """The default space of `mmcnn tune text` (`mmcnn.tune.space`; `settings`: the fixed arguments).
+
+        Parallel windows or stacked blocks (the preset), the tokenizer mode,
+        tokens per text, the vocabulary size, the adapter's dropout, the
+        learning rate around the presets' 1e-3, and the batch size. The
+        character preset and WordPiece (a slow pure-Python learner) are left
+        to a `--space` file."""
+        return {
+            "preset": {"values": ["kim", "deep"]},
+            "mode": {"values": ["word", "unicode_script"]},
+            "max_tokens": {"values": [64, 128, 256]},
+            "vocabulary_size": {"values": [5000, 10000, 20000]},
+            "dropout": {"min": 0.0, "max": 0.5, "step": 0.25},
+            "learning_rate": {"min": 3e-4, "max": 3e-3, "log": True},
+            "batch_size": {"values": [32, 64]},
+        }
 
     def __init__(
         self,
@@ -157,6 +201,11 @@ class TextClassifier(Classifier):
         widths=None,
         dropout=None,
         lowercase=True,
+        precision="auto",
+        init_from=None,
+        freeze_epochs=None,
+        fine_tune_learning_rate=None,
+        relearn_vocabulary=False,
     ):
         if augmentation not in AUGMENTATIONS:
             raise ValueError(
@@ -173,7 +222,18 @@ class TextClassifier(Classifier):
             epochs=epochs,
             batch_size=batch_size,
             seed=seed,
+            precision=precision,
+            init_from=init_from,
+            freeze_epochs=freeze_epochs,
+            fine_tune_learning_rate=fine_tune_learning_rate,
         )
+        if not isinstance(relearn_vocabulary, bool):
+            raise ValueError(
+                "`relearn_vocabulary` must be True or False. "
+                f"Received: relearn_vocabulary={relearn_vocabulary!r}"
+            )
+        self.relearn_vocabulary = relearn_vocabulary
+        self._source_vocabulary = None
         self.mode = mode
         self.max_tokens = max_tokens
         self.vocabulary_size = vocabulary_size
@@ -235,8 +295,23 @@ class TextClassifier(Classifier):
         self._tokenizer = tokenizer
 
     def _prepare_for_training(self, data):
-        if self._tokenizer is None:
+        # A warm start keeps its source's vocabulary (taken in `_transfer_prepare`) unless told not to.
+        if self._tokenizer is None and (self.init_from is None or self.relearn_vocabulary):
             self.adapt(data)
+
+    # Warm start hooks ----------------------------------------------------------
+    def _transfer_prepare(self, source):
+        if self.relearn_vocabulary:
+            self._source_vocabulary = source.tokenizer.get_vocabulary()
+        else:
+            self._tokenizer = TextTokenizer.from_config(source.tokenizer.get_config())
+
+    def _adapt_transfer_weight(self, layer_name, variable_path, value, target_value):
+        if self._source_vocabulary is None or not variable_path.endswith("embedding/embeddings"):
+            return None
+        return remap_embedding_rows(
+            value, target_value, self._source_vocabulary, self._tokenizer.get_vocabulary()
+        )
 
     def _model_input(self):
         return keras.Input(shape=(), dtype="string", name="text")
@@ -301,71 +376,124 @@ class TextClassifier(Classifier):
             "serving_imports": ["tensorflow_text"],
         }
 
-    # -------------------------------------------------------------- explain
-    def explain(self, text, top_k=5):
-        """Which token windows drove the prediction for one text.
+    def edge_endpoint(self):
+        """int32 token ids `(1, max_tokens)` into the model after its tokenizer (LiteRT, ONNX)."""
+        return text_edge_endpoint(self)
 
-        Each filter of the adapter keeps only its largest response over the
-        text (the global max pool), at one position; that position and the
-        filter's width name a window of tokens. A window's contribution is the
-        sum, over the filters that won there, of the pooled value times the
-        filter's weight to the predicted class's logit (with a hidden head
-        layer the contribution is a first-order gradient x input estimate).
+    def edge_inputs(self, batch):
+        return text_edge_inputs(self, batch)
+
+    def edge_metadata(self):
+        return text_edge_metadata(self)
+
+    # -------------------------------------------------------------- explain
+    def explain(self, inputs, class_name=None, batch_size=32, top_k=5):
+        """Which tokens and token windows drove the prediction: Grad-CAM over the tokens.
+
+        `Classifier.explain` with, per text, `maps` a score in [0, 1] per token
+        (padding left out), `tokens` the token strings, and `token_windows`:
+        up to `top_k` windows of consecutive tokens, largest contribution
+        first. Each filter of the adapter answers most strongly at one
+        position (what the head's global max pool keeps); that position and
+        the filter's width name a window of tokens, and a window's
+        contribution is the sum, over the filters that won there, of the
+        pooled value times the gradient of the class's logit with respect to
+        it (the filter's weight to the logit when the head has no hidden
+        layer). The token scores are the Grad-CAM map over all positions,
+        each position's weighted response shared among the tokens of its window.
 
         Args:
-            text: one raw text.
-            top_k: how many windows to return.
+            inputs: one raw text, or a list of texts.
+            class_name: the class to explain (default: the most probable).
+            batch_size: texts per call.
+            top_k: how many windows to return per text.
 
         Returns:
-            dict with `label` (the predicted class), `probability`, and
-            `windows`: up to `top_k` dicts `{"tokens": str, "start": int,
-            "stop": int, "contribution": float}`, largest contribution first
+            The dict of `Classifier.explain`; for one text (a string) it also
+            holds `label` (the predicted class), `probability` (its
+            probability) and `windows`: that text's `token_windows`, dicts
+            `{"tokens": str, "start": int, "stop": int, "contribution": float}`
             (`start`/`stop` index the tokens).
         """
-        model = self.model
-        tokenizer = model.get_layer("tokenizer")
-        adapter = model.get_layer("adapter")
-        head = model.get_layer("head")
-        x = self.preprocess([text])
-        ids = tokenizer(x)
-        features = adapter(ids, training=False)
-        probs = head(features, training=False).numpy()[0]
-        label = int(np.argmax(probs))
-        feats = features.numpy()[0]
-        pooled = feats.max(axis=0)
-        positions = feats.argmax(axis=0)
-        if head.hidden is None:
-            weights = head.dense.kernel.numpy()[:, label]
-        else:
-            pooled_t = tf.constant(pooled[None])
-            with tf.GradientTape() as tape:
-                tape.watch(pooled_t)
-                logit = head.dense(head.hidden(pooled_t))[0, label]
-            weights = tape.gradient(logit, pooled_t).numpy()[0]
-        ids = ids.numpy()[0]
-        length = int(np.sum(ids != PAD_ID))
-        windows = {}
-        for channel, (offset, width, stride) in enumerate(adapter.token_windows()):
-            if pooled[channel] <= 0 or length == 0:
-                continue  # a filter silent on the whole text contributed nothing
-            start = max(0, int(positions[channel]) * stride + offset)
-            stop = min(length, int(positions[channel]) * stride + offset + width)
-            key = (start, stop)
-            windows[key] = windows.get(key, 0.0) + float(pooled[channel] * weights[channel])
-        ranked = sorted(windows.items(), key=lambda kv: -kv[1])[:top_k]
-        return {
-            "label": self.class_names[label],
-            "probability": float(probs[label]),
-            "windows": [
-                {
-                    "tokens": " ".join(tokenizer.tokens_to_text(ids[start:stop])),
-                    "start": start,
-                    "stop": stop,
-                    "contribution": value,
-                }
-                for (start, stop), value in ranked
-            ],
-        }
+        result = super().explain(inputs, class_name=class_name, batch_size=batch_size)
+        result["token_windows"] = [found[:top_k] for found in result["token_windows"]]
+        if isinstance(inputs, (str, bytes)):
+            probabilities = result["probabilities"][0]
+            label = int(np.argmax(probabilities))
+            result.update(
+                label=self.class_names[label],
+                probability=float(probabilities[label]),
+                windows=result["token_windows"][0],
+            )
+        return result
+
+    def _explanation_views(self, batch, cam):
+        """A score per token, the token strings, and the top token windows (see `explain`)."""
+        from mmcnn.explain import normalize_maps
+
+        tokenizer = self.model.get_layer("tokenizer")
+        adapter = self.model.get_layer("adapter")
+        all_ids = np.asarray(tokenizer(batch))
+        geometry = adapter.token_windows()  # (offset, width, stride) per channel
+        groups = {}
+        for channel, window in enumerate(geometry):
+            groups.setdefault(window, []).append(channel)
+        maps, tokens, windows = [], [], []
+        for ids, activations, gradients, weights in zip(
+            all_ids, cam["activations"], cam["gradients"], cam["weights"]
+        ):
+            length = int(np.sum(ids != PAD_ID))
+            contributions = activations * weights  # (positions, channels)
+            scores = np.zeros(length, dtype="float64")
+            found = {}
+            for (offset, width, stride), channels in groups.items():
+                per_position = contributions[:, channels].sum(axis=1)
+                # Where a filter's max pool kept its value, the gradient reaches it: the windows.
+                won = (gradients[:, channels] != 0) & (activations[:, channels] > 0)
+                won_value = np.where(won, gradients[:, channels] * activations[:, channels], 0.0).sum(axis=1)
+                for position in range(activations.shape[0]):
+                    start = max(0, position * stride + offset)
+                    stop = min(length, position * stride + offset + width)
+                    if start >= stop:
+                        continue
+                    scores[start:stop] += per_position[position] / width
+                    if won[position].any():
+                        found[(start, stop)] = found.get((start, stop), 0.0) + float(won_value[position])
+            maps.append(normalize_maps(np.maximum(scores, 0.0)[None])[0])
+            tokens.append(tokenizer.tokens_to_text(ids[:length]) if length else [])
+            ranked = sorted(found.items(), key=lambda kv: -kv[1])
+            windows.append(
+                [
+                    {
+                        "tokens": " ".join(tokenizer.tokens_to_text(ids[start:stop])),
+                        "start": start,
+                        "stop": stop,
+                        "contribution": value,
+                    }
+                    for (start, stop), value in ranked
+                ]
+            )
+        return {"maps": maps, "backgrounds": tokens, "tokens": tokens, "token_windows": windows}
+
+
+def remap_embedding_rows(value, target_value, source_tokens, target_tokens):
+    """Embedding rows for a relearned vocabulary: a token both vocabularies hold keeps its
+    learned row (`value`), the others keep their new initialisation (`target_value`).
+
+    Example:
+    >>> import numpy as np
+    >>> remap_embedding_rows(np.array([[0.0], [1.0], [2.0]]), np.full((3, 1), 9.0),
+    ...                      ["[PAD]", "[UNK]", "film"], ["[PAD]", "[UNK]", "good"])[:, 0].tolist()
+    [0.0, 1.0, 9.0]
+    """
+    rows = np.array(target_value, copy=True)
+    index = {token: i for i, token in enumerate(source_tokens)}
+    if value.shape[1:] != rows.shape[1:]:
+        return None
+    for j, token in enumerate(target_tokens):
+        if token in index and j < len(rows):
+            rows[j] = value[index[token]]
+    return rows
 
 
 def _as_texts(items):

@@ -4,13 +4,16 @@
 |---|---|
 | `serving_default` | `texts`: string `(batch,)`, tokenized in the graph |
 | `features` | `token_ids`: int32 `(batch, max_tokens)` as the embedded tokenizer makes them |
+| `embedding` | `texts`; also returns `embedding` (`Classifier.embed`) |
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from mmcnn.export.endpoints import Endpoint, serving_outputs, tensor_spec
+from mmcnn.export.endpoints import Endpoint, embedding_endpoint, serving_outputs, tensor_spec
 from mmcnn.text.text_converter import TextTokenizer
+from mmcnn.text.text_ids import NUM_RESERVED, OOV_ID, PAD_ID, REPRODUCED_MODES
 
 
 def text_tokenizer(model):
@@ -56,6 +59,7 @@ def text_endpoints(clf):
                 "them: 0 padding, 1 out-of-vocabulary",
             )
         )
+    endpoints.append(embedding_endpoint(clf, input_name="texts"))
     return endpoints
 
 
@@ -72,4 +76,66 @@ def text_settings(clf):
         "normalization": tokenizer.normalization,
         "pad_id": 0,
         "oov_id": 1,
+    }
+
+
+# On-device files (LiteRT, ONNX) ---------------------------------------------------
+def _edge_tokenizer(clf):
+    tokenizer = text_tokenizer(clf.model)
+    if tokenizer is None:
+        raise ValueError(
+            f"{type(clf).__name__}'s model does not start with its TextTokenizer, so it has no "
+            "token-id input for a LiteRT or ONNX file"
+        )
+    return tokenizer
+
+
+def text_edge_endpoint(clf):
+    """int32 token ids `(1, max_tokens)` -> probabilities: the model after its tokenizer.
+
+    tensorflow-text's ops have no built-in LiteRT kernel: the app tokenizes
+    (`mmcnn.text.PythonTokenizer`, built from the settings in the file)."""
+    model = clf.model
+    tokenizer = _edge_tokenizer(clf)
+    after_tokenizer = keras.Model(tokenizer.output, model.output, name="after_tokenizer")
+
+    def probabilities(token_ids):
+        return after_tokenizer(token_ids, training=False)
+
+    return Endpoint(
+        "edge",
+        probabilities,
+        [tensor_spec([1, tokenizer.max_tokens], tf.int32, "token_ids")],
+        f"int32 token ids (1, {tokenizer.max_tokens}) as the model's tokenizer makes them: 0 padding, "
+        "1 out-of-vocabulary",
+    )
+
+
+def text_edge_inputs(clf, batch):
+    """A batch of texts -> int32 token ids, by the model's own tokenizer layer."""
+    return np.asarray(_edge_tokenizer(clf)(tf.convert_to_tensor(batch)), dtype=np.int32)
+
+
+def text_edge_metadata(clf):
+    """The exact tokenizer settings and vocabulary: `PythonTokenizer.from_config(metadata["tokenizer"])`."""
+    tokenizer = _edge_tokenizer(clf)
+    config = tokenizer.get_config()
+    settings = {key: config[key] for key in ("mode", "max_tokens", "lowercase", "normalization")}
+    settings["vocabulary"] = None if config["mode"] == "byte" else list(config["vocabulary"])
+    reproduced = config["mode"] in REPRODUCED_MODES
+    return {
+        "input": "token_ids",
+        "dtype": "int32",
+        "shape": [1, tokenizer.max_tokens],
+        "tokenizer": settings,
+        "vocabulary_size": tokenizer.vocabulary_size,
+        "pad_id": PAD_ID,
+        "oov_id": OOV_ID,
+        "first_token_id": NUM_RESERVED,
+        "python_tokenizer": (
+            "mmcnn.text.PythonTokenizer.from_config(tokenizer) gives the same ids"
+            if reproduced
+            else f"mode {config['mode']!r} is not reproduced by mmcnn.text.PythonTokenizer "
+            f"(reproduced: {list(REPRODUCED_MODES)}); the app must tokenize it itself"
+        ),
     }

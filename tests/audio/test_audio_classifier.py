@@ -149,6 +149,7 @@ def test_model_graph_order_and_layout():
         "adapter",
         "backbone",
         "head",
+        "temperature",
     ]
     assert clf.model.get_layer("log_mel").output.shape == (None, 26, 64)  # (batch, frames, mels)
     assert clf.model.get_layer("adapter").output.shape == (None, 26, 64)  # (batch, frames, filters)
@@ -160,6 +161,7 @@ def test_model_graph_order_and_layout():
         "adapter",
         "backbone",
         "head",
+        "temperature",
     ]
 
 

@@ -22,6 +22,8 @@ CORE = (
     "runs",
     "distribute",
     "testing",
+    "tune",
+    "explain",
 )
 MODALITIES = ("image", "audio", "text", "board")
 

@@ -93,7 +93,7 @@ def test_metadata_asset(exported):
     assert meta["class_names"] == CLASS_NAMES
     pre = meta["preprocessing"]
     assert (pre["sample_rate"], pre["window_samples"], pre["hop_samples"]) == (16000, 4000, 2000)
-    assert set(meta["signatures"]) == {"serving_default", "wav", "features"}
+    assert set(meta["signatures"]) == {"serving_default", "wav", "features", "embedding"}
     assert meta["signatures"]["serving_default"]["inputs"] == {
         "waveform": {"dtype": "float32", "shape": [None, None]}
     }

@@ -87,7 +87,10 @@ def test_metadata_asset(exported):
     assert meta["preprocessing"]["image_size"] == [16, 16]
     assert meta["preprocessing"]["channels"] == 1
     assert meta["mmcnn_version"] == mmcnn.__version__
-    assert set(meta["signatures"]) == {"serving_default", "pixels", "features"}
+    assert set(meta["signatures"]) == {"serving_default", "pixels", "features", "embedding"}
+    # What each signature returns is read from the traced function, so new outputs are listed.
+    assert set(meta["signatures"]["embedding"]["outputs"]) >= {"embedding", "probabilities", "class_name"}
+    assert meta["signatures"]["serving_default"]["outputs"]["class_id"] == {"dtype": "int64", "shape": [None]}
     assert meta["signatures"]["serving_default"]["inputs"] == {
         "image_bytes": {"dtype": "string", "shape": [None]}
     }

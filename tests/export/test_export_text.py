@@ -99,7 +99,7 @@ def test_metadata_asset(exported):
     assert pre["max_tokens"] == 16
     assert pre["vocabulary_size"] == clf.tokenizer.vocabulary_size
     assert "tensorflow_text_version" in meta
-    assert set(meta["signatures"]) == {"serving_default", "features"}
+    assert set(meta["signatures"]) == {"serving_default", "features", "embedding"}
     assert meta["signatures"]["features"]["inputs"] == {"token_ids": {"dtype": "int32", "shape": [None, 16]}}
 
 

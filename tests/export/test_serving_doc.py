@@ -56,7 +56,7 @@ def folders(tmp_path_factory):
         class_names=["yes", "no"], clip_seconds=0.25, preset="tiny", n_mels=16
     )
     text = mmcnn.text.TextClassifier(
-        class_names=["neg", "pos"], max_tokens=16, min_frequency=1, embedding_dim=8, filters=4
+        class_names=["neg", "pos"], mode="word", max_tokens=16, min_frequency=1, embedding_dim=8, filters=4
     )
     text.adapt(["a good film", "what a dull plot", "the cat sat on the mat"])
     folders = {}
@@ -64,6 +64,8 @@ def folders(tmp_path_factory):
         folder = root / name
         folder.mkdir()
         clf.export(folder / "model")
+        clf.export(folder / "model.tflite", format="litert")  # for the on-device examples
+        clf.export(folder / "model.onnx", format="onnx")
         buffer = io.BytesIO()
         Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(buffer, "PNG")
         (folder / "photo.png").write_bytes(buffer.getvalue())
@@ -97,6 +99,26 @@ def test_doc_shows_a_rest_body_for_every_signature():
         ("audio", "wav"),
         ("text", "serving_default"),
     } <= shown
+
+
+def on_device_examples():
+    """modality -> code of the doc's `# <modality> on-device` python block."""
+    examples = {}
+    for code in fenced_blocks("python"):
+        match = re.fullmatch(r"# (image|audio|text) on-device", code.splitlines()[0].strip())
+        if match:
+            examples[match.group(1)] = code
+    return examples
+
+
+@pytest.mark.parametrize("modality", ["image", "audio", "text"])
+def test_on_device_example_runs_both_files(folders, modality, monkeypatch, capsys):
+    monkeypatch.chdir(folders[modality])
+    exec(compile(on_device_examples()[modality], f"docs/serving.md ({modality} on-device)", "exec"), {})
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert any(line.startswith("tflite:") for line in lines) and any(
+        line.startswith("onnx:") for line in lines
+    )
 
 
 def test_rest_bodies_fit_their_signatures(folders):

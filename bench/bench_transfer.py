@@ -1,0 +1,233 @@
+"""Fine-tuning benchmark: does a warm start beat training from scratch on a few images per class?
+
+Image part of the measure of issue 16. Trains an `ImageClassifier` on all
+Fashion-MNIST training images of classes 0-4 (T-shirt/top .. Coat; a
+stratified 10% held out for early stopping), saves it, then for 10, 25 and
+100 training images per class of classes 5-9 (Sandal .. Ankle boot; drawn
+with several seeds) trains
+
+- `init_from` the saved classifier (copied stem and backbone, new head, the
+  default schedule: frozen epochs then fine-tuning at a tenth of the rate),
+- the same classifier from random weights,
+
+both for the same fixed number of epochs (no validation split: too few
+images), and scores them on all test images of classes 5-9. A second table
+trains from scratch on a deliberately imbalanced subset of classes 5-9, with
+and without `class_weight="balanced"`, and compares macro-F1.
+
+Writes `bench/results/transfer.md`. Run from the repository root (the data
+comes from the Debian package `dataset-fashion-mnist`, installed by
+`bench/setup.sh`):
+
+    nice -n 0 .venv/bin/python -m bench.bench_transfer
+
+Not a test: about an hour on a 2-core CPU. `--quick` runs every step on a
+few hundred images with the tiny preset (a minute or two) to check the script.
+"""
+
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from bench.common import load_average, machine_line
+
+SOURCE_CLASSES = [0, 1, 2, 3, 4]
+TARGET_CLASSES = [5, 6, 7, 8, 9]
+SHOTS = (10, 25, 100)
+IMBALANCED = (1000, 400, 150, 60, 25)  # training images of classes 5..9
+
+
+def subset(x, y, classes, per_class=None, seed=0, counts=None):
+    """Images of `classes` (relabelled 0..n-1): all, `per_class` each, or `counts[i]` of class i."""
+    rng = np.random.default_rng(seed)
+    keep = []
+    for i, c in enumerate(classes):
+        index = np.flatnonzero(y == c)
+        n = counts[i] if counts is not None else per_class
+        keep.append(index if n is None else rng.choice(index, n, replace=False))
+    keep = np.sort(np.concatenate(keep))
+    relabel = {c: i for i, c in enumerate(classes)}
+    return x[keep], np.array([relabel[v] for v in y[keep]])
+
+
+def make_classifier(names, args, batch_size=None, **kwargs):
+    import mmcnn.image as mi
+
+    return mi.ImageClassifier(
+        class_names=names,
+        image_size=(28, 28),
+        channels=1,
+        preset=args.preset,
+        batch_size=batch_size or args.batch_size,
+        seed=kwargs.pop("seed", 0),
+        **kwargs,
+    )
+
+
+def score(clf, x, y, names):
+    import mmcnn.image as mi
+
+    report = clf.evaluate(mi.from_arrays(x, y, class_names=names))
+    return report["accuracy"], report["macro_f1"]
+
+
+def train_source(x, y, names, args, path):
+    import mmcnn.image as mi
+
+    data = mi.from_arrays(x, y, class_names=names)
+    train, val = data.split(0.1, seed=0)
+    clf = make_classifier(names, args, epochs=args.source_epochs)
+    start = time.perf_counter()
+    history = clf.fit(train, validation_data=val, verbose=2)
+    seconds = time.perf_counter() - start
+    clf.save(path)
+    return {
+        "images": len(train),
+        "epochs": len(history.history["loss"]),
+        "val_accuracy": max(history.history.get("val_accuracy", [float("nan")])),
+        "seconds": seconds,
+    }
+
+
+def few_shot(x_train, y_train, x_test, y_test, names, args, source_path):
+    import mmcnn.image as mi
+
+    rows = []
+    for shots in args.shots:
+        for seed in range(args.seeds):
+            x, y = subset(x_train, y_train, TARGET_CLASSES, per_class=shots, seed=seed)
+            data = mi.from_arrays(x, y, class_names=names)
+            result = {"shots": shots, "seed": seed}
+            for kind, extra in (("scratch", {}), ("fine-tuned", {"init_from": source_path})):
+                clf = make_classifier(
+                    names, args, batch_size=args.few_batch_size, epochs=args.few_epochs, seed=seed, **extra
+                )
+                start = time.perf_counter()
+                clf.fit(data, verbose=0)
+                result[f"{kind}_seconds"] = time.perf_counter() - start
+                result[kind] = score(clf, x_test, y_test, names)
+            print(
+                f"{shots:>4} per class, seed {seed}: scratch {result['scratch'][0]:.4f}, "
+                f"fine-tuned {result['fine-tuned'][0]:.4f}",
+                flush=True,
+            )
+            rows.append(result)
+    return rows
+
+
+def imbalance(x_train, y_train, x_test, y_test, names, args):
+    import mmcnn.image as mi
+
+    x, y = subset(x_train, y_train, TARGET_CLASSES, counts=args.imbalanced, seed=0)
+    data = mi.from_arrays(x, y, class_names=names)
+    train, val = data.split(0.1, seed=0)
+    results = {}
+    for class_weight in (None, "balanced"):
+        clf = make_classifier(names, args, epochs=args.few_epochs)
+        clf.fit(train, validation_data=val, class_weight=class_weight, verbose=0)
+        results[class_weight or "none"] = score(clf, x_test, y_test, names)
+        print(f"imbalanced, class_weight={class_weight}: macro-F1 {results[class_weight or 'none'][1]:.4f}")
+    return results
+
+
+def write_report(path, args, source, rows, imbalanced, loads):
+    lines = [
+        "# Fine-tuning on a few images per class (Fashion-MNIST)",
+        "",
+        f"{machine_line()}. Load average before / after: {loads[0]} / {loads[1]}.",
+        "",
+        f"Source: `ImageClassifier(preset={args.preset!r})` trained on classes 0-4 "
+        f"({source['images']} images, 10% held out; {source['epochs']} epochs, best validation "
+        f"accuracy {source['val_accuracy']:.4f}, {source['seconds']:.0f} s).",
+        "",
+        f"Target: classes 5-9, N training images per class ({args.seeds} draws each), "
+        f"{args.few_epochs} epochs, no validation split; test: {args.test_size} test images "
+        "(all, unless --limit) of classes 5-9. Fine-tuned: `init_from` the source (default "
+        "schedule). Mean (min-max) over draws.",
+        "",
+        "| images per class | scratch accuracy | fine-tuned accuracy | gain (points) "
+        "| scratch macro-F1 | fine-tuned macro-F1 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for shots in args.shots:
+        group = [r for r in rows if r["shots"] == shots]
+        scratch = np.array([r["scratch"] for r in group])
+        tuned = np.array([r["fine-tuned"] for r in group])
+        lines.append(
+            f"| {shots} | {scratch[:, 0].mean():.4f} ({scratch[:, 0].min():.4f}-{scratch[:, 0].max():.4f}) "
+            f"| {tuned[:, 0].mean():.4f} ({tuned[:, 0].min():.4f}-{tuned[:, 0].max():.4f}) "
+            f"| {100 * (tuned[:, 0].mean() - scratch[:, 0].mean()):+.1f} "
+            f"| {scratch[:, 1].mean():.4f} | {tuned[:, 1].mean():.4f} |"
+        )
+    if imbalanced:
+        lines += [
+            "",
+            f"Imbalanced training set (from scratch): classes 5-9 with {list(args.imbalanced)} images, "
+            "10% held out for early stopping.",
+            "",
+            "| class_weight | accuracy | macro-F1 |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {key} | {acc:.4f} | {f1:.4f} |" for key, (acc, f1) in imbalanced.items()]
+    if args.quick:
+        lines += ["", "**--quick run: a check of the script, not a measurement.**"]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="small")
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--source-epochs", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--few-epochs", type=int, default=30)
+    parser.add_argument("--few-batch-size", type=int, default=16, help="batch size of the few-image runs")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--shots", type=int, nargs="+", default=list(SHOTS))
+    parser.add_argument("--imbalanced", type=int, nargs=5, default=list(IMBALANCED))
+    parser.add_argument("--skip-imbalance", action="store_true")
+    parser.add_argument("--limit", type=int, help="use at most this many source training and test images")
+    parser.add_argument("--quick", action="store_true", help="tiny preset, few images and epochs")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "transfer.md"))
+    args = parser.parse_args()
+    if args.quick:
+        args.preset, args.source_epochs, args.few_epochs, args.seeds = "tiny", 2, 3, 1
+        args.shots, args.limit = [10], args.limit or 1500
+        args.imbalanced = [100, 50, 25, 12, 6]
+        if args.out == parser.get_default("out"):
+            args.out = os.path.join(tempfile.gettempdir(), "mmcnn-bench-transfer-quick.md")
+
+    from bench.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
+
+    (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
+    x_source, y_source = subset(x_train, y_train, SOURCE_CLASSES)
+    x_test, y_test = subset(x_test, y_test, TARGET_CLASSES)
+    if args.limit:
+        rng = np.random.default_rng(0)
+        keep = np.sort(rng.choice(len(x_source), min(args.limit, len(x_source)), replace=False))
+        x_source, y_source = x_source[keep], y_source[keep]
+        keep = np.sort(rng.choice(len(x_test), min(args.limit, len(x_test)), replace=False))
+        x_test, y_test = x_test[keep], y_test[keep]
+    args.test_size = len(x_test)
+    source_names = [CLASS_NAMES[c] for c in SOURCE_CLASSES]
+    target_names = [CLASS_NAMES[c] for c in TARGET_CLASSES]
+    loads = [load_average()]
+    with tempfile.TemporaryDirectory() as folder:
+        source_path = os.path.join(folder, "source.keras")
+        source = train_source(x_source, y_source, source_names, args, source_path)
+        print(f"source: {source}", flush=True)
+        rows = few_shot(x_train, y_train, x_test, y_test, target_names, args, source_path)
+    imbalanced = (
+        None if args.skip_imbalance else imbalance(x_train, y_train, x_test, y_test, target_names, args)
+    )
+    loads.append(load_average())
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    write_report(args.out, args, source, rows, imbalanced, loads)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

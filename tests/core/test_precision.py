@@ -1,0 +1,74 @@
+"""`precision="auto"` follows the hardware; a bf16-trained model saves, loads and exports (float32 ends)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import mmcnn
+import mmcnn.image
+from mmcnn.models.precision import cpu_flags, resolve_precision
+
+AMX = {"gpus": [], "cpu_flags": {"avx2", "avx512f", "amx_tile", "amx_bf16"}}
+AVX512_BF16 = {"gpus": [], "cpu_flags": {"avx2", "avx512f", "avx512_bf16"}}
+AVX2 = {"gpus": [], "cpu_flags": {"avx2", "fma"}}
+AMPERE = {"gpus": [("NVIDIA A100", (8, 0))], "cpu_flags": set()}
+TURING = {"gpus": [("Tesla T4", (7, 5))], "cpu_flags": {"amx_bf16"}}
+
+
+@pytest.fixture
+def no_override(monkeypatch):
+    monkeypatch.delenv("MMCNN_PRECISION", raising=False)
+
+
+@pytest.mark.parametrize(
+    "hardware,policy",
+    [(AMX, "mixed_bfloat16"), (AVX512_BF16, "mixed_bfloat16"), (AVX2, "float32"), (AMPERE, "mixed_bfloat16"),
+     (TURING, "float32")],
+)  # fmt: skip
+def test_auto_follows_the_hardware(no_override, hardware, policy):
+    chosen, reason = resolve_precision("auto", detect=lambda: hardware)
+    assert chosen == policy and reason
+
+
+def test_explicit_precision_and_the_override(no_override, monkeypatch):
+    assert resolve_precision("mixed_float16", detect=lambda: AVX2)[0] == "mixed_float16"
+    monkeypatch.setenv("MMCNN_PRECISION", "mixed_bfloat16")
+    clf = mmcnn.image.ImageClassifier(num_classes=2, image_size=(8, 8), channels=1, preset="tiny")
+    assert clf.model.get_layer("backbone").compute_dtype == "bfloat16"
+    assert clf.precision_used == {"policy": "mixed_bfloat16", "reason": "MMCNN_PRECISION=mixed_bfloat16"}
+    monkeypatch.setenv("MMCNN_PRECISION", "half")
+    with pytest.raises(ValueError, match="MMCNN_PRECISION"):
+        _ = mmcnn.image.ImageClassifier(num_classes=2, image_size=(8, 8), channels=1, preset="tiny").model
+    with pytest.raises(ValueError, match="`precision` must be one of"):
+        mmcnn.image.ImageClassifier(num_classes=2, precision="bf16")
+
+
+def test_this_machine_is_read(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor : 0\nflags\t\t: fpu avx2 amx_bf16\n")
+    assert cpu_flags(str(cpuinfo)) == {"fpu", "avx2", "amx_bf16"}
+    assert cpu_flags(str(tmp_path / "missing")) == set()
+
+
+def test_a_bfloat16_model_trains_saves_loads_and_exports_with_float32_ends(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (16, 12, 12, 1)).astype("float32")
+    x[8:, :6] += 60  # class 1 is brighter on top
+    data = mmcnn.image.from_arrays(np.clip(x, 0, 255), [0] * 8 + [1] * 8)
+    clf = mmcnn.image.ImageClassifier(
+        image_size=(12, 12), channels=1, preset="tiny", augmentation="none", precision="mixed_bfloat16"
+    )
+    clf.fit(data, epochs=2, batch_size=8, verbose=0)
+    assert clf.precision_used["policy"] == "mixed_bfloat16"
+    assert clf.model.get_layer("backbone").compute_dtype == "bfloat16"
+    assert clf.model.output.dtype == "float32"
+    probs = clf.predict_proba(x[:4])
+    assert probs.dtype == np.float32 and np.allclose(probs.sum(-1), 1, atol=1e-3)
+    clf.save(tmp_path / "m.keras")
+    loaded = mmcnn.load(tmp_path / "m.keras")
+    assert loaded.model.metadata["precision"]["policy"] == "mixed_bfloat16"
+    np.testing.assert_allclose(loaded.predict_proba(x[:4]), probs, atol=1e-6)
+    export = clf.export(tmp_path / "export")
+    served = tf.saved_model.load(export).signatures["features"](pixels=tf.constant(x[:4]))["probabilities"]
+    assert served.dtype == tf.float32
+    np.testing.assert_allclose(served.numpy(), probs, atol=2e-2)  # bf16 kernels may fuse differently

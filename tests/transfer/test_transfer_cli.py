@@ -1,0 +1,141 @@
+"""`mmcnn train --init-from / --class-weight` and `mmcnn predict --embed`, end to end."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import mmcnn
+from mmcnn import runs
+from mmcnn.cli import CliError, build_parser
+from mmcnn.models import Classifier
+from mmcnn.runs.config import ConfigError
+from mmcnn.runs.train import classifier_arguments
+
+MMCNN = [sys.executable, "-m", "mmcnn.cli"]
+
+
+def run(*args, check=True):
+    result = subprocess.run([*MMCNN, *args], capture_output=True, text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"mmcnn {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return result
+
+
+def make_images(root, counts, seed=0):
+    """Class folders of noise images around a grey level each: `counts` is {name: (level, n)}."""
+    rng = np.random.default_rng(seed)
+    for name, (level, n) in counts.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            pixels = np.clip(rng.normal(level, 25, (12, 12)), 0, 255).astype("uint8")
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def source_run(tmp_path_factory):
+    """A run directory as `mmcnn train` leaves it, as far as `--init-from` reads it (`model.keras`)."""
+    root = tmp_path_factory.mktemp("source")
+    data = mmcnn.image.from_directory(
+        make_images(root / "a", {"dark": (50, 16), "bright": (200, 16)}), verbose=0
+    )
+    clf = mmcnn.image.ImageClassifier(
+        image_size=(12, 12), channels=1, preset="tiny", augmentation="none", epochs=2, batch_size=8
+    )
+    clf.fit(data, verbose=0)
+    clf.save(root / "run" / "model.keras")
+    return root / "run"
+
+
+@pytest.mark.slow
+def test_fine_tune_a_run_with_balanced_weights_then_embed(tmp_path, source_run):
+    # New classes, deliberately imbalanced; the input settings and preset come from the source run.
+    target = tmp_path / "target"
+    train = make_images(tmp_path / "b", {"dim": (90, 20), "light": (160, 6)}, seed=1)
+    run(
+        "train",
+        "image",
+        "--train",
+        str(train),
+        "--out",
+        str(target),
+        "--init-from",
+        str(source_run),
+        "--class-weight",
+        "balanced",
+        "--epochs",
+        "3",
+        "--freeze-epochs",
+        "1",
+    )
+    config = json.loads((target / "config.json").read_text())
+    assert config["command"]["init_from"] == str(source_run)
+    assert config["command"]["class_weight"] == "balanced"
+    assert config["classifier"]["init_from"] == str(source_run)
+    assert config["classifier"]["image_size"] == [12, 12] and config["classifier"]["channels"] == 1
+    assert config["preset"]["stem"] == 16  # the tiny preset, from the source
+
+    out = tmp_path / "vectors.npy"
+    result = run("predict", str(target), str(train), "--embed", str(out))
+    vectors = np.load(out)
+    names = (tmp_path / "vectors.inputs.txt").read_text().splitlines()
+    assert vectors.shape == (26, 32) and len(names) == 26 and np.isfinite(vectors).all()
+    assert "wrote 26 embeddings (32 features)" in result.stderr
+
+
+def test_transfer_options_are_checked(tmp_path, source_run):
+    with pytest.raises(ConfigError, match="--init-from .*nope: no such run directory or .keras file"):
+        runs.resolve_train_config(
+            "image", {"train": str(tmp_path), "out": "r", "init_from": str(tmp_path / "nope")}
+        )
+    with pytest.raises(ConfigError, match="the directory holds no trained model"):
+        runs.resolve_train_config("image", {"train": str(tmp_path), "out": "r", "init_from": str(tmp_path)})
+    with pytest.raises(CliError, match="--class-weight"):
+        build_parser().parse_args(["train", "image", "--class-weight", "inverse"])
+    config = runs.resolve_train_config(
+        "audio", {"train": str(tmp_path), "out": "r", "init_from": str(source_run)}
+    )
+    with pytest.raises(ConfigError, match="holds an image classifier; this run trains an audio classifier"):
+        classifier_arguments(config)
+    config = runs.resolve_train_config(
+        "image",
+        {"train": str(tmp_path), "out": "r", "init_from": str(source_run), "freeze_epochs": 0},
+        settings=["augmentation='light'"],
+    )
+    preset, arguments = classifier_arguments(config)
+    assert preset == "tiny" and arguments["augmentation"] == "light" and arguments["freeze_epochs"] == 0
+    assert list(arguments["image_size"]) == [12, 12] and "class_names" not in arguments
+
+
+def test_class_weight_reaches_fit(tmp_path, monkeypatch):
+    received = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_fit(self, data, **kwargs):
+        received.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(Classifier, "fit", fake_fit)
+    train = make_images(tmp_path / "data", {"cat": (60, 6), "dog": (190, 3)})
+    for class_weight, expected in (("balanced", "balanced"), ({"dog": 3.0}, {0: 1.0, 1: 3.0})):
+        config = runs.resolve_train_config(
+            "image",
+            {
+                "train": str(train),
+                "out": str(tmp_path / "run"),
+                "class_weight": class_weight,
+                "val_fraction": 0.3,
+            },
+            settings=["image_size=[12,12]"],
+        )
+        with pytest.raises(Stop):
+            runs.train_run(config, verbose=0)
+        assert received["class_weight"] == expected
+    with pytest.raises(ConfigError, match="class_weight\\['dog'\\] must be a positive number"):
+        runs.resolve_train_config("image", {"train": str(train), "out": "r", "class_weight": {"dog": -1}})
