@@ -6,6 +6,7 @@ and how raw user inputs become model inputs. Everything else (compile
 defaults, fit, evaluate, predict, save, load) lives here.
 """
 
+import copy
 import inspect
 import logging
 import os
@@ -1025,13 +1026,30 @@ class Classifier:
         from mmcnn.export.formats import export
 
         return export(
-            self,
+            self.float32_copy(),
             path,
             format=format,
             quantize=quantize,
             calibration_data=calibration_data,
             overwrite=overwrite,
         )
+
+    def float32_copy(self):
+        """This classifier with its model in float32 and the same weights (itself if already so).
+
+        Every export is written from it: a model trained in mixed bfloat16 or float16 gives
+        exports that run alike on machines without native bfloat16 (and LiteRT's built-in
+        kernels are float32 or integer only). The variables of a mixed-precision model are
+        float32 already, so the weights carry over exactly."""
+        model = self.model
+        config = model.get_config()
+        if not _mixed_policies(config):
+            return self
+        float_model = type(model).from_config(_float32_policies(config))
+        float_model.set_weights(model.get_weights())
+        copy_ = copy.copy(self)
+        copy_._model = float_model
+        return copy_
 
     def evaluate_model_file(self, data, model_file, batch_size=None):
         """Scores a converted `.tflite` / `.onnx` file in its runtime, next to the Keras model.
@@ -1077,6 +1095,32 @@ class Classifier:
             model_file=os.fspath(model_file),
         )
         return report
+
+
+def _is_policy(value):
+    return isinstance(value, dict) and value.get("class_name") == "DTypePolicy"
+
+
+def _mixed_policies(node):
+    """Whether a layer config (tree) holds a dtype policy other than float32."""
+    if _is_policy(node):
+        return node.get("config", {}).get("name") != "float32"
+    if isinstance(node, dict):
+        return any(_mixed_policies(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_mixed_policies(v) for v in node)
+    return False
+
+
+def _float32_policies(node):
+    """A copy of a layer config (tree) with every dtype policy set to float32."""
+    if _is_policy(node):
+        return "float32"
+    if isinstance(node, dict):
+        return {k: _float32_policies(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_float32_policies(v) for v in node]
+    return node
 
 
 def steps_per_execution(steps_per_epoch, most=STEPS_PER_EXECUTION):

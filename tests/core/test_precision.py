@@ -72,3 +72,19 @@ def test_a_bfloat16_model_trains_saves_loads_and_exports_with_float32_ends(tmp_p
     served = tf.saved_model.load(export).signatures["features"](pixels=tf.constant(x[:4]))["probabilities"]
     assert served.dtype == tf.float32
     np.testing.assert_allclose(served.numpy(), probs, atol=2e-2)  # bf16 kernels may fuse differently
+
+
+def test_exports_of_a_bfloat16_model_are_float32(tmp_path):
+    clf = mmcnn.image.ImageClassifier(
+        num_classes=2, image_size=(12, 12), channels=1, preset="tiny", precision="mixed_bfloat16"
+    )
+    x = np.random.default_rng(1).integers(0, 256, (3, 12, 12, 1)).astype("float32")  # exact as uint8
+    copy_ = clf.float32_copy()
+    assert copy_ is not clf and all(layer.dtype_policy.name == "float32" for layer in copy_.model.layers)
+    assert clf.model.get_layer("backbone").compute_dtype == "bfloat16"  # the classifier itself is unchanged
+    np.testing.assert_allclose(copy_.predict_proba(x), clf.predict_proba(x), atol=2e-2)
+    from mmcnn.export import load_edge_model
+
+    edge = load_edge_model(clf.export(tmp_path / "m.tflite", format="litert"))  # built-in float32 kernels
+    on_device = np.concatenate([edge(clf.edge_inputs(x[i : i + 1])) for i in range(3)])
+    np.testing.assert_allclose(on_device, copy_.predict_proba(x), atol=1e-5)
