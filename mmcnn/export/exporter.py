@@ -168,6 +168,7 @@ def export_classifier(clf, path, overwrite=False, extra_endpoints=()):
     ...     sorted(read_metadata(path)["signatures"])
     ['embedding', 'features', 'pixels', 'serving_default']
     """
+    clf = clf.float32_copy() if hasattr(clf, "float32_copy") else clf  # runs on any machine
     endpoints = serving_endpoints(clf, extra_endpoints)
     path = os.path.abspath(os.fspath(path))
     # The target is checked before the (slow) tracing, and again before the rename.

@@ -115,6 +115,7 @@ def export_litert(
         raise ValueError(
             f"`calibration_size` must be a positive integer. Received: calibration_size={calibration_size!r}"
         )
+    clf = clf.float32_copy() if hasattr(clf, "float32_copy") else clf  # runs on any machine
     endpoint = edge_endpoint(clf, batch=1)
     float_layers = float_layer_pattern(clf)
     calibrated = quantize == "int8" or (quantize == "dynamic" and float_layers is not None)

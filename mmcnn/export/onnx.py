@@ -61,6 +61,7 @@ def export_onnx(clf, path, overwrite=False, opset=OPSET):
     onnx = require("onnx", "onnx", "ONNX export")
     from keras.src.export.tf2onnx_lib import patch_tf2onnx
 
+    clf = clf.float32_copy() if hasattr(clf, "float32_copy") else clf  # runs on any machine
     path = os.path.abspath(os.fspath(path))
     with atomic_write(path, overwrite, is_onnx_file, "an .onnx file", directory=False) as tmp:
         patch_tf2onnx()

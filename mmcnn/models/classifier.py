@@ -1026,7 +1026,7 @@ class Classifier:
         from mmcnn.export.formats import export
 
         return export(
-            self.float32_copy(),
+            self,
             path,
             format=format,
             quantize=quantize,
