@@ -34,6 +34,8 @@ NOISE = re.compile(
             r"To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler .*",
             _LOG_PREFIX + r"cuda_(fft|dnn|blas)\.cc:\d+\] Unable to register cu\w+ factory.*",
             _LOG_PREFIX + r"computation_placer\.cc:\d+\] computation placer already registered.*",
+            # The LiteRT converter's C++ summary of each quantization pass.
+            r"fully_quantize: \d+, inference_type: \d+, input_inference_type: \w+, output_inference_type: .*",
         ]
     )
     + r"\s*"
