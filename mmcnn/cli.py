@@ -436,7 +436,9 @@ def cmd_predict(args):
         )
     if args.embed:
         return _embed(clf, inputs, args)
-    rows = predict.predict_rows(clf, inputs, top_k=args.top_k)
+    # The bar goes to stdout: only where stdout is not the rows themselves.
+    verbose = 0 if args.json or not (args.csv or sys.stdout.isatty()) else _progress()
+    rows = predict.predict_rows(clf, inputs, top_k=args.top_k, verbose=verbose)
     if args.csv:
         predict.write_predictions_csv(rows, args.csv)
     if args.json:

@@ -27,7 +27,6 @@ from mmcnn.audio.audio_loading import checked_waveform, fit_length, load_audio
 from mmcnn.audio.audio_serving import AUDIO_FRONT_END, audio_edge_metadata, audio_endpoints, audio_settings
 from mmcnn.data import DataError
 from mmcnn.models.classifier import Classifier
-from mmcnn.models.metrics import classification_report
 
 AUGMENTATION_POLICIES = ("none", "light", "standard")
 FEATURES = ("log_mel", "mfcc")
@@ -162,6 +161,10 @@ class AudioClassifier(Classifier):
         precision: `"auto"` (default: `mixed_bfloat16` where the machine computes
             bfloat16 natively, else `float32`; `mmcnn.models.precision`), `"float32"`,
             `"mixed_bfloat16"` or `"mixed_float16"`.
+        multi_label: several labels per example (docs/multilabel.md): a sigmoid
+            head, binary cross-entropy and per-class thresholds chosen on the
+            validation split. Default False; the first `fit` sets it when the
+            data is multi-label (a manifest with `;`-separated labels).
         init_from: a run directory or `.keras` file of an audio classifier to
             start from (a warm start, `mmcnn.models.transfer`): its adapter and
             backbone weights are copied, and its head when the classes are the
@@ -234,6 +237,7 @@ class AudioClassifier(Classifier):
         batch_size=None,
         seed=0,
         precision="auto",
+        multi_label=False,
         init_from=None,
         freeze_epochs=None,
         fine_tune_learning_rate=None,
@@ -248,6 +252,7 @@ class AudioClassifier(Classifier):
             batch_size=batch_size,
             seed=seed,
             precision=precision,
+            multi_label=multi_label,
             init_from=init_from,
             freeze_epochs=freeze_epochs,
             fine_tune_learning_rate=fine_tune_learning_rate,
@@ -563,6 +568,4 @@ class AudioClassifier(Classifier):
             return super().evaluate(data, batch_size=batch_size)
         self._check_classes(data, "evaluation data")
         probs = self.predict_proba(list(data.inputs), batch_size=batch_size or 64)
-        report = classification_report(data.labels, np.argmax(probs, axis=-1), self.class_names)
-        report["skipped"] = len(data.skipped)
-        return report
+        return self.scores_report(data, probs)

@@ -143,6 +143,7 @@ def from_dataframe(
     verbose=1,
     encoding=None,
     empty_classes="error",
+    multi_label=None,
 ):
     """Audio clips listed in a pandas DataFrame or CSV manifest (`path`, `label`), decoded once.
 
@@ -167,6 +168,9 @@ def from_dataframe(
             the row and byte offset.
         empty_classes: `"error"` (default) or `"drop"`, for a class whose
             clips were all skipped; see `from_directory`.
+        multi_label: `None` (default) detects a multi-label manifest (a `labels`
+            column, or `;` between labels in a cell: `"cat; outdoor"`); `True`
+            or `False` decides. Multi-label data has `targets` (docs/multilabel.md).
 
     Returns:
         `LabeledData` of 1-D float32 waveforms (`kind="arrays"`).
@@ -174,7 +178,14 @@ def from_dataframe(
     check_on_error(on_error)
     check_empty_classes(empty_classes)
     manifest_rows = read_labeled_manifest(
-        manifest, path_column, label_column, class_names, base_dir, check_files=True, encoding=encoding
+        manifest,
+        path_column,
+        label_column,
+        class_names,
+        base_dir,
+        check_files=True,
+        encoding=encoding,
+        multi_label=multi_label,
     )
     return _decoded(
         manifest_rows.inputs,

@@ -14,7 +14,7 @@ probabilities averaged, as `AudioClassifier.predict` does.
 import tensorflow as tf
 
 from mmcnn.export.audio_frames import frame_windows
-from mmcnn.export.endpoints import Endpoint, embedding_endpoint, serving_outputs, tensor_spec
+from mmcnn.export.endpoints import Endpoint, embedding_endpoint, endpoint_outputs, tensor_spec
 
 
 def audio_window(clf):
@@ -36,6 +36,7 @@ def audio_window(clf):
 def audio_endpoints(clf):
     """`serving_default` (waveforms of any length), `wav` (WAV bytes) and `features` (clips)."""
     model, names = clf.model, list(clf.class_names)
+    outputs = endpoint_outputs(clf)  # multi-label: scores, predicted, labels
     sample_rate, window, hop = audio_window(clf)
     num_classes = len(names)
 
@@ -48,7 +49,7 @@ def audio_endpoints(clf):
         return tf.reduce_mean(tf.reshape(probs, [shape[0], shape[1], num_classes]), axis=1)
 
     def serve_waveform(waveform):
-        return serving_outputs(probabilities(waveform), names)
+        return outputs(probabilities(waveform), names)
 
     def one_wav(data):
         audio, rate = tf.audio.decode_wav(data)
@@ -67,10 +68,10 @@ def audio_endpoints(clf):
     def serve_wav(wav_bytes):
         # Files have their own lengths: one at a time.
         probs = tf.map_fn(one_wav, wav_bytes, fn_output_signature=tf.TensorSpec([num_classes], tf.float32))
-        return serving_outputs(probs, names)
+        return outputs(probs, names)
 
     def serve_features(waveform):
-        return serving_outputs(model(waveform, training=False), names)
+        return outputs(model(waveform, training=False), names)
 
     return [
         Endpoint(

@@ -47,6 +47,10 @@ class LabeledData:
             by U+FFFD (text files and byte strings).
         ignored_files: `{extension: count}` of files in class folders left out
             because their extension is not one the modality reads.
+        targets: for multi-label data, the multi-hot label matrix
+            `(n, num_classes)` (1 where the example has the class); `labels`
+            then holds each example's first listed class. None (default):
+            single-label data. See docs/multilabel.md.
 
     What was left out or changed is summarised by `data_report()`, the dict
     that `mmcnn train` writes to `metrics.json`.
@@ -64,6 +68,7 @@ class LabeledData:
         stripped_labels=0,
         repaired_texts=0,
         ignored_files=None,
+        targets=None,
     ):
         if kind not in ("files", "arrays", "texts"):
             raise ValueError(f"`kind` must be 'files', 'arrays' or 'texts'. Received: kind={kind!r}")
@@ -84,6 +89,24 @@ class LabeledData:
                 f"labels must lie in [0, {len(self.class_names)}); "
                 f"received {self.labels.min()}..{self.labels.max()}"
             )
+        self.targets = None if targets is None else np.asarray(targets, dtype="float32")
+        if self.targets is not None and self.targets.shape != (len(self.labels), len(self.class_names)):
+            raise DataError(
+                f"`targets` must have shape (n, num_classes) = {(len(self.labels), len(self.class_names))}. "
+                f"Received shape {self.targets.shape}"
+            )
+
+    @property
+    def multi_label(self):
+        """Whether the examples may have several classes each (`targets` is set)."""
+        return self.targets is not None
+
+    def target_matrix(self):
+        """The multi-hot `(n, num_classes)` float32 label matrix: `targets`, or the one-hot
+        `labels` of single-label data."""
+        if self.targets is not None:
+            return self.targets
+        return np.eye(len(self.class_names), dtype="float32")[self.labels].reshape(len(self), -1)
 
     def __len__(self):
         return len(self.labels)
@@ -112,6 +135,7 @@ class LabeledData:
             "stripped_labels": self.stripped_labels,
             "repaired_texts": self.repaired_texts,
             "ignored_files": dict(self.ignored_files),
+            **({"multi_label": True} if self.multi_label else {}),
         }
 
     def _loading_facts(self):
@@ -131,7 +155,13 @@ class LabeledData:
             inputs = [self.inputs[i] for i in indices]
         sources = [self.sources[i] for i in indices] if self.sources is not None else None
         return LabeledData(
-            inputs, self.labels[indices], self.class_names, self.kind, skipped=(), sources=sources
+            inputs,
+            self.labels[indices],
+            self.class_names,
+            self.kind,
+            skipped=(),
+            sources=sources,
+            targets=None if self.targets is None else self.targets[indices],
         )
 
     def with_classes(self, class_names, leave_out=(), where="data"):
@@ -164,8 +194,21 @@ class LabeledData:
             logger.warning("%s: left out %d example(s) of %s", where, len(self) - len(keep), left)
         kept = self.subset(keep)
         labels = [index[self.class_names[label]] for label in kept.labels]
+        targets = None
+        if kept.targets is not None:
+            # Columns moved to the new class order; classes left out lose their column.
+            targets = np.zeros((len(kept), len(class_names)), dtype="float32")
+            for j, name in enumerate(self.class_names):
+                if name in index:
+                    targets[:, index[name]] = kept.targets[:, j]
         moved = LabeledData(
-            kept.inputs, labels, class_names, self.kind, skipped=self.skipped, sources=kept.sources
+            kept.inputs,
+            labels,
+            class_names,
+            self.kind,
+            skipped=self.skipped,
+            sources=kept.sources,
+            targets=targets,
         )
         for name, value in self._loading_facts().items():
             setattr(moved, name, value.copy() if hasattr(value, "copy") else value)
@@ -194,6 +237,9 @@ class LabeledData:
         return first, second
 
     def class_counts(self):
+        """Examples per class (for multi-label data: examples that have the class)."""
+        if self.targets is not None:
+            return self.targets.sum(axis=0).astype(int)
         return np.bincount(self.labels, minlength=len(self.class_names))
 
 
@@ -485,11 +531,58 @@ def _is_missing(value):
 
 ManifestRows = collections.namedtuple("ManifestRows", ["inputs", "labels", "rows", "stripped_labels"])
 
+LABEL_SEPARATOR = ";"
+MULTI_LABEL_COLUMN = "labels"
+
+
+def check_multi_label(multi_label):
+    if multi_label not in (None, True, False):
+        raise ValueError(f"`multi_label` must be None, True or False. Received: multi_label={multi_label!r}")
+    return multi_label
+
+
+def split_label_cell(cell):
+    """One cell of a multi-label manifest as a tuple of class names: split on `;`, surrounding
+    whitespace removed, empty parts and repeats dropped.
+
+    Example:
+    >>> split_label_cell(" cat; outdoor ;;cat")
+    ('cat', 'outdoor')
+    """
+    parts = [clean_label(part) for part in str(cell).split(LABEL_SEPARATOR)]
+    return tuple(dict.fromkeys(part for part in parts if part))
+
+
+def is_multi_label(labels):
+    """Whether manifest labels are label sets (tuples, from a multi-label manifest)."""
+    return any(isinstance(label, tuple) for label in labels)
+
+
+def _label_column(frame, label_column, multi_label):
+    """`(column, multi_label)`: a `labels` column stands in for a missing `label` one; `None`
+    detects multi-label data (a `labels` column, or a `;` in a label cell)."""
+    if label_column not in frame.columns and label_column == "label" and MULTI_LABEL_COLUMN in frame.columns:
+        label_column = MULTI_LABEL_COLUMN
+    if multi_label is None and label_column in frame.columns:
+        multi_label = label_column == MULTI_LABEL_COLUMN or any(
+            LABEL_SEPARATOR in str(cell) for cell in frame[label_column] if not _is_missing(cell)
+        )
+    return label_column, bool(multi_label)
+
 
 def load_manifest(
-    manifest, input_column, label_column="label", base_dir=None, check_files=False, encoding=None
+    manifest,
+    input_column,
+    label_column="label",
+    base_dir=None,
+    check_files=False,
+    encoding=None,
+    multi_label=False,
 ):
-    """`read_manifest`, also returning how many labels had surrounding whitespace (a `ManifestRows`)."""
+    """`read_manifest`, also returning how many labels had surrounding whitespace (a `ManifestRows`).
+
+    With `multi_label` (None: detected, see `read_labeled_manifest`) every label is a tuple of
+    class names."""
     if isinstance(manifest, (str, os.PathLike)):
         manifest = os.fspath(manifest)
         if not os.path.isfile(manifest):
@@ -511,13 +604,24 @@ def load_manifest(
         raise DataError(
             f"manifest must be a pandas DataFrame or a CSV path; received {type(manifest).__name__}"
         )
+    check_multi_label(multi_label)
+    label_column, multi_label = _label_column(frame, label_column, multi_label)
     missing = [c for c in (input_column, label_column) if c not in frame.columns]
     if missing:
         raise DataError(f"{where}: missing column(s) {missing}; columns are {list(frame.columns)}")
     inputs = frame[input_column].tolist()
     raw_labels = frame[label_column].tolist()
-    labels = [None if _is_missing(label) else clean_label(label) for label in raw_labels]
-    stripped = [str(r) for r, c in zip(raw_labels, labels) if c is not None and str(r) != c]
+    if multi_label:
+        labels = [None if _is_missing(label) else split_label_cell(label) for label in raw_labels]
+        # Per cell, its first label that had surrounding whitespace (the log's example).
+        stripped = [
+            next(p for p in str(r).split(LABEL_SEPARATOR) if p.strip() and p != clean_label(p))
+            for r, c in zip(raw_labels, labels)
+            if c is not None and any(p != clean_label(p) for p in str(r).split(LABEL_SEPARATOR) if p.strip())
+        ]
+    else:
+        labels = [None if _is_missing(label) else clean_label(label) for label in raw_labels]
+        stripped = [str(r) for r, c in zip(raw_labels, labels) if c is not None and str(r) != c]
     rows = list(range(1, len(frame) + 1))
     problems = []
     for row, value, label in zip(rows, inputs, labels):
@@ -526,7 +630,8 @@ def load_manifest(
         if _is_missing(value) or (check_files and str(value).strip() == ""):
             problems.append(f"row {row}: missing {input_column}")
     # Duplicates after stripping: "a.png,cat" and "a.png,cat " are the same row.
-    duplicated = pd.DataFrame({"input": inputs, "label": labels}).duplicated(keep="first")
+    keys = [LABEL_SEPARATOR.join(sorted(label)) if isinstance(label, tuple) else label for label in labels]
+    duplicated = pd.DataFrame({"input": inputs, "label": keys}).duplicated(keep="first")
     problems.extend(f"row {row}: duplicate of an earlier row" for row, dup in zip(rows, duplicated) if dup)
     if check_files:
         resolved = []
@@ -548,8 +653,13 @@ def load_manifest(
         shown = "; ".join(problems[:20]) + (f"; ... {len(problems) - 20} more" if len(problems) > 20 else "")
         raise DataError(f"{where}: {len(problems)} bad row(s): {shown}")
     _log_stripped(where, len(stripped), stripped[0] if stripped else "")
-    warn_case_collisions(set(labels), where)
+    warn_case_collisions(set(_label_names(labels)), where)
     return ManifestRows(inputs, labels, rows, len(stripped))
+
+
+def _label_names(labels):
+    """Every class name of manifest labels (names, or tuples of names), in order, with repeats."""
+    return [name for label in labels for name in (label if isinstance(label, tuple) else (label,))]
 
 
 def read_manifest(
@@ -596,8 +706,15 @@ def read_labeled_manifest(
     base_dir=None,
     check_files=False,
     encoding=None,
+    multi_label=None,
 ):
     """`read_manifest`, then the labels checked against `class_names`.
+
+    Multi-label manifests: a `label` cell may hold several labels separated
+    by `;` (`"cat; outdoor"`), or a `labels` column replaces the `label` one.
+    `multi_label=None` (default) detects either; `True` reads every cell as
+    a label set, `False` never splits. Each label of a multi-label manifest
+    is a tuple of class names (`split_label_cell`).
 
     Returns:
         A `LabeledManifest`: `inputs`, `labels`, `class_names` (sorted from
@@ -611,21 +728,27 @@ def read_labeled_manifest(
     """
     where = manifest_name(manifest)
     inputs, labels, rows, stripped = load_manifest(
-        manifest, input_column, label_column, base_dir, check_files, encoding
+        manifest, input_column, label_column, base_dir, check_files, encoding, multi_label=multi_label
     )
     if class_names is not None:
         class_names = [clean_label(c) for c in class_names]
         known = set(class_names)
-        bad = [f"row {row}: label {label!r}" for row, label in zip(rows, labels) if label not in known]
+        bad = [
+            f"row {row}: label {name!r}"
+            for row, label in zip(rows, labels)
+            for name in _label_names([label])
+            if name not in known
+        ]
         if bad:
             shown = "; ".join(bad[:20]) + (f"; ... {len(bad) - 20} more" if len(bad) > 20 else "")
             raise DataError(
                 f"{where}: {len(bad)} row(s) with a label not in class_names {class_names}: {shown}"
             )
-        empty = [c for c in class_names if c not in set(labels)]
+        found = set(_label_names(labels))
+        empty = [c for c in class_names if c not in found]
         if empty:
             raise DataError(f"{where}: classes {empty} in class_names have no rows")
-    names = resolve_class_names(set(labels), class_names, where)
+    names = resolve_class_names(set(_label_names(labels)), class_names, where)
     sources = [f"{where} row {row}" + (f" ({x})" if check_files else "") for row, x in zip(rows, inputs)]
     return LabeledManifest(inputs, labels, names, sources, stripped)
 
@@ -680,8 +803,9 @@ def labeled_data(
     not_kept = [i for i in range(len(labels)) if i not in kept_set]
     reasons = collections.defaultdict(list)
     for i, item in zip(not_kept, skipped):
-        reasons[labels[i]].append(item)
-    counts = collections.Counter(labels[i] for i in kept)
+        for name in _label_names([labels[i]]):
+            reasons[name].append(item)
+    counts = collections.Counter(_label_names([labels[i] for i in kept]))
     empty = [(name, _all_skipped(reasons[name], what)) for name in class_names if counts[name] == 0]
     dropped = list(dropped_classes)
     if empty and empty_classes == "error":
@@ -700,8 +824,8 @@ def labeled_data(
         class_names = [name for name in class_names if name not in gone]
     return LabeledData(
         kept_inputs,
-        labels_to_ids([labels[i] for i in kept], class_names),
-        class_names,
+        class_names=class_names,
+        **label_arrays([labels[i] for i in kept], class_names),
         kind=kind,
         skipped=skipped,
         sources=[sources[i] for i in kept] if sources is not None else None,
@@ -721,6 +845,28 @@ def _all_skipped(items, what):
 def labels_to_ids(labels, class_names):
     index = {name: i for i, name in enumerate(class_names)}
     return np.asarray([index[str(label)] for label in labels], dtype="int32")
+
+
+def label_arrays(labels, class_names):
+    """`LabeledData`'s `labels` and `targets` arguments from manifest labels.
+
+    Class names give integer ids and `targets=None`; label sets (tuples, from
+    a multi-label manifest) give the multi-hot `targets` and, as `labels`,
+    each example's first listed class.
+
+    Example:
+    >>> arrays = label_arrays([("b", "a"), ("a",)], ["a", "b"])
+    >>> arrays["labels"].tolist(), arrays["targets"].tolist()
+    ([1, 0], [[1.0, 1.0], [1.0, 0.0]])
+    """
+    if not is_multi_label(labels):
+        return {"labels": labels_to_ids(labels, class_names), "targets": None}
+    index = {name: i for i, name in enumerate(class_names)}
+    targets = np.zeros((len(labels), len(class_names)), dtype="float32")
+    for row, label in enumerate(labels):
+        targets[row, [index[name] for name in label]] = 1.0
+    first = np.asarray([index[label[0]] for label in labels], dtype="int32")
+    return {"labels": first, "targets": targets}
 
 
 def array_labels(y, class_names, where="y"):
@@ -743,6 +889,8 @@ def array_labels(y, class_names, where="y"):
 
 __all__ = [
     "EMPTY_CLASSES",
+    "LABEL_SEPARATOR",
+    "MULTI_LABEL_COLUMN",
     "DataError",
     "FolderScan",
     "LabeledData",
@@ -752,9 +900,12 @@ __all__ = [
     "check_each",
     "check_empty_classes",
     "check_encoding",
+    "check_multi_label",
     "check_on_error",
     "clean_label",
     "directory_class_names",
+    "is_multi_label",
+    "label_arrays",
     "labeled_data",
     "labels_to_ids",
     "load_manifest",
@@ -766,6 +917,7 @@ __all__ = [
     "resolve_class_names",
     "scan_class_folders",
     "scan_directory",
+    "split_label_cell",
     "warn_case_collisions",
 ]
 

@@ -9,6 +9,14 @@ example `probabilities` (float32 `(batch, num_classes)`), `class_id` (int64
 `class_name` (string `(batch,)`). The exporter (`mmcnn.export.exporter`)
 writes them, whatever the modality.
 
+A multi-label classifier's endpoints return `multilabel_outputs` instead
+(`endpoint_outputs(clf)` picks): `scores` (float32 `(batch, num_classes)`,
+the per-class sigmoid scores), `predicted` (int32 `(batch, num_classes)`,
+1 where a score reaches its class's threshold) and `labels` (string
+`(batch, num_classes)`: the class name where predicted, "" elsewhere). All
+three are dense, so TF Serving's REST and gRPC APIs return them as they are;
+the thresholds are constants of the graph (and listed in `mmcnn.json`).
+
 `embedding_endpoint` adds an `embedding` signature: the model's own input in,
 the pooled feature vector (`Classifier.embed`) out besides those three.
 """
@@ -34,6 +42,35 @@ def serving_outputs(probabilities, class_names):
     }
 
 
+MULTILABEL_OUTPUT_KEYS = ("scores", "predicted", "labels")
+
+
+def multilabel_outputs(scores, class_names, thresholds):
+    """The outputs of a multi-label classifier's endpoints, from `(batch, num_classes)` scores.
+
+    `scores` (float32), `predicted` (int32 multi-hot: score >= the class's
+    threshold) and `labels` (string: the class name where predicted, "" elsewhere),
+    each `(batch, num_classes)`."""
+    scores = tf.cast(scores, tf.float32)
+    hits = scores >= tf.constant([float(t) for t in thresholds], tf.float32)
+    names = tf.broadcast_to(tf.constant(list(class_names), dtype=tf.string), tf.shape(scores))
+    return {
+        "scores": scores,
+        "predicted": tf.cast(hits, tf.int32),
+        "labels": tf.where(hits, names, tf.constant("", tf.string)),
+    }
+
+
+def endpoint_outputs(clf):
+    """What `clf`'s endpoints return, as a function `(probabilities, class_names) -> dict`:
+    `serving_outputs`, or `multilabel_outputs` with the classifier's thresholds when
+    `clf.multi_label`."""
+    if not getattr(clf, "multi_label", False):
+        return serving_outputs
+    thresholds = clf.threshold_values()
+    return lambda scores, class_names: multilabel_outputs(scores, class_names, thresholds)
+
+
 def tensor_spec(shape, dtype, name):
     """A named `tf.TensorSpec` (the name becomes the signature's input key)."""
     return tf.TensorSpec(shape, dtype, name=name)
@@ -49,9 +86,10 @@ def model_input_endpoint(clf, name="serving_default", description=None):
         )
     spec = model.inputs[0]
     input_name = spec.name.split(":")[0] or "inputs"
+    outputs = endpoint_outputs(clf)
 
     def serve(inputs):
-        return serving_outputs(model(inputs, training=False), clf.class_names)
+        return outputs(model(inputs, training=False), clf.class_names)
 
     shape = [None, *spec.shape[1:]]
     return Endpoint(
@@ -100,10 +138,11 @@ def embedding_endpoint(clf, name="embedding", description=None, input_name=None)
         spec = tensor_spec(spec.shape, spec.dtype, input_name)
     both = embedding_model(model, with_probabilities=True)
     names = list(clf.class_names)
+    outputs = endpoint_outputs(clf)
 
     def serve(inputs):
         embedding, probabilities = both(inputs, training=False)
-        return {EMBEDDING_KEY: tf.cast(embedding, tf.float32), **serving_outputs(probabilities, names)}
+        return {EMBEDDING_KEY: tf.cast(embedding, tf.float32), **outputs(probabilities, names)}
 
     return Endpoint(
         name,

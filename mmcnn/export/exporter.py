@@ -93,6 +93,10 @@ def export_metadata(clf, endpoints, outputs=None):
         "keras_version": keras.__version__,
         "serving_requires": [f"tensorflow=={tf.__version__}", *extra.pop("serving_requires", [])],
     }
+    if getattr(clf, "multi_label", False):
+        # What the graph's `predicted` and `labels` outputs compare the scores with.
+        metadata["multi_label"] = True
+        metadata["thresholds"] = [float(t) for t in clf.threshold_values()]
     metadata.update(extra)
     return _json_safe(metadata)
 

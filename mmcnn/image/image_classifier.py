@@ -12,6 +12,7 @@ from mmcnn.image.image_backbone import adapt_stem_channels, check_backbone, chec
 from mmcnn.image.image_converter import (
     ImageConverter,
     ImageError,
+    check_image_header,
     decode_image,
     load_image_file,
     resize_image,
@@ -103,6 +104,10 @@ class ImageClassifier(Classifier):
         precision: `"auto"` (default: `mixed_bfloat16` where the machine computes
             bfloat16 natively, else `float32`; `mmcnn.models.precision`), `"float32"`,
             `"mixed_bfloat16"` or `"mixed_float16"`.
+        multi_label: several labels per example (docs/multilabel.md): a sigmoid
+            head, binary cross-entropy and per-class thresholds chosen on the
+            validation split. Default False; the first `fit` sets it when the
+            data is multi-label (a manifest with `;`-separated labels).
         mixing: `None` (default), `"mixup"` or `"cutmix"`: mix pairs of
             training images and their labels batch by batch in `tf.data`
             (`apply_batch_mixing`); the labels become one-hot and the loss
@@ -177,6 +182,7 @@ class ImageClassifier(Classifier):
         mixing=None,
         spatial_transformer=False,
         precision="auto",
+        multi_label=False,
         init_from=None,
         freeze_epochs=None,
         fine_tune_learning_rate=None,
@@ -204,6 +210,7 @@ class ImageClassifier(Classifier):
             batch_size=batch_size,
             seed=seed,
             precision=precision,
+            multi_label=multi_label,
             init_from=init_from,
             freeze_epochs=freeze_epochs,
             fine_tune_learning_rate=fine_tune_learning_rate,
@@ -277,6 +284,10 @@ class ImageClassifier(Classifier):
                 else np.zeros((0, *size, channels), "float32")
             )
         return tf.data.Dataset.from_tensor_slices(pixels)
+
+    def check_input_file(self, path):
+        """Header-level check of an image file before `file_dataset` decodes it (`check_image_header`)."""
+        check_image_header(path)
 
     def preprocess(self, inputs):
         """Raw inputs -> a float32 pixel batch `(n, height, width, channels)`.

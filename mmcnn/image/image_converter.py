@@ -662,6 +662,16 @@ def _decode_checked(path, data, fmt, convert=None):
         raise ImageError(path, f"TensorFlow cannot decode this {fmt} file: {_tf_error_text(e)}") from None
 
 
+def check_image_header(path, max_pixels=DEFAULT_MAX_PIXELS):
+    """The checks `load_image_file` makes before decoding: checks 1-4 of `validate_image_file`
+    plus colour-palette BMPs, from the header only (no pixels decoded).
+
+    Raises:
+        ImageError: (a `ValueError`) whose message starts with the path and says why.
+    """
+    _read_checked(path, max_pixels)
+
+
 def validate_image_file(path, max_pixels=DEFAULT_MAX_PIXELS):
     """Checks that a file is an image that training can decode.
 

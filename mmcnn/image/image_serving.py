@@ -13,13 +13,14 @@ Each returns `mmcnn.export.serving_outputs` (probabilities, class id, class name
 import numpy as np
 import tensorflow as tf
 
-from mmcnn.export.endpoints import Endpoint, embedding_endpoint, serving_outputs, tensor_spec
+from mmcnn.export.endpoints import Endpoint, embedding_endpoint, endpoint_outputs, tensor_spec
 from mmcnn.image.image_converter import ImageConverter
 
 
 def image_endpoints(clf):
     """`serving_default` (encoded bytes), `pixels` (any size) and `features` (model size)."""
     model, names = clf.model, list(clf.class_names)
+    outputs = endpoint_outputs(clf)  # multi-label: scores, predicted, labels
     height, width = clf.image_size
     settings = dict(image_size=tuple(clf.image_size), channels=clf.channels, resize_mode=clf.resize_mode)
     # The very converters `ImageClassifier.predict` uses for bytes and arrays.
@@ -27,13 +28,13 @@ def image_endpoints(clf):
     from_pixels = ImageConverter(**settings, input_format="pixels", name="pixels_converter")
 
     def serve_bytes(image_bytes):
-        return serving_outputs(model(from_bytes(image_bytes), training=False), names)
+        return outputs(model(from_bytes(image_bytes), training=False), names)
 
     def serve_pixels(pixels):
-        return serving_outputs(model(from_pixels(pixels), training=False), names)
+        return outputs(model(from_pixels(pixels), training=False), names)
 
     def serve_features(pixels):
-        return serving_outputs(model(pixels, training=False), names)
+        return outputs(model(pixels, training=False), names)
 
     return [
         Endpoint(

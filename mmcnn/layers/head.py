@@ -14,7 +14,7 @@ _GLOBAL = {
 
 @keras.saving.register_keras_serializable(package="mmcnn")
 class ClassifierHead(keras.layers.Layer):
-    """Global pooling (or flatten) -> dropout -> dense -> softmax.
+    """Global pooling (or flatten) -> dropout -> dense -> softmax (or sigmoid, for multi-label).
 
     The head also carries the ordered class names, so that they travel with
     a saved model. Under a half-precision dtype policy (`"float16"`,
@@ -29,6 +29,9 @@ class ClassifierHead(keras.layers.Layer):
         dropout: dropout rate before the dense layer.
         hidden_units: optional width of a hidden dense layer (ReLU) before the output.
         class_names: optional list of `num_classes` names, in label order.
+        activation: `"softmax"` (default: one class per example) or
+            `"sigmoid"` (multi-label: an independent score per class), in
+            float32 under a half-precision policy either way.
         **kwargs: base layer arguments (`name`, `dtype`, ...); the dtype policy
             is passed on to every sublayer but the softmax (see above).
 
@@ -36,7 +39,8 @@ class ClassifierHead(keras.layers.Layer):
         `(batch, *spatial, channels)` with `rank` spatial axes.
 
     Output shape:
-        `(batch, num_classes)` probabilities that sum to 1 (float32 under a
+        `(batch, num_classes)` probabilities that sum to 1, or per-class
+        scores in [0, 1] with `activation="sigmoid"` (float32 under a
         half-precision policy, else the compute dtype).
 
     Example:
@@ -47,12 +51,21 @@ class ClassifierHead(keras.layers.Layer):
     """
 
     def __init__(
-        self, num_classes, rank=2, pooling="avg", dropout=0.0, hidden_units=None, class_names=None, **kwargs
+        self,
+        num_classes,
+        rank=2,
+        pooling="avg",
+        dropout=0.0,
+        hidden_units=None,
+        class_names=None,
+        activation="softmax",
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.num_classes = v.check_positive_int("num_classes", num_classes)
         self.rank = v.check_choice("rank", rank, (1, 2))
         self.pooling = v.check_choice("pooling", pooling, ("avg", "max", "flatten"))
+        self.activation = v.check_choice("activation", activation, ("softmax", "sigmoid"))
         self.dropout = v.check_fraction("dropout", dropout)
         self.hidden_units = (
             None if hidden_units is None else v.check_positive_int("hidden_units", hidden_units)
@@ -80,7 +93,12 @@ class ClassifierHead(keras.layers.Layer):
         self.dense = keras.layers.Dense(num_classes, name="logits", dtype=policy)
         # Softmax in float32 under half-precision policies (Keras's mixed-precision advice),
         # so the probabilities and the loss computed on them keep float32 precision.
-        self.softmax = keras.layers.Softmax(dtype=self._probability_dtype(), name="softmax")
+        # (The attribute keeps its name for either activation: the walk and explanations find it.)
+        self.softmax = (
+            keras.layers.Softmax(dtype=self._probability_dtype(), name="softmax")
+            if activation == "softmax"
+            else keras.layers.Activation("sigmoid", dtype=self._probability_dtype(), name="sigmoid")
+        )
 
     def _probability_dtype(self):
         compute = self.dtype_policy.compute_dtype
@@ -124,6 +142,7 @@ class ClassifierHead(keras.layers.Layer):
                 "dropout": self.dropout,
                 "hidden_units": self.hidden_units,
                 "class_names": self.class_names,
+                "activation": self.activation,
             }
         )
         return config

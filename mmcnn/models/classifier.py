@@ -21,7 +21,7 @@ from mmcnn.export.endpoints import embedding_model, model_input_endpoint
 from mmcnn.layers import ClassifierHead, Temperature
 from mmcnn.models import registry, transfer
 from mmcnn.models.backbone import Backbone
-from mmcnn.models.metrics import classification_report
+from mmcnn.models.metrics import DEFAULT_THRESHOLD, best_thresholds, classification_report, multilabel_report
 from mmcnn.models.precision import check_precision, dtype_policy, forced_precision, resolve_precision
 from mmcnn.training import (
     apply_random_map,
@@ -112,6 +112,7 @@ class Classifier:
         freeze_epochs=None,
         fine_tune_learning_rate=None,
         precision="auto",
+        multi_label=False,
     ):
         if preset is None:
             preset = self.default_preset
@@ -127,8 +128,15 @@ class Classifier:
             num_classes = len(class_names)
         if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 2):
             raise ValueError(f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}")
+        if not isinstance(multi_label, bool):
+            raise ValueError(f"`multi_label` must be True or False. Received: multi_label={multi_label!r}")
         self.num_classes = num_classes
         self.class_names = class_names
+        # Multi-label (docs/multilabel.md): sigmoid head, binary cross-entropy, per-class
+        # `thresholds` chosen on the validation split (None: 0.5 each); set by the first `fit`
+        # from multi-label data.
+        self.multi_label = multi_label
+        self.thresholds = None
         self.preset = preset
         self.augmentation = augmentation
         self.learning_rate = learning_rate
@@ -249,10 +257,12 @@ class Classifier:
             pooling=preset.get("head_pooling", "avg"),
             dropout=preset.get("head_dropout", 0.0),
             hidden_units=preset.get("head_hidden_units"),
+            activation="sigmoid" if self.multi_label else "softmax",
             name="head",
         )(x)
-        # T = 1 until `calibrate` fits it; the .keras file and every export carry it.
-        outputs = Temperature(name="temperature")(outputs)
+        if not self.multi_label:
+            # T = 1 until `calibrate` fits it; the .keras file and every export carry it.
+            outputs = Temperature(name="temperature")(outputs)
         self._model = ClassifierModel(
             inputs, outputs, name=f"{self.modality}_classifier", metadata=self._metadata()
         )
@@ -292,6 +302,8 @@ class Classifier:
             "precision": self.precision_used,
             "class_names": self.class_names,
             "config": config,
+            # Multi-label: the per-class decision thresholds (None: 0.5 each).
+            "thresholds": None if self.thresholds is None else [float(t) for t in self.thresholds],
             "mmcnn_version": __version__,
             "tensorflow_version": tf.__version__,
         }
@@ -389,8 +401,9 @@ class Classifier:
             # mixed, and shuffle decoded examples in a small window.
             data = data.subset(np.random.default_rng(self.seed).permutation(len(data)))
             shuffle_buffer = STREAMING_SHUFFLE_BUFFER
+        labels = data.target_matrix() if self.multi_label else data.labels
         ds = tf.data.Dataset.zip(
-            (self._input_dataset(data, training=training), tf.data.Dataset.from_tensor_slices(data.labels))
+            (self._input_dataset(data, training=training), tf.data.Dataset.from_tensor_slices(labels))
         )
         if cached:
             ds = ds.cache()
@@ -429,6 +442,18 @@ class Classifier:
         here (text classifiers read the file's text)."""
         return path
 
+    def file_dataset(self, paths):
+        """Unbatched `tf.data.Dataset` of model inputs decoded from `paths`, in order, in parallel,
+        as training decodes files; what `mmcnn predict` batches for many files. Raises
+        `ValueError` where the modality's pipeline does not read files (it decodes in Python)."""
+        paths = [os.fspath(p) for p in paths]
+        data = LabeledData(paths, np.zeros(len(paths), "int32"), self.class_names, kind="files")
+        return self._input_dataset(data, training=False)
+
+    def check_input_file(self, path):
+        """The cheap check (header, declared size) a file passes before `file_dataset` decodes it;
+        raises `ValueError` naming the file. Default: none."""
+
     def example_nbytes(self):
         """Bytes one decoded model input takes (what `make_dataset` weighs against `cache_bytes`)."""
         return self._element_nbytes()
@@ -440,6 +465,12 @@ class Classifier:
         What `mmcnn train --train PATH` reads, through the modality's
         `from_directory` / `from_dataframe`."""
         path = os.fspath(path)
+        if os.path.isdir(path) and kwargs.get("multi_label"):
+            raise ValueError(
+                f"{path}: class folders cannot express multi-label data (an example in several "
+                "folders is several examples); list the examples in a CSV manifest whose `label` "
+                "cell holds their labels separated by ';' (or a `labels` column)"
+            )
         if os.path.isdir(path):
             reader, what = cls.from_directory, "class-per-folder directories"
         elif path.lower().endswith(".csv"):
@@ -458,6 +489,14 @@ class Classifier:
         return tune(cls, train, val, **kwargs)
 
     def _check_classes(self, data, what):
+        if getattr(data, "multi_label", False) and not self.multi_label:
+            if self._model is not None:
+                raise DataError(
+                    f"{what} is multi-label (several labels per example), but the classifier was "
+                    "built single-label; make it with multi_label=True"
+                )
+            logger.info("%s is multi-label: training a multi-label classifier (sigmoid head)", what)
+            self.multi_label = True
         if self.class_names is None:
             self.class_names = list(data.class_names)
             self.num_classes = len(self.class_names)
@@ -486,8 +525,8 @@ class Classifier:
             optimizer=keras.optimizers.AdamW(
                 learning_rate=lr, weight_decay=self.preset_config.get("weight_decay", 1e-4)
             ),
-            loss=self._loss(),
-            metrics=self._metrics(),
+            loss=keras.losses.BinaryCrossentropy() if self.multi_label else self._loss(),
+            metrics=self._multilabel_metrics() if self.multi_label else self._metrics(),
             steps_per_execution=steps_per_execution(steps_per_epoch) if multi_step else 1,
         )
 
@@ -497,6 +536,10 @@ class Classifier:
 
     def _metrics(self):
         return ["accuracy"]
+
+    def _multilabel_metrics(self):
+        # Micro-F1 at 0.5 while training; the chosen thresholds come after.
+        return [keras.metrics.F1Score(average="micro", threshold=DEFAULT_THRESHOLD, name="micro_f1")]
 
     def fit(
         self,
@@ -573,6 +616,10 @@ class Classifier:
         )
         steps = steps_per_epoch(len(data), batch_size)
         class_weight = self._class_weight(data, class_weight)
+        if calibrate and self.multi_label:
+            # Temperature scaling is for softmax probabilities: a multi-label model gets per-class
+            # thresholds instead (after training, on the validation data).
+            calibrate = False
         if calibrate and not self._has_temperature():
             logger.info("fit: %s has no Temperature layer, so it is not calibrated", self.model.name)
             calibrate = False
@@ -613,6 +660,11 @@ class Classifier:
                 verbose=verbose,
                 shuffle=False,
             )
+        if self.multi_label:
+            if validation_data is not None and len(validation_data):
+                self.choose_thresholds(validation_data, batch_size=batch_size)
+            else:
+                logger.info("fit: no validation data: every class keeps threshold %s", DEFAULT_THRESHOLD)
         if calibrate and validation_data is not None and len(validation_data):
             self.calibrate(validation_data, batch_size=batch_size)
         elif calibrate:
@@ -789,8 +841,12 @@ class Classifier:
         callbacks, first_epoch = training_callbacks(self.seed, callbacks, backup_dir)
         return (callbacks, first_epoch) if with_first_epoch else callbacks
 
-    @staticmethod
-    def _class_weight(data, class_weight):
+    def _class_weight(self, data, class_weight):
+        if class_weight is not None and self.multi_label:
+            raise ValueError(
+                "`class_weight` weighs examples by their one class, so multi-label training does "
+                f"not take it. Received: class_weight={class_weight!r}"
+            )
         if class_weight == "balanced":
             counts = data.class_counts().astype(float)
             class_weight = {i: float(len(data) / (len(counts) * c)) for i, c in enumerate(counts) if c}
@@ -832,6 +888,11 @@ class Classifier:
         """
         from mmcnn.explain import calibration_summary, fit_temperature
 
+        if self.multi_label:
+            raise ValueError(
+                "a multi-label classifier is not temperature-calibrated (its scores are per-class "
+                "sigmoids); its per-class thresholds are chosen with `choose_thresholds`"
+            )
         self._check_classes(data, "calibration data")
         self._set_temperature(1.0)
         probabilities = self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0)
@@ -845,6 +906,53 @@ class Classifier:
             self.calibration["ece_after"],
         )
         return self.calibration
+
+    # ------------------------------------------------------------- thresholds
+    def threshold_values(self):
+        """The per-class decision thresholds of a multi-label classifier, float32 `(num_classes,)`:
+        those `choose_thresholds` chose, else 0.5 each."""
+        if self.thresholds is not None:
+            return np.asarray(self.thresholds, dtype="float32")
+        return np.full(self.num_classes or len(self.class_names), DEFAULT_THRESHOLD, dtype="float32")
+
+    def choose_thresholds(self, data, batch_size=None):
+        """Chooses each class's threshold on `data` (the validation split) to maximise its F1
+        (`mmcnn.models.metrics.best_thresholds`; a class without positives in `data` keeps 0.5).
+
+        `fit` calls it for multi-label classifiers; the thresholds are kept in
+        `thresholds`, the `.keras` file's metadata and every export.
+
+        Returns:
+            list of `num_classes` floats.
+        """
+        if not self.multi_label:
+            raise ValueError("`choose_thresholds` is for multi-label classifiers (multi_label=True)")
+        self._check_classes(data, "threshold data")
+        scores = self._split_scores(data, batch_size)
+        self.thresholds = [float(t) for t in best_thresholds(data.target_matrix(), scores)]
+        self.model.metadata = self._metadata()
+        logger.info(
+            "thresholds chosen on %d validation examples: %s",
+            len(data),
+            ", ".join(f"{n} {t:.3f}" for n, t in zip(self.class_names, self.thresholds)),
+        )
+        return self.thresholds
+
+    def _split_scores(self, data, batch_size=None):
+        """The model's outputs `(len(data), num_classes)` on a labelled split."""
+        return np.asarray(self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0))
+
+    def scores_report(self, data, probabilities):
+        """`evaluate`'s report of `probabilities` (the model's outputs on `data`): the single-label
+        `classification_report`, or `multilabel_report` at the classifier's thresholds."""
+        if self.multi_label:
+            report = multilabel_report(
+                data.target_matrix(), probabilities, self.threshold_values(), self.class_names
+            )
+        else:
+            report = classification_report(data.labels, np.argmax(probabilities, axis=-1), self.class_names)
+        report["skipped"] = len(data.skipped)
+        return report
 
     # ---------------------------------------------------------------- explain
     def explain(self, inputs, class_name=None, batch_size=32):
@@ -884,16 +992,16 @@ class Classifier:
     def evaluate(self, data, batch_size=None, model_file=None):
         """Accuracy, macro-F1, per-class precision/recall/F1 and confusion matrix on `data`.
 
+        Multi-label: micro/macro F1, mean average precision and per-class
+        precision/recall/F1/AP at the chosen thresholds (`multilabel_report`).
+
         With `model_file` (a `.tflite` or `.onnx` file exported from this
         classifier), scores that file in its own runtime instead: see
         `evaluate_model_file`."""
         if model_file is not None:
             return self.evaluate_model_file(data, model_file, batch_size=batch_size)
         self._check_classes(data, "evaluation data")
-        probs = self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0)
-        report = classification_report(data.labels, np.argmax(probs, axis=-1), self.class_names)
-        report["skipped"] = len(data.skipped)
-        return report
+        return self.scores_report(data, self._split_scores(data, batch_size))
 
     def embed(self, inputs, batch_size=64):
         """The pooled feature vector of each raw input, for similarity search and clustering.
@@ -929,11 +1037,28 @@ class Classifier:
         Returns:
             dict with `labels` (top class name per input), `class_ids`,
             `probabilities` (`(n, num_classes)` array), `top_k` (per input a
-            list of `(name, probability)`) and `class_names`.
+            list of `(name, probability)`) and `class_names`. Multi-label:
+            `labels` is per input the list of class names whose score reaches
+            the class's threshold (`class_ids` their ids), `scores` (the same
+            array as `probabilities`) the per-class scores, `predicted` the
+            multi-hot int32 `(n, num_classes)`, `thresholds` the thresholds.
         """
         probs = self.predict_proba(inputs, batch_size=batch_size)
-        ids = np.argmax(probs, axis=-1)
         order = np.argsort(-probs, axis=-1)[:, :top_k]
+        if self.multi_label:
+            thresholds = self.threshold_values()
+            hits = probs >= thresholds
+            return {
+                "labels": [[self.class_names[j] for j in np.flatnonzero(row)] for row in hits],
+                "class_ids": [np.flatnonzero(row) for row in hits],
+                "predicted": hits.astype("int32"),
+                "scores": probs,
+                "probabilities": probs,
+                "thresholds": thresholds,
+                "top_k": [[(self.class_names[j], float(p[j])) for j in row] for row, p in zip(order, probs)],
+                "class_names": list(self.class_names),
+            }
+        ids = np.argmax(probs, axis=-1)
         return {
             "labels": [self.class_names[i] for i in ids],
             "class_ids": ids,
@@ -961,6 +1086,8 @@ class Classifier:
             raise ValueError(f"the model is a {modality} classifier, not a {cls.__name__}")
         clf = target.from_config(metadata["config"])
         clf._model = model
+        if metadata.get("thresholds") is not None:
+            clf.thresholds = [float(t) for t in metadata["thresholds"]]
         return clf
 
     @classmethod
@@ -1065,6 +1192,11 @@ class Classifier:
         """
         from mmcnn.export.runtimes import load_edge_model
 
+        if self.multi_label:
+            raise ValueError(
+                f"{model_file}: scoring LiteRT/ONNX files of multi-label classifiers is not "
+                "supported yet; evaluate the Keras model or the SavedModel"
+            )
         self._check_classes(data, "evaluation data")
         edge = load_edge_model(model_file)
         if edge.class_names and list(edge.class_names) != list(self.class_names):

@@ -5,7 +5,8 @@ writes, into `report_dir`, one picture per module of this package:
 
 - `learning_curves.png`: loss and accuracy per epoch, training and validation.
 - `confusion_matrix.png`: true against predicted class, counts in the cells,
-  colours normalised per true class (row).
+  colours normalised per true class (row). Multi-label metrics get
+  `per_class_scores.png` instead (precision, recall and F1 bars per class).
 - `filters.png`: the weights of the first convolution, one panel per filter.
 - `feature_maps.png`: what the first convolution blocks output for one example.
 - `receptive_field.png`: how far one unit of each convolution sees into the
@@ -52,6 +53,7 @@ from mmcnn.report.mistakes import (
 )
 from mmcnn.report.model_walk import first_conv, iter_layers
 from mmcnn.report.page import PICTURES, PREDICTION_PICTURES, write_report
+from mmcnn.report.per_class_scores import plot_per_class_scores
 from mmcnn.report.receptive_field import conv_fields, plot_receptive_field
 from mmcnn.report.reliability import plot_reliability
 
@@ -77,6 +79,7 @@ __all__ = [
     "plot_filters",
     "plot_learning_curves",
     "plot_mistakes",
+    "plot_per_class_scores",
     "plot_receptive_field",
     "plot_reliability",
     "write_report",

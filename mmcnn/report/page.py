@@ -11,6 +11,7 @@ from mmcnn.report.feature_maps import plot_feature_maps
 from mmcnn.report.filters import plot_filters
 from mmcnn.report.learning_curves import plot_learning_curves
 from mmcnn.report.mistakes import GALLERY_SIZE, plot_confused_pairs, plot_mistakes
+from mmcnn.report.per_class_scores import plot_per_class_scores
 from mmcnn.report.receptive_field import plot_receptive_field
 from mmcnn.report.reliability import plot_reliability
 
@@ -30,6 +31,13 @@ PICTURES = {
     "receptive_field.png": "How much of the input one unit of each convolution sees: the receptive "
     "field grows with depth, faster after pooling or strides.",
 }
+
+# A multi-label report shows these bars instead of the confusion matrix.
+MULTILABEL_PICTURE = (
+    "per_class_scores.png",
+    "Precision, recall and F1 of each class at its threshold (chosen on the validation split): "
+    "with several labels per example there is no confusion matrix.",
+)
 
 # Made from the predictions on a labelled split (`probabilities` and `data` of `write_report`).
 PREDICTION_PICTURES = {
@@ -53,8 +61,10 @@ def _metrics_html(metrics):
     if not metrics:
         return "<p class='missing'>No metrics were given.</p>"
     rows = [
-        ("accuracy", metrics.get("accuracy")),
+        ("exact-match accuracy" if metrics.get("multi_label") else "accuracy", metrics.get("accuracy")),
+        ("micro-F1", metrics.get("micro_f1")),
         ("macro-F1", metrics.get("macro_f1")),
+        ("mean average precision", metrics.get("mean_average_precision")),
         ("expected calibration error", metrics.get("ece")),
         ("examples", metrics.get("num_examples")),
         ("skipped inputs", metrics.get("skipped")),
@@ -64,14 +74,17 @@ def _metrics_html(metrics):
     parts.append("</tbody></table>")
     per_class = metrics.get("per_class") or {}
     if per_class:
+        keys = ("precision", "recall", "f1", "support")
+        extra = ""
+        if metrics.get("multi_label"):
+            keys += ("average_precision", "threshold")
+            extra = "<th>AP</th><th>threshold</th>"
         parts.append(
             "<h3>Per class</h3><table><thead><tr><th>class</th><th>precision</th>"
-            "<th>recall</th><th>F1</th><th>support</th></tr></thead><tbody>"
+            f"<th>recall</th><th>F1</th><th>support</th>{extra}</tr></thead><tbody>"
         )
         for name, scores in per_class.items():
-            cells = "".join(
-                f"<td>{_fmt(scores.get(k, ''))}</td>" for k in ("precision", "recall", "f1", "support")
-            )
+            cells = "".join(f"<td>{_fmt(scores.get(k, ''))}</td>" for k in keys)
             parts.append(f"<tr><th>{html.escape(str(name))}</th>{cells}</tr>")
         parts.append("</tbody></table>")
     return "\n".join(parts)
@@ -210,12 +223,26 @@ def write_report(
         "feature_maps.png": lambda: plot_feature_maps(classifier, example),
         "receptive_field.png": lambda: plot_receptive_field(classifier, example),
     }
+    pictures = PICTURES
+    multi_label = bool((metrics or {}).get("multi_label"))
+    if multi_label:
+        # Per-class bars in the confusion matrix's place.
+        name, caption = MULTILABEL_PICTURE
+        pictures = {name if key == "confusion_matrix.png" else key: text for key, text in PICTURES.items()}
+        pictures[name] = caption
+        makers = {name if key == "confusion_matrix.png" else key: fn for key, fn in makers.items()}
+        makers[name] = lambda: plot_per_class_scores(metrics)
     written, missing = [], {}
-    _save_pictures(makers, PICTURES, report_dir, written, missing)
-    sections = _figures_html(PICTURES, missing)
+    _save_pictures(makers, pictures, report_dir, written, missing)
+    sections = _figures_html(pictures, missing)
     sections.append("<h2>How sure it is, and its worst mistakes</h2>")
     sections.append(_calibration_html(calibration))
-    if data is not None and probabilities is not None:
+    if multi_label:
+        sections.append(
+            "<p>No calibration or mistakes pictures: a multi-label model's scores are per-class "
+            "sigmoids, decided by per-class thresholds (in the per-class table).</p>"
+        )
+    elif data is not None and probabilities is not None:
         from mmcnn.explain import model_temperature
 
         predictions = {

@@ -168,7 +168,11 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
         # Evaluate and report with a plain one-device copy: no collectives needed.
         clf = load(run.model_path)
         if len(val):
-            clf.calibrate(val)  # fit does not calibrate under a strategy
+            # fit does not calibrate (or choose multi-label thresholds) under a strategy
+            if clf.multi_label:
+                clf.choose_thresholds(val)
+            else:
+                clf.calibrate(val)
             clf.save(run.model_path)
     metrics = {
         "validation": clf.evaluate(val),
@@ -208,6 +212,11 @@ def add_calibration_metrics(clf, metrics, val, test=None):
     """
     from mmcnn.explain import calibration_summary, expected_calibration_error, scale_probabilities
 
+    if clf.multi_label:
+        # No temperature: per-class sigmoid scores, decided by the thresholds in the metrics.
+        if test is not None:
+            return "test", split_probabilities(clf, test)
+        return "validation", split_probabilities(clf, val)
     temperature = clf.temperature
     val_probs = split_probabilities(clf, val)
     before = scale_probabilities(val_probs, 1.0 / temperature)
@@ -277,6 +286,12 @@ def summary_line(metrics, run_dir, modality):
     final = metrics[split]
     skipped = sum(len(v) for v in metrics["skipped"].values())
     precision = metrics.get("precision")
+    if final.get("multi_label"):
+        return (
+            f"trained multi-label {modality} classifier in {run_dir}: {split} micro-F1 "
+            f"{final['micro_f1']:.4f}, macro-F1 {final['macro_f1']:.4f}, mAP "
+            f"{final['mean_average_precision']:.4f}, {skipped} bad files skipped"
+        )
     return (
         f"trained {modality} classifier in {run_dir}: {split} accuracy {final['accuracy']:.4f}, "
         f"macro-F1 {final['macro_f1']:.4f}, {skipped} bad files skipped"

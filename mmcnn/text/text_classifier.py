@@ -130,6 +130,10 @@ class TextClassifier(Classifier):
             `"mixed_bfloat16"` or `"mixed_float16"`.
         embedding_dim, filters, widths, dropout: adapter settings (default:
             the preset's); see `TokenWindowAdapter`.
+        multi_label: several labels per example (docs/multilabel.md): a sigmoid
+            head, binary cross-entropy and per-class thresholds chosen on the
+            validation split. Default False; the first `fit` sets it when the
+            data is multi-label (a manifest with `;`-separated labels).
         lowercase: fold case before tokenizing.
         init_from: a run directory or `.keras` file of a text classifier to
             start from (a warm start, `mmcnn.models.transfer`): its
@@ -202,6 +206,7 @@ class TextClassifier(Classifier):
         dropout=None,
         lowercase=True,
         precision="auto",
+        multi_label=False,
         init_from=None,
         freeze_epochs=None,
         fine_tune_learning_rate=None,
@@ -223,6 +228,7 @@ class TextClassifier(Classifier):
             batch_size=batch_size,
             seed=seed,
             precision=precision,
+            multi_label=multi_label,
             init_from=init_from,
             freeze_epochs=freeze_epochs,
             fine_tune_learning_rate=fine_tune_learning_rate,

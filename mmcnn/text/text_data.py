@@ -28,8 +28,8 @@ from mmcnn.data import (
     check_each,
     check_empty_classes,
     check_on_error,
+    label_arrays,
     labeled_data,
-    labels_to_ids,
     manifest_name,
     read_labeled_manifest,
     scan_class_folders,
@@ -148,6 +148,7 @@ def from_dataframe(
     verbose=1,
     encoding=None,
     empty_classes="error",
+    multi_label=None,
 ):
     """Texts listed in a pandas DataFrame or CSV manifest (`text`, `label`).
 
@@ -176,6 +177,9 @@ def from_dataframe(
             (a byte-order mark accepted).
         empty_classes: accepted for the common signature; no row is ever
             skipped, so no class can end up empty.
+        multi_label: `None` (default) detects a multi-label manifest (a `labels`
+            column, or `;` between labels in a cell: `"cat; outdoor"`); `True`
+            or `False` decides. Multi-label data has `targets` (docs/multilabel.md).
 
     Returns:
         `LabeledData` of strings (`kind="texts"`); `sources` name the rows.
@@ -191,14 +195,16 @@ def from_dataframe(
     """
     check_on_error(on_error)
     check_empty_classes(empty_classes)
-    rows = read_labeled_manifest(manifest, text_column, label_column, class_names, encoding=encoding)
+    rows = read_labeled_manifest(
+        manifest, text_column, label_column, class_names, encoding=encoding, multi_label=multi_label
+    )
     texts = [_to_text(t) for t in rows.inputs]
     repaired = [source for source, t in zip(rows.sources, rows.inputs) if _needs_repair(t)]
     _log_repaired(manifest_name(manifest), repaired)
     return LabeledData(
         texts,
-        labels_to_ids(rows.labels, rows.class_names),
-        rows.class_names,
+        class_names=rows.class_names,
+        **label_arrays(rows.labels, rows.class_names),
         kind="texts",
         sources=rows.sources,
         stripped_labels=rows.stripped_labels,

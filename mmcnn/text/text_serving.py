@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mmcnn.export.endpoints import Endpoint, embedding_endpoint, serving_outputs, tensor_spec
+from mmcnn.export.endpoints import Endpoint, embedding_endpoint, endpoint_outputs, tensor_spec
 from mmcnn.text.text_converter import TextTokenizer
 from mmcnn.text.text_ids import NUM_RESERVED, OOV_ID, PAD_ID, REPRODUCED_MODES
 
@@ -30,9 +30,10 @@ def text_tokenizer(model):
 def text_endpoints(clf):
     """`serving_default` (raw texts) and, when the tokenizer is the first layer, `features` (ids)."""
     model, names = clf.model, list(clf.class_names)
+    outputs = endpoint_outputs(clf)  # multi-label: scores, predicted, labels
 
     def serve_texts(texts):
-        return serving_outputs(model(texts, training=False), names)
+        return outputs(model(texts, training=False), names)
 
     endpoints = [
         Endpoint(
@@ -48,7 +49,7 @@ def text_endpoints(clf):
         after_tokenizer = keras.Model(tokenizer.output, model.output, name="after_tokenizer")
 
         def serve_features(token_ids):
-            return serving_outputs(after_tokenizer(token_ids, training=False), names)
+            return outputs(after_tokenizer(token_ids, training=False), names)
 
         endpoints.append(
             Endpoint(
