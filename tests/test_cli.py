@@ -12,6 +12,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+# Subprocesses of the whole command line or of TensorFlow: part of `./run test`, not of the
+# quick `-m "not slow"` loop.
+pytestmark = pytest.mark.slow
+
 MMCNN = [sys.executable, "-m", "mmcnn.cli"]
 
 

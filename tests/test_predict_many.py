@@ -10,6 +10,10 @@ from PIL import Image
 import mmcnn
 from mmcnn.runs import predict
 
+# Subprocesses of the whole command line or of TensorFlow: part of `./run test`, not of the
+# quick `-m "not slow"` loop.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):

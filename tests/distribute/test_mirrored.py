@@ -7,6 +7,11 @@ import sys
 
 import dist_common as common
 import numpy as np
+import pytest
+
+# Subprocesses of the whole command line or of TensorFlow: part of `./run test`, not of the
+# quick `-m "not slow"` loop.
+pytestmark = pytest.mark.slow
 
 
 def test_two_logical_cpus_train_like_one_device(tmp_path):

@@ -17,6 +17,10 @@ import tensorflow as tf
 
 import mmcnn
 
+# Subprocesses of the whole command line or of TensorFlow: part of `./run test`, not of the
+# quick `-m "not slow"` loop.
+pytestmark = pytest.mark.slow
+
 KILL_EPOCH = 1
 DETECTION_BOUND = 90  # seconds from the killed worker's death to the survivor's exit
 

@@ -48,6 +48,7 @@ def write_wavs(folder):
     return paths
 
 
+@pytest.mark.slow
 def test_serving_matches_predict_in_fresh_process(exported, tmp_path):
     clf, path = exported
     wavs = write_wavs(tmp_path)
@@ -99,6 +100,7 @@ def test_metadata_asset(exported):
     }
 
 
+@pytest.mark.slow
 def test_saved_model_cli_show_and_run(exported, tmp_path):
     path = exported[1]
     shown = run_saved_model_cli("show", "--dir", path, "--all")

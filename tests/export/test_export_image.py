@@ -52,6 +52,7 @@ def exported(tmp_path_factory):
     return clf, path
 
 
+@pytest.mark.slow
 def test_serving_matches_predict_in_fresh_process(exported, tmp_path):
     clf, path = exported
     files = sample_files()
@@ -96,6 +97,7 @@ def test_metadata_asset(exported):
     }
 
 
+@pytest.mark.slow
 def test_saved_model_cli_show_and_run(exported, tmp_path):
     path = exported[1]
     shown = run_saved_model_cli("show", "--dir", path, "--all")

@@ -52,6 +52,7 @@ def as_bytes(texts):
     return np.array([t.encode() if isinstance(t, str) else t for t in texts], dtype=object)
 
 
+@pytest.mark.slow
 def test_serving_matches_predict_in_fresh_process(exported, tmp_path):
     clf, path = exported
     calls, expected = [], []
@@ -68,6 +69,7 @@ def test_serving_matches_predict_in_fresh_process(exported, tmp_path):
         assert_matches_predict(outputs, want)
 
 
+@pytest.mark.slow
 def test_loading_without_tensorflow_text_names_the_missing_op(exported, tmp_path):
     # What docs/serving.md promises: the one extra requirement of a text export.
     script = "import sys, tensorflow as tf; tf.saved_model.load(sys.argv[1])"
@@ -103,6 +105,7 @@ def test_metadata_asset(exported):
     assert meta["signatures"]["features"]["inputs"] == {"token_ids": {"dtype": "int32", "shape": [None, 16]}}
 
 
+@pytest.mark.slow
 def test_saved_model_cli_show_and_run(exported, tmp_path):
     path = exported[1]
     shown = run_saved_model_cli("show", "--dir", path, "--all")

@@ -12,11 +12,15 @@ import mmcnn.audio
 import mmcnn.image
 import mmcnn.text
 
+# Subprocesses of TensorFlow: part of `./run test`, not of the quick `-m "not slow"` loop.
+pytestmark = pytest.mark.slow
+
 # Runs in a fresh process: `import mmcnn` and nothing else of ours, then load each file.
 _LOAD_SCRIPT = r"""
 import pickle, sys
 import keras, tensorflow as tf
 import mmcnn
+
 with open(sys.argv[1], "rb") as f:
     cases = pickle.load(f)
 

@@ -16,6 +16,10 @@ import mmcnn.audio
 import mmcnn.image
 import mmcnn.text
 
+# Subprocesses of the whole command line or of TensorFlow: part of `./run test`, not of the
+# quick `-m "not slow"` loop.
+pytestmark = pytest.mark.slow
+
 DOC = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "docs", "serving.md")
 MODALITY_OF_INPUT = {
     "image_bytes": "image",

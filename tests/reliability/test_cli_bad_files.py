@@ -4,7 +4,12 @@ import json
 import subprocess
 import sys
 
+import pytest
 from bad_files import image_tree, refused_images
+
+# Subprocesses of the whole command line or of TensorFlow: part of `./run test`, not of the
+# quick `-m "not slow"` loop.
+pytestmark = pytest.mark.slow
 
 
 def test_skipped_paths_land_in_metrics_json(tmp_path):

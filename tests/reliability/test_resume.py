@@ -98,6 +98,7 @@ def test_epoch_seeds_reset_every_random_layer():
     assert all(a != b for a, b in zip(first, [g.state.numpy().tolist() for g in generators]))
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_bit_for_bit(tmp_path):
     """SIGKILL in the middle of epoch 2, run again: the same weights as an uninterrupted run."""
     sys.path.insert(0, HERE)

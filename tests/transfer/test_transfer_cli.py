@@ -15,6 +15,10 @@ from mmcnn.models import Classifier
 from mmcnn.runs.config import ConfigError
 from mmcnn.runs.train import classifier_arguments
 
+# Subprocesses of the whole command line or of TensorFlow: part of `./run test`, not of the
+# quick `-m "not slow"` loop.
+pytestmark = pytest.mark.slow
+
 MMCNN = [sys.executable, "-m", "mmcnn.cli"]
 
 

@@ -7,6 +7,10 @@ import sys
 import pytest
 from conftest import make_images
 
+# Subprocesses of the whole command line or of TensorFlow: part of `./run test`, not of the
+# quick `-m "not slow"` loop.
+pytestmark = pytest.mark.slow
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
