@@ -12,11 +12,11 @@ import importlib
 import re
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from mmcnn._version import __version__
 from mmcnn.export.endpoints import Endpoint, tensor_spec
+from mmcnn.export.exporter import _json_safe
 
 EDGE_FORMAT_VERSION = 1
 # Names inside the files: a `.tflite` file's `Model.metadata` entries, an ONNX model's `metadata_props`.
@@ -140,13 +140,11 @@ def _shape(shape):
     return [None if d is None else int(d) for d in shape]
 
 
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
+def metadata_entries(model):
+    """`{name: bytes}` of a parsed `.tflite` flatbuffer root's `Model.metadata` entries."""
+    entries = {}
+    for k in range(model.MetadataLength()):
+        meta = model.Metadata(k)
+        buffer = model.Buffers(meta.Buffer())
+        entries[meta.Name().decode()] = buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
+    return entries

@@ -37,6 +37,7 @@ from mmcnn.export.edge import (
     edge_endpoint,
     edge_saved_model,
     float_layer_pattern,
+    metadata_entries,
 )
 from mmcnn.export.exporter import ExportError
 
@@ -328,13 +329,7 @@ def read_litert_metadata(path_or_bytes):
     if not isinstance(data, (bytes, bytearray)):
         with open(os.fspath(path_or_bytes), "rb") as f:
             data = f.read()
-    model = schema.Model.GetRootAs(data, 0)
-    entries = {}
-    for k in range(model.MetadataLength()):
-        meta = model.Metadata(k)
-        buffer = model.Buffers(meta.Buffer())
-        entries[meta.Name().decode()] = buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
-    return entries
+    return metadata_entries(schema.Model.GetRootAs(data, 0))
 
 
 def _name(value):

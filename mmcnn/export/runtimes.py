@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from mmcnn.export.edge import CLASS_NAMES_KEY, DOCUMENT_KEY, LABELS_KEY, require
+from mmcnn.export.edge import CLASS_NAMES_KEY, DOCUMENT_KEY, LABELS_KEY, metadata_entries, require
 
 
 class EdgeModel:
@@ -139,10 +139,4 @@ def read_class_names(path):
 def read_tflite_metadata(data):
     """`{name: bytes}` of a `.tflite` flatbuffer's `Model.metadata` (with the `ai_edge_litert` schema)."""
     schema = require("ai_edge_litert.schema_py_generated", "lite", "reading a .tflite file")
-    model = schema.Model.GetRootAs(data, 0)
-    entries = {}
-    for k in range(model.MetadataLength()):
-        meta = model.Metadata(k)
-        buffer = model.Buffers(meta.Buffer())
-        entries[meta.Name().decode()] = buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
-    return entries
+    return metadata_entries(schema.Model.GetRootAs(data, 0))

@@ -20,16 +20,9 @@ import keras
 import numpy as np
 import pandas as pd
 
+from mmcnn.inspect.walk import CONV_TYPES as _CONV_TYPES
 from mmcnn.inspect.walk import fold_layer, graph_layers
 
-_CONV_TYPES = (
-    keras.layers.Conv1D,
-    keras.layers.Conv2D,
-    keras.layers.SeparableConv1D,
-    keras.layers.SeparableConv2D,
-    keras.layers.DepthwiseConv1D,
-    keras.layers.DepthwiseConv2D,
-)
 _POOL_TYPES = (
     keras.layers.MaxPooling1D,
     keras.layers.MaxPooling2D,

@@ -19,6 +19,16 @@ them.
 
 import keras
 
+# The Keras layers with a sliding window and weights: what inspect counts and the report draws.
+CONV_TYPES = (
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.SeparableConv1D,
+    keras.layers.SeparableConv2D,
+    keras.layers.DepthwiseConv1D,
+    keras.layers.DepthwiseConv2D,
+)
+
 
 def path_layers(layer):
     """The sublayers on `layer`'s main path, in order, or `None` for a layer that is not opened."""

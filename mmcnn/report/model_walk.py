@@ -10,19 +10,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mmcnn.inspect.walk import CONV_TYPES as _CONV_TYPES
 from mmcnn.inspect.walk import graph_layers, iter_layers
 from mmcnn.layers import ConvBlock, ResidualBlock
 from mmcnn.layers.conv_block import SequentialBlock
 from mmcnn.report.errors import ReportError
 
-_CONV_TYPES = (
-    keras.layers.Conv1D,
-    keras.layers.Conv2D,
-    keras.layers.SeparableConv1D,
-    keras.layers.SeparableConv2D,
-    keras.layers.DepthwiseConv1D,
-    keras.layers.DepthwiseConv2D,
-)
 _CONV_TYPE_NAMES = tuple(t.__name__ for t in _CONV_TYPES)
 _BLOCK_TYPES = (ConvBlock, ResidualBlock)
 
