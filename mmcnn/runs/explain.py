@@ -10,7 +10,7 @@ import logging
 import os
 import re
 
-from mmcnn.runs.predict import _error_row, _Unreadable, expand_inputs
+from mmcnn.runs.predict import _error_row, sort_inputs
 
 logger = logging.getLogger("mmcnn.runs")
 
@@ -47,14 +47,7 @@ def explain_rows(clf, inputs, out_dir, class_name=None):
             f"--class {class_name!r}: not a class of this model; its classes are {clf.class_names}"
         )
     os.makedirs(out_dir, exist_ok=True)
-    sources, items = expand_inputs(clf, inputs)
-    rows = [None] * len(items)
-    readable = []
-    for i, item in enumerate(items):
-        if isinstance(item, _Unreadable):
-            rows[i] = _error_row(sources[i], item.reason)
-        else:
-            readable.append(i)
+    sources, items, rows, readable = sort_inputs(clf, inputs)
     is_text = clf.modality == "text"
 
     def write(indices):

@@ -52,6 +52,20 @@ def expand_inputs(clf, inputs):
     return sources, items
 
 
+def sort_inputs(clf, inputs):
+    """`(sources, items, rows, readable)`: the expanded inputs, an error row already in `rows`
+    for each one that could not be read (None elsewhere), and the indices of the readable ones."""
+    sources, items = expand_inputs(clf, inputs)
+    rows = [None] * len(items)
+    readable = []
+    for i, item in enumerate(items):
+        if isinstance(item, _Unreadable):
+            rows[i] = _error_row(sources[i], item.reason)
+        else:
+            readable.append(i)
+    return sources, items, rows, readable
+
+
 class _Unreadable:
     def __init__(self, reason):
         self.reason = reason
@@ -97,14 +111,7 @@ def predict_rows(clf, inputs, top_k=1, batch_size=64, verbose=0):
     Args:
         verbose: 0 silent, 1 a progress bar, 2 one plain line at the end (Keras's `Progbar`).
     """
-    sources, items = expand_inputs(clf, inputs)
-    rows = [None] * len(items)
-    readable = []
-    for i, item in enumerate(items):
-        if isinstance(item, _Unreadable):
-            rows[i] = _error_row(sources[i], item.reason)
-        else:
-            readable.append(i)
+    sources, items, rows, readable = sort_inputs(clf, inputs)
     top_k = max(1, min(top_k, clf.num_classes))
     bar = _Progress(len(readable), verbose)
     files = [i for i in readable if isinstance(items[i], (str, os.PathLike)) and os.path.isfile(items[i])]
