@@ -143,7 +143,11 @@ def build_parser():
     predict.add_argument(
         "--json", action="store_true", help="print one JSON list (rows with an `error` field)"
     )
-    predict.add_argument("--csv", help="write path,label,probability,error rows to this CSV file")
+    predict.add_argument(
+        "--csv",
+        help="write path,label,probability,error rows to this CSV file (multi-label: label is the "
+        "predicted classes joined by ';', plus a score:CLASS column per class)",
+    )
     predict.add_argument(
         "--strict", action="store_true", help="exit non-zero when any input could not be predicted"
     )
@@ -401,11 +405,21 @@ def _evaluate_model_file(args):
     if args.json:
         print(json.dumps(metrics))
         return
-    print(
-        f"{metrics['format']} file {args.model}: accuracy {metrics['accuracy']:.4f}  "
-        f"(Keras model {metrics['keras_accuracy']:.4f}; same top class on {metrics['agreement']:.1%}, "
-        f"largest probability difference {metrics['max_abs_diff']:.2e}; {metrics['num_examples']} examples)"
-    )
+    if metrics.get("multi_label"):
+        print(
+            f"{metrics['format']} file {args.model}: micro-F1 {metrics['micro_f1']:.4f}  "
+            f"mAP {metrics['mean_average_precision']:.4f}  (Keras model micro-F1 "
+            f"{metrics['keras_micro_f1']:.4f}, mAP {metrics['keras_mean_average_precision']:.4f}; "
+            f"same label set on {metrics['agreement']:.1%}, largest score difference "
+            f"{metrics['max_abs_diff']:.2e}; {metrics['num_examples']} examples)"
+        )
+    else:
+        print(
+            f"{metrics['format']} file {args.model}: accuracy {metrics['accuracy']:.4f}  "
+            f"(Keras model {metrics['keras_accuracy']:.4f}; same top class on {metrics['agreement']:.1%}, "
+            f"largest probability difference {metrics['max_abs_diff']:.2e}; "
+            f"{metrics['num_examples']} examples)"
+        )
     print(
         f"file size {metrics['file_size_bytes']:,} bytes; batch-1 latency "
         f"{metrics['latency_ms_batch1']:.3f} ms (median)"
@@ -447,6 +461,9 @@ def cmd_predict(args):
         for row in rows:
             if row["error"]:
                 print(f"{row['input']}\terror: {row['error']}")
+            elif "labels" in row:  # multi-label: the predicted set, then the top scores
+                top = ", ".join(f"{name} {p:.3f}" for name, p in row["top_k"])
+                print(f"{row['input']}\t{row['label'] or '(none)'}\t{top}")
             else:
                 print(f"{row['input']}\t" + ", ".join(f"{name} {p:.3f}" for name, p in row["top_k"]))
     failed = sum(1 for row in rows if row["error"])

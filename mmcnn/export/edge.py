@@ -3,9 +3,11 @@
 The on-device formats take the classifier's `edge_endpoint()`: one tensor in,
 as close to raw as built-in ops allow (image uint8 pixels, audio float32
 waveform windows, text int32 token ids), float32 probabilities
-`(batch, num_classes)` out. `edge_document` is the JSON that travels inside
-each file (`mmcnn.json`): class names, input and output, quantization and the
-modality's `edge_metadata()`.
+`(batch, num_classes)` out (multi-label: per-class scores). `edge_document`
+is the JSON that travels inside each file (`mmcnn.json`): class names, input
+and output, quantization, the modality's `edge_metadata()` and, for
+multi-label classifiers, the per-class `thresholds` (a class is predicted
+where its score reaches its threshold).
 """
 
 import importlib
@@ -95,6 +97,12 @@ def edge_document(clf, endpoint, format, quantize=None, input_details=None, outp
     """The `mmcnn.json` document stored inside a `.tflite` or `.onnx` file."""
     spec = endpoint.input_signature[0]
     num_classes = len(clf.class_names)
+    multi_label = bool(getattr(clf, "multi_label", False))
+    # Multi-label: the output is per-class sigmoid scores; a class is predicted where its
+    # score reaches its threshold (chosen on the validation split), listed here in class order.
+    decision = {"multi_label": multi_label}
+    if multi_label:
+        decision["thresholds"] = [float(t) for t in clf.threshold_values()]
     return _json_safe(
         {
             "format_version": EDGE_FORMAT_VERSION,
@@ -107,6 +115,7 @@ def edge_document(clf, endpoint, format, quantize=None, input_details=None, outp
             or {"name": spec.name, "dtype": spec.dtype.name, "shape": _shape(spec.shape)},
             "output": output_details
             or {"name": "probabilities", "dtype": "float32", "shape": [spec.shape[0], num_classes]},
+            **decision,
             "description": endpoint.description,
             "preprocessing": dict(clf.edge_metadata()),
             "mmcnn_version": __version__,

@@ -4,7 +4,8 @@
 batch of edge inputs (what `Classifier.edge_inputs` gives) and it runs them one
 example at a time (batch 1, as on a device) through `ai_edge_litert`'s
 interpreter or onnxruntime, and returns float32 probabilities (int8 outputs
-dequantized). `class_names` and `document` are read from inside the file.
+dequantized). `class_names`, `document` and, for multi-label files,
+`thresholds` are read from inside the file.
 Neither needs TensorFlow.
 """
 
@@ -27,6 +28,13 @@ class EdgeModel:
         self.file_size_bytes = os.path.getsize(self.path)
         self.document = {}
         self.class_names = []
+
+    @property
+    def thresholds(self):
+        """A multi-label file's per-class thresholds (float32 array), None for a single-label one."""
+        if not self.document.get("multi_label"):
+            return None
+        return np.asarray(self.document["thresholds"], dtype=np.float32)
 
     def __call__(self, inputs):
         """Probabilities `(n, num_classes)` for a batch of edge inputs, run one example at a time."""

@@ -1186,22 +1186,25 @@ class Classifier:
 
         Returns:
             `evaluate`'s metrics of the file, plus `keras_accuracy` (the Keras
-            model on the same rows), `agreement` (share of equal top classes),
+            model on the same rows), `agreement` (share of equal top classes;
+            multi-label: of equal predicted sets, the file at its own
+            thresholds, and `keras_micro_f1`, `keras_mean_average_precision`),
             `max_abs_diff` (largest probability difference), `file_size_bytes`,
             `latency_ms_batch1` (median per example), `format` and `model_file`.
         """
         from mmcnn.export.runtimes import load_edge_model
 
-        if self.multi_label:
-            raise ValueError(
-                f"{model_file}: scoring LiteRT/ONNX files of multi-label classifiers is not "
-                "supported yet; evaluate the Keras model or the SavedModel"
-            )
         self._check_classes(data, "evaluation data")
         edge = load_edge_model(model_file)
         if edge.class_names and list(edge.class_names) != list(self.class_names):
             raise ValueError(
                 f"{model_file} holds classes {edge.class_names}, but the classifier has {self.class_names}"
+            )
+        if bool(edge.document.get("multi_label")) != self.multi_label:
+            kind = "multi-label" if edge.document.get("multi_label") else "single-label"
+            raise ValueError(
+                f"{model_file} is a {kind} model file, but the classifier is "
+                f"{'multi-label' if self.multi_label else 'single-label'}"
             )
         keras_probs, file_probs, times = [], [], []
         for x, _ in self.make_dataset(data, batch_size=batch_size):
@@ -1212,20 +1215,32 @@ class Classifier:
         num_classes = len(self.class_names)
         keras_probs = np.concatenate(keras_probs) if keras_probs else np.zeros((0, num_classes))
         file_probs = np.concatenate(file_probs) if file_probs else np.zeros((0, num_classes))
-        report = classification_report(data.labels, np.argmax(file_probs, axis=-1), self.class_names)
-        keras_report = classification_report(data.labels, np.argmax(keras_probs, axis=-1), self.class_names)
+        if self.multi_label:
+            # The file's own thresholds decide its predictions (what a device would apply).
+            targets, thresholds = data.target_matrix(), self.threshold_values()
+            report = multilabel_report(targets, file_probs, edge.thresholds, self.class_names)
+            keras_report = multilabel_report(targets, keras_probs, thresholds, self.class_names)
+            same = np.all((file_probs >= edge.thresholds) == (keras_probs >= thresholds), axis=-1)
+        else:
+            file_ids, keras_ids = np.argmax(file_probs, axis=-1), np.argmax(keras_probs, axis=-1)
+            report = classification_report(data.labels, file_ids, self.class_names)
+            keras_report = classification_report(data.labels, keras_ids, self.class_names)
+            same = file_ids == keras_ids
         report.update(
             skipped=len(data.skipped),
             keras_accuracy=keras_report["accuracy"],
-            agreement=float(np.mean(np.argmax(file_probs, -1) == np.argmax(keras_probs, -1)))
-            if len(data)
-            else 0.0,
+            agreement=float(np.mean(same)) if len(data) else 0.0,
             max_abs_diff=float(np.max(np.abs(file_probs - keras_probs))) if len(data) else 0.0,
             file_size_bytes=edge.file_size_bytes,
             latency_ms_batch1=float(np.median(np.concatenate(times))) if times else 0.0,
             format=edge.format,
             model_file=os.fspath(model_file),
         )
+        if self.multi_label:
+            report.update(
+                keras_micro_f1=keras_report["micro_f1"],
+                keras_mean_average_precision=keras_report["mean_average_precision"],
+            )
         return report
 
 

@@ -100,6 +100,10 @@ def _manifest_inputs(clf, path):
 def predict_rows(clf, inputs, top_k=1, batch_size=64, verbose=0):
     """One row per input: `input`, `label`, `probability`, `top_k`, `error` (None when predicted).
 
+    A multi-label classifier's rows also hold `labels` (the classes whose
+    score reaches their threshold; `label` is them joined by ";", "" for none)
+    and `scores` (class name -> score); `probability` is then the highest score.
+
     Many files (at least `FAST_MIN`) go through the modality's own parallel
     `tf.data` decode (`Classifier.file_dataset`), batched and prefetched so that
     decoding overlaps the model, after a cheap check of each file in a thread
@@ -113,38 +117,36 @@ def predict_rows(clf, inputs, top_k=1, batch_size=64, verbose=0):
     """
     sources, items, rows, readable = sort_inputs(clf, inputs)
     top_k = max(1, min(top_k, clf.num_classes))
+    row = _RowMaker(clf, top_k)
     bar = _Progress(len(readable), verbose)
     files = [i for i in readable if isinstance(items[i], (str, os.PathLike)) and os.path.isfile(items[i])]
     rest = readable
     if len(files) >= FAST_MIN:
-        fast = _predict_files(clf, [items[i] for i in files], top_k, batch_size, bar)
+        fast = _predict_files(clf, [items[i] for i in files], batch_size, bar)
         if fast is not None:
             for k, outcome in fast.items():
                 i = files[k]
                 rows[i] = (
-                    _row(sources[i], outcome)
-                    if isinstance(outcome, list)
-                    else _error_row(sources[i], outcome)
+                    _error_row(sources[i], outcome) if isinstance(outcome, str) else row(sources[i], outcome)
                 )
             rest = [i for i in readable if rows[i] is None]
     for start in range(0, len(rest), CHUNK):
         chunk = rest[start : start + CHUNK]
         try:
-            result = clf.predict([items[i] for i in chunk], batch_size=batch_size, top_k=top_k)
-            for i, top in zip(chunk, result["top_k"]):
-                rows[i] = _row(sources[i], top)
+            probs = clf.predict_proba([items[i] for i in chunk], batch_size=batch_size)
+            for i, p in zip(chunk, probs):
+                rows[i] = row(sources[i], p)
         except Exception:  # noqa: BLE001 - find the bad inputs one at a time
             for i in chunk:
                 try:
-                    result = clf.predict([items[i]], batch_size=1, top_k=top_k)
-                    rows[i] = _row(sources[i], result["top_k"][0])
+                    rows[i] = row(sources[i], clf.predict_proba([items[i]], batch_size=1)[0])
                 except Exception as error:  # noqa: BLE001 - reported in the row
                     rows[i] = _error_row(sources[i], _message(error))
         bar.add(len(chunk))
     bar.close()
-    for row in rows:
-        if row["error"]:
-            logger.warning("could not predict %s: %s", row["input"], row["error"])
+    for r in rows:
+        if r["error"]:
+            logger.warning("could not predict %s: %s", r["input"], r["error"])
     return rows
 
 
@@ -173,10 +175,10 @@ class _Progress:
             self.bar.update(self.bar.target, finalize=True)
 
 
-def _predict_files(clf, paths, top_k, batch_size, bar):
+def _predict_files(clf, paths, batch_size, bar):
     """Predicts files through the modality's `tf.data` decode.
 
-    Returns `{position: top_k list}` for predicted files and `{position:
+    Returns `{position: probabilities}` for predicted files and `{position:
     reason}` for files the cheap check refused; a file that fails in the
     pipeline is left out (the caller predicts it one by one to name the
     error). None where the modality decodes its files in Python.
@@ -185,10 +187,6 @@ def _predict_files(clf, paths, top_k, batch_size, bar):
 
     import tensorflow as tf
 
-    if getattr(clf, "multi_label", False):
-        # Rows below are single-label top-k; multi-label decisions stay with `clf.predict`.
-        logger.info("multi-label models predict files in chunks through clf.predict")
-        return None
     try:
         clf.file_dataset(paths[:1])
     except ValueError:
@@ -220,26 +218,36 @@ def _predict_files(clf, paths, top_k, batch_size, bar):
         (tf.data.Dataset.range(len(accepted)), clf.file_dataset([paths[k] for k in accepted]))
     )
     ds = ds.ignore_errors().batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    names = list(clf.class_names)
     model = clf.model
     for positions, x in ds:
         probs = np.asarray(model.predict_on_batch(x), dtype=np.float64)
-        # As `Classifier.predict`: classes by decreasing probability.
-        order = np.argsort(-probs, axis=-1)[:, :top_k]
-        for position, row, p in zip(positions.numpy(), order, probs):
-            outcomes[accepted[position]] = [(names[j], float(p[j])) for j in row]
+        for position, p in zip(positions.numpy(), probs):
+            outcomes[accepted[position]] = p
         bar.add(len(probs))
     return outcomes
 
 
-def _row(source, top):
-    return {
-        "input": source,
-        "label": top[0][0],
-        "probability": float(top[0][1]),
-        "top_k": [[name, float(p)] for name, p in top],
-        "error": None,
-    }
+class _RowMaker:
+    """An input's row from its probabilities: top-k classes, or for multi-label the thresholded set."""
+
+    def __init__(self, clf, top_k):
+        self.names = list(clf.class_names)
+        self.top_k = top_k
+        self.thresholds = clf.threshold_values() if getattr(clf, "multi_label", False) else None
+
+    def __call__(self, source, probs):
+        probs = np.asarray(probs, dtype=np.float64)
+        # As `Classifier.predict`: classes by decreasing probability.
+        top = [[self.names[j], float(probs[j])] for j in np.argsort(-probs, kind="stable")[: self.top_k]]
+        row = {"input": source, "label": top[0][0], "probability": top[0][1], "top_k": top, "error": None}
+        if self.thresholds is not None:
+            labels = [n for n, p, t in zip(self.names, probs, self.thresholds) if p >= t]
+            row.update(
+                label=";".join(labels),
+                labels=labels,
+                scores={n: float(p) for n, p in zip(self.names, probs)},
+            )
+        return row
 
 
 def _error_row(source, reason):
@@ -247,19 +255,24 @@ def _error_row(source, reason):
 
 
 def write_predictions_csv(rows, path):
-    """Writes `path,label,probability,error` rows (atomically)."""
+    """Writes `path,label,probability,error` rows (atomically).
+
+    Multi-label rows: `label` holds the predicted classes joined by ";" and a
+    `score:CLASS` column per class follows `probability` (empty for errors).
+    """
     import pandas as pd
 
-    frame = pd.DataFrame(
-        {
-            "path": [r["input"] for r in rows],
-            "label": [r["label"] for r in rows],
-            "probability": [np.nan if r["probability"] is None else r["probability"] for r in rows],
-            "error": [r["error"] or "" for r in rows],
-        }
-    )
+    columns = {
+        "path": [r["input"] for r in rows],
+        "label": [r["label"] for r in rows],
+        "probability": [np.nan if r["probability"] is None else r["probability"] for r in rows],
+    }
+    names = next((list(r["scores"]) for r in rows if r.get("scores")), [])
+    for name in names:
+        columns[f"score:{name}"] = [r["scores"][name] if r.get("scores") else np.nan for r in rows]
+    columns["error"] = [r["error"] or "" for r in rows]
     tmp = f"{path}.tmp"
-    frame.to_csv(tmp, index=False)
+    pd.DataFrame(columns).to_csv(tmp, index=False)
     os.replace(tmp, path)
 
 
