@@ -41,6 +41,12 @@ else
     echo "bench/setup.sh: Debian packages already installed: ${packages[*]}" >&2
 fi
 
+# The multi-label corpus (bench/data/debtags.py) reads the package records of the apt lists.
+if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
+    echo "bench/setup.sh: no apt package lists (bench/data/debtags.py reads them): apt-get update" >&2
+    $sudo apt-get update
+fi
+
 if [ ! -x "$venv/bin/pip" ]; then
     echo "bench/setup.sh: no virtual environment at $venv; run ./run setup first" >&2
     exit 1
