@@ -23,6 +23,7 @@ from mmcnn.models import registry, transfer
 from mmcnn.models.backbone import Backbone
 from mmcnn.models.metrics import DEFAULT_THRESHOLD, best_thresholds, classification_report, multilabel_report
 from mmcnn.models.precision import check_precision, dtype_policy, forced_precision, resolve_precision
+from mmcnn.models.schedule import fit_schedule
 from mmcnn.training import (
     apply_random_map,
     check_keras_file,
@@ -146,6 +147,9 @@ class Classifier:
         self.precision = check_precision(precision)
         # The Keras dtype policy the model was built with, and why (`resolve_precision`).
         self.precision_used = None
+        # The epochs, batch size and patience of the last `fit`, and which were adapted to the
+        # data's size (`mmcnn.models.schedule`); None before.
+        self.schedule_used = None
         self.init_from = transfer.check_init_from(init_from)
         transfer.check_schedule(freeze_epochs, fine_tune_learning_rate)
         self.freeze_epochs = freeze_epochs
@@ -561,8 +565,10 @@ class Classifier:
         Args:
             data: training data from `from_directory`, `from_dataframe` or `from_arrays`.
             validation_data: optional `LabeledData` for early stopping and best-epoch restore.
-            epochs: number of epochs (default: the preset's).
-            batch_size: batch size (default: the preset's).
+            epochs: number of epochs (default: the constructor's, else the
+                preset's, raised on small data: `mmcnn.models.schedule`).
+            batch_size: batch size (default: the constructor's, else the
+                preset's, lowered on small data).
             validation_split: without `validation_data`, hold out this stratified
                 fraction of `data` for validation.
             callbacks: extra Keras callbacks.
@@ -609,8 +615,7 @@ class Classifier:
         if self._model is None:
             self._prepare_for_training(data)
             self._build_model()
-        epochs = epochs or self.setting("epochs")
-        batch_size = batch_size or self.setting("batch_size")
+        epochs, batch_size = self._fit_schedule(len(data), epochs, batch_size)
         val_ds = (
             self.make_dataset(validation_data, batch_size=batch_size) if validation_data is not None else None
         )
@@ -788,8 +793,9 @@ class Classifier:
         distribute.check_model_strategy(self._model, strategy)
         if distribute.num_replicas(strategy) > 1:
             distribute.synchronize_batch_norm(self._model)
-        epochs = epochs or self.setting("epochs")
-        batch_size = batch_size or self.setting("batch_size")  # per replica
+        # Per replica: the batch size, and the share of the data each replica sees per epoch.
+        replicas = distribute.num_replicas(strategy)
+        epochs, batch_size = self._fit_schedule(max(1, len(data) // replicas), epochs, batch_size)
         learning_rate = self._distributed_warm_start(epochs)
         class_weight = self._class_weight(data, class_weight)
         train_ds, class_weight = distribute.distributed_dataset(
@@ -826,13 +832,39 @@ class Classifier:
                 shuffle=False,
             )
 
+    def _fit_schedule(self, num_examples, epochs, batch_size):
+        """`(epochs, batch_size)` of this `fit`: the given ones, else the preset's adapted to the
+        data's size (`mmcnn.models.schedule`; `MMCNN_SCHEDULE=preset` keeps the preset's)."""
+        epochs = epochs or self.epochs
+        batch_size = batch_size or self.batch_size
+        if os.environ.get("MMCNN_SCHEDULE", "auto") == "preset":
+            chosen = {
+                "epochs": epochs or self.setting("epochs"),
+                "batch_size": batch_size or self.setting("batch_size"),
+                "patience": self.preset_config.get("patience", 5),
+                "adapted": [],
+            }
+        else:
+            chosen = fit_schedule(num_examples, self.preset_config, epochs=epochs, batch_size=batch_size)
+        if chosen["adapted"]:
+            logger.info(
+                "fit: %d training examples: %s (preset %r: %s)",
+                num_examples,
+                ", ".join(f"{k} {chosen[k]}" for k in chosen["adapted"]),
+                self.preset,
+                ", ".join(f"{k} {self.preset_config.get(k, 5)}" for k in chosen["adapted"]),
+            )
+        self.schedule_used = {**chosen, "num_examples": int(num_examples)}
+        return chosen["epochs"], chosen["batch_size"]
+
     def _fit_callbacks(self, callbacks, early_stopping, backup_dir, with_first_epoch=False):
         callbacks = list(callbacks)
         if early_stopping:
+            schedule = self.schedule_used or {}
             callbacks.append(
                 keras.callbacks.EarlyStopping(
                     monitor="val_loss",
-                    patience=self.preset_config.get("patience", 5),
+                    patience=schedule.get("patience", self.preset_config.get("patience", 5)),
                     restore_best_weights=True,
                 )
             )

@@ -181,6 +181,8 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
         "data": {"train": train.data_report(), "val": val.data_report()},
         # The dtype policy `precision` resolved to on this machine, and why.
         "precision": clf.model.metadata.get("precision") or clf.precision_used,
+        # Epochs, batch size and patience, and which of them were adapted to the data's size.
+        "schedule": clf.schedule_used,
     }
     test = None
     if config.get("test"):

@@ -1,0 +1,118 @@
+"""Small data: the preset's fixed schedule against the schedule adapted to the data's size.
+
+Issue 17 ("defaults adapt to the size of the data"). For N training images per
+class of Fashion-MNIST (several seeded draws), `ImageClassifier()` with every
+default is trained twice, as `mmcnn train` would (10% of the images held out
+for early stopping and best-weight restore):
+
+- `preset`: the preset's epochs, batch size and patience whatever the size
+  (`MMCNN_SCHEDULE=preset`, the behaviour before `mmcnn.models.schedule`),
+- `adapted`: the default, `mmcnn.models.schedule.fit_schedule`,
+
+and scored on the full test split (10,000 images), which steers nothing.
+
+    nice -n 0 .venv/bin/python -m bench.bench_small_data --out bench/results/small_data.md
+    .venv/bin/python -m bench.bench_small_data --quick
+"""
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from bench.common import load_average, machine_line, write_results  # noqa: E402
+
+SHOTS = (10, 25, 50, 100, 400)
+
+
+def draw(x, y, per_class, seed):
+    rng = np.random.default_rng(seed)
+    picks = [rng.choice(np.flatnonzero(y == c), per_class, replace=False) for c in range(10)]
+    keep = np.sort(np.concatenate(picks))
+    return x[keep], y[keep]
+
+
+def train_and_score(x, y, test, names, schedule, seed, preset):
+    import mmcnn.image as mi
+
+    os.environ["MMCNN_SCHEDULE"] = schedule
+    clf = mi.ImageClassifier(class_names=names, image_size=(28, 28), channels=1, seed=seed, preset=preset)
+    start = time.perf_counter()
+    history = clf.fit(mi.from_arrays(x, y, class_names=names), validation_split=0.1, verbose=0)
+    seconds = time.perf_counter() - start
+    return {
+        "accuracy": clf.evaluate(test)["accuracy"],
+        "seconds": seconds,
+        "epochs_run": len(history.history["loss"]),
+        **{k: clf.schedule_used[k] for k in ("epochs", "batch_size", "patience")},
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shots", type=int, nargs="+", default=list(SHOTS))
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--preset", default="small")
+    parser.add_argument("--quick", action="store_true", help="tiny preset, 10 per class, one seed")
+    parser.add_argument("--out", help="markdown file (default: print only)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.shots, args.seeds, args.preset = [10], 1, "tiny"
+
+    import mmcnn.image as mi
+    from bench.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
+
+    (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
+    if args.quick:
+        x_test, y_test = x_test[:1000], y_test[:1000]
+    names = list(CLASS_NAMES)
+    test = mi.from_arrays(x_test, y_test, class_names=names)
+    load_before = load_average()
+    rows = []
+    for shots in args.shots:
+        for seed in range(args.seeds):
+            x, y = draw(x_train, y_train, shots, seed)
+            for schedule in ("preset", "adapted"):
+                result = train_and_score(
+                    x, y, test, names, "preset" if schedule == "preset" else "auto", seed, args.preset
+                )
+                rows.append({"shots": shots, "seed": seed, "schedule": schedule, **result})
+                print(rows[-1], flush=True)
+    lines = [
+        "# Small data: the preset's schedule against the size-adapted one (Fashion-MNIST)",
+        "",
+        f"- Machine: {machine_line()}",
+        f"- Load average before: {load_before}; after: {load_average()}",
+        "- Command: `python -m bench.bench_small_data "
+        + " ".join(argv if argv is not None else sys.argv[1:])
+        + "`",
+        f"- `ImageClassifier(preset={args.preset!r})`, every other setting default; 10% of the N x 10 "
+        f"images held out for early stopping; test: {len(y_test)} test images. Mean (min-max) over "
+        f"{args.seeds} draws.",
+        "",
+        "| images per class | schedule | epochs (ran) | batch | patience | test accuracy | training s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for shots in args.shots:
+        for schedule in ("preset", "adapted"):
+            group = [r for r in rows if r["shots"] == shots and r["schedule"] == schedule]
+            acc = np.array([r["accuracy"] for r in group])
+            ran = "/".join(str(r["epochs_run"]) for r in group)
+            lines.append(
+                f"| {shots} | {schedule} | {group[0]['epochs']} ({ran}) | {group[0]['batch_size']} "
+                f"| {group[0]['patience']} | {acc.mean():.4f} ({acc.min():.4f}-{acc.max():.4f}) "
+                f"| {np.mean([r['seconds'] for r in group]):.0f} |"
+            )
+    if args.quick:
+        lines += ["", "**--quick: a smoke run, not a measurement.**"]
+    print("\n".join(lines))
+    if args.out:
+        write_results(args.out, lines)
+
+
+if __name__ == "__main__":
+    main()
