@@ -6,11 +6,14 @@ stratified 10% held out for early stopping), saves it, then for 10, 25 and
 100 training images per class of classes 5-9 (Sandal .. Ankle boot; drawn
 with several seeds) trains
 
-- `init_from` the saved classifier (copied stem and backbone, new head, the
-  default schedule: frozen epochs then fine-tuning at a tenth of the rate),
-- the same classifier from random weights,
+- the same classifier from random weights ("scratch"),
+- `init_from` the saved classifier (copied stem and backbone, new head) with
+  the default schedule: 3 epochs with the copied layers frozen, then all
+  layers at a tenth of the rate ("fine-tuned"),
+- `init_from` the saved classifier, every layer trained from the first epoch
+  at the preset's full rate ("fine-tuned, no freeze": what the schedule adds),
 
-both for the same fixed number of epochs (no validation split: too few
+all for the same fixed number of epochs (no validation split: too few
 images), and scores them on all test images of classes 5-9. A second table
 trains from scratch on a deliberately imbalanced subset of classes 5-9, with
 and without `class_weight="balanced"`, and compares macro-F1.
@@ -19,14 +22,20 @@ Writes `bench/results/transfer.md`. Run from the repository root (the data
 comes from the Debian package `dataset-fashion-mnist`, installed by
 `bench/setup.sh`):
 
-    nice -n 0 .venv/bin/python -m bench.bench_transfer
+    nice -n 5 .venv/bin/python -m bench.bench_transfer --source-epochs 8
 
-Not a test: about an hour on a 2-core CPU. `--quick` runs every step on a
-few hundred images with the tiny preset (a minute or two) to check the script.
+Not a test: 17 minutes with `--source-epochs 8` on a shared 2-core CPU (load
+average about 5; each source epoch is 30-50 s, so the preset's 20 add 6-10
+minutes). `--quick` runs every step on a few hundred images with the tiny
+preset (well under a minute) to check the script.
+
+`shots_table` and `command_line` are shared with `bench_transfer_audio` and
+`bench_transfer_text`.
 """
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 
@@ -38,6 +47,57 @@ SOURCE_CLASSES = [0, 1, 2, 3, 4]
 TARGET_CLASSES = [5, 6, 7, 8, 9]
 SHOTS = (10, 25, 100)
 IMBALANCED = (1000, 400, 150, 60, 25)  # training images of classes 5..9
+KINDS = ("scratch", "fine-tuned", "fine-tuned, no freeze")
+
+
+def kind_arguments(kind, source_path, learning_rate):
+    """The classifier arguments of one kind of run in `KINDS` (`learning_rate`: the preset's)."""
+    if kind == "scratch":
+        return {}
+    if kind == "fine-tuned":
+        return {"init_from": source_path}
+    if kind == "fine-tuned, no freeze":
+        return {"init_from": source_path, "freeze_epochs": 0, "fine_tune_learning_rate": learning_rate}
+    raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
+
+
+def command_line(module):
+    """The command that ran this process, with its niceness, for a results file."""
+    return f"nice -n {os.nice(0)} .venv/bin/python -m {module} {' '.join(sys.argv[1:])}".rstrip()
+
+
+def _spread(values, digits=4, scale=1.0, sign=""):
+    """`"mean (min to max)"` of `values` times `scale`; just the value when there is one."""
+    values = scale * np.asarray(values, dtype=float)
+    shown = [f"{v:{sign}.{digits}f}" for v in (values.mean(), values.min(), values.max())]
+    return shown[0] if len(values) == 1 else f"{shown[0]} ({shown[1]} to {shown[2]})"
+
+
+def shots_table(rows, shots, kinds, heading):
+    """Markdown lines: for each number of examples per class and each kind of run, the test
+    accuracy (mean, min to max over draws), its gain over `kinds[0]` in points (paired by draw),
+    the mean macro-F1 and the mean training seconds.
+
+    `rows`: dicts with `shots`, and per kind `(accuracy, macro_f1)` under the kind's name and
+    the training time under `"<kind>_seconds"`; `heading`: the first column's title."""
+    lines = [
+        f"| {heading} | run | test accuracy | gain over {kinds[0]} (points) | macro-F1 | training s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n in shots:
+        group = [r for r in rows if r["shots"] == n]
+        if not group:
+            continue
+        base = [r[kinds[0]][0] for r in group]
+        for kind in kinds:
+            accuracy = [r[kind][0] for r in group]
+            gain = "" if kind == kinds[0] else _spread(np.subtract(accuracy, base), 1, 100, "+")
+            lines.append(
+                f"| {n} | {kind} | {_spread(accuracy)} | {gain} "
+                f"| {np.mean([r[kind][1] for r in group]):.4f} "
+                f"| {np.mean([r[kind + '_seconds'] for r in group]):.0f} |"
+            )
+    return lines
 
 
 def subset(x, y, classes, per_class=None, seed=0, counts=None):
@@ -95,13 +155,15 @@ def train_source(x, y, names, args, path):
 def few_shot(x_train, y_train, x_test, y_test, names, args, source_path):
     import mmcnn.image as mi
 
+    learning_rate = mi.ImageClassifier.presets[args.preset]["learning_rate"]
     rows = []
     for shots in args.shots:
         for seed in range(args.seeds):
             x, y = subset(x_train, y_train, TARGET_CLASSES, per_class=shots, seed=seed)
             data = mi.from_arrays(x, y, class_names=names)
             result = {"shots": shots, "seed": seed}
-            for kind, extra in (("scratch", {}), ("fine-tuned", {"init_from": source_path})):
+            for kind in args.kinds:
+                extra = kind_arguments(kind, source_path, learning_rate)
                 clf = make_classifier(
                     names, args, batch_size=args.few_batch_size, epochs=args.few_epochs, seed=seed, **extra
                 )
@@ -110,8 +172,8 @@ def few_shot(x_train, y_train, x_test, y_test, names, args, source_path):
                 result[f"{kind}_seconds"] = time.perf_counter() - start
                 result[kind] = score(clf, x_test, y_test, names)
             print(
-                f"{shots:>4} per class, seed {seed}: scratch {result['scratch'][0]:.4f}, "
-                f"fine-tuned {result['fine-tuned'][0]:.4f}",
+                f"{shots:>4} per class, seed {seed}: "
+                + ", ".join(f"{kind} {result[kind][0]:.4f}" for kind in args.kinds),
                 flush=True,
             )
             rows.append(result)
@@ -133,35 +195,30 @@ def imbalance(x_train, y_train, x_test, y_test, names, args):
     return results
 
 
-def write_report(path, args, source, rows, imbalanced, loads):
+def write_report(path, args, source, rows, imbalanced, loads, seconds):
     lines = [
         "# Fine-tuning on a few images per class (Fashion-MNIST)",
         "",
-        f"{machine_line()}. Load average before / after: {loads[0]} / {loads[1]}.",
+        f"Command: `{command_line('bench.bench_transfer')}` ({seconds / 60:.1f} min).",
+        "",
+        f"{machine_line()}. Load average before / after: {loads[0]} / {loads[1]} (the machine "
+        "is shared with other jobs: times are noisy, accuracies are not).",
         "",
         f"Source: `ImageClassifier(preset={args.preset!r})` trained on classes 0-4 "
         f"({source['images']} images, 10% held out; {source['epochs']} epochs, best validation "
         f"accuracy {source['val_accuracy']:.4f}, {source['seconds']:.0f} s).",
         "",
-        f"Target: classes 5-9, N training images per class ({args.seeds} draws each), "
-        f"{args.few_epochs} epochs, no validation split; test: {args.test_size} test images "
-        "(all, unless --limit) of classes 5-9. Fine-tuned: `init_from` the source (default "
-        "schedule). Mean (min-max) over draws.",
+        f"Target: classes 5-9, N training images per class ({args.seeds} draws each, seeds "
+        f"0-{args.seeds - 1}), {args.few_epochs} epochs at batch {args.few_batch_size}, no "
+        f"validation split; test: {args.test_size} test images (all, unless --limit) of classes "
+        "5-9. Scratch: random weights. Fine-tuned: `init_from` the source, default schedule "
+        "(3 epochs with the copied layers frozen, then all layers at a tenth of the rate). "
+        "Fine-tuned, no freeze: `init_from` the source with `freeze_epochs=0, "
+        "fine_tune_learning_rate=` the preset's rate (the copied weights are only a starting "
+        "point). Accuracy: mean (min to max) over draws; gain: paired by draw.",
         "",
-        "| images per class | scratch accuracy | fine-tuned accuracy | gain (points) "
-        "| scratch macro-F1 | fine-tuned macro-F1 |",
-        "|---|---|---|---|---|---|",
+        *shots_table(rows, args.shots, args.kinds, "images per class"),
     ]
-    for shots in args.shots:
-        group = [r for r in rows if r["shots"] == shots]
-        scratch = np.array([r["scratch"] for r in group])
-        tuned = np.array([r["fine-tuned"] for r in group])
-        lines.append(
-            f"| {shots} | {scratch[:, 0].mean():.4f} ({scratch[:, 0].min():.4f}-{scratch[:, 0].max():.4f}) "
-            f"| {tuned[:, 0].mean():.4f} ({tuned[:, 0].min():.4f}-{tuned[:, 0].max():.4f}) "
-            f"| {100 * (tuned[:, 0].mean() - scratch[:, 0].mean()):+.1f} "
-            f"| {scratch[:, 1].mean():.4f} | {tuned[:, 1].mean():.4f} |"
-        )
     if imbalanced:
         lines += [
             "",
@@ -187,6 +244,7 @@ def main():
     parser.add_argument("--few-batch-size", type=int, default=16, help="batch size of the few-image runs")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--shots", type=int, nargs="+", default=list(SHOTS))
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="runs per draw")
     parser.add_argument("--imbalanced", type=int, nargs=5, default=list(IMBALANCED))
     parser.add_argument("--skip-imbalance", action="store_true")
     parser.add_argument("--limit", type=int, help="use at most this many source training and test images")
@@ -215,6 +273,7 @@ def main():
     source_names = [CLASS_NAMES[c] for c in SOURCE_CLASSES]
     target_names = [CLASS_NAMES[c] for c in TARGET_CLASSES]
     loads = [load_average()]
+    start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         source_path = os.path.join(folder, "source.keras")
         source = train_source(x_source, y_source, source_names, args, source_path)
@@ -225,7 +284,7 @@ def main():
     )
     loads.append(load_average())
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    write_report(args.out, args, source, rows, imbalanced, loads)
+    write_report(args.out, args, source, rows, imbalanced, loads, time.perf_counter() - start)
     print(f"wrote {args.out}")
 
 
