@@ -106,7 +106,8 @@ def build_parser():
         dest="fine_tune_learning_rate",
         type=float,
         metavar="RATE",
-        help="with --init-from: learning rate once all layers train (default: a tenth of the preset's)",
+        help="with --init-from: learning rate once all layers train (default: the preset's when the "
+        "head is new, a tenth of it when it is kept)",
     )
     train.add_argument(
         "--class-weight",

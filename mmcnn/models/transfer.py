@@ -33,9 +33,12 @@ RUN_MODEL_FILE = "model.keras"
 HEAD = "head"
 # The default schedule of a warm start whose head is new: up to this many epochs with the copied
 # layers frozen (never more than half of the epochs), then all layers at this fraction of the
-# learning rate.
+# learning rate. Chosen on validation data (bench/bench_warm_start.py): with a new head, a tenth
+# of the rate lost to training from scratch on a few examples per class in every modality, the
+# full rate did not. A kept head (continued training) gets a tenth: the model has converged.
 DEFAULT_FREEZE_EPOCHS = 3
-DEFAULT_FINE_TUNE_FACTOR = 0.1
+DEFAULT_FINE_TUNE_FACTOR = 1.0
+CONTINUE_FINE_TUNE_FACTOR = 0.1
 
 
 class TransferError(ValueError):
@@ -280,12 +283,15 @@ def warm_schedule(epochs, freeze_epochs, head_kept, learning_rate, fine_tune_lea
     Default `freeze_epochs` (None): `DEFAULT_FREEZE_EPOCHS`, at most half of
     `epochs`, when the head is new; 0 when it was kept. Default
     `fine_tune_learning_rate`: `DEFAULT_FINE_TUNE_FACTOR` times
-    `learning_rate`. With `freeze_epochs >= epochs` every epoch is frozen
-    (only the head learns).
+    `learning_rate` (the same rate) when the head is new,
+    `CONTINUE_FINE_TUNE_FACTOR` times it when it was kept. With
+    `freeze_epochs >= epochs` every epoch is frozen (only the head learns).
 
     Example:
     >>> warm_schedule(10, None, False, 1e-3, None)
-    [(0, 3, True, 0.001), (3, 10, False, 0.0001)]
+    [(0, 3, True, 0.001), (3, 10, False, 0.001)]
+    >>> warm_schedule(10, None, True, 1e-3, None)
+    [(0, 10, False, 0.0001)]
     >>> warm_schedule(4, None, True, 1e-3, 5e-5)
     [(0, 4, False, 5e-05)]
     """
@@ -293,7 +299,8 @@ def warm_schedule(epochs, freeze_epochs, head_kept, learning_rate, fine_tune_lea
         freeze_epochs = 0 if head_kept else min(DEFAULT_FREEZE_EPOCHS, epochs // 2)
     freeze_epochs = min(freeze_epochs, epochs)
     if fine_tune_learning_rate is None:
-        fine_tune_learning_rate = float(f"{learning_rate * DEFAULT_FINE_TUNE_FACTOR:.6g}")
+        factor = CONTINUE_FINE_TUNE_FACTOR if head_kept else DEFAULT_FINE_TUNE_FACTOR
+        fine_tune_learning_rate = float(f"{learning_rate * factor:.6g}")
     phases = [
         (0, freeze_epochs, True, learning_rate),
         (freeze_epochs, epochs, False, fine_tune_learning_rate),

@@ -91,7 +91,7 @@ def test_frozen_epochs_leave_the_copied_weights_unchanged(source):
 
 
 def test_default_schedule():
-    assert warm_schedule(10, None, False, 1e-3, None) == [(0, 3, True, 1e-3), (3, 10, False, 1e-4)]
+    assert warm_schedule(10, None, False, 1e-3, None) == [(0, 3, True, 1e-3), (3, 10, False, 1e-3)]
     assert warm_schedule(4, None, False, 1e-3, None)[0] == (0, 2, True, 1e-3)
     assert warm_schedule(5, None, True, 2e-3, None) == [(0, 5, False, 2e-4)]  # continue training
     assert warm_schedule(3, 5, False, 1e-3, 1e-5) == [(0, 3, True, 1e-3)]  # a linear probe
