@@ -174,8 +174,8 @@ class AudioClassifier(Classifier):
             trained (default: up to 3, at most half the epochs, when the head
             is new; 0 when it was kept).
         fine_tune_learning_rate: learning rate once everything trains
-            (default: `learning_rate` when the head
-            is new, a tenth of it when it was kept).
+            (default: `learning_rate` when the head is new, a tenth of it
+            when it was kept).
 
     Example:
     >>> clf = AudioClassifier(num_classes=2, clip_seconds=0.25, preset="tiny")

@@ -123,8 +123,8 @@ class ImageClassifier(Classifier):
             all are trained (default: up to 3, at most half the epochs, when
             the head is new; 0 when it was kept).
         fine_tune_learning_rate: learning rate once everything trains
-            (default: `learning_rate` when the head
-            is new, a tenth of it when it was kept).
+            (default: `learning_rate` when the head is new, a tenth of it
+            when it was kept).
         backbone: a Keras model (or a `.keras` file) that maps scaled pixels
             `(batch, height, width, channels)` to a feature map or a vector,
             used instead of the mmcnn stem and backbone (e.g.

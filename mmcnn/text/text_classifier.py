@@ -144,8 +144,8 @@ class TextClassifier(Classifier):
             trained (default: up to 3, at most half the epochs, when the head
             is new; 0 when it was kept).
         fine_tune_learning_rate: learning rate once everything trains
-            (default: `learning_rate` when the head
-            is new, a tenth of it when it was kept).
+            (default: `learning_rate` when the head is new, a tenth of it
+            when it was kept).
         relearn_vocabulary: with `init_from`, learn a new vocabulary from the
             training texts instead of keeping the source's; a token both
             vocabularies hold keeps its learned embedding row, new tokens start
