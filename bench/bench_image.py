@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from bench.common import load_average, machine_info
+from bench.common import load_average, machine_info, mnist_convnet
 
 VALIDATION_SIZE = 5000
 
@@ -86,18 +86,7 @@ def run_keras_baseline(x_train, y_train, x_test, y_test):
     x_train = x_train.astype("float32")[..., None] / 255.0
     x_test = x_test.astype("float32")[..., None] / 255.0
     y_train_1h = keras.utils.to_categorical(y_train, 10)
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(28, 28, 1)),
-            keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-            keras.layers.MaxPooling2D(pool_size=(2, 2)),
-            keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-            keras.layers.MaxPooling2D(pool_size=(2, 2)),
-            keras.layers.Flatten(),
-            keras.layers.Dropout(0.5),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
+    model = mnist_convnet()
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     epochs, batch_size = 15, 128
     start = time.perf_counter()

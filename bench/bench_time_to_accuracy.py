@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench.common import load_average, machine_line, write_results  # noqa: E402
+from bench.common import load_average, machine_line, mnist_convnet, write_results  # noqa: E402
 
 VALIDATION_SIZE = 5000
 TARGET_ACCURACY = 0.93
@@ -100,18 +100,7 @@ def run_keras(splits, epochs):
     def scale(x):
         return x.astype("float32")[..., None] / 255.0
 
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(28, 28, 1)),
-            keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-            keras.layers.MaxPooling2D(pool_size=(2, 2)),
-            keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-            keras.layers.MaxPooling2D(pool_size=(2, 2)),
-            keras.layers.Flatten(),
-            keras.layers.Dropout(0.5),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
+    model = mnist_convnet()
     model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     snapshots = Snapshots()
     model.fit(

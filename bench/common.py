@@ -167,6 +167,24 @@ class EpochTimer(_keras_callback_base()):
         return median([e["samples_per_s"] for e in kept])
 
 
+def mnist_convnet():
+    """The Keras example `mnist_convnet`'s model, layer for layer (28x28x1 in, 10 softmax out)."""
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
 def write_results(path, lines):
     """Writes a results file (markdown lines), creating its folder."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
