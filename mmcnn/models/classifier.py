@@ -631,7 +631,7 @@ class Classifier:
         if calibrate:
             self._set_temperature(1.0)  # train the uncalibrated model; the new T comes after
         if self._warm_pending:
-            # A warm start trains in phases: the copied layers frozen, then all at a lower rate.
+            # A warm start trains in phases: the copied layers frozen, then all of them.
             history = self._fit_warm_start(
                 data,
                 val_ds,
@@ -695,13 +695,7 @@ class Classifier:
         continues the epoch count of the one before; early stopping watches the
         last phase. A run interrupted in either phase resumes in it (the backup
         names the epoch)."""
-        phases = transfer.warm_schedule(
-            epochs,
-            self.freeze_epochs,
-            self._head_kept,
-            self.setting("learning_rate"),
-            self.fine_tune_learning_rate,
-        )
+        phases = self._warm_phases(epochs)
         histories = []
         for index, (start, stop, frozen, learning_rate) in enumerate(phases):
             last = index == len(phases) - 1
@@ -747,6 +741,16 @@ class Classifier:
         history.history, history.epoch = merged, epochs_seen
         return history
 
+    def _warm_phases(self, epochs):
+        """This classifier's `transfer.warm_schedule` over `epochs`."""
+        return transfer.warm_schedule(
+            epochs,
+            self.freeze_epochs,
+            self._head_kept,
+            self.setting("learning_rate"),
+            self.fine_tune_learning_rate,
+        )
+
     def _distributed_warm_start(self, epochs):
         """The learning rate of a warm start under a strategy (None: not a warm start).
 
@@ -754,13 +758,7 @@ class Classifier:
         supported by the distributed loop, so it is refused, not skipped."""
         if not self._warm_pending:
             return None
-        phases = transfer.warm_schedule(
-            epochs,
-            self.freeze_epochs,
-            self._head_kept,
-            self.setting("learning_rate"),
-            self.fine_tune_learning_rate,
-        )
+        phases = self._warm_phases(epochs)
         if phases[0][2]:
             raise ValueError(
                 "a warm start (init_from or a given backbone) under a tf.distribute strategy trains "
@@ -838,14 +836,9 @@ class Classifier:
         epochs = epochs or self.epochs
         batch_size = batch_size or self.batch_size
         if os.environ.get("MMCNN_SCHEDULE", "auto") == "preset":
-            chosen = {
-                "epochs": epochs or self.setting("epochs"),
-                "batch_size": batch_size or self.setting("batch_size"),
-                "patience": self.preset_config.get("patience", 5),
-                "adapted": [],
-            }
-        else:
-            chosen = fit_schedule(num_examples, self.preset_config, epochs=epochs, batch_size=batch_size)
+            # Given values are never adapted: the preset's own epochs and batch, its patience.
+            epochs, batch_size = epochs or self.setting("epochs"), batch_size or self.setting("batch_size")
+        chosen = fit_schedule(num_examples, self.preset_config, epochs=epochs, batch_size=batch_size)
         if chosen["adapted"]:
             logger.info(
                 "fit: %d training examples: %s (preset %r: %s)",
@@ -860,11 +853,10 @@ class Classifier:
     def _fit_callbacks(self, callbacks, early_stopping, backup_dir, with_first_epoch=False):
         callbacks = list(callbacks)
         if early_stopping:
-            schedule = self.schedule_used or {}
             callbacks.append(
                 keras.callbacks.EarlyStopping(
                     monitor="val_loss",
-                    patience=schedule.get("patience", self.preset_config.get("patience", 5)),
+                    patience=self.schedule_used["patience"],  # `fit` sets it first
                     restore_best_weights=True,
                 )
             )
