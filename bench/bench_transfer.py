@@ -127,6 +127,24 @@ def make_classifier(names, args, batch_size=None, **kwargs):
     )
 
 
+def compare_kinds(make, train, test, kinds, record=None):
+    """One draw: for each kind, `make(kind)` trained on `train` and scored on `test`.
+
+    Returns `{kind: (accuracy, macro-F1), f"{kind}_seconds": training seconds}`,
+    plus what `record(kind, clf)` returns (a dict) for each kind."""
+    result = {}
+    for kind in kinds:
+        clf = make(kind)
+        start = time.perf_counter()
+        clf.fit(train, verbose=0)
+        result[f"{kind}_seconds"] = time.perf_counter() - start
+        report = clf.evaluate(test)
+        result[kind] = (report["accuracy"], report["macro_f1"])
+        if record is not None:
+            result.update(record(kind, clf))
+    return result
+
+
 def score(clf, x, y, names):
     import mmcnn.image as mi
 
@@ -156,21 +174,20 @@ def few_shot(x_train, y_train, x_test, y_test, names, args, source_path):
     import mmcnn.image as mi
 
     learning_rate = mi.ImageClassifier.presets[args.preset]["learning_rate"]
+    test = mi.from_arrays(x_test, y_test, class_names=names)
     rows = []
     for shots in args.shots:
         for seed in range(args.seeds):
             x, y = subset(x_train, y_train, TARGET_CLASSES, per_class=shots, seed=seed)
             data = mi.from_arrays(x, y, class_names=names)
-            result = {"shots": shots, "seed": seed}
-            for kind in args.kinds:
+
+            def make(kind, seed=seed):
                 extra = kind_arguments(kind, source_path, learning_rate)
-                clf = make_classifier(
+                return make_classifier(
                     names, args, batch_size=args.few_batch_size, epochs=args.few_epochs, seed=seed, **extra
                 )
-                start = time.perf_counter()
-                clf.fit(data, verbose=0)
-                result[f"{kind}_seconds"] = time.perf_counter() - start
-                result[kind] = score(clf, x_test, y_test, names)
+
+            result = {"shots": shots, "seed": seed, **compare_kinds(make, data, test, args.kinds)}
             print(
                 f"{shots:>4} per class, seed {seed}: "
                 + ", ".join(f"{kind} {result[kind][0]:.4f}" for kind in args.kinds),

@@ -39,7 +39,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench.bench_transfer import KINDS, command_line, kind_arguments, shots_table  # noqa: E402
+from bench.bench_transfer import KINDS, command_line, compare_kinds, kind_arguments, shots_table  # noqa: E402
 from bench.common import load_average, machine_line, write_results  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "transfer_audio.md")
@@ -100,9 +100,9 @@ def few_shot(data, test, args, source_path):
     for shots in args.shots:
         for seed in range(args.seeds):
             train = select(data["train"], TARGET_WORDS, per_class=shots, seed=seed)
-            result = {"shots": shots, "seed": seed}
-            for kind in args.kinds:
-                clf = make_classifier(
+
+            def make(kind, seed=seed):
+                return make_classifier(
                     TARGET_WORDS,
                     args,
                     batch_size=args.few_batch_size,
@@ -110,11 +110,8 @@ def few_shot(data, test, args, source_path):
                     seed=seed,
                     **kind_arguments(kind, source_path, learning_rate),
                 )
-                start = time.perf_counter()
-                clf.fit(train, verbose=0)
-                result[f"{kind}_seconds"] = time.perf_counter() - start
-                report = clf.evaluate(test)
-                result[kind] = (report["accuracy"], report["macro_f1"])
+
+            result = {"shots": shots, "seed": seed, **compare_kinds(make, train, test, args.kinds)}
             print(
                 f"{shots:>3} clips per word, seed {seed}: "
                 + ", ".join(f"{kind} {result[kind][0]:.4f}" for kind in args.kinds),

@@ -40,7 +40,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench.bench_transfer import KINDS, command_line, kind_arguments, shots_table  # noqa: E402
+from bench.bench_transfer import KINDS, command_line, compare_kinds, kind_arguments, shots_table  # noqa: E402
 from bench.common import load_average, machine_line, write_results  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "transfer_text.md")
@@ -102,9 +102,9 @@ def few_shot(frame, classes, test, args, source_path):
     for shots in args.shots:
         for seed in range(args.seeds):
             train = select(frame, classes, per_class=shots, seed=seed)
-            result = {"shots": shots, "seed": seed}
-            for kind in args.kinds:
-                clf = make_classifier(
+
+            def make(kind, seed=seed):
+                return make_classifier(
                     classes,
                     args,
                     batch_size=args.few_batch_size,
@@ -112,12 +112,12 @@ def few_shot(frame, classes, test, args, source_path):
                     seed=seed,
                     **text_kind_arguments(kind, source_path, learning_rate),
                 )
-                start = time.perf_counter()
-                clf.fit(train, verbose=0)
-                result[f"{kind}_seconds"] = time.perf_counter() - start
-                result[f"{kind}_vocabulary"] = clf.tokenizer.vocabulary_size
-                report = clf.evaluate(test)
-                result[kind] = (report["accuracy"], report["macro_f1"])
+
+            def vocabulary(kind, clf):
+                return {f"{kind}_vocabulary": clf.tokenizer.vocabulary_size}
+
+            result = {"shots": shots, "seed": seed}
+            result.update(compare_kinds(make, train, test, args.kinds, record=vocabulary))
             print(
                 f"{shots:>4} texts per class, seed {seed}: "
                 + ", ".join(f"{kind} {result[kind][0]:.4f}" for kind in args.kinds),
