@@ -243,7 +243,7 @@ class ImageClassifier(Classifier):
             low, high = self.backbone_input_range
             layers.append(keras.layers.Rescaling((high - low) / 255.0, offset=low, name="backbone_scaling"))
             return layers
-        layers.append(ImageAdapter(preset["stem"], name="adapter"))
+        layers.append(ImageAdapter(preset["stem"], pooling=preset.get("stem_pooling"), name="adapter"))
         return layers
 
     # Given backbones and warm starts ------------------------------------------

@@ -542,8 +542,22 @@ class Classifier:
         return ["accuracy"]
 
     def _multilabel_metrics(self):
-        # Micro-F1 at 0.5 while training; the chosen thresholds come after.
-        return [keras.metrics.F1Score(average="micro", threshold=DEFAULT_THRESHOLD, name="micro_f1")]
+        # Micro-F1 at 0.5 while training (the chosen thresholds come after), and the mean over
+        # classes of the precision-recall AUC, which early stopping watches.
+        return [
+            keras.metrics.F1Score(average="micro", threshold=DEFAULT_THRESHOLD, name="micro_f1"),
+            keras.metrics.AUC(curve="PR", multi_label=True, num_thresholds=200, name="pr_auc"),
+        ]
+
+    @property
+    def monitor(self):
+        """`(quantity, mode)` that early stopping and the run's best checkpoint follow.
+
+        Validation loss for one label per example; for multi-label, the mean
+        precision-recall AUC over classes (close to mAP): the loss is
+        dominated by frequent classes and bottoms out before rare ones learn
+        (bench/results/multilabel.md)."""
+        return ("val_pr_auc", "max") if self.multi_label else ("val_loss", "min")
 
     def fit(
         self,
@@ -855,7 +869,8 @@ class Classifier:
         if early_stopping:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
-                    monitor="val_loss",
+                    monitor=self.monitor[0],
+                    mode=self.monitor[1],
                     patience=self.schedule_used["patience"],  # `fit` sets it first
                     restore_best_weights=True,
                 )

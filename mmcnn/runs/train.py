@@ -152,7 +152,7 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
     callbacks = [
         keras.callbacks.CSVLogger(run.history_csv, append=True),
         keras.callbacks.TensorBoard(run.tensorboard_dir, write_graph=False),
-        AtomicModelCheckpoint(run.model_path, monitor="val_loss"),
+        AtomicModelCheckpoint(run.model_path, monitor=clf.monitor[0], mode=clf.monitor[1]),
     ]
     history = clf.fit(
         train,

@@ -217,12 +217,17 @@ def test_mixing_trains_with_soft_labels(stripe_folder, mixing):
     assert clf.evaluate(val)["confusion_matrix"]
 
 
-def test_image_adapter_layer():
+@pytest.mark.parametrize(
+    "kwargs, size",
+    [({"strides": 2}, 8), ({"pooling": "max"}, 8), ({"strides": 2, "pooling": "avg"}, 4)],
+    ids=["strided", "pooled", "both"],
+)
+def test_image_adapter_layer(kwargs, size):
     run_layer_test(
         mi.ImageAdapter,
-        {"filters": 4, "kernel_size": 3, "strides": 2},
+        {"filters": 4, "kernel_size": 3, **kwargs},
         np.random.default_rng(0).uniform(0, 255, (2, 16, 16, 3)).astype("float32"),
-        expected_output_shape=(2, 8, 8, 4),
+        expected_output_shape=(2, size, size, 4),
     )
 
 

@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -82,6 +83,20 @@ def test_thresholds_survive_keras_file_and_saved_model(text_clf, tmp_path):
         assert [b.decode() for b in row if b] == labels
     embedded = served.signatures["embedding"](texts=tf.constant(inputs))
     np.testing.assert_array_equal(embedded["predicted"].numpy(), want["predicted"])
+
+
+def test_early_stopping_keeps_the_epoch_with_the_best_validation_pr_auc(tmp_path):
+    data = mmcnn.text.TextClassifier.read_data(write_text_manifest(tmp_path / "train.csv", n=64), verbose=0)
+    train, val = data.split(0.25, seed=1)
+    clf = mmcnn.text.TextClassifier(**TEXT_SETTINGS, epochs=5, batch_size=16, learning_rate=0.05)
+    assert clf.monitor == ("val_loss", "min")  # until it is built for multi-label data
+    history = clf.fit(train, validation_data=val, verbose=0).history
+    assert clf.monitor == ("val_pr_auc", "max")
+    stopper = [c for c in clf._fit_callbacks((), True, None) if isinstance(c, keras.callbacks.EarlyStopping)]
+    assert [(c.monitor, c.mode) for c in stopper] == [("val_pr_auc", "max")]
+    # The weights kept are the best epoch's by PR-AUC, whatever the loss did.
+    scores = clf.model.evaluate(clf.make_dataset(val), return_dict=True, verbose=0)
+    np.testing.assert_allclose(scores["pr_auc"], max(history["val_pr_auc"]), atol=1e-6)
 
 
 def test_single_label_text_is_unchanged():
