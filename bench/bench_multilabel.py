@@ -8,7 +8,7 @@ the same split:
 1. TF-IDF of word 1-2-grams + one-vs-rest logistic regression (scikit-learn, liblinear), `C`
    and the token pattern chosen on validation mAP;
 2. `mmcnn.text.TextClassifier()` with its defaults (multi-label from the data: sigmoid head,
-   binary cross-entropy, early stopping on validation loss), and the two variants of
+   binary cross-entropy, early stopping on the validation PR-AUC), and the two variants of
    `MMCNN_VARIANTS` (see there why; compare them on the validation table only).
 
 Both get per-class thresholds chosen on the validation split by the same rule
@@ -48,11 +48,11 @@ TOKEN_PATTERNS = {
     "words and punctuation": r"(?u)\w+|[^\w\s]+",
 }
 C_GRID = (1.0, 10.0, 100.0)
-# Tried beside the defaults (short name -> TextClassifier and fit arguments). With the defaults
-# the validation loss, dominated by the frequent tags, is lowest at epoch 4 of 12 and early
-# stopping ends training while rare keyword tags (works-with::audio, works-with::image) are still
-# far behind the baseline on validation: so train the whole cosine schedule, and once more with
-# twice the embedding dropout against the overfitting that brings.
+# Tried beside the defaults (short name -> TextClassifier and fit arguments). When early stopping
+# watched the validation loss (until December 2026), the loss, dominated by the frequent tags, was
+# lowest at epoch 4 of 12 and training ended while rare keyword tags (works-with::audio,
+# works-with::image) were still far behind the baseline on validation: so the whole cosine
+# schedule, and once more with twice the embedding dropout against the overfitting that brings.
 MMCNN_VARIANTS = {
     "mmcnn 12 ep": dict(
         label="mmcnn TextClassifier(), 12 epochs, no early stopping", fit={"early_stopping": False}
@@ -290,7 +290,7 @@ def main():
             f"- Baseline settings tried (validation mAP): {tried} "
             f"(grid {baseline['grid_s']:.0f} s, not in its train time). Train time: vectorizer + fit + "
             "thresholds for the chosen setting; mmcnn's: vocabulary + fit (early stopping on validation "
-            "loss) + thresholds.",
+            "PR-AUC) + thresholds.",
             f"- Best mmcnn setting on the validation split (mAP): {best_mmcnn['name']}; the test split "
             "chose nothing.",
             "",

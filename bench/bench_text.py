@@ -111,7 +111,8 @@ def run_tfidf(train, val, test, tune=False):
     )
 
 
-def run_keras_scratch(train, val, test, epochs=10):
+def keras_scratch_model(train):
+    """The Keras "text classification from scratch" CNN, its vectorizer adapted to `train`."""
     keras.utils.set_random_seed(SEED)
     num_classes = len(train.class_names)
     vectorize = keras.layers.TextVectorization(
@@ -130,20 +131,31 @@ def run_keras_scratch(train, val, test, epochs=10):
     out = keras.layers.Dense(num_classes, activation="softmax")(x)
     model = keras.Model(text, out)
     model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
 
-    def ds(data, training):
-        d = tf.data.Dataset.from_tensor_slices((tf.constant(data.inputs)[:, None], data.labels))
-        if training:
-            d = d.shuffle(len(data), seed=SEED)
-        return d.batch(32).prefetch(tf.data.AUTOTUNE)
 
+def keras_scratch_dataset(data, training=False):
+    """Its input: string tensors `(batch, 1)`, batches of 32, shuffled with the seed for training."""
+    d = tf.data.Dataset.from_tensor_slices((tf.constant(data.inputs)[:, None], data.labels))
+    if training:
+        d = d.shuffle(len(data), seed=SEED)
+    return d.batch(32).prefetch(tf.data.AUTOTUNE)
+
+
+# Its early stopping (the example trains 3 epochs; here up to `epochs`, best weights kept).
+KERAS_SCRATCH_STOPPING = dict(monitor="val_loss", patience=2, restore_best_weights=True)
+
+
+def run_keras_scratch(train, val, test, epochs=10):
+    model = keras_scratch_model(train)
+    ds = keras_scratch_dataset
     start = time.perf_counter()
     history = model.fit(
         ds(train, True),
         validation_data=ds(val, False),
         epochs=epochs,
         verbose=0,
-        callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)],
+        callbacks=[keras.callbacks.EarlyStopping(**KERAS_SCRATCH_STOPPING)],
     )
     train_s = time.perf_counter() - start
     start = time.perf_counter()
