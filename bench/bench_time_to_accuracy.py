@@ -67,7 +67,7 @@ _COMPACT = dict(
 )
 CANDIDATE_PRESETS = {
     "compact": _COMPACT,
-    "compact_flatten": {**_COMPACT, "head_pooling": "flatten"},
+    "compact_flatten": {**_COMPACT, "head_pooling": "auto"},
 }
 
 

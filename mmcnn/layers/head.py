@@ -1,6 +1,7 @@
 """The classification head shared by every modality."""
 
 import keras
+import numpy as np
 
 from mmcnn.layers import validation as v
 
@@ -10,6 +11,31 @@ _GLOBAL = {
     ("avg", 1): keras.layers.GlobalAveragePooling1D,
     ("avg", 2): keras.layers.GlobalAveragePooling2D,
 }
+
+
+# `head_pooling="auto"` flattens feature maps of at most this many values (a 7x7x128 map of a
+# 28x28 image): there, where a feature is keeps information that global pooling throws away,
+# and the dense layer stays small; larger maps are averaged.
+FLATTEN_MAX_FEATURES = 8192
+
+
+def resolve_pooling(pooling, feature_shape):
+    """The head's pooling for feature maps of `feature_shape` (batch axis first).
+
+    `"avg"`, `"max"` and `"flatten"` are returned as they are; `"auto"` is
+    `"flatten"` where the map has a known size of at most
+    `FLATTEN_MAX_FEATURES` values and `"avg"` otherwise.
+
+    Example:
+    >>> resolve_pooling("auto", (None, 7, 7, 128)), resolve_pooling("auto", (None, 28, 28, 128))
+    ('flatten', 'avg')
+    """
+    if pooling != "auto":
+        return pooling
+    sizes = tuple(feature_shape[1:])
+    if None in sizes or int(np.prod(sizes)) > FLATTEN_MAX_FEATURES:
+        return "avg"
+    return "flatten"
 
 
 @keras.saving.register_keras_serializable(package="mmcnn")
@@ -25,7 +51,8 @@ class ClassifierHead(keras.layers.Layer):
     Args:
         num_classes: number of classes.
         rank: spatial rank of the feature maps it receives (1 or 2).
-        pooling: `"avg"`, `"max"` or `"flatten"`.
+        pooling: `"avg"`, `"max"` or `"flatten"` (a preset's `"auto"` is
+            resolved by `resolve_pooling` before the head is made).
         dropout: dropout rate before the dense layer.
         hidden_units: optional width of a hidden dense layer (ReLU) before the output.
         class_names: optional list of `num_classes` names, in label order.

@@ -19,6 +19,7 @@ from mmcnn._version import __version__
 from mmcnn.data import DataError, LabeledData
 from mmcnn.export.endpoints import embedding_model, model_input_endpoint
 from mmcnn.layers import ClassifierHead, Temperature
+from mmcnn.layers.head import resolve_pooling
 from mmcnn.models import registry, transfer
 from mmcnn.models.backbone import Backbone
 from mmcnn.models.metrics import DEFAULT_THRESHOLD, best_thresholds, classification_report, multilabel_report
@@ -258,7 +259,7 @@ class Classifier:
         outputs = ClassifierHead(
             self.num_classes,
             rank=self.rank,
-            pooling=preset.get("head_pooling", "avg"),
+            pooling=resolve_pooling(preset.get("head_pooling", "avg"), x.shape),
             dropout=preset.get("head_dropout", 0.0),
             hidden_units=preset.get("head_hidden_units"),
             activation="sigmoid" if self.multi_label else "softmax",
@@ -398,13 +399,13 @@ class Classifier:
             )
         batch_size = batch_size or self.setting("batch_size")
         cached = len(data) * self._element_nbytes() <= cache_bytes
-        shuffle_buffer = SHUFFLE_BUFFER
-        if training and not cached and self._shuffle_training:
-            # Streaming: a shuffle buffer of decoded examples is what would fill memory.
-            # Permute the (cheap) inputs once, so that classes listed folder by folder are
-            # mixed, and shuffle decoded examples in a small window.
+        shuffle_buffer = SHUFFLE_BUFFER if cached else STREAMING_SHUFFLE_BUFFER
+        if training and self._shuffle_training and len(data) > shuffle_buffer:
+            # A shuffle buffer of decoded examples is bounded by memory. Data listed folder by
+            # folder (or a manifest sorted by label) would then give batches of a few classes,
+            # drifting through the classes within each epoch: permute the (cheap) inputs once,
+            # from the seed, and shuffle the decoded examples in a window of that order.
             data = data.subset(np.random.default_rng(self.seed).permutation(len(data)))
-            shuffle_buffer = STREAMING_SHUFFLE_BUFFER
         labels = data.target_matrix() if self.multi_label else data.labels
         ds = tf.data.Dataset.zip(
             (self._input_dataset(data, training=training), tf.data.Dataset.from_tensor_slices(labels))

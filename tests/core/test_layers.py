@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from mmcnn.layers import ClassifierHead, ConvBlock, Pad, ResidualBlock
+from mmcnn.layers.head import resolve_pooling
 from mmcnn.models import Backbone
 from mmcnn.testing import run_layer_test
 
@@ -141,6 +142,21 @@ def test_backbone_and_head():
         (2, 3),
         expected_num_trainable_weights=4,
     )
+
+
+@pytest.mark.parametrize(
+    "pooling, shape, expected",
+    [
+        ("auto", (None, 7, 7, 128), "flatten"),  # 6,272 values: at most FLATTEN_MAX_FEATURES
+        ("auto", (None, 8, 8, 128), "flatten"),  # exactly 8,192
+        ("auto", (None, 9, 8, 128), "avg"),
+        ("auto", (None, None, 128), "avg"),  # clips of any length: no fixed size to flatten
+        ("max", (None, 2, 2, 4), "max"),
+        ("flatten", (None, 64, 64, 64), "flatten"),
+    ],
+)
+def test_resolve_pooling(pooling, shape, expected):
+    assert resolve_pooling(pooling, shape) == expected
 
 
 def test_blocks_compose_with_plain_keras():

@@ -14,6 +14,7 @@ from PIL import Image
 
 import mmcnn
 import mmcnn.image as mi
+from mmcnn.models import classifier as classifier_module
 from mmcnn.testing import run_layer_test
 
 SIZE = (16, 16)
@@ -229,6 +230,21 @@ def test_image_adapter_layer(kwargs, size):
         np.random.default_rng(0).uniform(0, 255, (2, 16, 16, 3)).astype("float32"),
         expected_output_shape=(2, size, size, 4),
     )
+
+
+@pytest.mark.parametrize("epochs", [1, None], ids=["epoch_dataset", "plain"])
+def test_training_batches_mix_classes_listed_in_order(monkeypatch, epochs):
+    # Data read folder by folder is sorted by class. With more examples than the shuffle buffer
+    # holds, a window shuffle alone gave batches of one class, drifting through the classes
+    # within each epoch (Fashion-MNIST from PNG folders: 0.896 against 0.913 from arrays).
+    monkeypatch.setattr(classifier_module, "SHUFFLE_BUFFER", 64)
+    labels = np.repeat(np.arange(4), 150)
+    data = mi.from_arrays(np.zeros((600, 4, 4), np.uint8), labels, class_names=list("abcd"))
+    clf = mi.ImageClassifier(num_classes=4, image_size=(4, 4), channels=1, preset="tiny", augmentation="none")
+    batches = [y.numpy() for _, y in clf.make_dataset(data, training=True, batch_size=32, epochs=epochs)]
+    assert sum(len(b) for b in batches) == 600
+    for batch in (batches[0], batches[len(batches) // 2], batches[-2]):
+        assert len(np.unique(batch)) == 4, batch
 
 
 def test_mixed_bfloat16_classifier_gives_float32_probabilities():
