@@ -24,6 +24,7 @@ Run from the repository root:
 """
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -146,21 +147,40 @@ def train_and_test(modality, paths, out, config_file=None, settings=()):
     return metrics["test"]["accuracy"], metrics["validation"]["accuracy"], time.perf_counter() - start
 
 
-def measure(modality, budget, quick, work):
+def finished_search(out):
+    """What `tune` returned (the fields used here), read back from the search finished in `out`;
+    its seconds are the sum of the trials' training seconds."""
+    from mmcnn.tune import tuner as tuner_module
+    from mmcnn.tune.report import best_settings, best_trial, read_trials
+
+    with open(os.path.join(out, "tune.json"), encoding="utf-8") as f:
+        search = json.load(f)
+    trials = read_trials(os.path.join(out, tuner_module.PROJECT))
+    best = best_trial(trials)
+    return {
+        "best_toml": os.path.join(out, "best.toml"),
+        "trials": len(trials),
+        "algorithm": search["algorithm"],
+        "best": best_settings(best, search),
+        "val_accuracy": best["val_accuracy"],
+        "seconds": sum(t.get("train_seconds", 0.0) for t in trials),
+    }
+
+
+def measure(modality, budget, quick, work, rescore=False):
     from mmcnn.tune import tune
 
     paths, fixed = data_paths(modality, quick, os.path.join(work, modality, "data"))
     start = time.perf_counter()
-    result = tune(
-        modality,
-        paths["train"],
-        val=paths["val"],
-        out=os.path.join(work, modality, "tune"),
-        budget=budget,
-        settings=fixed,
-        seed=SEED,
-    )
-    search_s = time.perf_counter() - start
+    out = os.path.join(work, modality, "tune")
+    if rescore:
+        result = finished_search(out)
+        search_s = result["seconds"]
+    else:
+        result = tune(
+            modality, paths["train"], val=paths["val"], out=out, budget=budget, settings=fixed, seed=SEED
+        )
+        search_s = time.perf_counter() - start
     settings = [f"{k}={v}".replace("'", '"') for k, v in fixed.items()]
     default = train_and_test(modality, paths, os.path.join(work, modality, "default"), settings=settings)
     best = train_and_test(
@@ -202,15 +222,24 @@ def main(argv=None):
     parser.add_argument("--only", nargs="*", choices=MODALITIES, default=list(MODALITIES))
     parser.add_argument("--work", help="folder for data, searches and runs (default: a temporary one)")
     parser.add_argument("--out", help="markdown results file (default: print only)")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="do not search: retrain and score the searches already finished in --work (after a fix "
+        "to training; the search column then sums the trials' training seconds)",
+    )
     args = parser.parse_args(argv)
+    if args.rescore and not args.work:
+        parser.error("--rescore needs --work, the folder of the finished searches")
     budget = args.budget or ("60s" if args.quick else "30m")
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stdout)
     load_before = load_average()
     work = args.work or tempfile.mkdtemp(prefix="bench_tune_")
     rows = []
     for modality in args.only:
-        print(f"== {modality}: searching for {budget}", flush=True)
-        rows.append(measure(modality, budget, args.quick, work))
+        what = "retraining the finished search's best" if args.rescore else f"searching for {budget}"
+        print(f"== {modality}: {what}", flush=True)
+        rows.append(measure(modality, budget, args.quick, work, rescore=args.rescore))
         print(table(rows[-1:]), flush=True)
     text = "\n".join(
         [

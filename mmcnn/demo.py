@@ -13,10 +13,10 @@ import numpy as np
 
 DEMO_DATA = os.path.join(os.path.dirname(__file__), "demo_data")
 
-# Small presets and few epochs keep the whole demo within about five minutes on 2 CPU cores.
+# The default presets and few epochs keep the whole demo within about five minutes on 2 CPU cores.
 DEMO_SETTINGS = {
     "image": {
-        "preset": "small",
+        "preset": None,
         "epochs": 10,
         "batch_size": 32,
         "classifier": {"image_size": [28, 28], "channels": 1, "augmentation": "light"},

@@ -170,12 +170,27 @@ def test_same_seed_same_weights():
 
 def test_presets_build_and_defaults():
     clf = mi.ImageClassifier(num_classes=4)
-    assert clf.preset == "small" and clf.augmentation == mi.image_classifier.DEFAULT_AUGMENTATION
+    assert clf.preset == "compact" and clf.augmentation == mi.image_classifier.DEFAULT_AUGMENTATION
     assert clf.image_size == (32, 32) and clf.channels == 3 and clf.mixing is None
-    for preset in ("tiny", "small", "mobile", "resnet"):
+    for preset in ("tiny", "compact", "small", "mobile", "resnet"):
         model = mi.ImageClassifier(num_classes=4, image_size=SIZE, channels=1, preset=preset).model
         assert model.output_shape == (None, 4)
         assert model.input_shape == (None, *SIZE, 1)
+
+
+@pytest.mark.parametrize(
+    "image_size, pooling, features",
+    [((28, 28), "flatten", 7 * 7 * 128), ((32, 32), "flatten", 8 * 8 * 128), ((64, 64), "avg", 128)],
+)
+def test_default_preset_flattens_small_maps_and_averages_large_ones(image_size, pooling, features):
+    # "compact": the stem and the first stage each halve the map; "auto" flattens up to 8,192 values.
+    clf = mi.ImageClassifier(num_classes=3, image_size=image_size, channels=1)
+    head = clf.model.get_layer("head")
+    assert head.pooling == pooling
+    assert clf.model.get_layer("adapter").output.shape[1:3] == tuple(n // 2 for n in image_size)
+    assert head.dense.kernel.shape == (features, 3)
+    # The resolved pooling is what the saved model holds: the file loads without the preset.
+    assert head.get_config()["pooling"] == pooling
 
 
 @pytest.mark.parametrize(
