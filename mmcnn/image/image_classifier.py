@@ -248,6 +248,14 @@ class ImageClassifier(Classifier):
         self.backbone = check_backbone(backbone)
         self.backbone_input_range = check_input_range(backbone_input_range)
 
+    @property
+    def preset_config(self):
+        config = super().preset_config
+        if self.backbone is not None and config.get("head_pooling") == "auto":
+            # A given backbone's features are averaged, as the networks they come from were trained.
+            config["head_pooling"] = "avg"
+        return config
+
     def _model_input(self):
         return keras.Input((*self.image_size, self.channels), name="pixels")
 

@@ -191,6 +191,13 @@ def test_default_preset_flattens_small_maps_and_averages_large_ones(image_size, 
     assert head.dense.kernel.shape == (features, 3)
     # The resolved pooling is what the saved model holds: the file loads without the preset.
     assert head.get_config()["pooling"] == pooling
+    assert clf.embed(np.zeros((2, *image_size), "uint8")).shape == (2, features)
+
+
+def test_default_preset_averages_a_given_backbones_features():
+    backbone = keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Conv2D(4, 3, strides=4)])
+    clf = mi.ImageClassifier(num_classes=3, image_size=(16, 16), channels=1, backbone=backbone)
+    assert clf.preset == "compact" and clf.model.get_layer("head").pooling == "avg"
 
 
 @pytest.mark.parametrize(
