@@ -21,12 +21,14 @@ Run from the repository root:
 
     .venv/bin/python -m bench.bench_tune --quick
     nice -n 0 .venv/bin/python -m bench.bench_tune --budget 30m --out bench/results/tune.md
+    .venv/bin/python -m bench.bench_tune --rescore --only image --work DIR   # retrain a finished search
 """
 
 import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -176,6 +178,9 @@ def measure(modality, budget, quick, work, rescore=False):
     if rescore:
         result = finished_search(out)
         search_s = result["seconds"]
+        for run in ("default", "best"):
+            # A finished run directory would be taken as done (mmcnn train resumes it): train anew.
+            shutil.rmtree(os.path.join(work, modality, run), ignore_errors=True)
     else:
         result = tune(
             modality, paths["train"], val=paths["val"], out=out, budget=budget, settings=fixed, seed=SEED
