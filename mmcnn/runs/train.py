@@ -136,6 +136,9 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
     else:
         train, val = train.split(config["val_fraction"], seed=config["seed"])
     preset, arguments = classifier_arguments(config)
+    if train.multi_label:
+        # Known before `fit`, so that the best-epoch checkpoint below follows what early stopping does.
+        arguments.setdefault("multi_label", True)
     try:
         clf = classifier_cls(
             class_names=train.class_names,

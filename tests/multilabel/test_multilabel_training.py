@@ -154,6 +154,8 @@ def test_mmcnn_train_detects_a_multi_label_manifest(tmp_path):
     )
     metrics = runs.train_run(config, verbose=0)
     assert metrics["validation"]["multi_label"] and "calibration" not in metrics
+    history = (tmp_path / "run" / "history.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert "val_pr_auc" in history  # the quantity multi-label runs keep their best epoch by
     written = json.loads((tmp_path / "run" / "metrics.json").read_text(encoding="utf-8"))
     assert {"micro_f1", "macro_f1", "mean_average_precision"} <= set(written["validation"])
     report = tmp_path / "run" / "report"
