@@ -34,7 +34,6 @@ Writes the markdown table and a plot beside it (the same name, `.png`).
 """
 
 import argparse
-import ast
 import os
 import sys
 import time
@@ -44,7 +43,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench.common import load_average, machine_line, mnist_convnet, write_results  # noqa: E402
+from bench.common import load_average, machine_line, mnist_convnet, parse_candidate, write_results  # noqa: E402
 
 VALIDATION_SIZE = 5000
 TARGET_ACCURACY = 0.93
@@ -325,21 +324,6 @@ def plot(path, baseline, runs, target=None):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-def parse_candidate(text):
-    """`NAME=key=value,key=value` -> (NAME, {key: value}); values are Python literals or strings."""
-    name, _, rest = text.partition("=")
-    settings = {}
-    for item in filter(None, rest.split(",")):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--candidate {text!r}: expected key=value items, got {item!r}")
-        try:
-            settings[key.strip()] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            settings[key.strip()] = value
-    return name, settings
 
 
 def main(argv=None):

@@ -11,6 +11,7 @@
 - `median(values)`, `percentile(values, q)`: plain statistics on lists of timings.
 """
 
+import ast
 import os
 import platform
 import resource
@@ -190,3 +191,18 @@ def write_results(path, lines):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def parse_candidate(text):
+    """`NAME=key=value,key=value` -> (NAME, {key: value}); values are Python literals or strings."""
+    name, _, rest = text.partition("=")
+    settings = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--candidate {text!r}: expected key=value items, got {item!r}")
+        try:
+            settings[key.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            settings[key.strip()] = value
+    return name, settings

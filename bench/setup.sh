@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the benchmarks need (safe to run again: apt-get and pip skip what is present).
 #   Debian packages: the Fashion-MNIST IDX files, espeak-ng (speech), the fortune files (text),
-#   gnugo, sox.
+#   gnugo, sox, drum samples (hydrogen-drumkits, sonic-pi-samples).
 #   Python: mmcnn's `bench` extra into the shared virtual environment .venv.
 # Run from anywhere:  sudo bench/setup.sh   (or as root)
 set -euo pipefail
@@ -18,6 +18,8 @@ packages=(
     fortunes-bofh-excuses
     gnugo
     sox
+    hydrogen-drumkits
+    sonic-pi-samples
 )
 
 sudo=""
