@@ -26,6 +26,7 @@ from mmcnn.models.metrics import DEFAULT_THRESHOLD, best_thresholds, classificat
 from mmcnn.models.precision import check_precision, dtype_policy, forced_precision, resolve_precision
 from mmcnn.models.schedule import fit_schedule
 from mmcnn.training import (
+    AtomicModelCheckpoint,
     apply_random_map,
     check_keras_file,
     epoch_dataset,
@@ -874,8 +875,13 @@ class Classifier:
                     mode=self.monitor[1],
                     patience=self.schedule_used["patience"],  # `fit` sets it first
                     restore_best_weights=True,
+                    start_from_epoch=self.schedule_used["start_from_epoch"],
                 )
             )
+        for callback in callbacks:
+            # A best-epoch checkpoint keeps the epoch that early stopping would restore.
+            if isinstance(callback, AtomicModelCheckpoint) and callback.start_from_epoch is None:
+                callback.start_from_epoch = self.schedule_used["start_from_epoch"]
         # Divergence check, then the backup (checked now; it also saves the early-stopping and
         # checkpoint state), then per-epoch seeds for the model's random layers, then the rest.
         callbacks, first_epoch = training_callbacks(self.seed, callbacks, backup_dir)

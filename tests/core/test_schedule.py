@@ -1,17 +1,33 @@
 """The training schedule adapted to the data's size (`mmcnn.models.schedule`) and its use in `fit`."""
 
+import os
+
+import keras
 import numpy as np
 import pytest
 
 import mmcnn.image
 from mmcnn.models import schedule
 from mmcnn.models.schedule import fit_schedule
+from mmcnn.training import AtomicModelCheckpoint
 
 PRESET = {"epochs": 20, "batch_size": 128, "patience": 5}
 
 
 def test_large_data_keeps_the_preset():
-    assert fit_schedule(55_000, PRESET) == {"epochs": 20, "batch_size": 128, "patience": 5, "adapted": []}
+    assert fit_schedule(55_000, PRESET) == {
+        "epochs": 20,
+        "batch_size": 128,
+        "patience": 5,
+        "start_from_epoch": 10,
+        "adapted": [],
+    }
+
+
+def test_early_stopping_watches_the_second_half_of_the_epochs():
+    assert fit_schedule(500, PRESET)["start_from_epoch"] == 63 // 2
+    assert fit_schedule(500, PRESET, epochs=7)["start_from_epoch"] == 3
+    assert fit_schedule(500, PRESET, epochs=1)["start_from_epoch"] == 0
 
 
 def test_small_data_gets_smaller_batches_more_epochs_and_patience():
@@ -81,3 +97,39 @@ def test_constructor_values_and_the_preset_switch_are_honoured(monkeypatch):
     history = clf.fit(_tiny_data(), verbose=0, calibrate=False)
     assert len(history.history["loss"]) == clf.preset_config["epochs"]
     assert clf.schedule_used["batch_size"] == clf.preset_config["batch_size"]
+
+
+class _EpochWeights(keras.callbacks.Callback):
+    """The model's weights after every epoch, and whether `path` existed then."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path, self.weights, self.saved = path, [], []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
+        self.saved.append(os.path.exists(self.path))
+
+
+def test_fit_restores_and_checkpoints_only_epochs_early_stopping_watches(tmp_path):
+    data = _tiny_data()
+    train, val = data.split(0.25, seed=0)
+    path = str(tmp_path / "best.keras")
+    # The checkpoint runs before the recorder, so `saved` says whether epoch e was written.
+    recorder = _EpochWeights(path)
+    clf = _classifier(epochs=6, batch_size=16)
+    clf.fit(
+        train,
+        validation_data=val,
+        callbacks=[AtomicModelCheckpoint(path), recorder],
+        verbose=0,
+        calibrate=False,
+    )
+    start = clf.schedule_used["start_from_epoch"]
+    assert start == 3
+    assert recorder.saved[:start] == [False] * start and recorder.saved[start]
+    final = clf.model.get_weights()
+    restored = [
+        e for e, w in enumerate(recorder.weights) if all(np.array_equal(a, b) for a, b in zip(w, final))
+    ]
+    assert restored and min(restored) >= start
