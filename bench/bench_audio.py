@@ -113,16 +113,16 @@ def stacked(data, num_samples):
 BASELINE_STOPPING = dict(verbose=1, patience=2)
 
 
-def baseline_setup(data, batch_size=64):
+def baseline_setup(data, batch_size=64, seed=SEED):
     """`(model, train dataset, validation dataset, test spectrograms)` of the tutorial baseline:
     its STFT computed once for every split of `data` (one-second clips)."""
-    keras.utils.set_random_seed(SEED)
+    keras.utils.set_random_seed(seed)
     n = 16000
     specs = {k: tutorial_spectrogram(stacked(d, n)).numpy() for k, d in data.items()}
     model = baseline_model(specs["train"], len(data["train"].class_names))
     train = (
         tf.data.Dataset.from_tensor_slices((specs["train"], data["train"].labels))
-        .shuffle(len(specs["train"]), seed=SEED)
+        .shuffle(len(specs["train"]), seed=seed)
         .batch(batch_size)
         .prefetch(2)
     )
@@ -130,15 +130,15 @@ def baseline_setup(data, batch_size=64):
     return model, train, val, specs["test"]
 
 
-def run_baseline(data, epochs, batch_size=64):
-    model, train, val, test_specs = baseline_setup(data, batch_size)
+def run_baseline(data, epochs, batch_size=64, stopping=BASELINE_STOPPING, seed=SEED, verbose=2):
+    model, train, val, test_specs = baseline_setup(data, batch_size, seed=seed)
     start = time.perf_counter()
     history = model.fit(
         train,
         validation_data=val,
         epochs=epochs,
-        verbose=2,
-        callbacks=[keras.callbacks.EarlyStopping(**BASELINE_STOPPING)],
+        verbose=verbose,
+        callbacks=[keras.callbacks.EarlyStopping(**stopping)],
     )
     train_time = time.perf_counter() - start
     start = time.perf_counter()

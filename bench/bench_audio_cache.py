@@ -65,7 +65,7 @@ def main(argv=None):
     front = full.get_layer("log_mel")
     after = keras.Model(front.output, full.output, name="after_front_end")
     waves, labels = synthetic_clips(CLIPS)
-    spectrograms = front.predict(waves, batch_size=BATCH, verbose=0)
+    spectrograms = keras.Model(full.input, front.output).predict(waves, batch_size=BATCH, verbose=0)
     datasets = {
         "waveforms (log-mel in the model)": (full, tf.data.Dataset.from_tensor_slices((waves, labels))),
         "cached log-mels": (after, tf.data.Dataset.from_tensor_slices((spectrograms, labels))),

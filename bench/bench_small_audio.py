@@ -62,28 +62,13 @@ def load_splits(out_dir, seed):
 
 
 def run_tutorial(data, seed, epochs, patience, restore_best):
-    import tensorflow as tf
+    from bench.bench_audio import run_baseline
 
-    import bench.bench_audio as ba
-
-    ba.SEED = seed
-    model, train, val, test_specs = ba.baseline_setup(data, batch_size=64)
-    start = time.perf_counter()
-    history = model.fit(
-        train,
-        validation_data=val,
-        epochs=epochs,
-        verbose=0,
-        callbacks=[keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=restore_best)],
-    )
-    seconds = time.perf_counter() - start
-    logits = model.predict(test_specs, batch_size=64, verbose=0)
-    del tf
-    return {
-        "accuracy": float(np.mean(np.argmax(logits, -1) == data["test"].labels)),
-        "seconds": seconds,
-        "epochs": len(history.history["loss"]),
-        "params": model.count_params(),
+    stopping = dict(patience=patience, restore_best_weights=restore_best)
+    result = run_baseline(data, epochs, stopping=stopping, seed=seed, verbose=0)
+    return {k: result[k] for k in ("accuracy", "params")} | {
+        "seconds": result["train_time"],
+        "epochs": result["epochs_run"],
     }
 
 

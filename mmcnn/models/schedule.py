@@ -57,7 +57,8 @@ def fit_schedule(num_examples, preset, epochs=None, batch_size=None, patience=No
     >>> fit_schedule(55_000, preset)["adapted"]
     []
     >>> fit_schedule(500, preset)
-    {'epochs': 63, 'batch_size': 16, 'patience': 16, 'start_from_epoch': 31, 'adapted': ['batch_size', 'epochs', 'patience']}
+    {'epochs': 63, 'batch_size': 16, 'patience': 16, 'start_from_epoch': 31,
+     'adapted': ['batch_size', 'epochs', 'patience']}
     >>> fit_schedule(500, preset, batch_size=128)["epochs"]
     200
     """
