@@ -364,9 +364,11 @@ def write_pngs(root, n, size, rng, per_class_dirs=NUM_CLASSES):
         image.save(os.path.join(root, f"class{i % per_class_dirs}", f"{i:06d}.png"))
 
 
-def pipeline(modality, rng, steps, rounds, workdir):
-    """Step time with the real `make_dataset` pipeline vs the same batches in memory."""
-    clf = make_classifier(modality)
+def pipeline(modality, rng, steps, rounds, workdir, **classifier_kwargs):
+    """Step time with the real `make_dataset` pipeline vs the same batches in memory.
+
+    `classifier_kwargs` go to the classifier (bench/bench_device.py passes `precision`)."""
+    clf = make_classifier(modality, **classifier_kwargs)
     batch = clf.setting("batch_size")
     n = steps * batch
     if modality == "image":
@@ -410,6 +412,7 @@ def pipeline(modality, rng, steps, rounds, workdir):
     )
     return {
         "source": source,
+        "policy": clf.precision_used["policy"],
         "batch": batch,
         "steps": steps,
         "first_pass_s": first_pass,

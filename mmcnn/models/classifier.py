@@ -6,6 +6,7 @@ and how raw user inputs become model inputs. Everything else (compile
 defaults, fit, evaluate, predict, save, load) lives here.
 """
 
+import contextlib
 import copy
 import inspect
 import logging
@@ -164,6 +165,9 @@ class Classifier:
         self._embedding = None
         # What the last `calibrate` measured (`fit(calibrate=True)` calls it); None before.
         self.calibration = None
+        # Training examples per class the model was first built for (None: built before any data),
+        # for what depends on the data's size (`augmentation="auto"`).
+        self._examples_per_class = None
         self._model = None
 
     # ----------------------------------------------------------------- config
@@ -439,9 +443,29 @@ class Classifier:
         classifier learns its vocabulary from `data` here. Returns the model."""
         self._check_classes(data, "data")
         if self._model is None:
-            self._prepare_for_training(data)
-            self._build_model()
+            self._build_for(data)
         return self._model
+
+    def _build_for(self, data, scope=None):
+        """The first build, from training data: the modality prepares for it (the text
+        classifier learns its vocabulary) and the build may follow its size
+        (`augmentation_policy`). `scope`: a `tf.distribute` strategy scope to build in."""
+        self._prepare_for_training(data)
+        self._examples_per_class = len(data) / max(1, len(data.class_names))
+        with scope or contextlib.nullcontext():
+            return self._build_model()
+
+    def augmentation_policy(self):
+        """The augmentation policy the model is (or will be) built with: `augmentation`, or
+        for `"auto"` the modality's choice for the training data's size (`auto_augmentation`)."""
+        if self.augmentation != "auto":
+            return self.augmentation
+        return self.auto_augmentation(self._examples_per_class)
+
+    def auto_augmentation(self, examples_per_class):
+        """The policy `augmentation="auto"` stands for, given the training examples per class
+        (None when the model is built before any data); modalities that accept `"auto"` define it."""
+        raise NotImplementedError(f"{type(self).__name__} has no augmentation='auto'")
 
     def input_from_file(self, path):
         """The raw input `predict` takes for a file: the path itself, unless the modality reads it
@@ -629,8 +653,7 @@ class Classifier:
                 strategy,
             )
         if self._model is None:
-            self._prepare_for_training(data)
-            self._build_model()
+            self._build_for(data)
         epochs, batch_size = self._fit_schedule(len(data), epochs, batch_size)
         val_ds = (
             self.make_dataset(validation_data, batch_size=batch_size) if validation_data is not None else None
@@ -801,9 +824,7 @@ class Classifier:
         from mmcnn import distribute
 
         if self._model is None:
-            self._prepare_for_training(data)
-            with strategy.scope():
-                self._build_model()
+            self._build_for(data, scope=strategy.scope())
         distribute.check_model_strategy(self._model, strategy)
         if distribute.num_replicas(strategy) > 1:
             distribute.synchronize_batch_norm(self._model)

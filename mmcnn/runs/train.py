@@ -166,6 +166,7 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
         verbose=verbose,
         strategy=strategy,
     )
+    augmentation = clf.augmentation_policy()  # what "auto" chose for this data (before any reload)
     clf.save(run.model_path)  # the best epoch's weights (early stopping restored them)
     if strategy is not None:
         # Evaluate and report with a plain one-device copy: no collectives needed.
@@ -186,6 +187,8 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
         "precision": clf.model.metadata.get("precision") or clf.precision_used,
         # Epochs, batch size and patience, and which of them were adapted to the data's size.
         "schedule": clf.schedule_used,
+        # The augmentation policy the model trained with (`augmentation="auto"` follows the data's size).
+        "augmentation": augmentation,
     }
     test = None
     if config.get("test"):

@@ -194,6 +194,29 @@ def test_default_preset_flattens_small_maps_and_averages_large_ones(image_size, 
     assert clf.embed(np.zeros((2, *image_size), "uint8")).shape == (2, features)
 
 
+@pytest.mark.parametrize(
+    "per_class, policy", [(20, "light"), (mi.image_classifier.AUTO_AUGMENTATION_UNTIL, "none")]
+)
+def test_auto_augmentation_follows_the_training_data_size(per_class, policy, tmp_path):
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], per_class)
+    data = mi.from_arrays(rng.integers(0, 256, (len(labels), 8, 8), dtype=np.uint8), labels)
+    clf = mi.ImageClassifier(image_size=(8, 8), channels=1, preset="tiny")
+    assert clf.augmentation == "auto"
+    model = clf.prepare(data)
+    assert clf.augmentation_policy() == policy
+    assert model.get_layer("augmentation").policy == policy
+    # The resolved policy is what the file holds, and the config still says "auto".
+    clf.save(tmp_path / "m.keras")
+    back = mi.ImageClassifier.load(tmp_path / "m.keras")
+    assert back.model.get_layer("augmentation").policy == policy and back.augmentation == "auto"
+
+
+def test_auto_augmentation_before_any_data_is_light():
+    clf = mi.ImageClassifier(num_classes=2, image_size=(8, 8), channels=1, preset="tiny")
+    assert clf.model.get_layer("augmentation").policy == "light"
+
+
 def test_default_preset_averages_a_given_backbones_features():
     backbone = keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Conv2D(4, 3, strides=4)])
     clf = mi.ImageClassifier(num_classes=3, image_size=(16, 16), channels=1, backbone=backbone)
