@@ -19,7 +19,7 @@ DEMO_SETTINGS = {
         "preset": None,
         "epochs": 10,
         "batch_size": 32,
-        "classifier": {"image_size": [28, 28], "channels": 1, "augmentation": "light"},
+        "classifier": {"image_size": [28, 28], "channels": 1},
     },
     "audio": {"preset": None, "epochs": 15, "batch_size": None, "classifier": {}},
     "text": {"preset": None, "epochs": 8, "batch_size": None, "classifier": {}},

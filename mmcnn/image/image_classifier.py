@@ -31,8 +31,9 @@ from mmcnn.models.classifier import Classifier
 # `augmentation="auto"` (the default): flip + translation ("light") while there are fewer than
 # this many training images per class, none from there on. On 55,000 Fashion-MNIST images (5,500
 # a class) `compact` without augmentation scored 0.929 in 10 epochs against 0.919 in 20 with it
-# (bench/results/time_to_accuracy_no_augmentation.md); on 10-400 a class, "light" was ahead
-# (bench/RESULTS.md, "Small data: images").
+# (bench/results/time_to_accuracy_no_augmentation.md); on 10-400 a class the two were equal
+# within the spread of two draws, and "light" guards small sets of real, uncentred photos
+# against overfitting (bench/RESULTS.md, "Small data: images").
 AUTO_AUGMENTATION_UNTIL = 1000
 DEFAULT_AUGMENTATION = "auto"
 
