@@ -55,7 +55,7 @@ PRESETS = {
     # stages work at half the resolution (half of `small`'s multiply-adds), and a final map of
     # up to 8,192 values (images up to 32x32) is flattened into the head, which learns in
     # fewer epochs than global pooling (+2.2 points of validation accuracy at 20 epochs).
-    # Fashion-MNIST: 0.919 in 7.6 minutes.
+    # Fashion-MNIST: 0.926 in 9 minutes (17 epochs, "auto" = no augmentation there).
     "compact": dict(
         rank=2,
         stem=32,
