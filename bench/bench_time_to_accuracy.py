@@ -22,7 +22,7 @@ keeps) and training time; the time mmcnn needed to reach that accuracy
 (target: less than the baseline needed); the best validation and test
 accuracy within 6 times the baseline's training time (image target: at least
 93.0% test). `--candidate NAME=k=v,...` adds mmcnn configurations (classifier
-keyword arguments) to the same run; for images `preset=` may also name a variant
+keyword arguments, and `early_stopping=False` for `fit`) to the same run; for images `preset=` may also name a variant
 that `candidate_classifier_class` adds.
 
     nice -n 0 .venv/bin/python -m bench.bench_time_to_accuracy --out bench/results/time_to_accuracy.md
@@ -104,9 +104,12 @@ def run_mmcnn(task, name, settings):
     """One mmcnn classifier trained with its own schedule: its curve, and the test accuracy of
     the weights `fit` kept (early stopping restores the best epoch's) after all its seconds."""
     train, val, test = task["data"]
-    clf = task["classifier"](class_names=train.class_names, seed=0, **task["fixed"], **settings)
+    # `early_stopping=` in a candidate is an argument of `fit`, the rest the classifier's.
+    fit_settings = {k: v for k, v in settings.items() if k == "early_stopping"}
+    kwargs = {k: v for k, v in settings.items() if k not in fit_settings}
+    clf = task["classifier"](class_names=train.class_names, seed=0, **task["fixed"], **kwargs)
     snapshots = Snapshots()
-    clf.fit(train, validation_data=val, callbacks=[snapshots], verbose=2)
+    clf.fit(train, validation_data=val, callbacks=[snapshots], verbose=2, **fit_settings)
     final = (snapshots.points[-1][1], clf.evaluate(test)["accuracy"])
     curve = scored_curve(snapshots, clf.model, lambda: clf.evaluate(test)["accuracy"])
     described = ", ".join(f"{k}={v!r}" for k, v in settings.items()) or "defaults"
