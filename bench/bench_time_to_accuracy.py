@@ -22,8 +22,8 @@ keeps) and training time; the time mmcnn needed to reach that accuracy
 (target: less than the baseline needed); the best validation and test
 accuracy within 6 times the baseline's training time (image target: at least
 93.0% test). `--candidate NAME=k=v,...` adds mmcnn configurations (classifier
-keyword arguments, and `early_stopping=False` for `fit`) to the same run; for images `preset=` may also name a variant
-that `candidate_classifier_class` adds.
+keyword arguments, and `early_stopping=False` for `fit`) to the same run; for
+images `preset=` may also name a variant that `candidate_classifier_class` adds.
 
     nice -n 0 .venv/bin/python -m bench.bench_time_to_accuracy --out bench/results/time_to_accuracy.md
     nice -n 0 .venv/bin/python -m bench.bench_time_to_accuracy --modality audio \\
