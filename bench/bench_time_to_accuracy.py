@@ -61,6 +61,7 @@ def candidate_classifier_class():
     presets = dict(mi.ImageClassifier.presets)
     presets["compact_avg"] = {**presets["compact"], "head_pooling": "avg"}
     presets["small_flatten"] = {**presets["small"], "head_pooling": "flatten"}
+    presets["compact_ls"] = {**presets["compact"], "label_smoothing": 0.1}
     return type("CandidateImageClassifier", (mi.ImageClassifier,), {"presets": presets})
 
 

@@ -28,7 +28,7 @@ from mmcnn.audio.audio_serving import AUDIO_FRONT_END, audio_edge_metadata, audi
 from mmcnn.data import DataError
 from mmcnn.models.classifier import Classifier
 
-AUGMENTATION_POLICIES = ("none", "light", "standard")
+AUGMENTATION_POLICIES = ("none", "spec", "light", "standard")
 FEATURES = ("log_mel", "mfcc")
 
 _TRAINING = dict(learning_rate=3e-3, epochs=20, batch_size=64, patience=8, weight_decay=1e-4)
@@ -91,6 +91,9 @@ def augmentation_layers(policy="standard", seed=0, spectrogram=True):
 
     Policies:
     - `"none"`: no layers.
+    - `"spec"`: SpecAugment only, two time and two frequency masks (up to 10
+      frames / 8 bins): the waveform reaches the log-mel untouched, so `fit`
+      computes the log-mel once per clip and caches it (`cached_feature_layer`).
     - `"light"`: time shift up to 10 % (roll), gain -6..+6 dB; one time and one
       frequency mask (up to 8 frames / 6 bins).
     - `"standard"`: time shift up to 10 % (zeros), gain -10..+6 dB, white noise
@@ -99,7 +102,7 @@ def augmentation_layers(policy="standard", seed=0, spectrogram=True):
     Every layer is the identity unless called with `training=True`.
 
     Args:
-        policy: `"none"`, `"light"` or `"standard"`.
+        policy: `"none"`, `"spec"`, `"light"` or `"standard"`.
         seed: integer seed; layer `i` gets `seed + i`.
         spectrogram: whether to return the SpecAugment layers.
 
@@ -119,6 +122,8 @@ def augmentation_layers(policy="standard", seed=0, spectrogram=True):
 
     if policy == "none":
         return [], []
+    if policy == "spec":
+        return [], [SpecAugment(2, 10, 2, 8, seed=s(0), name="spec_augment")] if spectrogram else []
     if policy == "light":
         wave = [
             RandomTimeShift(0.1, mode="roll", seed=s(0), name="time_shift"),
@@ -155,7 +160,7 @@ class AudioClassifier(Classifier):
         class_names: ordered class names.
         preset: `"tiny"`, `"small"` (default), `"resnet"` or `"spectrogram_2d"`
             (the spectrogram as a one-channel image, for comparison).
-        augmentation: `"none"`, `"light"` or `"standard"` (default).
+        augmentation: `"none"`, `"spec"` (SpecAugment only), `"light"` or `"standard"` (default).
         learning_rate, epochs, batch_size: training settings (default: the preset's).
         seed: seed of initialisation, shuffling, cropping and augmentation.
         precision: `"auto"` (default: `mixed_bfloat16` where the machine computes
@@ -330,6 +335,14 @@ class AudioClassifier(Classifier):
 
     def _element_nbytes(self):
         return self.num_samples * 4
+
+    def cached_feature_layer(self, data):
+        """`"log_mel"` when the waveform reaches it untouched: no waveform augmentation in the
+        model (policies `"none"` and `"spec"`) and no random crop (every training clip fits the
+        model's clip). SpecAugment, after it, still draws new masks at every step."""
+        if self.model.layers[1].name != "log_mel" or any(len(w) > self.num_samples for w in data.inputs):
+            return None
+        return "log_mel"
 
     # ------------------------------------------------------------------- data
     def _input_dataset(self, data, training=False):

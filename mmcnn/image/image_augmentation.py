@@ -23,7 +23,7 @@ float values in 0..255.
 import keras
 import tensorflow as tf
 
-POLICIES = ("none", "light", "standard", "strong")
+POLICIES = ("none", "flip", "light", "standard", "strong")
 MIXING_KINDS = ("mixup", "cutmix")
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 
@@ -35,6 +35,8 @@ def _policy_layers(policy, seeds, fill_mode, dtype):
     """The layer list for one policy; `seeds` yields one seed per layer, `dtype` is their dtype policy."""
     if policy == "none":
         return []
+    if policy == "flip":
+        return [keras.layers.RandomFlip("horizontal", seed=next(seeds), dtype=dtype)]
     if policy == "light":
         return [
             keras.layers.RandomFlip("horizontal", seed=next(seeds), dtype=dtype),
@@ -81,6 +83,7 @@ class ImageAugmentation(keras.layers.Layer):
 
     Policies (for 28-32 px images; factors are fractions of the image size):
     - `"none"`: the identity.
+    - `"flip"`: horizontal flip only: keeps centred images (Fashion-MNIST) centred.
     - `"light"`: horizontal flip, translation up to 10% (about 3 px at 32 px).
     - `"standard"`: flip, rotation up to about 11 degrees, zoom up to 10%,
       translation up to 10%, contrast up to 20%.
@@ -99,7 +102,7 @@ class ImageAugmentation(keras.layers.Layer):
     from the policy name, so the saved config says which policy was used.
 
     Args:
-        policy: one of `"none"`, `"light"`, `"standard"`, `"strong"`.
+        policy: one of `"none"`, `"flip"`, `"light"`, `"standard"`, `"strong"`.
         seed: integer seed; layer `i` gets `seed + i` so that the layers draw
             independent numbers. `None` for unseeded randomness.
         fill_mode: how rotation, zoom and translation fill the pixels they
@@ -168,7 +171,7 @@ def augmentation_pipeline(policy="standard", seed=0, image_size=None, fill_mode=
     """Returns the augmentation layer for a named policy (see `ImageAugmentation`).
 
     Args:
-        policy: one of `"none"`, `"light"`, `"standard"`, `"strong"`.
+        policy: one of `"none"`, `"flip"`, `"light"`, `"standard"`, `"strong"`.
         seed: integer seed, or `None`.
         image_size: optional `(height, width)`, only validated: every factor
             is a fraction of the image size, so the same layer serves any size

@@ -433,7 +433,11 @@ class ImageClassifier(Classifier):
 
     def _loss(self):
         # Mixed batches carry soft labels.
-        return keras.losses.CategoricalCrossentropy() if self.mixing else super()._loss()
+        if self.mixing:
+            return keras.losses.CategoricalCrossentropy(
+                label_smoothing=self.preset_config.get("label_smoothing", 0.0)
+            )
+        return super()._loss()
 
 
 _BYTES_LOADERS = {}

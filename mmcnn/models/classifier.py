@@ -23,6 +23,7 @@ from mmcnn.layers import ClassifierHead, Temperature
 from mmcnn.layers.head import resolve_pooling
 from mmcnn.models import registry, transfer
 from mmcnn.models.backbone import Backbone
+from mmcnn.models.losses import SparseLabelSmoothingCrossentropy
 from mmcnn.models.metrics import DEFAULT_THRESHOLD, best_thresholds, classification_report, multilabel_report
 from mmcnn.models.precision import check_precision, dtype_policy, forced_precision, resolve_precision
 from mmcnn.models.schedule import fit_schedule
@@ -42,6 +43,7 @@ logger = logging.getLogger("mmcnn")
 DEFAULT_CACHE_BYTES = 2 * 1024**3
 STEPS_PER_EXECUTION = 8
 SHUFFLE_BUFFER = 20000  # examples, when the decoded data set is cached in memory
+FEATURE_BATCH = 256  # examples per call of the layers that compute cached features
 STREAMING_SHUFFLE_BUFFER = 1024  # examples, when it is too large to cache
 
 
@@ -63,6 +65,42 @@ class ClassifierModel(keras.Model):
         config = super().get_config()
         config["metadata"] = self.metadata
         return config
+
+    def features_model(self, layer_name):
+        """The model from its input to the output of its layer `layer_name` (shared layers)."""
+        return keras.Model(self.input, self.get_layer(layer_name).output, name=f"{self.name}_features")
+
+    @contextlib.contextmanager
+    def inputs_at(self, layer_name):
+        """Within the block, calling the model takes the output of its layer `layer_name` in
+        place of the model input, and runs only the layers after it.
+
+        `fit` uses it to train on features its data pipeline computed once and
+        cached (`Classifier.cached_feature_layer`): `model.fit` inside the block
+        trains the same variables, and callbacks, checkpoints and backups see
+        and save the whole model. The compiled step functions are dropped on
+        entry and exit, so that they are traced for the inputs of the moment;
+        `predict` inside the block also takes features."""
+        suffix = keras.Model(
+            self.get_layer(layer_name).output, self.output, name=f"{self.name}_after_{layer_name}"
+        )
+        self._reset_step_functions()
+        # Not a tracked attribute: the suffix model shares this model's layers.
+        object.__setattr__(self, "_inputs_at", suffix)
+        try:
+            yield suffix
+        finally:
+            object.__setattr__(self, "_inputs_at", None)
+            self._reset_step_functions()
+
+    def _reset_step_functions(self):
+        self.train_function = self.test_function = self.predict_function = None
+
+    def __call__(self, *args, **kwargs):
+        suffix = self.__dict__.get("_inputs_at")
+        if suffix is not None:
+            return suffix(*args, **kwargs)
+        return super().__call__(*args, **kwargs)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -389,6 +427,7 @@ class Classifier:
         cache_bytes=DEFAULT_CACHE_BYTES,
         epochs=None,
         first_epoch=0,
+        features=None,
     ):
         """Batched `(model_input, label)` dataset: decode in parallel, cache when it fits,
         shuffle (training), batch, prefetch.
@@ -396,7 +435,11 @@ class Classifier:
         With `training` and `epochs`, one dataset holds epochs `first_epoch .. epochs - 1`
         (for `fit(..., steps_per_epoch=...)`), and epoch `e`'s order and random map come
         from `(seed, e)` alone, so a resumed run sees the batches an uninterrupted one
-        would (`mmcnn.training.epoch_dataset`)."""
+        would (`mmcnn.training.epoch_dataset`).
+
+        `features`: the name of a model layer (`cached_feature_layer`): the dataset
+        then holds that layer's outputs, computed once by the layers up to it
+        before the cache, in place of model inputs; no random map is applied."""
         if not isinstance(data, LabeledData):
             raise TypeError(
                 f"expected LabeledData (from mmcnn.<modality>.from_directory/from_dataframe/"
@@ -415,8 +458,17 @@ class Classifier:
         ds = tf.data.Dataset.zip(
             (self._input_dataset(data, training=training), tf.data.Dataset.from_tensor_slices(labels))
         )
+        if features is not None:
+            compute = self.model.features_model(features)
+            ds = (
+                ds.batch(FEATURE_BATCH)
+                .map(lambda x, y: (compute(x, training=False), y), num_parallel_calls=tf.data.AUTOTUNE)
+                .unbatch()
+                .apply(tf.data.experimental.assert_cardinality(len(data)))
+            )
         if cached:
             ds = ds.cache()
+        random_map = self._training_map(self.seed) if training and features is None else None
         if training and epochs is not None and self._shuffle_training:
             return epoch_dataset(
                 ds,
@@ -425,13 +477,12 @@ class Classifier:
                 epochs,
                 seed=self.seed,
                 first_epoch=first_epoch,
-                random_map=self._training_map(self.seed),
+                random_map=random_map,
                 shuffle_buffer=shuffle_buffer,
             )
         if training and self._shuffle_training:
             ds = ds.shuffle(min(len(data), shuffle_buffer), seed=self.seed, reshuffle_each_iteration=True)
         if training:
-            random_map = self._training_map(self.seed)
             if random_map is not None:
                 ds = apply_random_map(ds, random_map, self.seed)
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
@@ -561,7 +612,10 @@ class Classifier:
         )
 
     def _loss(self):
-        """The training loss (labels are class ids)."""
+        """The training loss (labels are class ids), with the preset's `label_smoothing` (default 0)."""
+        smoothing = self.preset_config.get("label_smoothing", 0.0)
+        if smoothing:
+            return SparseLabelSmoothingCrossentropy(label_smoothing=smoothing)
         return keras.losses.SparseCategoricalCrossentropy()
 
     def _metrics(self):
@@ -599,6 +653,7 @@ class Classifier:
         verbose="auto",
         strategy=None,
         calibrate=True,
+        cache_features=True,
     ):
         """Trains on `data` (a `LabeledData`).
 
@@ -628,6 +683,14 @@ class Classifier:
             calibrate: after training, fit the model's temperature on the
                 validation data (`calibrate`); needs validation data. Not under
                 a `strategy`: call `calibrate` on the trained classifier.
+            cache_features: where the model starts with fixed layers (the audio
+                log-mel without waveform augmentation, the text tokenizer:
+                `cached_feature_layer`), compute their outputs once per example,
+                cache them with the data, and train the layers after them
+                (`ClassifierModel.inputs_at`). The saved model, checkpoints and
+                exports are the whole model all the same; callbacks see it too,
+                but a `predict` inside a callback gets features. Not under a
+                `strategy`. False: the whole model runs at every step.
 
         Returns:
             The Keras `History`.
@@ -655,8 +718,11 @@ class Classifier:
         if self._model is None:
             self._build_for(data)
         epochs, batch_size = self._fit_schedule(len(data), epochs, batch_size)
+        features = self._fit_features(data, cache_features)
         val_ds = (
-            self.make_dataset(validation_data, batch_size=batch_size) if validation_data is not None else None
+            self.make_dataset(validation_data, batch_size=batch_size, features=features)
+            if validation_data is not None
+            else None
         )
         steps = steps_per_epoch(len(data), batch_size)
         class_weight = self._class_weight(data, class_weight)
@@ -669,20 +735,23 @@ class Classifier:
             calibrate = False
         if calibrate:
             self._set_temperature(1.0)  # train the uncalibrated model; the new T comes after
+        route = self.model.inputs_at(features) if features else contextlib.nullcontext()
         if self._warm_pending:
             # A warm start trains in phases: the copied layers frozen, then all of them.
-            history = self._fit_warm_start(
-                data,
-                val_ds,
-                epochs,
-                batch_size,
-                steps,
-                callbacks,
-                class_weight,
-                early_stopping,
-                backup_dir,
-                verbose,
-            )
+            with route:
+                history = self._fit_warm_start(
+                    data,
+                    val_ds,
+                    epochs,
+                    batch_size,
+                    steps,
+                    callbacks,
+                    class_weight,
+                    early_stopping,
+                    backup_dir,
+                    verbose,
+                    features,
+                )
         else:
             if not self.model.compiled:
                 self.compile(steps_per_epoch=steps, epochs=epochs)
@@ -691,19 +760,25 @@ class Classifier:
                 callbacks, early_stopping and val_ds is not None, backup_dir, with_first_epoch=True
             )
             train_ds = self.make_dataset(
-                data, training=True, batch_size=batch_size, epochs=epochs, first_epoch=first_epoch
+                data,
+                training=True,
+                batch_size=batch_size,
+                epochs=epochs,
+                first_epoch=first_epoch,
+                features=features,
             )
             # shuffle=False: make_dataset already shuffles (Keras would only warn that it ignores it).
-            history = self.model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=epochs,
-                steps_per_epoch=steps,
-                callbacks=callbacks,
-                class_weight=class_weight,
-                verbose=verbose,
-                shuffle=False,
-            )
+            with route:
+                history = self.model.fit(
+                    train_ds,
+                    validation_data=val_ds,
+                    epochs=epochs,
+                    steps_per_epoch=steps,
+                    callbacks=callbacks,
+                    class_weight=class_weight,
+                    verbose=verbose,
+                    shuffle=False,
+                )
         if self.multi_label:
             if validation_data is not None and len(validation_data):
                 self.choose_thresholds(validation_data, batch_size=batch_size)
@@ -727,6 +802,7 @@ class Classifier:
         early_stopping,
         backup_dir,
         verbose,
+        features,
     ):
         """`fit` after a warm start: `transfer.warm_schedule`'s phases, one `model.fit` each.
 
@@ -757,7 +833,12 @@ class Classifier:
             histories.append(
                 self.model.fit(
                     self.make_dataset(
-                        data, training=True, batch_size=batch_size, epochs=stop, first_epoch=first_epoch
+                        data,
+                        training=True,
+                        batch_size=batch_size,
+                        epochs=stop,
+                        first_epoch=first_epoch,
+                        features=features,
                     ),
                     validation_data=val_ds,
                     epochs=stop,
@@ -866,6 +947,29 @@ class Classifier:
                 verbose=verbose,
                 shuffle=False,
             )
+
+    def cached_feature_layer(self, data):
+        """The name of the model layer whose outputs `fit(data, cache_features=True)` computes
+        once per example and caches in place of the inputs, or None (the default: the whole
+        model runs at every step).
+
+        A modality names a layer when everything before it is fixed: no
+        trainable weights, no augmentation, no random map on the inputs of
+        `data` (`_training_map`); the layer itself is the last one computed
+        in the pipeline."""
+        return None
+
+    def _fit_features(self, data, cache_features):
+        """`cached_feature_layer(data)` where `fit` may use it: asked for, and the decoded
+        data fits the cache (features recomputed every epoch would gain nothing)."""
+        if not cache_features or len(data) * self._element_nbytes() > DEFAULT_CACHE_BYTES:
+            return None
+        layer = self.cached_feature_layer(data)
+        if layer is not None:
+            logger.info(
+                "fit: the model's layers up to %r run once per example; their outputs are cached", layer
+            )
+        return layer
 
     def _fit_schedule(self, num_examples, epochs, batch_size):
         """`(epochs, batch_size)` of this `fit`: the given ones, else the preset's adapted to the

@@ -339,6 +339,10 @@ class TextClassifier(Classifier):
     def _element_nbytes(self):
         return self.setting("max_tokens") * BYTES_PER_TOKEN
 
+    def cached_feature_layer(self, data):
+        """`"tokenizer"`: texts are tokenized once, and the token ids cached."""
+        return "tokenizer" if self.model.layers[1].name == "tokenizer" else None
+
     def _input_dataset(self, data, training=False):
         if data.kind != "texts":
             raise ValueError(

@@ -136,6 +136,14 @@ def test_classifier_validates_arguments(kwargs, match):
         AudioClassifier(num_classes=2, **kwargs)
 
 
+def test_spec_policy_masks_the_spectrogram_only():
+    wave, spec = audio_classifier.augmentation_layers("spec", seed=0)
+    assert wave == [] and [type(layer).__name__ for layer in spec] == ["SpecAugment"]
+    clf = AudioClassifier(num_classes=2, clip_seconds=CLIP, augmentation="spec")
+    names = [layer.name for layer in clf.model.layers]
+    assert names[1] == "log_mel" and names[2] == "spec_augment"
+
+
 def test_model_graph_order_and_layout():
     clf = AudioClassifier(num_classes=3, clip_seconds=CLIP)
     names = [layer.name for layer in clf.model.layers]

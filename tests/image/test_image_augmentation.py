@@ -39,6 +39,14 @@ def test_training_changes_images(policy):
     assert 0.0 <= float(np.min(out)) and float(np.max(out)) <= 255.0 + 1e-3
 
 
+def test_flip_policy_only_mirrors():
+    x = images((8, 28, 28, 1))
+    out = augmentation_pipeline("flip", seed=1)(x, training=True).numpy()
+    mirrored = [np.array_equal(o, i[:, ::-1]) for o, i in zip(out, x)]
+    kept = [np.array_equal(o, i) for o, i in zip(out, x)]
+    assert all(m or k for m, k in zip(mirrored, kept)) and any(mirrored)
+
+
 def test_same_seed_same_augmentation():
     x = images()
     a = augmentation_pipeline("strong", seed=5)(x, training=True)
