@@ -55,7 +55,9 @@ def candidate_classifier_class():
     NAME=preset=compact_avg,...`); the library's own presets stay as they are.
 
     The run that chose the default (bench/results/time_to_accuracy_candidates.md)
-    called today's `compact` `compact_flatten` and `compact_avg` `compact`."""
+    called today's `compact` `compact_flatten` and `compact_avg` `compact`; the run that
+    added label smoothing to `compact` (bench/results/time_to_accuracy_label_smoothing.md)
+    called it `compact_ls`."""
     import mmcnn.image as mi
 
     presets = dict(mi.ImageClassifier.presets)

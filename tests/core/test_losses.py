@@ -82,6 +82,11 @@ def test_preset_label_smoothing_trains_and_the_model_file_loads(tmp_path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), clf.model.predict(x, verbose=0), rtol=1e-6)
 
 
+def test_the_default_image_preset_smooths_labels():
+    loss = mmcnn.image.ImageClassifier(num_classes=2)._loss()
+    assert isinstance(loss, SparseLabelSmoothingCrossentropy) and loss.label_smoothing == 0.1
+
+
 def test_a_preset_without_smoothing_keeps_the_plain_loss():
     clf = mmcnn.image.ImageClassifier(num_classes=2, image_size=(12, 12), channels=1, preset="tiny")
     assert isinstance(clf._loss(), keras.losses.SparseCategoricalCrossentropy)

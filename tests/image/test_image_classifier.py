@@ -195,7 +195,7 @@ def test_default_preset_flattens_small_maps_and_averages_large_ones(image_size, 
 
 
 @pytest.mark.parametrize(
-    "per_class, policy", [(20, "light"), (mi.image_classifier.AUTO_AUGMENTATION_UNTIL, "none")]
+    "per_class, policy", [(20, "light"), (mi.image_classifier.AUTO_AUGMENTATION_UNTIL, "flip")]
 )
 def test_auto_augmentation_follows_the_training_data_size(per_class, policy, tmp_path):
     rng = np.random.default_rng(0)
