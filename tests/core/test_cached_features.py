@@ -177,3 +177,28 @@ def test_resume_on_cached_features_is_exact(tmp_path):
     whole.fit(train, validation_data=val, verbose=0)
     for a, b in zip(resumed.model.get_weights(), whole.model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_warm_start_trains_its_phases_on_cached_features(tmp_path):
+    source, _ = audio_fit(False, augmentation="none")
+    source.save(tmp_path / "source.keras")
+    train = audio_arrays(*tones(16, seed=5), sample_rate=SR)
+
+    def warm(cache_features):
+        clf = AudioClassifier(
+            clip_seconds=CLIP,
+            preset="tiny",
+            augmentation="none",
+            epochs=3,
+            batch_size=8,
+            init_from=str(tmp_path / "source.keras"),
+            freeze_epochs=1,
+        )
+        history = clf.fit(train, verbose=0, cache_features=cache_features)
+        return clf, history
+
+    (cached, cached_history), (whole, whole_history) = warm(True), warm(False)
+    assert len(cached_history.history["loss"]) == 3  # one frozen epoch, then two
+    np.testing.assert_allclose(cached_history.history["loss"], whole_history.history["loss"], rtol=1e-4)
+    for a, b in zip(cached.model.get_weights(), whole.model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
