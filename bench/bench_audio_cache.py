@@ -23,7 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from bench.common import EpochTimer, load_average, machine_line, write_results  # noqa: E402
+from bench.common import EpochTimer, load_average, machine_line, publish  # noqa: E402
 
 CLIPS = 1920
 BATCH = 64
@@ -105,9 +105,7 @@ def main(argv=None):
         per_epoch = ", ".join(f"{e['samples_per_s']:.0f}" for e in timer.epochs)
         lines.append(f"| {name} | {rates[name]:.0f} | {per_epoch} |")
     lines += ["", f"Cached log-mels train {ratio:.2f}x as many samples per second."]
-    print("\n".join(lines))
-    if args.out:
-        write_results(args.out, lines)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

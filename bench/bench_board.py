@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from bench.common import load_average, write_results
+from bench.common import load_average, publish
 
 WORK = "bench/_work/gnugo"
 
@@ -174,8 +174,7 @@ def main(argv=None):
         f"`MovePredictor(19, preset={args.preset!r})` has {params19:,} parameters "
         "(as many as on 9x9: no weight depends on the board size).",
     ]
-    write_results(args.out, lines)
-    print("\n".join(lines))
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

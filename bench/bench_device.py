@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from bench.bench_performance import pipeline  # noqa: E402
-from bench.common import load_average, machine_line, write_results  # noqa: E402
+from bench.common import load_average, machine_line, publish  # noqa: E402
 
 MODALITIES = ("image", "audio", "text")
 PRECISIONS = ("float32", "auto")
@@ -106,11 +106,7 @@ def main(argv=None):
         "Pipeline gap: how much faster the same batches train from memory (per-round median); near 0 "
         "means the input pipeline keeps the device busy.",
     ]
-    if args.quick:
-        lines += ["", "**--quick: a smoke run, not a measurement.**"]
-    print("\n".join(lines))
-    if args.out:
-        write_results(args.out, lines)
+    publish(lines, args.out, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 
 from bench.bench_audio_cache import synthetic_clips  # noqa: E402
 from bench.bench_performance import labeled, make_classifier, synthetic_texts  # noqa: E402
-from bench.common import EpochTimer, load_average, machine_line, median, write_results  # noqa: E402
+from bench.common import EpochTimer, load_average, machine_line, median, publish  # noqa: E402
 
 CONFIGS = {
     # name: (modality, classifier kwargs, training examples, batch)
@@ -104,9 +104,7 @@ def main(argv=None):
         "|---|---|---|---:|---:|---:|---|---|",
         *rows,
     ]
-    print("\n".join(lines))
-    if args.out:
-        write_results(args.out, lines)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

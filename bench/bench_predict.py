@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import load_average, machine_line, write_results  # noqa: E402
+from bench.common import load_average, machine_line, publish  # noqa: E402
 from bench.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist  # noqa: E402
 
 
@@ -130,8 +130,7 @@ def main(argv=None):
         "Audio has no tf.data decode of files (`AudioClassifier._input_dataset` takes waveforms): "
         "`mmcnn predict` decodes audio files in Python and predicts them in chunks, averaging windows.",
     ]
-    write_results(args.out, lines)
-    print("\n".join(lines))
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.common import load_average, machine_line, median, parse_candidate, write_results  # noqa: E402
+from bench.common import load_average, machine_line, median, parse_candidate, publish  # noqa: E402
 
 VALIDATION_FRACTION = 0.2
 
@@ -166,9 +166,7 @@ def main(argv=None):
             f"{median([r['epochs'] for r in mine]):.0f} | {median([r['seconds'] for r in mine]):.0f} | "
             f"{mine[0]['params']:,} | {schedule} |"
         )
-    print("\n".join(lines))
-    if args.out:
-        write_results(args.out, lines)
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

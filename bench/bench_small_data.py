@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from bench.common import load_average, machine_line, parse_candidate, write_results  # noqa: E402
+from bench.common import load_average, machine_line, parse_candidate, publish  # noqa: E402
 
 SHOTS = (10, 25, 50, 100, 400)
 
@@ -118,11 +118,7 @@ def main(argv=None):
                 f"| {group[0]['patience']} | {acc.mean():.4f} ({acc.min():.4f}-{acc.max():.4f}) "
                 f"| {np.mean([r['seconds'] for r in group]):.0f} |"
             )
-    if args.quick:
-        lines += ["", "**--quick: a smoke run, not a measurement.**"]
-    print("\n".join(lines))
-    if args.out:
-        write_results(args.out, lines)
+    publish(lines, args.out, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import time
 import numpy as np
 from scipy import ndimage
 
-from bench.common import load_average, write_results
+from bench.common import load_average, publish
 
 CANVAS = 42
 
@@ -168,8 +168,7 @@ def main(argv=None):
             f"| {name} | {r['params']:,} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | "
             f"{r['train_accuracy']:.4f} | {r['seconds']:.0f} |"
         )
-    write_results(args.out, lines)
-    print("\n".join(lines))
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench.common import load_average, machine_line, mnist_convnet, parse_candidate, write_results  # noqa: E402
+from bench.common import load_average, machine_line, mnist_convnet, parse_candidate, publish  # noqa: E402
 
 VALIDATION_SIZE = 5000
 TARGET_ACCURACY = 0.93
@@ -380,9 +380,8 @@ def main(argv=None):
         "",
         *summary_lines(baseline, runs, task["target"]),
     ]
-    print("\n".join(lines))
+    publish(lines, args.out)
     if args.out:
-        write_results(args.out, lines)
         stem = os.path.splitext(os.path.abspath(args.out))[0]
         plot(stem + ".png", baseline, runs, task["target"])
         print(f"wrote {args.out}")

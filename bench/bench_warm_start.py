@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from bench.common import load_average, machine_line, write_results  # noqa: E402
+from bench.common import load_average, machine_line, publish  # noqa: E402
 
 # name -> (freeze_epochs, fine-tuning rate as a factor of the preset's; None: the library's default)
 VARIANTS = {
@@ -219,11 +219,7 @@ def main(argv=None):
         "",
         *lines,
     ]
-    if args.quick:
-        text += ["**--quick: a smoke run, not a measurement.**"]
-    print("\n".join(text))
-    if args.out:
-        write_results(args.out, text)
+    publish(text, args.out, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -193,6 +193,16 @@ def write_results(path, lines):
         f.write("\n".join(lines) + "\n")
 
 
+def publish(lines, out=None, quick=False):
+    """Prints a report (markdown lines) and writes it to `out` when given; `quick` marks it as a
+    smoke run at the end."""
+    if quick:
+        lines = [*lines, "", "**--quick: a smoke run, not a measurement.**"]
+    print("\n".join(lines))
+    if out:
+        write_results(out, lines)
+
+
 def parse_candidate(text):
     """`NAME=key=value,key=value` -> (NAME, {key: value}); values are Python literals or strings."""
     name, _, rest = text.partition("=")
