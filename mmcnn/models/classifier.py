@@ -464,7 +464,7 @@ class Classifier:
                 f"from_arrays); received {type(data).__name__}"
             )
         batch_size = batch_size or self.setting("batch_size")
-        cached = len(data) * self._element_nbytes() <= cache_bytes
+        cached = self._fits_cache(data, cache_bytes)
         shuffle_buffer = SHUFFLE_BUFFER if cached else STREAMING_SHUFFLE_BUFFER
         if training and self._shuffle_training and len(data) > shuffle_buffer:
             # A shuffle buffer of decoded examples is bounded by memory. Data listed folder by
@@ -556,6 +556,10 @@ class Classifier:
     def example_nbytes(self):
         """Bytes one decoded model input takes (what `make_dataset` weighs against `cache_bytes`)."""
         return self._element_nbytes()
+
+    def _fits_cache(self, data, cache_bytes=DEFAULT_CACHE_BYTES):
+        """Whether `make_dataset` caches `data` decoded in memory (at most `cache_bytes`)."""
+        return len(data) * self._element_nbytes() <= cache_bytes
 
     @classmethod
     def read_data(cls, path, class_names=None, on_error="skip", verbose=1, **kwargs):
@@ -980,7 +984,7 @@ class Classifier:
     def _fit_features(self, data, cache_features):
         """`cached_feature_layer(data)` where `fit` may use it: asked for, and the decoded
         data fits the cache (features recomputed every epoch would gain nothing)."""
-        if not cache_features or len(data) * self._element_nbytes() > DEFAULT_CACHE_BYTES:
+        if not cache_features or not self._fits_cache(data):
             return None
         layer = self.cached_feature_layer(data)
         if layer is not None:
