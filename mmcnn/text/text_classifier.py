@@ -15,6 +15,7 @@ from mmcnn.models.classifier import Classifier
 from mmcnn.text.text_adapter import TokenWindowAdapter
 from mmcnn.text.text_converter import BYTES_PER_TOKEN, MODES, PAD_ID, TextTokenizer
 from mmcnn.text.text_data import from_dataframe, from_directory, read_text_file
+from mmcnn.text.text_ids import utf8_texts
 from mmcnn.text.text_serving import (
     text_edge_endpoint,
     text_edge_inputs,
@@ -298,7 +299,7 @@ class TextClassifier(Classifier):
         if tokenizer.mode == "wordpiece" and len(texts) > WORDPIECE_SAMPLE:
             rng = np.random.default_rng(self.seed if seed is None else seed)
             texts = [texts[i] for i in np.sort(rng.choice(len(texts), WORDPIECE_SAMPLE, replace=False))]
-        tokenizer.adapt(np.asarray(_as_texts(texts), dtype=object))
+        tokenizer.adapt(np.asarray(utf8_texts(texts), dtype=object))
         self._tokenizer = tokenizer
 
     def _prepare_for_training(self, data):
@@ -349,7 +350,7 @@ class TextClassifier(Classifier):
                 f"TextClassifier reads texts; received {data.kind!r} data "
                 "(use mmcnn.text.from_directory / from_dataframe / from_arrays)"
             )
-        texts = tf.constant(_as_texts(data.inputs), dtype=tf.string, shape=[len(data.inputs)])
+        texts = tf.constant(utf8_texts(data.inputs), dtype=tf.string, shape=[len(data.inputs)])
         budget = self.setting("max_tokens") * BYTES_PER_TOKEN
         # The tokenizer cuts to this budget first anyway; cutting here keeps the cache small.
         return tf.data.Dataset.from_tensor_slices(texts).map(
@@ -362,7 +363,7 @@ class TextClassifier(Classifier):
             inputs = [inputs]
         if tf.is_tensor(inputs):
             inputs = inputs.numpy()
-        texts = _as_texts(list(np.asarray(inputs, dtype=object).reshape(-1)))
+        texts = utf8_texts(list(np.asarray(inputs, dtype=object).reshape(-1)))
         return tf.constant(texts, dtype=tf.string, shape=[len(texts)])
 
     def input_from_file(self, path):
@@ -505,30 +506,3 @@ def remap_embedding_rows(value, target_value, source_tokens, target_tokens):
         if token in index and j < len(rows):
             rows[j] = value[index[token]]
     return rows
-
-
-def _as_texts(items):
-    """UTF-8 `bytes` of each text (`str` or `bytes`), naming the first item that is neither."""
-    texts = []
-    for i, item in enumerate(items):
-        if isinstance(item, np.str_):
-            item = str(item)
-        if not isinstance(item, (str, bytes, np.bytes_)):
-            raise ValueError(
-                f"texts[{i}] must be a string (or UTF-8 bytes). Received {type(item).__name__}: {item!r:.60}"
-            )
-        texts.append(_utf8(item) if isinstance(item, str) else bytes(item))
-    return texts
-
-
-def _utf8(text):
-    # Python strings can hold lone surrogates (e.g. bytes decoded with
-    # errors="surrogateescape"), which TensorFlow refuses. Give back the original
-    # bytes, or an invalid UTF-8 sequence: the tokenizer replaces either by U+FFFD.
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        try:
-            return text.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:
-            return text.encode("utf-8", "surrogatepass")

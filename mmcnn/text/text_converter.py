@@ -13,8 +13,8 @@ registered before a SavedModel holding them is loaded (this module imports it):
 | invalid UTF-8 -> U+FFFD | `UnicodeTranscode` | core TF |
 | case folding (`lowercase=True`) | `CaseFoldUTF8` | tensorflow-text |
 | normalisation (`normalization=...`) | `NormalizeUTF8` | tensorflow-text |
-| mode "word" | `WhitespaceTokenizeWithOffsetsV2` | tensorflow-text |
-| mode "unicode_script" | `WhitespaceTokenizeWithOffsetsV2` + `UnicodeScriptTokenizeWithOffsets` | tensorflow-text |
+| mode "word" | `StaticRegexReplace` + `WhitespaceTokenizeWithOffsetsV2` | core + tensorflow-text |
+| mode "unicode_script" | `StaticRegexReplace` + `WhitespaceTokenizeWithOffsetsV2` + `UnicodeScriptTokenizeWithOffsets` | core + tensorflow-text |
 | mode "wordpiece" | `StringRegexReplace` + `RegexSplitWithOffsets` + `FastWordpieceTokenizeWithOffsets` | core + tensorflow-text |
 | mode "char" | `UnicodeDecodeWithOffsets` + `UnicodeEncode` (`tf.strings.unicode_split`) | core TF |
 | mode "byte" | `ByteSplitWithOffsets` | tensorflow-text |
@@ -39,6 +39,8 @@ import tensorflow_text as tf_text
 from tensorflow_text.python.ops import unicode_script_tokenizer as _unicode_script_ops
 from tensorflow_text.python.ops.bert_tokenizer import BasicTokenizer
 from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as wordpiece_learner
+
+from mmcnn.text.text_ids import utf8_texts
 
 logger = logging.getLogger(__name__)
 
@@ -345,11 +347,11 @@ class TextTokenizer(keras.layers.Layer):
     def _tokens(self, texts):
         """`(batch,)` clean texts -> ragged `(batch, None)` token strings."""
         if self.mode == "word":
-            return tf_text.WhitespaceTokenizer().tokenize(texts)
+            return _split_on_whitespace(texts)
         if self.mode == "unicode_script":
             # Whitespace first: on its own the op joins Common-script runs across
             # spaces ("1 2" -> "12", ", ," -> ",,").
-            words = tf_text.WhitespaceTokenizer().tokenize(texts)
+            words = _split_on_whitespace(texts)
             pieces = _unicode_script_split(words.flat_values)
             return tf.RaggedTensor.from_row_splits(pieces, words.row_splits, validate=False).merge_dims(1, 2)
         if self.mode == "char":
@@ -559,8 +561,22 @@ def _as_text_dataset(texts, batch_size):
         array = array[:, 0]
     if array.ndim != 1:
         raise ValueError(f"`texts` must be a 1-D collection of strings. Received: shape={array.shape}")
-    tensor = tf.constant(array.tolist(), dtype=tf.string, shape=[len(array)])
+    # The classifier's repair of each text (lone surrogates, which tf.constant refuses).
+    tensor = tf.constant(utf8_texts(array.tolist()), dtype=tf.string, shape=[len(array)])
     return tf.data.Dataset.from_tensor_slices(tensor).batch(batch_size)
+
+
+# The multi-byte characters of Unicode's White_Space property. tensorflow-text's
+# WhitespaceTokenizer splits on them but ends the word before with all but the
+# last byte of the space ("a\u00a0b" -> [b"a\xc2", b"b"]): they become ASCII
+# spaces first. Python's `text_ids` splits on the same set.
+_MULTIBYTE_WHITE_SPACE = "[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
+def _split_on_whitespace(texts):
+    """`(batch,)` clean texts -> ragged `(batch, None)` words, split on Unicode whitespace."""
+    texts = tf.strings.regex_replace(texts, _MULTIBYTE_WHITE_SPACE, " ")
+    return tf_text.WhitespaceTokenizer().tokenize(texts)
 
 
 def _count_unique(ragged_tokens):

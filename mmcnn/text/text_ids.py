@@ -201,7 +201,7 @@ class PythonTokenizer:
 
     def clean(self, text):
         """One raw text (`str` or `bytes`) -> the cleaned `str` the layer splits."""
-        data = _utf8(text)[: self.max_tokens * BYTES_PER_TOKEN]
+        data = utf8_bytes(text)[: self.max_tokens * BYTES_PER_TOKEN]
         # Maximal invalid subparts -> one U+FFFD each: the rule of ICU's converter too.
         text = data.decode("utf-8", errors="replace")
         if self.lowercase:
@@ -251,16 +251,22 @@ def nfkc_casefold(text):
     return text
 
 
-def _utf8(text):
-    """UTF-8 bytes of a text, repaired as `TextClassifier` repairs it (`text_classifier._utf8`)."""
+def utf8_bytes(text):
+    """UTF-8 bytes of one text (`str` or `bytes`), repaired the one way mmcnn repairs texts.
+
+    Python strings can hold lone surrogates (bytes decoded with
+    errors="surrogateescape", say), which TensorFlow refuses: they go back to
+    their original bytes, or to an invalid UTF-8 sequence, which the tokenizers
+    (in graph and here) turn into U+FFFD.
+    """
+    if isinstance(text, np.str_):
+        text = str(text)
     if isinstance(text, (bytes, np.bytes_)):
         return bytes(text)
     if not isinstance(text, str):
         raise ValueError(
             f"texts must be strings or UTF-8 bytes. Received {type(text).__name__}: {text!r:.60}"
         )
-    # Lone surrogates (from errors="surrogateescape") go back to their bytes or
-    # to an invalid sequence, which decoding turns into U+FFFD, as in graph.
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
@@ -268,3 +274,16 @@ def _utf8(text):
             return text.encode("utf-8", "surrogateescape")
         except UnicodeEncodeError:
             return text.encode("utf-8", "surrogatepass")
+
+
+def utf8_texts(items):
+    """`utf8_bytes` of each text, naming the first item that is not a string."""
+    texts = []
+    for i, item in enumerate(items):
+        try:
+            texts.append(utf8_bytes(item))
+        except ValueError:
+            raise ValueError(
+                f"texts[{i}] must be a string (or UTF-8 bytes). Received {type(item).__name__}: {item!r:.60}"
+            ) from None
+    return texts

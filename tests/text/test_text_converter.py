@@ -107,6 +107,21 @@ def test_invalid_utf8_bytes_become_replacement_characters():
     assert chars(tf.constant([b"a\xfe\xffa"])).numpy().tolist() == [row(2, 3, 3, 2)]
 
 
+@pytest.mark.parametrize("mode", ["word", "unicode_script"])
+@pytest.mark.parametrize("lowercase,normalization", [(True, "NFKC"), (False, None)])
+def test_words_end_before_multibyte_spaces(mode, lowercase, normalization):
+    # No-break, line-separator, next-line and ideographic spaces end a word whole:
+    # tensorflow-text alone leaves their first bytes on the word before.
+    text = "no\u00a0break\u2028line\u0085next\u3000wide\u202fthin"
+    layer = TextTokenizer(
+        mode=mode, max_tokens=MAX_TOKENS, min_frequency=1, lowercase=lowercase, normalization=normalization
+    )
+    layer.adapt([text, b"caf\xc3\xa9\xc2\xa0ok"])
+    vocabulary = layer.get_vocabulary()
+    assert sorted(vocabulary[2:]) == sorted(["no", "break", "line", "next", "wide", "thin", "café", "ok"])
+    assert 1 not in layer(tf.constant([text])).numpy()
+
+
 @pytest.mark.parametrize("mode", ["word", "char", "byte"])
 def test_empty_and_blank_texts_give_padding(mode):
     vocabulary = None if mode == "byte" else ["a"]

@@ -1,8 +1,10 @@
 """PythonTokenizer gives the ids of the in-graph TextTokenizer (tensorflow-text).
 
-Checked on real texts (Debian's fortunes, or the demo texts drawn from them when
-the `fortunes` package is missing; Debian package descriptions and copyright
-files) and on awkward strings, for every reproduced mode.
+Checked on real texts and on awkward strings, for every reproduced mode. The
+texts that decide the verdict ship with mmcnn (the demo fortunes and the
+awkward strings below); the machine's own texts (Debian's fortunes, package
+descriptions and copyright files, where installed) only add cases: which fixed
+text is learned from and which is only tokenized never depends on them.
 """
 
 import glob
@@ -18,17 +20,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mmcnn.text import text_converter, text_ids
-from mmcnn.text.text_classifier import _as_texts
 from mmcnn.text.text_converter import TextTokenizer
-from mmcnn.text.text_ids import PythonTokenizer
+from mmcnn.text.text_ids import PythonTokenizer, utf8_texts
 
 FORTUNES = "/usr/share/games/fortunes"
 DEMO_TEXTS = os.path.join(os.path.dirname(text_converter.__file__), "..", "demo_data", "text")
 MAX_TOKENS = 64
 # Enough texts to meet most of what Unicode normalisation does in practice, few
 # enough to keep the module under 20 s on two cores.
-MAX_FORTUNES = 2500
-MAX_DESCRIPTIONS = 1000
+MAX_DEMO_TEXTS = 1500
+MAX_FORTUNES = 1000
+MAX_DESCRIPTIONS = 500
 MAX_COPYRIGHTS = 60
 
 TRICKY = [
@@ -47,6 +49,7 @@ TRICKY = [
     "x" * 100_000,
     "word " * 500,
     "é" * 3000,  # the byte budget cuts a 2-byte character in half
+    "No\u00a0Break\u2028Line\u0085Next\u3000Wide\u1680ogham\u2029para\u205fmath words",
     "\ud800 lone surrogate \udcff",
     b"\xff\xfe bad \xc3\x28 cut \xe2\x82 surrogate \xed\xa0\x80 short \xf0\x90\x80",
     b"\xc0\xaf overlong \xf8\x88\x80\x80\x80 five-byte \x80 continuation",
@@ -95,18 +98,50 @@ def _sample(texts, n):
     return [texts[i] for i in sorted(keep)]
 
 
+def _system_texts():
+    """Texts this machine happens to have (maybe none): they add cases, never decide one."""
+    return _sample(_fortunes(), MAX_FORTUNES) + _debian_texts()
+
+
+def _learn_and_check(system_texts):
+    """(texts to learn the vocabulary from, texts to compare ids on).
+
+    Half of the shipped texts are learned, so that the other half meets
+    out-of-vocabulary tokens; every awkward string is learned too, so that
+    `adapt` meets a lone surrogate on every machine. The machine's texts are
+    appended after the fixed ones and split the same way.
+    """
+    shipped = _sample(_demo_texts(), MAX_DEMO_TEXTS)
+    learn = shipped[::2] + TRICKY + system_texts[::2]
+    return learn, shipped + TRICKY + system_texts
+
+
 @pytest.fixture(scope="module")
 def corpus():
-    fortunes = _fortunes() or _demo_texts()
-    texts = _sample(fortunes, MAX_FORTUNES) + _debian_texts() + TRICKY
-    assert len(texts) > 500, "no real texts found: neither fortunes nor the demo texts"
-    return texts
+    learn, check = _learn_and_check(_system_texts())
+    assert len(check) > 500, "no real texts found: the demo texts are missing"
+    return learn, check
+
+
+def _assert_ids_equal(mode, lowercase, normalization, learn, check):
+    layer = TextTokenizer(
+        mode=mode, max_tokens=MAX_TOKENS, min_frequency=2, lowercase=lowercase, normalization=normalization
+    )
+    layer.adapt(learn)
+    tokenizer = PythonTokenizer.from_layer(layer)
+    expected = _graph_ids(layer, check)
+    actual = tokenizer(check)
+    assert actual.dtype == np.int32 and actual.shape == (len(check), MAX_TOKENS)
+    if mode != "byte":
+        assert (expected == text_ids.OOV_ID).any() and (expected > text_ids.OOV_ID).any()
+    mismatch = _first_mismatch(check, expected, actual, layer.get_vocabulary())
+    assert mismatch is None, mismatch
 
 
 def _graph_ids(layer, texts, batch=1024):
     # The bytes the classifier feeds its model (same repair of lone surrogates).
     return np.concatenate(
-        [layer(tf.constant(_as_texts(texts[i : i + batch]))).numpy() for i in range(0, len(texts), batch)]
+        [layer(tf.constant(utf8_texts(texts[i : i + batch]))).numpy() for i in range(0, len(texts), batch)]
     )
 
 
@@ -126,19 +161,32 @@ def _first_mismatch(texts, expected, actual, vocab):
 
 @pytest.mark.parametrize("mode,lowercase,normalization", CONFIGS)
 def test_ids_equal_tensorflow_text(corpus, mode, lowercase, normalization):
-    layer = TextTokenizer(
-        mode=mode, max_tokens=MAX_TOKENS, min_frequency=2, lowercase=lowercase, normalization=normalization
-    )
-    # Learn from half, so that the other half also meets out-of-vocabulary tokens.
-    layer.adapt(corpus[::2])
-    tokenizer = PythonTokenizer.from_layer(layer)
-    expected = _graph_ids(layer, corpus)
-    actual = tokenizer(corpus)
-    assert actual.dtype == np.int32 and actual.shape == (len(corpus), MAX_TOKENS)
-    if mode != "byte":
-        assert (expected == text_ids.OOV_ID).any() and (expected > text_ids.OOV_ID).any()
-    mismatch = _first_mismatch(corpus, expected, actual, layer.get_vocabulary())
-    assert mismatch is None, mismatch
+    _assert_ids_equal(mode, lowercase, normalization, *corpus)
+
+
+def test_fixed_cases_do_not_depend_on_the_machines_texts():
+    # Removing every system text (or adding some) leaves each fixed text where it was.
+    system = _system_texts() or ["a machine text", "another one", "\udcff third"]
+    without = _learn_and_check([])
+    with_system = _learn_and_check(system)
+    for bare, full in zip(without, with_system):
+        assert full[: len(bare)] == bare
+    assert "\ud800 lone surrogate \udcff" in without[0]
+
+
+def test_ids_equal_on_the_shipped_texts_alone():
+    # The verdict a machine without fortunes or dpkg gets, computed on every machine.
+    _assert_ids_equal("word", True, "NFKC", *_learn_and_check([]))
+
+
+def test_adapt_repairs_lone_surrogates_as_the_classifier_does():
+    layer = TextTokenizer(mode="word", max_tokens=8, min_frequency=1)
+    layer.adapt(["caf\udce9 ok", "ok \ud800"])
+    vocabulary = layer.get_vocabulary()
+    assert "ok" in vocabulary and "caf\ufffd" in vocabulary
+    assert not any("\ud800" in token or "\udce9" in token for token in vocabulary)
+    ids = _graph_ids(layer, ["caf\udce9 ok"])
+    np.testing.assert_array_equal(PythonTokenizer.from_layer(layer)(["caf\udce9 ok"]), ids)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
