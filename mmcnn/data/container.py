@@ -34,6 +34,10 @@ class LabeledData:
             by U+FFFD (text files and byte strings).
         ignored_files: `{extension: count}` of files in class folders left out
             because their extension is not one the modality reads.
+        duplicate_rows: how many manifest rows repeat an earlier row (same
+            input and label) and were kept, as data.
+        dropped_duplicates: how many such rows were left out
+            (`duplicates="drop"`).
         targets: for multi-label data, the multi-hot label matrix
             `(n, num_classes)` (1 where the example has the class); `labels`
             then holds each example's first listed class. None (default):
@@ -56,6 +60,8 @@ class LabeledData:
         repaired_texts=0,
         ignored_files=None,
         targets=None,
+        duplicate_rows=0,
+        dropped_duplicates=0,
     ):
         if kind not in ("files", "arrays", "texts"):
             raise ValueError(f"`kind` must be 'files', 'arrays' or 'texts'. Received: kind={kind!r}")
@@ -69,6 +75,8 @@ class LabeledData:
         self.stripped_labels = int(stripped_labels)
         self.repaired_texts = int(repaired_texts)
         self.ignored_files = dict(ignored_files or {})
+        self.duplicate_rows = int(duplicate_rows)
+        self.dropped_duplicates = int(dropped_duplicates)
         if len(self.inputs) != len(self.labels):
             raise DataError(f"{len(self.inputs)} inputs but {len(self.labels)} labels")
         if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
@@ -108,9 +116,11 @@ class LabeledData:
     def data_report(self):
         """What loading left out or changed, as a JSON-ready dict.
 
-        Keys: `skipped` (list of `[source, reason]`), `dropped_classes`
-        (list of `[class_name, reason]`), `stripped_labels`, `repaired_texts`
-        (counts) and `ignored_files` (`{extension: count}`).
+        Keys: `skipped` (list of `[source, reason]`: files, or manifest rows
+        with an empty or missing cell), `dropped_classes` (list of
+        `[class_name, reason]`), `stripped_labels`, `repaired_texts`,
+        `duplicate_rows`, `dropped_duplicates` (counts) and `ignored_files`
+        (`{extension: count}`).
 
         Example:
         >>> LabeledData(["a"], [0], ["x"], "texts", stripped_labels=2).data_report()["stripped_labels"]
@@ -122,6 +132,8 @@ class LabeledData:
             "stripped_labels": self.stripped_labels,
             "repaired_texts": self.repaired_texts,
             "ignored_files": dict(self.ignored_files),
+            "duplicate_rows": self.duplicate_rows,
+            "dropped_duplicates": self.dropped_duplicates,
             **({"multi_label": True} if self.multi_label else {}),
         }
 
@@ -131,6 +143,8 @@ class LabeledData:
             "stripped_labels": self.stripped_labels,
             "repaired_texts": self.repaired_texts,
             "ignored_files": self.ignored_files,
+            "duplicate_rows": self.duplicate_rows,
+            "dropped_duplicates": self.dropped_duplicates,
         }
 
     def subset(self, indices):
@@ -242,6 +256,7 @@ def labeled_data(
     empty_classes="error",
     sources=None,
     dropped_classes=(),
+    skipped_rows=(),
     **facts,
 ):
     """The `LabeledData` of the items a per-item check kept; classes it emptied are refused or dropped.
@@ -264,6 +279,8 @@ def labeled_data(
         empty_classes: `"error"` or `"drop"`.
         sources: per-item descriptions (all items), or None.
         dropped_classes: classes already dropped (empty folders).
+        skipped_rows: `(source, reason)` of manifest rows left out before
+            the check (an empty or missing cell); listed first in `skipped`.
         **facts: further `LabeledData` arguments (`stripped_labels`, ...).
 
     Returns:
@@ -299,7 +316,7 @@ def labeled_data(
         class_names=class_names,
         **label_arrays([labels[i] for i in kept], class_names),
         kind=kind,
-        skipped=skipped,
+        skipped=[*skipped_rows, *skipped],
         sources=[sources[i] for i in kept] if sources is not None else None,
         dropped_classes=dropped,
         **facts,

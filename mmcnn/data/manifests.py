@@ -4,6 +4,7 @@ import codecs
 import collections
 import csv
 import io
+import logging
 import os
 
 import numpy as np
@@ -20,7 +21,9 @@ from mmcnn.data.labels import (
     split_label_cell,
     warn_case_collisions,
 )
-from mmcnn.data.policy import DataError
+from mmcnn.data.policy import DataError, check_on_error
+
+logger = logging.getLogger("mmcnn")
 
 
 def check_encoding(encoding):
@@ -77,7 +80,28 @@ def _is_missing(value):
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
-ManifestRows = collections.namedtuple("ManifestRows", ["inputs", "labels", "rows", "stripped_labels"])
+ManifestRows = collections.namedtuple(
+    "ManifestRows",
+    ["inputs", "labels", "rows", "stripped_labels", "skipped", "duplicate_rows", "dropped_duplicates"],
+)
+ManifestRows.__doc__ = """What `load_manifest` read.
+
+Fields: `inputs`, `labels` and `rows` (1-based data row numbers) of the rows
+kept; `stripped_labels` (how many labels had surrounding whitespace);
+`skipped` (`(source, reason)` of rows left out for an empty or missing cell);
+`duplicate_rows` (rows kept that repeat an earlier row) and
+`dropped_duplicates` (such rows left out, with `duplicates="drop"`).
+"""
+
+DUPLICATES = ("keep", "drop")
+
+
+def check_duplicates(duplicates):
+    if duplicates not in DUPLICATES:
+        raise ValueError(
+            f"`duplicates` must be one of {list(DUPLICATES)}. Received: duplicates={duplicates!r}"
+        )
+    return duplicates
 
 
 def _label_column(frame, label_column, multi_label):
@@ -100,11 +124,15 @@ def load_manifest(
     check_files=False,
     encoding=None,
     multi_label=False,
+    on_error="skip",
+    duplicates="keep",
 ):
-    """`read_manifest`, also returning how many labels had surrounding whitespace (a `ManifestRows`).
+    """`read_manifest`, also returning what was left out or changed (a `ManifestRows`).
 
     With `multi_label` (None: detected, see `read_labeled_manifest`) every label is a tuple of
     class names."""
+    check_on_error(on_error)
+    check_duplicates(duplicates)
     if isinstance(manifest, (str, os.PathLike)):
         manifest = os.fspath(manifest)
         if not os.path.isfile(manifest):
@@ -135,26 +163,33 @@ def load_manifest(
     raw_labels = frame[label_column].tolist()
     if multi_label:
         labels = [None if _is_missing(label) else split_label_cell(label) for label in raw_labels]
-        # Per cell, its first label that had surrounding whitespace (the log's example).
-        stripped = [
-            next(p for p in str(r).split(LABEL_SEPARATOR) if p.strip() and p != clean_label(p))
-            for r, c in zip(raw_labels, labels)
-            if c is not None and any(p != clean_label(p) for p in str(r).split(LABEL_SEPARATOR) if p.strip())
-        ]
     else:
         labels = [None if _is_missing(label) else clean_label(label) for label in raw_labels]
-        stripped = [str(r) for r, c in zip(raw_labels, labels) if c is not None and str(r) != c]
     rows = list(range(1, len(frame) + 1))
     problems = []
-    for row, value, label in zip(rows, inputs, labels):
-        if not label:
-            problems.append(f"row {row}: missing label")
-        if _is_missing(value) or (check_files and str(value).strip() == ""):
-            problems.append(f"row {row}: missing {input_column}")
-    # Duplicates after stripping: "a.png,cat" and "a.png,cat " are the same row.
-    keys = [LABEL_SEPARATOR.join(sorted(label)) if isinstance(label, tuple) else label for label in labels]
-    duplicated = pd.DataFrame({"input": inputs, "label": keys}).duplicated(keep="first")
-    problems.extend(f"row {row}: duplicate of an earlier row" for row, dup in zip(rows, duplicated) if dup)
+    # An empty or missing cell is bad input, like a broken file: skipped and counted, or named.
+    empty = [
+        (row, reason)
+        for row, value, label in zip(rows, inputs, labels)
+        if (reason := _empty(value, label, input_column))
+    ]
+    skipped = []
+    for row, reason in empty:
+        if on_error == "raise":
+            problems.append(f"row {row}: {reason}")
+        else:
+            skipped.append((f"{where} row {row}", reason))
+    if skipped:
+        logger.warning(
+            "%s: skipping %d row(s) with an empty or missing cell: %s",
+            where,
+            len(skipped),
+            _shown([f"row {row}: {reason}" for row, reason in empty]),
+        )
+    bad = {row for row, _ in empty}
+    keep = [i for i, row in enumerate(rows) if row not in bad]
+    inputs, labels, rows = ([column[i] for i in keep] for column in (inputs, labels, rows))
+    stripped = _stripped_labels([raw_labels[i] for i in keep], multi_label)
     if check_files:
         resolved = []
         for row, value in zip(rows, inputs):
@@ -172,21 +207,87 @@ def load_manifest(
             resolved.append(full)
         inputs = resolved
     if problems:
-        shown = "; ".join(problems[:20]) + (f"; ... {len(problems) - 20} more" if len(problems) > 20 else "")
-        raise DataError(f"{where}: {len(problems)} bad row(s): {shown}")
+        raise DataError(f"{where}: {len(problems)} bad row(s): {_shown(problems)}")
+    repeats = _repeated_rows(inputs, labels, rows)
+    if repeats:
+        row, earlier = repeats[0]
+        logger.warning(
+            "%s: %d row(s) repeat an earlier row (e.g. row %d repeats row %d); %s",
+            where,
+            len(repeats),
+            row,
+            earlier,
+            "left out (duplicates='drop')"
+            if duplicates == "drop"
+            else "kept as data (duplicates='drop' leaves them out)",
+        )
+    if duplicates == "drop":
+        gone = {row for row, _ in repeats}
+        keep = [i for i, row in enumerate(rows) if row not in gone]
+        inputs, labels, rows = ([column[i] for i in keep] for column in (inputs, labels, rows))
     _log_stripped(where, len(stripped), stripped[0] if stripped else "")
     warn_case_collisions(set(_label_names(labels)), where)
-    return ManifestRows(inputs, labels, rows, len(stripped))
+    counts = (len(repeats), 0) if duplicates == "keep" else (0, len(repeats))
+    return ManifestRows(inputs, labels, rows, len(stripped), skipped, *counts)
+
+
+def _empty(value, label, input_column):
+    """Why a row cannot be used ("missing label", ...), or "" when its cells are all there."""
+    reasons = [] if label else ["missing label"]
+    if _is_missing(value) or (isinstance(value, (str, bytes)) and not value.strip()):
+        reasons.append(f"missing {input_column}")
+    return " and ".join(reasons)
+
+
+def _stripped_labels(raw_labels, multi_label):
+    """The label cells that had surrounding whitespace. In a multi-label cell, spaces around
+    the `;` separators are part of the format (`"cat; outdoor"`); only the cell's own count."""
+    if multi_label:
+        return [str(r) for r in raw_labels if str(r) != str(r).strip()]
+    return [str(r) for r in raw_labels if str(r) != clean_label(r)]
+
+
+def _repeated_rows(inputs, labels, rows):
+    """`(row, earlier_row)` of each row whose input and label repeat an earlier row's.
+
+    Compared after stripping: "a.png,cat" and "a.png,cat " are the same row; so are the
+    label sets "a;b" and "b ; a"."""
+    first, repeats = {}, []
+    for value, label, row in zip(inputs, labels, rows):
+        names = LABEL_SEPARATOR.join(sorted(label)) if isinstance(label, tuple) else label
+        key = (value if isinstance(value, (str, bytes)) else repr(value), names)
+        if key in first:
+            repeats.append((row, first[key]))
+        else:
+            first[key] = row
+    return repeats
+
+
+def _shown(problems, limit=20):
+    more = f"; ... {len(problems) - limit} more" if len(problems) > limit else ""
+    return "; ".join(problems[:limit]) + more
 
 
 def read_manifest(
-    manifest, input_column, label_column="label", base_dir=None, check_files=False, encoding=None
+    manifest,
+    input_column,
+    label_column="label",
+    base_dir=None,
+    check_files=False,
+    encoding=None,
+    on_error="skip",
+    duplicates="keep",
 ):
     """Reads a DataFrame or CSV manifest, reporting bad rows before training.
 
     Labels lose their surrounding whitespace (`"cat "` is `"cat"`; logged).
     A CSV is decoded strictly: a byte that is not valid in `encoding` stops
     with the row and byte offset, never a silent replacement character.
+    A row with an empty or missing cell (input or label) is bad input, like a
+    broken file: skipped and logged by row number (`on_error="skip"`), or
+    named in the `DataError` (`on_error="raise"`). Rows that repeat an earlier
+    row (same input, same label) are data: kept and logged
+    (`duplicates="keep"`), or left out (`duplicates="drop"`).
 
     Args:
         manifest: a pandas DataFrame or the path of a CSV file.
@@ -197,21 +298,46 @@ def read_manifest(
         check_files: whether inputs are file paths that must exist.
         encoding: the CSV's text encoding (e.g. `"cp1252"`); `None` (default)
             is UTF-8, with or without a byte-order mark. Unused for a DataFrame.
+        on_error: `"skip"` (default) or `"raise"`, for rows with an empty or
+            missing cell.
+        duplicates: `"keep"` (default) or `"drop"`, for rows that repeat an
+            earlier row.
 
     Returns:
-        `(inputs, labels, rows)` lists; `rows` are 1-based data row numbers
-        (the CSV line is row + 1, after the header).
+        `(inputs, labels, rows)` lists of the rows kept; `rows` are 1-based
+        data row numbers (the CSV line is row + 1, after the header).
 
     Raises:
         DataError naming the missing column, the bytes that do not decode, or
-        the rows with a missing label, a duplicate entry or a path that does
-        not exist.
+        the rows with a path that does not exist (and, with
+        `on_error="raise"`, those with an empty or missing cell).
     """
-    return tuple(load_manifest(manifest, input_column, label_column, base_dir, check_files, encoding)[:3])
+    return tuple(
+        load_manifest(
+            manifest,
+            input_column,
+            label_column,
+            base_dir,
+            check_files,
+            encoding,
+            on_error=on_error,
+            duplicates=duplicates,
+        )[:3]
+    )
 
 
 LabeledManifest = collections.namedtuple(
-    "LabeledManifest", ["inputs", "labels", "class_names", "sources", "stripped_labels"]
+    "LabeledManifest",
+    [
+        "inputs",
+        "labels",
+        "class_names",
+        "sources",
+        "stripped_labels",
+        "skipped",
+        "duplicate_rows",
+        "dropped_duplicates",
+    ],
 )
 
 
@@ -224,6 +350,8 @@ def read_labeled_manifest(
     check_files=False,
     encoding=None,
     multi_label=None,
+    on_error="skip",
+    duplicates="keep",
 ):
     """`read_manifest`, then the labels checked against `class_names`.
 
@@ -236,17 +364,28 @@ def read_labeled_manifest(
     Returns:
         A `LabeledManifest`: `inputs`, `labels`, `class_names` (sorted from
         the labels when not given), `sources` (each item's manifest row, and
-        file, for messages) and `stripped_labels` (how many labels had
-        surrounding whitespace).
+        file, for messages), `stripped_labels` (how many labels had
+        surrounding whitespace), `skipped` (`(source, reason)` of rows with
+        an empty or missing cell), `duplicate_rows` (rows kept that repeat
+        an earlier row) and `dropped_duplicates` (such rows left out).
 
     Raises:
         DataError naming the rows whose label is not in `class_names`, or the
         classes of `class_names` that no row has.
     """
     where = manifest_name(manifest)
-    inputs, labels, rows, stripped = load_manifest(
-        manifest, input_column, label_column, base_dir, check_files, encoding, multi_label=multi_label
+    read = load_manifest(
+        manifest,
+        input_column,
+        label_column,
+        base_dir,
+        check_files,
+        encoding,
+        multi_label=multi_label,
+        on_error=on_error,
+        duplicates=duplicates,
     )
+    inputs, labels, rows = read.inputs, read.labels, read.rows
     if class_names is not None:
         class_names = [clean_label(c) for c in class_names]
         known = set(class_names)
@@ -267,7 +406,16 @@ def read_labeled_manifest(
             raise DataError(f"{where}: classes {empty} in class_names have no rows")
     names = resolve_class_names(set(_label_names(labels)), class_names, where)
     sources = [f"{where} row {row}" + (f" ({x})" if check_files else "") for row, x in zip(rows, inputs)]
-    return LabeledManifest(inputs, labels, names, sources, stripped)
+    return LabeledManifest(
+        inputs,
+        labels,
+        names,
+        sources,
+        read.stripped_labels,
+        read.skipped,
+        read.duplicate_rows,
+        read.dropped_duplicates,
+    )
 
 
 def manifest_name(manifest):
