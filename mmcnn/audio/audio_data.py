@@ -144,14 +144,16 @@ def from_dataframe(
     encoding=None,
     empty_classes="error",
     multi_label=None,
+    duplicates="keep",
 ):
     """Audio clips listed in a pandas DataFrame or CSV manifest (`path`, `label`), decoded once.
 
     Paths may be absolute or relative to the CSV's folder (or `base_dir`; the
-    working directory for a DataFrame). Missing columns, missing labels,
-    duplicate rows and missing files are reported with their row numbers
-    before anything is decoded; files that cannot be decoded are then skipped
-    or raised as in `from_directory`.
+    working directory for a DataFrame). Missing columns and missing files are
+    reported with their row numbers before anything is decoded; rows with an
+    empty or missing path or label, and files that cannot be decoded, are
+    skipped or raised as in `from_directory`. Rows that repeat an earlier row
+    are kept and counted (`duplicates`).
 
     Args:
         manifest: a pandas DataFrame or the path of a CSV file.
@@ -171,6 +173,9 @@ def from_dataframe(
         multi_label: `None` (default) detects a multi-label manifest (a `labels`
             column, or `;` between labels in a cell: `"cat; outdoor"`); `True`
             or `False` decides. Multi-label data has `targets` (docs/multilabel.md).
+        duplicates: `"keep"` (default) or `"drop"`: rows that repeat an earlier
+            row (same path and label) are data, kept and counted in
+            `duplicate_rows`; `"drop"` leaves them out (`dropped_duplicates`).
 
     Returns:
         `LabeledData` of 1-D float32 waveforms (`kind="arrays"`).
@@ -186,6 +191,8 @@ def from_dataframe(
         check_files=True,
         encoding=encoding,
         multi_label=multi_label,
+        on_error=on_error,
+        duplicates=duplicates,
     )
     return _decoded(
         manifest_rows.inputs,
@@ -198,6 +205,9 @@ def from_dataframe(
         where=manifest_name(manifest),
         empty_classes=empty_classes,
         stripped_labels=manifest_rows.stripped_labels,
+        skipped_rows=manifest_rows.skipped,
+        duplicate_rows=manifest_rows.duplicate_rows,
+        dropped_duplicates=manifest_rows.dropped_duplicates,
     )
 
 

@@ -123,18 +123,20 @@ def from_dataframe(
     encoding=None,
     empty_classes="error",
     multi_label=None,
+    duplicates="keep",
 ):
     """Images listed in a pandas DataFrame or CSV manifest (`path`, `label`).
 
     Relative paths are relative to the CSV's folder (for a DataFrame: the
     working directory), or to `base_dir`. A missing column, and rows with a
-    missing label, a duplicate entry, a missing file or (with explicit
-    `class_names`) a label not in the class list, are all reported with their
-    row numbers (1-based data rows; the CSV line is one more, after the
-    header) before anything is decoded. Labels lose surrounding whitespace.
-    Files that exist but cannot be used (not decodable, or an extension not
-    in `IMAGE_EXTENSIONS`, the list folder scanning uses) are then skipped
-    and counted, or named (`on_error="raise"`).
+    missing file or (with explicit `class_names`) a label not in the class
+    list, are all reported with their row numbers (1-based data rows; the CSV
+    line is one more, after the header) before anything is decoded. Rows with
+    an empty or missing path or label, and files that exist but cannot be
+    used (not decodable, or an extension not in `IMAGE_EXTENSIONS`, the list
+    folder scanning uses), are skipped and counted, or named
+    (`on_error="raise"`). Rows that repeat an earlier row are kept and
+    counted (`duplicates`). Labels lose surrounding whitespace.
 
     Args:
         manifest: a pandas DataFrame or the path of a CSV file.
@@ -154,6 +156,9 @@ def from_dataframe(
         multi_label: `None` (default) detects a multi-label manifest (a `labels`
             column, or `;` between labels in a cell: `"cat; outdoor"`); `True`
             or `False` decides. Multi-label data has `targets` (docs/multilabel.md).
+        duplicates: `"keep"` (default) or `"drop"`: rows that repeat an earlier
+            row (same path and label) are data, kept and counted in
+            `duplicate_rows`; `"drop"` leaves them out (`dropped_duplicates`).
 
     Returns:
         `LabeledData` of absolute or base-relative file paths (`kind="files"`).
@@ -173,6 +178,8 @@ def from_dataframe(
         check_files=True,
         encoding=encoding,
         multi_label=multi_label,
+        on_error=on_error,
+        duplicates=duplicates,
     )
     return _checked(
         manifest_rows.inputs,
@@ -185,6 +192,9 @@ def from_dataframe(
         empty_classes=empty_classes,
         sources=manifest_rows.sources,
         stripped_labels=manifest_rows.stripped_labels,
+        skipped_rows=manifest_rows.skipped,
+        duplicate_rows=manifest_rows.duplicate_rows,
+        dropped_duplicates=manifest_rows.dropped_duplicates,
     )
 
 

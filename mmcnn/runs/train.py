@@ -293,16 +293,19 @@ def summary_line(metrics, run_dir, modality):
     split = "test" if "test" in metrics else "validation"
     final = metrics[split]
     skipped = sum(len(v) for v in metrics["skipped"].values())
+    # Rows that repeat an earlier manifest row are data, kept; the line says how many.
+    repeats = sum(report.get("duplicate_rows", 0) for report in metrics.get("data", {}).values())
+    skipped = f"{skipped} bad files skipped" + (f", {repeats} duplicate rows kept" if repeats else "")
     precision = metrics.get("precision")
     if final.get("multi_label"):
         return (
             f"trained multi-label {modality} classifier in {run_dir}: {split} micro-F1 "
             f"{final['micro_f1']:.4f}, macro-F1 {final['macro_f1']:.4f}, mAP "
-            f"{final['mean_average_precision']:.4f}, {skipped} bad files skipped"
+            f"{final['mean_average_precision']:.4f}, {skipped}"
         )
     return (
         f"trained {modality} classifier in {run_dir}: {split} accuracy {final['accuracy']:.4f}, "
-        f"macro-F1 {final['macro_f1']:.4f}, {skipped} bad files skipped"
+        f"macro-F1 {final['macro_f1']:.4f}, {skipped}"
         + (f"; {precision['policy']} ({precision['reason']})" if precision else "")
     )
 

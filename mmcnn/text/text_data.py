@@ -6,12 +6,15 @@ Awkward texts have one behaviour each, here and in the model alike:
 - invalid UTF-8 bytes in a text file are replaced by U+FFFD (files are decoded
   with `errors="replace"`; the tokenizer repairs strings given as bytes the same
   way); the repaired texts are counted (`LabeledData.repaired_texts`) and logged;
-- an empty text is kept: the model sees an all-padding input;
+- an empty text file or list item is kept: the model sees an all-padding input
+  (an empty text cell in a manifest is a missing cell: see below);
 - a very long text is kept whole here and truncated to `max_tokens` tokens by
   the tokenizer.
 
-Only a file that cannot be read at all is skipped and counted (or named, with
-`on_error="raise"`); manifest problems are reported with their row numbers. A CSV
+Only a file that cannot be read at all, or a manifest row with an empty or missing
+text or label, is skipped and counted (or named, with `on_error="raise"`); other
+manifest problems are reported with their row numbers. Rows that repeat an earlier
+row are data: kept and counted (`duplicates="drop"` leaves them out). A CSV
 manifest is the user's own table and is decoded strictly: a byte that is not valid
 in its encoding (`encoding=`, UTF-8 by default) stops with the row and byte offset.
 """
@@ -149,20 +152,24 @@ def from_dataframe(
     encoding=None,
     empty_classes="error",
     multi_label=None,
+    duplicates="keep",
 ):
     """Texts listed in a pandas DataFrame or CSV manifest (`text`, `label`).
 
-    A CSV is read with every cell as a string, so an empty text cell is an
-    empty text and texts such as `"NA"` or `"null"` stay texts. It is decoded
-    strictly with `encoding` (UTF-8 by default): a byte that does not decode
-    is a `DataError` naming the row and byte offset, not a silent U+FFFD.
-    Labels lose surrounding whitespace. A missing column, and rows with a
-    missing label or text (`None`/NaN in a DataFrame), a duplicate entry, or
-    (with explicit `class_names`) a label not in the class list, are all
-    reported with their row numbers (1-based data rows; the CSV line is one
-    more, after the header) in one `DataError`, before training. Byte strings
-    in a DataFrame are decoded as UTF-8 with U+FFFD for invalid bytes, and
-    counted in `repaired_texts`.
+    A CSV is read with every cell as a string, so texts such as `"NA"` or
+    `"null"` stay texts. It is decoded strictly with `encoding` (UTF-8 by
+    default): a byte that does not decode is a `DataError` naming the row and
+    byte offset, not a silent U+FFFD. Labels lose surrounding whitespace.
+    A row whose text or label is empty or missing (an empty cell, only
+    spaces, `None`/NaN in a DataFrame) is skipped, counted in `skipped` and
+    logged with its row number (1-based data rows; the CSV line is one more,
+    after the header), or named in a `DataError` with `on_error="raise"`.
+    Rows that repeat an earlier row (same text and label) are data: kept and
+    counted in `duplicate_rows` (and logged), or left out with
+    `duplicates="drop"`. A missing column, or (with explicit `class_names`) a
+    label not in the class list, is a `DataError` naming the rows. Byte
+    strings in a DataFrame are decoded as UTF-8 with U+FFFD for invalid
+    bytes, and counted in `repaired_texts`.
 
     Args:
         manifest: a pandas DataFrame or the path of a CSV file.
@@ -170,16 +177,19 @@ def from_dataframe(
         label_column: the column of class labels.
         class_names: optional explicit class order; every label must be in it
             and every class must have at least one row.
-        on_error: `"skip"` or `"raise"`; rows are checked as a whole and
-            always raise (a manifest with bad rows is a mistake to fix).
+        on_error: `"skip"` (default) or `"raise"`, for rows with an empty or
+            missing text or label.
         verbose: unused (texts need no per-item check); kept for the common signature.
         encoding: the CSV's text encoding (e.g. `"cp1252"`); `None` is UTF-8
             (a byte-order mark accepted).
-        empty_classes: accepted for the common signature; no row is ever
-            skipped, so no class can end up empty.
+        empty_classes: accepted for the common signature; classes come from
+            the rows kept, so none can end up empty.
         multi_label: `None` (default) detects a multi-label manifest (a `labels`
             column, or `;` between labels in a cell: `"cat; outdoor"`); `True`
             or `False` decides. Multi-label data has `targets` (docs/multilabel.md).
+        duplicates: `"keep"` (default) or `"drop"`: rows that repeat an earlier
+            row (same text and label) are data, kept and counted in
+            `duplicate_rows`; `"drop"` leaves them out (`dropped_duplicates`).
 
     Returns:
         `LabeledData` of strings (`kind="texts"`); `sources` name the rows.
@@ -189,14 +199,22 @@ def from_dataframe(
 
     Example:
     >>> import pandas as pd
-    >>> data = from_dataframe(pd.DataFrame({"text": ["good", "bad", ""], "label": ["p", "n", "n"]}))
-    >>> data.class_names, data.inputs
-    (['n', 'p'], ['good', 'bad', ''])
+    >>> frame = pd.DataFrame({"text": ["good", "bad", "", "bad"], "label": ["p", "n", "n", "n"]})
+    >>> data = from_dataframe(frame)
+    >>> data.class_names, data.inputs, data.skipped, data.duplicate_rows
+    (['n', 'p'], ['good', 'bad', 'bad'], [('manifest row 3', 'missing text')], 1)
     """
     check_on_error(on_error)
     check_empty_classes(empty_classes)
     rows = read_labeled_manifest(
-        manifest, text_column, label_column, class_names, encoding=encoding, multi_label=multi_label
+        manifest,
+        text_column,
+        label_column,
+        class_names,
+        encoding=encoding,
+        multi_label=multi_label,
+        on_error=on_error,
+        duplicates=duplicates,
     )
     texts = [_to_text(t) for t in rows.inputs]
     repaired = [source for source, t in zip(rows.sources, rows.inputs) if _needs_repair(t)]
@@ -206,9 +224,12 @@ def from_dataframe(
         class_names=rows.class_names,
         **label_arrays(rows.labels, rows.class_names),
         kind="texts",
+        skipped=rows.skipped,
         sources=rows.sources,
         stripped_labels=rows.stripped_labels,
         repaired_texts=len(repaired),
+        duplicate_rows=rows.duplicate_rows,
+        dropped_duplicates=rows.dropped_duplicates,
     )
 
 

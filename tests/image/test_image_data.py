@@ -181,13 +181,15 @@ def test_manifest_errors_name_rows(tmp_path):
     with pytest.raises(DataError, match=r"row 4: file not found: .*gone.png"):
         mi.from_dataframe(missing, verbose=0)
     duplicated = pd.concat([frame, frame.iloc[[0]]], ignore_index=True)
-    with pytest.raises(DataError, match="row 7: duplicate"):
-        mi.from_dataframe(duplicated, verbose=0)
+    data = mi.from_dataframe(duplicated, verbose=0)
+    assert len(data) == 7 and data.duplicate_rows == 1
     # CSV rows are counted the same way (data rows, after the header).
     csv = root / "bad.csv"
     frame.assign(label=["light", "", "shade", "light", "shade", "light"]).to_csv(csv, index=False)
     with pytest.raises(DataError, match=r"bad.csv: .*row 2: missing label"):
-        mi.from_dataframe(csv, verbose=0)
+        mi.from_dataframe(csv, verbose=0, on_error="raise")
+    data = mi.from_dataframe(csv, verbose=0)
+    assert len(data) == 5 and data.skipped == [(f"{csv} row 2", "missing label")]
 
 
 def test_manifest_corrupt_file_is_skipped_or_named(tmp_path):

@@ -126,11 +126,15 @@ def test_labels_differing_only_by_surrounding_whitespace_are_one_class(tmp_path,
     assert data.data_report()["stripped_labels"] == 2
 
 
-def test_a_row_duplicated_once_whitespace_is_stripped_is_reported(tmp_path):
+def test_a_row_duplicated_once_whitespace_is_stripped_is_counted(tmp_path, warnings_of_mmcnn):
+    messages = warnings_of_mmcnn
     image_class(tmp_path, "img")
     frame = pd.DataFrame({"path": ["img/0.png", "img/0.png", "img/1.png"], "label": ["cat", "cat ", "dog"]})
-    with pytest.raises(DataError, match="row 2: duplicate of an earlier row"):
-        mmcnn.image.from_dataframe(frame, base_dir=str(tmp_path), verbose=0)
+    data = mmcnn.image.from_dataframe(frame, base_dir=str(tmp_path), verbose=0)
+    assert len(data) == 3 and data.data_report()["duplicate_rows"] == 1
+    assert "1 row(s) repeat an earlier row (e.g. row 2 repeats row 1)" in messages()
+    data = mmcnn.image.from_dataframe(frame, base_dir=str(tmp_path), verbose=0, duplicates="drop")
+    assert len(data) == 2 and data.dropped_duplicates == 1 and data.duplicate_rows == 0
 
 
 # -------------------------------------------------------------------- encodings
@@ -252,3 +256,18 @@ def test_unsupported_formats_are_ignored_in_folders_and_refused_in_manifests_and
         DataError, match=r"class 'fish' has no files with a supported extension .*\(ignored 1 \.tiff"
     ):
         mmcnn.image.from_directory(tmp_path, verbose=0)
+
+
+def test_the_run_summary_counts_repeated_rows(tmp_path):
+    from mmcnn.runs.train import summary_line
+
+    frame = pd.DataFrame({"text": ["a tree", "a ball", "a tree", ""], "label": ["x", "y", "x", "y"]})
+    data = mmcnn.text.from_dataframe(frame)
+    train, val = data.split(0.5, seed=0)
+    metrics = {
+        "validation": {"accuracy": 0.5, "macro_f1": 0.5},
+        "skipped": {"train": train.skipped, "val": val.skipped},
+        "data": {"train": train.data_report(), "val": val.data_report()},
+    }
+    line = summary_line(metrics, str(tmp_path), "text")
+    assert "1 bad files skipped, 1 duplicate rows kept" in line

@@ -1,6 +1,7 @@
 """Tests for mmcnn.text.text_data: folders of .txt files, CSV / DataFrame manifests, lists."""
 
 import doctest
+import logging
 import os
 
 import numpy as np
@@ -77,30 +78,55 @@ def test_from_dataframe_csv_keeps_texts_as_written(tmp_path):
     write(str(csv), b'text,label\nhello world,pos\nNA,neg\n,neg\n"comma, inside",pos\nbad,neg\n')
     data = from_dataframe(csv, verbose=0)
     assert data.class_names == ["neg", "pos"]
-    # "NA" stays a text, an empty cell is an empty text.
-    assert data.inputs == ["hello world", "NA", "", "comma, inside", "bad"]
-    assert data.labels.tolist() == [1, 0, 0, 1, 0]
-    assert data.sources[2] == f"{csv} row 3"
+    # "NA" stays a text; an empty text cell is a missing cell, skipped and counted by row.
+    assert data.inputs == ["hello world", "NA", "comma, inside", "bad"]
+    assert data.labels.tolist() == [1, 0, 1, 0]
+    assert data.skipped == [(f"{csv} row 3", "missing text")]
+    assert data.sources[2] == f"{csv} row 4"
 
 
 def test_from_dataframe_csv_reports_bad_rows_by_number(tmp_path):
     csv = tmp_path / "bad.csv"
-    write(str(csv), b"text,label\nfine,pos\nno label,\nfine,pos\nok,neg\n")
+    write(str(csv), b"text,label\nfine,pos\nno label,\nfine,pos\nok,neg\n,neg\n")
+    # Empty cells follow on_error like broken files; a repeated row is data, kept and counted.
+    data = from_dataframe(csv, verbose=0)
+    assert data.inputs == ["fine", "fine", "ok"] and data.duplicate_rows == 1
+    assert data.skipped == [(f"{csv} row 2", "missing label"), (f"{csv} row 5", "missing text")]
     with pytest.raises(DataError) as info:
-        from_dataframe(csv, verbose=0)
+        from_dataframe(csv, on_error="raise", verbose=0)
     message = str(info.value)
     assert message.startswith(str(csv))
-    assert "row 2: missing label" in message and "row 3: duplicate" in message
+    assert "row 2: missing label" in message and "row 5: missing text" in message
+    assert "duplicate" not in message
     with pytest.raises(DataError, match=r"missing column\(s\) \['label'\]"):
         from_dataframe(pd.DataFrame({"text": ["a"], "class": ["x"]}))
     with pytest.raises(DataError, match="manifest not found"):
         from_dataframe(tmp_path / "missing.csv")
 
 
+def test_repeated_descriptions_are_data_and_empty_cells_are_skipped(tmp_path, caplog):
+    # Several items share a description: a real manifest trains, repeats counted, not refused.
+    caplog.set_level(logging.WARNING, logger="mmcnn")
+    csv = tmp_path / "train.csv"
+    rows = ["A Christmas tree.,decor", "A red ball.,toy", "A Christmas tree.,decor", ",toy", "A kite.,"]
+    write(str(csv), ("text,label\n" + "\n".join(rows * 2) + "\n").encode())
+    data = from_dataframe(csv, verbose=0)
+    assert len(data) == 6 and data.duplicate_rows == 4 and data.dropped_duplicates == 0
+    assert [source for source, _ in data.skipped] == [f"{csv} row {r}" for r in (4, 5, 9, 10)]
+    assert data.data_report()["duplicate_rows"] == 4
+    assert f"{csv}: skipping 4 row(s) with an empty or missing cell: row 4: missing text" in caplog.text
+    dropped = from_dataframe(csv, verbose=0, duplicates="drop")
+    assert dropped.inputs == ["A Christmas tree.", "A red ball."] and dropped.dropped_duplicates == 4
+    with pytest.raises(ValueError, match="duplicates"):
+        from_dataframe(csv, verbose=0, duplicates="remove")
+    with pytest.raises(DataError, match=r"4 bad row\(s\): row 4: missing text; row 5: missing label"):
+        from_dataframe(csv, verbose=0, on_error="raise")
+
+
 def test_from_dataframe_class_names_and_columns():
     frame = pd.DataFrame({"body": ["up", "down", "up again", None], "y": ["u", "d", "u", "d"]})
     with pytest.raises(DataError, match="row 4: missing body"):
-        from_dataframe(frame, text_column="body", label_column="y")
+        from_dataframe(frame, text_column="body", label_column="y", on_error="raise")
     frame = frame.iloc[:3]
     data = from_dataframe(frame, text_column="body", label_column="y", class_names=["u", "d"])
     assert data.class_names == ["u", "d"] and data.labels.tolist() == [0, 1, 0]
