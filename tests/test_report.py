@@ -293,3 +293,52 @@ def test_report_names_the_missing_mistake_pictures(image_classifier, tmp_path):
     assert "the model made no mistake on this split" in page_text
     for src in page.images:
         assert (tmp_path / src).is_file()
+
+
+MULTILABEL_HISTORY = {
+    "loss": [0.52, 0.31, 0.24],
+    "micro_f1": [0.31, 0.58, 0.66],
+    "pr_auc": [0.40, 0.62, 0.71],
+    "val_loss": [0.41, 0.29, 0.27],
+    "val_micro_f1": [0.44, 0.60, 0.63],
+    "val_pr_auc": [0.51, 0.66, 0.69],
+}
+
+
+def test_metrics_table_names_its_split(image_classifier, tmp_path):
+    metrics = classification_report([0, 1, 2, 0], [0, 1, 1, 0], image_classifier.class_names)
+    write_report(image_classifier, tmp_path / "a", metrics=metrics, split="validation")
+    assert "Scores on the validation split." in (tmp_path / "a" / "index.html").read_text()
+    write_report(image_classifier, tmp_path / "b", metrics=metrics, metrics_split="test")
+    assert "Scores on the test split." in (tmp_path / "b" / "index.html").read_text()
+
+
+def test_multilabel_learning_curves_caption_names_the_panels_drawn(image_classifier, tmp_path):
+    write_report(image_classifier, tmp_path, history=MULTILABEL_HISTORY)
+    fig = plot_learning_curves(MULTILABEL_HISTORY)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["loss", "micro-F1 (at 0.5)", "PR-AUC (mean over classes)"]
+    page = html.unescape((tmp_path / "index.html").read_text())
+    caption = re.search(r"<b>learning_curves.png</b>: ([^<]*)</figcaption>", page).group(1)
+    assert "accuracy" not in caption
+    for title in titles:
+        assert title in caption or title.capitalize() in caption
+
+
+def test_per_class_legend_covers_no_bar():
+    from mmcnn.report.per_class_scores import plot_per_class_scores
+
+    # High bars everywhere: inside the axes the legend has no free corner.
+    per_class = {name: {"precision": 0.95, "recall": 0.9, "f1": 0.92} for name in ("a", "b", "c", "d")}
+    fig = plot_per_class_scores({"per_class": per_class})
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    legends = [*fig.legends, *[ax.get_legend() for ax in fig.axes if ax.get_legend()]]
+    assert len(legends) == 1
+    box = legends[0].get_window_extent(renderer)
+    bars = [patch.get_window_extent(renderer) for patch in fig.axes[0].patches]
+    assert len(bars) == 12
+    assert not any(box.overlaps(bar) for bar in bars)

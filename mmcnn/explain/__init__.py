@@ -23,13 +23,14 @@ from mmcnn.explain.calibration import (
     temperature_layer,
 )
 from mmcnn.explain.explainer import TOP_CLASSES, class_ids_for, explain_classifier
-from mmcnn.explain.gradcam import feature_layer, grad_cam, head_layer, normalize_maps, resize_map
+from mmcnn.explain.gradcam import empty_maps, feature_layer, grad_cam, head_layer, normalize_maps, resize_map
 
 __all__ = [
     "ECE_BINS",
     "TOP_CLASSES",
     "calibration_summary",
     "class_ids_for",
+    "empty_maps",
     "expected_calibration_error",
     "explain_classifier",
     "feature_layer",

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from mmcnn.explain.gradcam import grad_cam
+from mmcnn.explain.gradcam import empty_maps, grad_cam
 
 TOP_CLASSES = 3
 
@@ -46,4 +46,6 @@ def explain_classifier(clf, inputs, class_name=None, batch_size=32):
         "feature_maps": list(cam["maps"]),
     }
     result.update(views)
+    # After the hook: a modality may build its maps from the contributions (text does).
+    result["empty"] = empty_maps(result["maps"])
     return result

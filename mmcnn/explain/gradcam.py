@@ -1,13 +1,32 @@
 """Grad-CAM (Selvaraju et al., 2017) on the feature maps that reach a classifier's head.
 
-The head of every mmcnn classifier pools the last convolution block's feature
-maps (the backbone's output, or the adapter's when there is no backbone) and
-maps them to class logits. Grad-CAM weighs each feature map by the mean
-gradient of the chosen class's logit over its positions, sums the weighted
-maps, keeps the positive part and scales it to [0, 1]: bright where the
-evidence for the class lies. The map has the feature maps' spatial axes
+The head of every mmcnn classifier pools (or flattens) the last convolution
+block's feature maps (the backbone's output, or the adapter's when there is no
+backbone) and maps them to class logits. Grad-CAM weighs each feature map by
+the mean gradient of the chosen class's score over its positions, sums the
+weighted maps, keeps the positive part and scales it to [0, 1]: bright where
+the evidence for the class lies. The map has the feature maps' spatial axes
 (2-D for images, 1-D over time for audio and over tokens for text); each
 modality's `_explanation_views` hook brings it to the input's resolution.
+
+Two choices keep the map from coming out empty for a confidently predicted
+class (measured in bench/results/explain.md):
+
+- The score is the class's *log-odds*, `z_c - logsumexp(z_j, j != c)` for a
+  softmax head and the logit `z_c` for a sigmoid head, not the raw logit:
+  a softmax class can win with a negative logit everywhere because the others
+  are lower still, and then the raw logit's positive part is empty. (The
+  log-odds has no saturating softmax or sigmoid in it, so its gradient does
+  not vanish at 0.99.)
+- A head that flattens the feature maps reads every position with its own
+  weights, so the mean gradient says nothing about any one position; there the
+  map is each position's own gradient times activation (HiResCAM, Draelos and
+  Carin, 2020), which for a linear head is exactly that position's share of
+  the score. For a global-average head the two are the same map.
+
+A map can still be empty where no position adds evidence (the class's score
+comes from the bias, or from lowering the other classes); `empty` marks those
+maps so that a picture can say so instead of drawing a flat panel.
 
 Only the head is differentiated (the feature maps are the watched
 variable), in a `tf.function`: eager oneDNN backpropagation crashed here.
@@ -46,12 +65,29 @@ def feature_layer(model, name=HEAD_LAYER):
     return tensor._keras_history.operation
 
 
-def _logit_layers(head):
-    """The head's layers up to its logits: its `inspect_path()` without the closing softmax."""
-    path = list(head.inspect_path()) if hasattr(head, "inspect_path") else []
-    if path and isinstance(path[-1], keras.layers.Softmax):
-        return path[:-1]
+def _closing_activation(layer):
+    """`"softmax"`, `"sigmoid"` or None: what a head's last layer turns logits into."""
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    if isinstance(layer, keras.layers.Activation):
+        name = getattr(layer.activation, "__name__", str(layer.activation))
+        return name if name in ("softmax", "sigmoid") else None
     return None
+
+
+def _logit_layers(head):
+    """`(layers, activation)`: the head's layers up to its logits (its `inspect_path()` without the
+    closing softmax or sigmoid) and that activation; `(None, None)` when it is neither."""
+    path = list(head.inspect_path()) if hasattr(head, "inspect_path") else []
+    activation = _closing_activation(path[-1]) if path else None
+    if activation is None:
+        return None, None
+    return path[:-1], activation
+
+
+def _flattens(layers):
+    """Whether the head reads every feature-map position with its own weights (a Flatten)."""
+    return bool(layers) and isinstance(layers[0], keras.layers.Flatten)
 
 
 class _GradCamStep:
@@ -63,11 +99,12 @@ class _GradCamStep:
         self.feature_model = keras.Model(model.inputs, features, name="grad_cam_features")
         # Everything after the feature maps (head, temperature): the probabilities the model gives.
         self.tail = keras.Model(features, model.outputs[0], name="grad_cam_tail")
-        self.logit_layers = _logit_layers(head)
+        self.logit_layers, self.activation = _logit_layers(head)
+        self.flattens = _flattens(self.logit_layers)
         if self.logit_layers is None:
             logger.info(
-                "Grad-CAM: the head of %s does not end in a Softmax; the gradient is taken of the "
-                "log-probability instead of the logit",
+                "Grad-CAM: the head of %s does not end in a softmax or a sigmoid; the log-odds are "
+                "taken from its probabilities instead of its logits",
                 model.name,
             )
         spec = model.inputs[0]
@@ -81,25 +118,36 @@ class _GradCamStep:
             ],
         )
 
-    def _logits(self, features, probabilities):
+    def _log_odds(self, features, probabilities, chosen):
+        """Each input's log-odds of its chosen class `(batch,)`, float32."""
         if self.logit_layers is None:
-            return tf.math.log(tf.maximum(tf.cast(probabilities, tf.float32), 1e-30))
+            p = tf.gather(tf.cast(probabilities, tf.float32), chosen, axis=1, batch_dims=1)
+            p = tf.clip_by_value(p, 1e-30, 1.0 - 1e-7)
+            return tf.math.log(p) - tf.math.log1p(-p)
         x = features
         for layer in self.logit_layers:
             x = layer(x, training=False)
-        return tf.cast(x, tf.float32)
+        logits = tf.cast(x, tf.float32)
+        own = tf.gather(logits, chosen, axis=1, batch_dims=1)
+        if self.activation == "sigmoid" or logits.shape[-1] == 1:
+            return own
+        others = tf.where(
+            tf.one_hot(chosen, tf.shape(logits)[-1], on_value=True, off_value=False),
+            tf.constant(-np.inf, tf.float32),
+            logits,
+        )
+        return own - tf.reduce_logsumexp(others, axis=-1)
 
     def _step(self, inputs, class_ids):
         features = self.feature_model(inputs, training=False)
         with tf.GradientTape() as tape:
             tape.watch(features)
             probabilities = self.tail(features, training=False)
-            logits = self._logits(features, probabilities)
             # -1 asks for the most probable class.
             chosen = tf.where(
                 class_ids < 0, tf.argmax(probabilities, axis=-1, output_type=tf.int32), class_ids
             )
-            score = tf.gather(logits, chosen, axis=1, batch_dims=1)
+            score = self._log_odds(features, probabilities, chosen)
         gradients = tape.gradient(score, features)
         return features, gradients, tf.cast(probabilities, tf.float32), chosen
 
@@ -116,7 +164,8 @@ def grad_cam(model, inputs, class_ids=None, batch_size=32):
 
     Args:
         model: a classifier's Keras model (`clf.model`) with a layer named
-            `"head"` that reads the last feature maps and ends in a softmax.
+            `"head"` that reads the last feature maps and ends in a softmax
+            or a sigmoid.
         inputs: a batch of model inputs (what `clf.preprocess` returns).
         class_ids: `None` (each input's most probable class), one class id
             for all, or one per input (-1: the most probable).
@@ -125,9 +174,13 @@ def grad_cam(model, inputs, class_ids=None, batch_size=32):
     Returns:
         dict of NumPy arrays: `maps` `(n, *spatial)` in [0, 1] over the feature
         maps' positions; `activations` and `gradients` `(n, *spatial,
-        channels)` (the feature maps and the gradient of the chosen logit);
-        `weights` `(n, channels)` (the gradient's mean over positions);
-        `class_ids` `(n,)` explained; `probabilities` `(n, num_classes)`.
+        channels)` (the feature maps and the gradient of the chosen class's
+        log-odds); `weights` `(n, channels)` (the gradient's mean over
+        positions); `contributions` `(n, *spatial, channels)` (what each
+        position and channel adds to the score: activations times `weights`,
+        or times `gradients` for a head that flattens); `empty` `(n,)` bool
+        (no position adds evidence: the map is all zero); `class_ids` `(n,)`
+        explained; `probabilities` `(n, num_classes)`.
 
     Example:
     >>> import numpy as np, mmcnn
@@ -163,9 +216,23 @@ def grad_cam(model, inputs, class_ids=None, batch_size=32):
     activations, gradients = out["activations"], out["gradients"]
     spatial = tuple(range(1, activations.ndim - 1))
     out["weights"] = gradients.mean(axis=spatial)
-    weighted = np.einsum("n...c,nc->n...", activations, out["weights"])
-    out["maps"] = normalize_maps(np.maximum(weighted, 0.0))
+    if step.flattens:
+        out["contributions"] = activations * gradients
+    else:
+        out["contributions"] = activations * np.expand_dims(out["weights"], spatial)
+    out["maps"] = normalize_maps(np.maximum(out["contributions"].sum(axis=-1), 0.0))
+    out["empty"] = empty_maps(out["maps"])
     return out
+
+
+def empty_maps(maps):
+    """`(n,)` bool: which maps (first axis: the batch) hold no positive value, so carry no information.
+
+    Example:
+    >>> empty_maps([np.zeros(3), np.array([0.0, 0.5, 1.0])]).tolist()
+    [True, False]
+    """
+    return np.array([not np.any(np.asarray(m) > 0) for m in maps], dtype=bool)
 
 
 def normalize_maps(maps):

@@ -5,6 +5,10 @@ What `Classifier.explain` returns says what to draw: each map comes with a
 or a list of token strings) and, for audio, a per-frame `curve`. The kind of
 picture follows from the background's type and shape, so the report knows no
 modality.
+
+A map that is all zero carries no information (no position of the input adds
+evidence for the class: `Classifier.explain`'s `empty`); it is not drawn as a
+flat overlay but named as empty on the panel.
 """
 
 import os
@@ -16,6 +20,7 @@ from mmcnn.report.drawing import _DPI, MAX_TOKENS_DRAWN
 
 MAP_COLORS = "jet"
 MAP_ALPHA = 0.45
+EMPTY_MAP_NOTE = "no map: no part of the input\nadds evidence for this class"
 # Token rows in a drawn text: characters per line (monospace) and most lines.
 _CHARS_PER_LINE = 48
 _MAX_LINES = 8
@@ -35,11 +40,25 @@ def background_kind(background):
     return "none"
 
 
-def draw_explanation(ax, background, cam_map, curve=None, overlay=True):
+def draw_explanation(ax, background, cam_map, curve=None, overlay=True, empty=False):
     """Draws `cam_map` over `background` on `ax` (see the module docstring for the kinds).
 
-    With `overlay=False`, only the background (the input) is drawn.
+    With `overlay=False`, only the background (the input) is drawn. With `empty=True` (a map
+    that carries no information), the background is drawn with `EMPTY_MAP_NOTE` over it.
     """
+    if empty and overlay:
+        draw_explanation(ax, background, None, overlay=False)
+        ax.text(
+            0.5,
+            0.5,
+            EMPTY_MAP_NOTE,
+            ha="center",
+            va="center",
+            fontsize=7,
+            transform=ax.transAxes,
+            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "#b22222"},
+        )
+        return
     kind = background_kind(background)
     cam_map = None if cam_map is None else np.asarray(cam_map, dtype="float32")
     if kind == "tokens":
@@ -135,6 +154,14 @@ def explanation_item(explanation, index):
     )
 
 
+def explanation_empty(explanation, index):
+    """Whether the `index`-th map of `Classifier.explain`'s result carries no information."""
+    empty = explanation.get("empty")
+    if empty is None:
+        return not np.any(np.asarray(explanation["maps"][index]) > 0)
+    return bool(empty[index])
+
+
 def plot_explanation(explanation, index=0, source=None):
     """One input's picture for `mmcnn explain`: the input, its map, and the top classes.
 
@@ -153,9 +180,13 @@ def plot_explanation(explanation, index=0, source=None):
     axes = fig.subplots(1, 3, width_ratios=[1.4, 1.4, 1] if wide else [1, 1, 1])
     draw_explanation(axes[0], background, cam_map, overlay=False)
     axes[0].set_title("input", fontsize=9)
-    draw_explanation(axes[1], background, cam_map, curve)
+    empty = explanation_empty(explanation, index)
+    draw_explanation(axes[1], background, cam_map, curve, empty=empty)
     explained = explanation["class_names"][index]
-    axes[1].set_title(f"where the evidence for {explained!r} lies (Grad-CAM)", fontsize=9)
+    if empty:
+        axes[1].set_title(f"Grad-CAM map for {explained!r} is empty: it shows nothing", fontsize=9)
+    else:
+        axes[1].set_title(f"where the evidence for {explained!r} lies (Grad-CAM)", fontsize=9)
     top = explanation["top_k"][index]
     names = [str(name) for name, _ in top][::-1]
     values = [p for _, p in top][::-1]

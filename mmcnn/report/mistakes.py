@@ -11,7 +11,12 @@ import os
 import numpy as np
 from matplotlib.figure import Figure
 
-from mmcnn.report.activation_maps import background_kind, draw_explanation, explanation_item
+from mmcnn.report.activation_maps import (
+    background_kind,
+    draw_explanation,
+    explanation_empty,
+    explanation_item,
+)
 from mmcnn.report.drawing import _DPI
 from mmcnn.report.errors import ReportError
 
@@ -83,7 +88,7 @@ def _gallery(classifier, data, probabilities, indices, title):
         ax.axis("off")
     for k, (ax, index) in enumerate(zip(axes, indices)):
         background, cam_map, curve = explanation_item(explanation, k)
-        draw_explanation(ax, background, cam_map, curve)
+        draw_explanation(ax, background, cam_map, curve, empty=explanation_empty(explanation, k))
         true, pred = int(data.labels[index]), int(predicted[index])
         lines = [f"true {names[true]} | said {names[pred]} {probabilities[index, pred]:.3f}"]
         source = _source_name(data, int(index))
@@ -155,8 +160,8 @@ def _gallery_rows(classifier, data, probabilities, slots, shown, row_titles, per
             ax.axis("off")
             continue
         background, cam_map, curve = explanation_item(explanation, k)
+        draw_explanation(ax, background, cam_map, curve, empty=explanation_empty(explanation, k))
         k += 1
-        draw_explanation(ax, background, cam_map, curve)
         lines = [f"said {names[int(predicted[index])]} {probabilities[index, predicted[index]]:.3f}"]
         source = _source_name(data, int(index))
         if source:

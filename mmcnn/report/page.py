@@ -9,7 +9,7 @@ from mmcnn.report.confusion_matrix import plot_confusion_matrix
 from mmcnn.report.errors import ReportError
 from mmcnn.report.feature_maps import plot_feature_maps
 from mmcnn.report.filters import plot_filters
-from mmcnn.report.learning_curves import plot_learning_curves
+from mmcnn.report.learning_curves import learning_curves_caption, plot_learning_curves
 from mmcnn.report.mistakes import GALLERY_SIZE, plot_confused_pairs, plot_mistakes
 from mmcnn.report.per_class_scores import plot_per_class_scores
 from mmcnn.report.receptive_field import plot_receptive_field
@@ -18,9 +18,8 @@ from mmcnn.report.reliability import plot_reliability
 logger = logging.getLogger("mmcnn")
 
 PICTURES = {
-    "learning_curves.png": "Loss and accuracy after each epoch on the training data (solid) and the "
-    "validation data (dashed); the dotted line marks the epoch of lowest "
-    "validation loss.",
+    # Its caption names the panels drawn (`learning_curves_caption`): set by `write_report`.
+    "learning_curves.png": "",
     "confusion_matrix.png": "Rows are the true classes, columns the predicted ones; each cell holds "
     "the number of examples, its colour the fraction of its true class.",
     "filters.png": "The weights of the first convolution, one panel per filter: the pattern each "
@@ -57,9 +56,10 @@ def _fmt(value):
     return html.escape(str(value))
 
 
-def _metrics_html(metrics):
+def _metrics_html(metrics, split=None):
     if not metrics:
         return "<p class='missing'>No metrics were given.</p>"
+    where = f"the {html.escape(str(split))} split" if split else "a split the caller did not name"
     rows = [
         ("exact-match accuracy" if metrics.get("multi_label") else "accuracy", metrics.get("accuracy")),
         ("micro-F1", metrics.get("micro_f1")),
@@ -69,7 +69,7 @@ def _metrics_html(metrics):
         ("examples", metrics.get("num_examples")),
         ("skipped inputs", metrics.get("skipped")),
     ]
-    parts = ["<table><tbody>"]
+    parts = [f"<p>Scores on {where}.</p>", "<table><tbody>"]
     parts += [f"<tr><th>{name}</th><td>{_fmt(value)}</td></tr>" for name, value in rows if value is not None]
     parts.append("</tbody></table>")
     per_class = metrics.get("per_class") or {}
@@ -177,6 +177,7 @@ def write_report(
     calibration=None,
     split="test",
     gallery_size=GALLERY_SIZE,
+    metrics_split=None,
 ):
     """Writes the run report: PNG pictures and an `index.html` that shows them.
 
@@ -200,6 +201,8 @@ def write_report(
             and NLL before and after), shown as a table.
         split: the name of `data`'s split, for the titles.
         gallery_size: most examples in `mistakes.png` (only those are explained).
+        metrics_split: the name of the split `metrics` were computed on, said above
+            the metrics table (default: `split`).
 
     Returns:
         List of `pathlib.Path` of the files written, `index.html` last.
@@ -223,12 +226,12 @@ def write_report(
         "feature_maps.png": lambda: plot_feature_maps(classifier, example),
         "receptive_field.png": lambda: plot_receptive_field(classifier, example),
     }
-    pictures = PICTURES
+    pictures = {**PICTURES, "learning_curves.png": learning_curves_caption(history)}
     multi_label = bool((metrics or {}).get("multi_label"))
     if multi_label:
         # Per-class bars in the confusion matrix's place.
         name, caption = MULTILABEL_PICTURE
-        pictures = {name if key == "confusion_matrix.png" else key: text for key, text in PICTURES.items()}
+        pictures = {name if key == "confusion_matrix.png" else key: text for key, text in pictures.items()}
         pictures[name] = caption
         makers = {name if key == "confusion_matrix.png" else key: fn for key, fn in makers.items()}
         makers[name] = lambda: plot_per_class_scores(metrics)
@@ -262,7 +265,7 @@ def write_report(
         f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>\n"
         f"<h1>{html.escape(title)}</h1>\n{_model_html(classifier, model)}\n"
-        f"<h2>Metrics</h2>\n{_metrics_html(metrics)}\n<h2>Pictures</h2>\n"
+        f"<h2>Metrics</h2>\n{_metrics_html(metrics, metrics_split or split)}\n<h2>Pictures</h2>\n"
         + "\n".join(sections)
         + "\n</body></html>\n"
     )

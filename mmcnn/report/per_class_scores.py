@@ -31,7 +31,8 @@ def plot_per_class_scores(metrics):
     ax.set_xticks(x, names, rotation=45 if k > 3 else 0, ha="right" if k > 3 else "center")
     ax.set_ylim(0.0, 1.05)
     ax.set_ylabel("score at the class's threshold")
-    ax.legend(loc="lower right", fontsize=8)
+    # Outside the axes: inside, the legend covered the bars of a class at any corner.
+    fig.legend(loc="outside upper right", ncols=len(SCORES), fontsize=8)
     parts = [
         f"{label} {metrics[key]:.3f}"
         for key, label in (("micro_f1", "micro-F1"), ("mean_average_precision", "mAP"))

@@ -451,11 +451,10 @@ class TextClassifier(Classifier):
         for channel, window in enumerate(geometry):
             groups.setdefault(window, []).append(channel)
         maps, tokens, windows = [], [], []
-        for ids, activations, gradients, weights in zip(
-            all_ids, cam["activations"], cam["gradients"], cam["weights"]
+        for ids, activations, gradients, contributions in zip(
+            all_ids, cam["activations"], cam["gradients"], cam["contributions"]
         ):
             length = int(np.sum(ids != PAD_ID))
-            contributions = activations * weights  # (positions, channels)
             scores = np.zeros(length, dtype="float64")
             found = {}
             for (offset, width, stride), channels in groups.items():
