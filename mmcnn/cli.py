@@ -1,7 +1,10 @@
 """The `mmcnn` command: train, evaluate, predict, export, explain, inspect, demo.
 
 Wrong arguments, missing paths and malformed data end in one line naming the
-problem and a non-zero exit code, never a traceback.
+problem and a non-zero exit code, never a traceback. The exit code says which
+kind of problem it was, the same in every subcommand (docs/troubleshooting.md,
+"Exit codes"): `EXIT_USAGE` for the command as typed, `EXIT_DATA` for the data,
+`EXIT_FAILURE` for a failure while running.
 """
 
 import argparse
@@ -12,8 +15,17 @@ import sys
 
 from mmcnn.runs.config import ConfigError
 
-EXIT_USAGE = 2
-EXIT_FAILURE = 1
+EXIT_FAILURE = 1  # it ran and failed: training diverged, a write failed, no input could be predicted
+EXIT_USAGE = 2  # the command cannot run as typed: an option, a path, a conflict, a refusal to replace
+EXIT_DATA = 3  # the data cannot be used: a malformed manifest, one class, a class the model lacks
+EXIT_INTERRUPTED = 130
+
+# Library messages name Python arguments; on the command line the same advice is an option.
+_CLI_WORDS = (
+    ("pass overwrite=True", "pass --overwrite"),
+    ("even with overwrite=True", "even with --overwrite"),
+    ("pass empty_classes='drop'", "pass --empty-classes drop"),
+)
 
 
 class CliError(Exception):
@@ -47,12 +59,20 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = sub.add_parser("train", help="train a classifier into a run directory")
+    train = sub.add_parser(
+        "train",
+        help="train a classifier into a run directory",
+        usage="%(prog)s {" + ",".join(_modalities()) + "} --train DATA --out RUN_DIR [options]",
+    )
     train.add_argument("modality", choices=_modalities())
-    train.add_argument("--train", help="class-per-folder directory or CSV manifest (path|text, label)")
+    # Required, but a --config file may give them instead: checked once the file is read.
+    required = train.add_argument_group("required (here, or as `train` and `out` in the --config file)")
+    required.add_argument(
+        "--train", metavar="DATA", help="class-per-folder directory or CSV manifest (path|text, label)"
+    )
+    required.add_argument("--out", metavar="RUN_DIR", help="run directory")
     train.add_argument("--val", help="validation data (default: a stratified split of --train)")
     train.add_argument("--test", help="test data, evaluated at the end")
-    train.add_argument("--out", help="run directory")
     train.add_argument("--preset", help="model preset (see `mmcnn inspect --help`)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", dest="batch_size", type=int)
@@ -221,28 +241,45 @@ def main(argv=None):
             "tune": cmd_tune,
         }[args.command]
         return command(args) or 0
-    except (CliError, ConfigError) as error:
-        print(f"mmcnn: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print("mmcnn: interrupted; re-run the same command to resume", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as error:  # noqa: BLE001 - the CLI reports, never dumps a traceback
-        if os.environ.get("MMCNN_DEBUG"):
+        if os.environ.get("MMCNN_DEBUG") and not isinstance(error, (CliError, ConfigError)):
             raise
         return _report_failure(error)
+
+
+def exit_code(error):
+    """The exit code of the command that raised `error`: `EXIT_USAGE`, `EXIT_DATA` or `EXIT_FAILURE`."""
+    from mmcnn.data import DataError
+    from mmcnn.models.transfer import TransferError
+    from mmcnn.tune import TuneFailedError
+
+    if isinstance(error, TuneFailedError):
+        return EXIT_FAILURE  # a search that ran and failed (every trial crashed, none finished)
+    if isinstance(error, DataError):
+        return EXIT_DATA
+    # A source run whose weights do not fit the options, or a target that needs --overwrite.
+    if isinstance(error, (CliError, ConfigError, TransferError, FileExistsError)):
+        return EXIT_USAGE
+    return EXIT_FAILURE
 
 
 def _report_failure(error):
     from mmcnn.data import DataError
     from mmcnn.training import BackupError, TrainingDivergedError
 
+    code = exit_code(error)
     kind = "data error" if isinstance(error, DataError) else "error"
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if not isinstance(error, (DataError, ValueError, OSError, BackupError, TrainingDivergedError)):
+    for python_words, cli_words in _CLI_WORDS:
+        message = message.replace(python_words, cli_words)
+    known = (CliError, DataError, ValueError, OSError, BackupError, TrainingDivergedError)
+    if not isinstance(error, known) and code == EXIT_FAILURE:
         message = f"{type(error).__name__}: {message} (set MMCNN_DEBUG=1 for a traceback)"
     print(f"mmcnn: {kind}: {message}", file=sys.stderr)
-    return EXIT_FAILURE
+    return code
 
 
 def _setup_output(verbose):
@@ -438,6 +475,8 @@ def cmd_predict(args):
         raise CliError("--embed writes feature vectors instead of predictions; leave out --csv and --json")
     if args.embed and not args.embed.lower().endswith(".npy"):
         raise CliError(f"--embed {args.embed}: give a file name ending in .npy")
+    if args.embed and not os.path.isdir(os.path.dirname(os.path.abspath(args.embed))):
+        raise CliError(f"--embed {args.embed}: the folder {os.path.dirname(args.embed)} does not exist")
     clf = _load_run(args.run_dir)
     inputs = list(args.inputs)
     if args.file:

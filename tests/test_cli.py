@@ -390,3 +390,102 @@ def test_export_onnx_and_quantize_refused(trained, tmp_path):
     assert metrics["accuracy"] == metrics["keras_accuracy"] and metrics["max_abs_diff"] < 1e-5
     refused = run("export", str(trained["out"]), "--format", "onnx", "--quantize", "int8", check=False)
     assert refused.returncode == 2 and "--quantize is for --format litert" in error_line(refused)
+
+
+def test_a_test_split_with_a_class_the_training_data_lacks_is_refused_before_training(tmp_path):
+    train = make_images(tmp_path / "train", 4)
+    make_images(tmp_path / "new", 2, seed=1)
+    (tmp_path / "new" / "dark").rename(tmp_path / "new" / "shiny")
+    manifest = tmp_path / "test_with_new_label.csv"
+    rows = [(str(p), p.parent.name) for p in sorted((tmp_path / "new").glob("*/*.png"))]
+    pd.DataFrame(rows, columns=["path", "label"]).to_csv(manifest, index=False)
+    out = tmp_path / "run"
+    result = run(
+        "train", "image", "--train", str(train), "--test", str(manifest), "--out", str(out),
+        "--epochs", "1", *TINY, check=False,
+    )  # fmt: skip
+    line = error_line(result)
+    assert result.returncode == 3, result.stderr
+    assert f"--test {manifest} has classes ['shiny'] that the training data" in line
+    assert "Epoch" not in result.stdout + result.stderr  # refused before the first epoch
+    assert not out.exists()
+
+
+MAIN_MANY = """
+import contextlib, io, json, sys
+from mmcnn.cli import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(argv)
+    results.append([code, err.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def run_many(commands):
+    """`[(exit code, stderr), ...]` of several `mmcnn` commands, run in one process (one TensorFlow start)."""
+    done = subprocess.run(
+        [sys.executable, "-c", MAIN_MANY, json.dumps(commands)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_exit_codes_are_one_per_kind_of_mistake_in_every_subcommand(trained, tmp_path):
+    from mmcnn.cli import EXIT_DATA, EXIT_USAGE
+
+    one_class = make_images(tmp_path / "one", 3)
+    import shutil
+
+    shutil.rmtree(one_class / "bright")
+    train, run_dir = str(trained["train"]), str(trained["out"])
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    (exported / "saved_model.pb").write_bytes(b"")
+    usage = [
+        ["train", "image", "--out", str(tmp_path / "a")],
+        ["train", "image", "--train", train, "--out", str(tmp_path / "b"), "--freeze-epochs", "1"],
+        [
+            "train",
+            "image",
+            "--train",
+            train,
+            "--out",
+            str(tmp_path / "c"),
+            *TINY,
+            "--set",
+            "image_size=[-3,5]",
+        ],
+        ["train", "image", "--train", train, "--out", run_dir, *TINY],  # a completed run
+        ["tune", "image", "--train", str(tmp_path / "missing"), "--out", str(tmp_path / "d")],
+        ["evaluate", str(tmp_path / "no-run"), "--data", train],
+        ["export", str(tmp_path / "no-run")],
+        ["export", run_dir, "--out", str(exported)],  # exists: needs --overwrite
+        ["predict", run_dir, train, "--embed", str(tmp_path / "missing" / "x.npy")],
+    ]
+    data = [
+        ["train", "image", "--train", str(one_class), "--out", str(tmp_path / "e"), *TINY],
+        ["tune", "image", "--train", str(one_class), "--out", str(tmp_path / "f"), "--budget", "1"],
+    ]
+    results = run_many(usage + data)
+    codes = [code for code, _ in results]
+    assert codes == [EXIT_USAGE] * len(usage) + [EXIT_DATA] * len(data), list(zip(codes, usage + data))
+    messages = [err for _, err in results]
+    # (Lines before the last one are the log of reading the data.)
+    assert all("Traceback" not in m and m.strip().splitlines()[-1].startswith("mmcnn: ") for m in messages)
+    # The command line names its options, not the Python arguments behind them.
+    assert (
+        "--overwrite" in messages[3] and "--overwrite" in messages[7] and "overwrite=True" not in messages[7]
+    )
+    assert (
+        f"--embed {tmp_path / 'missing' / 'x.npy'}: the folder" in messages[8] and ".tmp" not in messages[8]
+    )
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
+def test_train_help_marks_the_required_options():
+    help_text = run("train", "--help").stdout
+    assert "--train DATA --out RUN_DIR [options]" in help_text.splitlines()[0]
+    assert "required (here, or as `train` and `out` in the --config file)" in help_text

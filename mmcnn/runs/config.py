@@ -1,5 +1,6 @@
 """The configuration of a training run: defaults < TOML file < explicit options."""
 
+import logging
 import os
 
 try:
@@ -138,6 +139,34 @@ def _flag(key):
     return "--" + key.replace("_", "-")
 
 
+def _check_init_from(init_from):
+    """`--init-from`: an existing `.keras` file, or a run directory with a trained model.
+
+    A run that another process is still training is named as such: before its
+    first epoch it has no model to start from, after it only its best epoch so far."""
+    from mmcnn.runs.run_dir import RunDir
+
+    if not os.path.exists(init_from):
+        raise ConfigError(f"--init-from {init_from}: no such run directory or .keras file")
+    if not os.path.isdir(init_from):
+        return
+    source = RunDir(init_from)
+    writer = source.writer()
+    if not os.path.isfile(source.model_path):
+        if writer:
+            raise ConfigError(
+                f"--init-from {init_from}: the run is still training ({writer}) and has not finished "
+                "its first epoch: wait for it to finish, then start from it"
+            )
+        raise ConfigError(f"--init-from {init_from}: the directory holds no trained model (model.keras)")
+    if writer and not os.path.isfile(source.metrics_path):
+        logging.getLogger("mmcnn.runs").warning(
+            "--init-from %s: the run is still training (%s); starting from its best epoch so far",
+            init_from,
+            writer,
+        )
+
+
 def check_train_options(config):
     """Checks the values of a run's options before any data is read (`ConfigError` naming the option)."""
 
@@ -159,10 +188,15 @@ def check_train_options(config):
     _check_class_weight(config.get("class_weight"))
     init_from = config.get("init_from")
     if init_from is not None:
-        if not os.path.exists(init_from):
-            raise ConfigError(f"--init-from {init_from}: no such run directory or .keras file")
-        if os.path.isdir(init_from) and not os.path.isfile(os.path.join(init_from, "model.keras")):
-            raise ConfigError(f"--init-from {init_from}: the directory holds no trained model (model.keras)")
+        _check_init_from(init_from)
+    elif not (config.get("classifier") or {}).get("backbone"):
+        # The schedule of a warm start: without one, nothing is frozen and no rate changes.
+        for key in ("freeze_epochs", "fine_tune_learning_rate"):
+            if config.get(key) is not None:
+                raise ConfigError(
+                    f"{_flag(key)} sets the schedule of a warm start: give --init-from RUN_DIR too "
+                    f"(or a `backbone` in [classifier]), or leave {_flag(key)} out"
+                )
     fraction = config.get("val_fraction")
     if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or not 0 < fraction < 1:
         raise ConfigError(f"val_fraction must be a number between 0 and 1; received {fraction!r}")

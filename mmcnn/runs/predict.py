@@ -321,10 +321,10 @@ def write_embeddings(path, sources, embeddings):
     path = os.fspath(path)
     stem = path[: -len(".npy")] if path.lower().endswith(".npy") else path
     names_path = stem + ".inputs.txt"
-    tmp = f"{path}.tmp.npy"
-    np.save(tmp, np.asarray(embeddings, dtype=np.float32))
-    os.replace(tmp, path)
-    with open(f"{names_path}.tmp", "w", encoding="utf-8") as f:
+    from mmcnn.export.atomic import replaced_file
+
+    with replaced_file(path, suffix=".npy") as tmp:
+        np.save(tmp, np.asarray(embeddings, dtype=np.float32))
+    with replaced_file(names_path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write("".join(f"{source}\n" for source in sources))
-    os.replace(f"{names_path}.tmp", names_path)
     return names_path

@@ -9,6 +9,7 @@ import shutil
 import tensorflow as tf
 
 from mmcnn._version import __version__
+from mmcnn.runs.config import ConfigError
 
 LOCK_NAME = ".lock"
 
@@ -44,15 +45,15 @@ class RunDir:
         """What a run with `config` would do here, without writing anything.
 
         Returns "new" or "resume" (an interrupted run with the same
-        configuration); raises `ValueError` for a completed run (without
+        configuration); raises `ConfigError` (a `ValueError`) for a completed run (without
         `overwrite`), an interrupted run with another configuration, a folder
         that is not a run, or a path that is a file.
         """
         if os.path.lexists(self.path) and not os.path.isdir(self.path):
-            raise ValueError(f"{self.path}: is a file, not a run directory; choose another --out")
+            raise ConfigError(f"{self.path}: is a file, not a run directory; choose another --out")
         if os.path.exists(self.metrics_path):
             if not overwrite:
-                raise ValueError(f"{self.path}: holds a completed run; pass --overwrite to replace it")
+                raise ConfigError(f"{self.path}: holds a completed run; pass --overwrite to replace it")
             return "new"
         if os.path.isfile(self.config_path):
             with open(self.config_path) as f:
@@ -60,13 +61,13 @@ class RunDir:
             if previous == _comparable(config):
                 return "resume"
             if not overwrite:
-                raise ValueError(
+                raise ConfigError(
                     f"{self.path}: holds an interrupted run with a different configuration; "
                     "use another --out, or --overwrite to start over"
                 )
             return "new"
         if self._foreign_files() and not overwrite:
-            raise ValueError(f"{self.path}: exists and is not an mmcnn run; choose another --out")
+            raise ConfigError(f"{self.path}: exists and is not an mmcnn run; choose another --out")
         return "new"
 
     def _foreign_files(self):
@@ -102,6 +103,20 @@ class RunDir:
             yield created
         finally:
             handle.close()
+
+    def writer(self):
+        """Who holds this run directory's lock (`"pid N"`) while a live process trains it, else None."""
+        try:
+            handle = open(os.path.join(self.path, LOCK_NAME), encoding="utf-8")
+        except OSError:
+            return None
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                return handle.read().strip() or "another process"
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
 
     def start(self, state):
         """Makes the directory ready for training: a new run replaces what was there."""
@@ -153,7 +168,7 @@ def _comparable(config):
 
 
 def _write_json(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    from mmcnn.export.atomic import replaced_file
+
+    with replaced_file(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2, default=str)
-    os.replace(tmp, path)

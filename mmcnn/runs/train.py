@@ -130,11 +130,17 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
             "a classifier needs at least 2"
         )
     dropped = [name for name, _ in train.dropped_classes]
+    # Every given split is read and checked against the training classes before the first epoch.
+    test = None
     if config.get("val"):
         val = load_data(modality, config["val"], empty_classes="drop", **reading)
-        val = val.with_classes(train.class_names, leave_out=dropped, where=config["val"])
+        val = split_with_classes("val", config["val"], val, train, config["train"], dropped)
     else:
         train, val = train.split(config["val_fraction"], seed=config["seed"])
+    if config.get("test"):
+        test = load_data(modality, config["test"], empty_classes="drop", **reading)
+        test = split_with_classes("test", config["test"], test, train, config["train"], dropped)
+    class_weight = class_weight_ids(config.get("class_weight"), train.class_names)
     preset, arguments = classifier_arguments(config)
     if train.multi_label:
         # Known before `fit`, so that the best-epoch checkpoint below follows what early stopping does.
@@ -148,7 +154,7 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
             seed=config["seed"],
             **arguments,
         )
-    except TypeError as error:
+    except (TypeError, ValueError) as error:  # an unknown argument, or a value __init__ refuses
         raise ConfigError(f"bad classifier option: {error}") from None
     run.start(state)
     run.write_resolved_config(config, clf)
@@ -160,7 +166,7 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
     history = clf.fit(
         train,
         validation_data=val,
-        class_weight=class_weight_ids(config.get("class_weight"), train.class_names),
+        class_weight=class_weight,
         callbacks=callbacks,
         backup_dir=backup_dir,
         verbose=verbose,
@@ -190,10 +196,7 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
         # The augmentation policy the model trained with (`augmentation="auto"` follows the data's size).
         "augmentation": augmentation,
     }
-    test = None
-    if config.get("test"):
-        test = load_data(modality, config["test"], empty_classes="drop", **reading)
-        test = test.with_classes(clf.class_names, leave_out=dropped, where=config["test"])
+    if test is not None:
         metrics["test"] = clf.evaluate(test)
         metrics["skipped"]["test"] = test.skipped
         metrics["data"]["test"] = test.data_report()
@@ -202,6 +205,20 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
     shown = test if split == "test" else val
     write_run_report(clf, run, history, metrics, val, split_data=shown, probabilities=probabilities)
     return metrics
+
+
+def split_with_classes(split, path, data, train, train_path, dropped=()):
+    """A `--val`/`--test` split labelled with the training classes; a class the training data
+    lacks is a `DataError` naming the split's file and the classes (checked before training)."""
+    known = set(train.class_names) | set(dropped)
+    unknown = sorted(name for name in data.class_names if name not in known)
+    if unknown:
+        raise DataError(
+            f"--{split} {path} has classes {unknown} that the training data ({train_path}) lacks; "
+            f"a model trained on it knows only {train.class_names}: remove those examples from "
+            f"--{split}, or add the classes to --train"
+        )
+    return data.with_classes(train.class_names, leave_out=dropped, where=os.fspath(path))
 
 
 def split_probabilities(clf, data):
@@ -264,12 +281,45 @@ def classifier_arguments(config):
                 f"this run trains {_article(config['modality'])} {config['modality']} classifier"
             )
         source_preset = inherited.pop("preset", None)
+        if preset and source_preset and preset != source_preset:
+            raise ConfigError(
+                f"--init-from {init_from}: the source was trained with preset {source_preset!r}, this "
+                f"run asks for --preset {preset!r}; its weights fit only their own preset: leave "
+                "--preset out"
+            )
         preset = preset or source_preset
+        _check_fixed_settings(config, inherited, arguments)
+        taken = {k: v for k, v in inherited.items() if k not in arguments and v is not None}
+        logger.info(
+            "--init-from %s: the new data is prepared as the source's was; settings taken from it "
+            "(--set overrides those that the weights allow): %s",
+            init_from,
+            ", ".join(f"{k}={_json(v)}" for k, v in {"preset": preset, **taken}.items()),
+        )
         arguments = {**inherited, **arguments, "init_from": init_from}
     for key in ("freeze_epochs", "fine_tune_learning_rate"):
         if config.get(key) is not None:
             arguments[key] = config[key]
     return preset, arguments
+
+
+def _json(value):
+    import json
+
+    return json.dumps(value, default=str)
+
+
+def _check_fixed_settings(config, inherited, arguments):
+    """Refuses a `--set` of a setting the source's weights fix (the modality's `transfer_settings`,
+    e.g. `image_size`) to another value than the source's, before any data is read."""
+    for name in classifier_class(config["modality"]).transfer_settings:
+        if name in arguments and name in inherited and _json(arguments[name]) != _json(inherited[name]):
+            raise ConfigError(
+                f"--init-from {config['init_from']}: the source was trained with {name}="
+                f"{_json(inherited[name])}, this run sets {name}={_json(arguments[name])}; the copied "
+                f"weights fit only the source's {name}: leave {name} out (the new data is then "
+                "prepared as the source's was)"
+            )
 
 
 def _article(word):

@@ -12,13 +12,21 @@ imported only when a search runs. The space format is in docs/tune.md.
 """
 
 from mmcnn.tune.budget import Budget, parse_budget
-from mmcnn.tune.search import TuneError, choose_algorithm, load_search_data, parallel_trials, tune
+from mmcnn.tune.search import (
+    TuneError,
+    TuneFailedError,
+    choose_algorithm,
+    load_search_data,
+    parallel_trials,
+    tune,
+)
 from mmcnn.tune.space import SpaceError, default_space, knob_names, read_space, resolve_space
 
 __all__ = [
     "Budget",
     "SpaceError",
     "TuneError",
+    "TuneFailedError",
     "choose_algorithm",
     "default_space",
     "knob_names",

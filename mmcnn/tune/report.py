@@ -92,6 +92,34 @@ def best_settings(trial, search):
     return settings
 
 
+def weak_result_warnings(trial, search):
+    """Why the best trial's settings may be no better than a guess: a list of sentences (often empty).
+
+    At or below chance (validation accuracy <= 1 / the number of classes), and
+    a search with only one finished trial (nothing was compared).
+
+    Example:
+    >>> weak_result_warnings({"val_accuracy": 0.9}, {"num_classes": 2, "finished": 5})
+    []
+    >>> len(weak_result_warnings({"val_accuracy": 0.25}, {"num_classes": 4, "finished": 1}))
+    2
+    """
+    warnings = []
+    num_classes = search.get("num_classes")
+    if num_classes and trial["val_accuracy"] <= 1.0 / num_classes + 1e-9:
+        warnings.append(
+            f"the best trial's validation accuracy {trial['val_accuracy']:.4f} is at or below chance "
+            f"(1/{num_classes} = {1.0 / num_classes:.4f}): these settings did no better than a guess; "
+            "search longer (a larger --budget) or check the data before training with them"
+        )
+    if search.get("finished") == 1:
+        warnings.append(
+            "only 1 trial finished, so these settings were not compared with any other; "
+            "give a larger --budget (rerun the same command to resume the search)"
+        )
+    return warnings
+
+
 def best_toml_text(trial, search):
     """The text of `best.toml`: `mmcnn train --config` options and a `[classifier]` table.
 
@@ -106,6 +134,7 @@ def best_toml_text(trial, search):
         f"{data['train']}, scored on {data['val']}.",
         f"# Train with it: mmcnn train {search['modality']} --config best.toml --train DATA --out RUN_DIR",
     ]
+    lines += [f"# WARNING: {warning}." for warning in weak_result_warnings(trial, search)]
     if search["algorithm"] == "hyperband":
         lines.append(
             "# Hyperband compared settings by shorter runs: this trains them "
@@ -134,10 +163,11 @@ def best_toml_text(trial, search):
 
 
 def _write_text(path, text):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    from mmcnn.export.atomic import replaced_file
+
+    # A reader never sees half a file.
+    with replaced_file(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
-    os.replace(tmp, path)  # a reader never sees half a file
 
 
 # --------------------------------------------------------------------- report
@@ -262,14 +292,15 @@ def write_outputs(out, project_dir, search):
     if search["algorithm"] == "hyperband" and "epochs" not in knobs:
         knobs.append("epochs")  # Hyperband gives each trial its epochs
     columns, rows = trial_table(trials, knobs)
-    tmp = os.path.join(report_dir, "trials.csv.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, os.path.join(report_dir, "trials.csv"))
+    from mmcnn.export.atomic import replaced_file
+
+    with replaced_file(os.path.join(report_dir, "trials.csv")) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, columns)
+            writer.writeheader()
+            writer.writerows(rows)
     fig = plot_trials(trials, best)
-    fig.savefig(os.path.join(report_dir, "trials.tmp.png"))
-    os.replace(os.path.join(report_dir, "trials.tmp.png"), os.path.join(report_dir, "trials.png"))
+    with replaced_file(os.path.join(report_dir, "trials.png"), suffix=".png") as tmp:
+        fig.savefig(tmp)
     _write_text(os.path.join(report_dir, "index.html"), _page(search, columns, rows, best, toml_text))
     return best

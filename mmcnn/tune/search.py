@@ -22,6 +22,10 @@ class TuneError(ConfigError):
     """A search that cannot start or go on: names the folder, the option or the failing trial."""
 
 
+class TuneFailedError(TuneError):
+    """A search that started and failed: every trial crashed, or none finished within the budget."""
+
+
 def choose_algorithm(budget, searched):
     """KerasTuner's algorithm for a budget.
 
@@ -184,13 +188,16 @@ def tune(
         dict with `best` (the classifier settings of `best.toml`: the best
         trial's, with Hyperband's short-run epochs left to the preset), `trial`
         (its number), `trial_id`,
-        `val_accuracy`, `val_macro_f1`, `train_seconds`, `trials` (trials in
-        the search), `finished`, `algorithm`, `stopped` (`"budget"`, `"trials"`,
+        `val_accuracy`, `val_macro_f1`, `train_seconds`, `warnings` (why the
+        best settings may not be worth training: at or below chance, or the only
+        finished trial; also in `best.toml`), `trials` (trials in the search),
+        `finished`, `algorithm`, `stopped` (`"budget"`, `"trials"`,
         `"space"`: why the search ended), and the paths `best_toml` and `report`.
 
     Raises:
         SpaceError: the space names an unknown knob or an impossible range.
-        TuneError: `out` holds a different search, or every trial failed.
+        TuneError: `out` holds a different search; `TuneFailedError` (a `TuneError`):
+            every trial failed, or none finished within the budget.
         ConfigError, DataError: the budget, a path or the data is unusable.
 
     Example (a sketch; see tests/tune):
@@ -232,6 +239,7 @@ def tune(
     train_data, val_data = load_search_data(
         classifier_cls, train, val, val_fraction, seed, on_error, encoding, verbose=1 if verbose else 0
     )
+    search["num_classes"] = len(train_data.class_names)  # what chance is, for best.toml's warnings
     os.makedirs(out, exist_ok=True)
     _write_state(out, dict(search, mmcnn_version=__version__))
 
@@ -275,7 +283,7 @@ def tune(
     except RuntimeError as error:
         # KerasTuner's stop after consecutive failed trials: its message holds the last traceback.
         lines = [line for line in str(error).strip().splitlines() if line.strip()]
-        raise TuneError(
+        raise TuneFailedError(
             f"the search in {out} stopped: {lines[0]} (last error: {lines[-1] if lines else 'unknown'})"
         ) from None
     except KeyboardInterrupt:
@@ -286,7 +294,7 @@ def tune(
     if tuner.stopped_by_deadline:
         stopped = "budget"
     best = write_outputs(out, project_dir, search)
-    from mmcnn.tune.report import best_settings, finished, read_trials
+    from mmcnn.tune.report import best_settings, finished, read_trials, weak_result_warnings
 
     trials = read_trials(project_dir)
     reason = {
@@ -306,7 +314,7 @@ def tune(
         "best": None,
     }
     if best is None:
-        raise TuneError(f"the search in {out} ended ({reason}) before any trial finished")
+        raise TuneFailedError(f"the search in {out} ended ({reason}) before any trial finished")
     result.update(
         best=best_settings(best, search),
         trial=best["number"],
@@ -314,7 +322,10 @@ def tune(
         val_accuracy=best["val_accuracy"],
         val_macro_f1=best["val_macro_f1"],
         train_seconds=best["train_seconds"],
+        warnings=weak_result_warnings(best, dict(search, finished=result["finished"])),
     )
+    for warning in result["warnings"]:
+        logger.warning("%s (also written at the top of %s)", warning, result["best_toml"])
     logger.info(
         "search done (%s): best of %d finished trials is trial %d, validation accuracy %.4f -> %s",
         reason,
@@ -386,11 +397,10 @@ def _read_state(out):
 
 
 def _write_state(out, state):
-    path = os.path.join(out, STATE_FILE)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    from mmcnn.export.atomic import replaced_file
+
+    with replaced_file(os.path.join(out, STATE_FILE)) as tmp, open(tmp, "w", encoding="utf-8") as f:
         json.dump(state, f, indent=1, default=list)
-    os.replace(tmp, path)
 
 
 def _check_same_search(out, previous, search):

@@ -41,10 +41,10 @@ class TrialClock(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         seconds = self.epoch_seconds()
         seconds[epoch] = time.monotonic() - self._start
-        tmp = f"{self.path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
+        from mmcnn.export.atomic import replaced_file
+
+        with replaced_file(self.path) as tmp, open(tmp, "w", encoding="utf-8") as f:
             json.dump({str(k): v for k, v in sorted(seconds.items())}, f)
-        os.replace(tmp, self.path)
         if self.deadline is not None and time.monotonic() >= self.deadline:
             self.stopped_by_deadline = True
             self.model.stop_training = True

@@ -143,3 +143,54 @@ def test_class_weight_reaches_fit(tmp_path, monkeypatch):
         assert received["class_weight"] == expected
     with pytest.raises(ConfigError, match="class_weight\\['dog'\\] must be a positive number"):
         runs.resolve_train_config("image", {"train": str(train), "out": "r", "class_weight": {"dog": -1}})
+
+
+def test_warm_start_options_are_refused_or_explained(tmp_path, source_run, caplog):
+    import fcntl
+    import logging
+
+    base = {"train": str(tmp_path), "out": str(tmp_path / "r")}
+    # The schedule of a warm start, without a warm start.
+    with pytest.raises(
+        ConfigError, match="--freeze-epochs sets the schedule of a warm start: give --init-from"
+    ):
+        runs.resolve_train_config("image", dict(base, freeze_epochs=2))
+    with pytest.raises(ConfigError, match="--fine-tune-learning-rate sets the schedule of a warm start"):
+        runs.resolve_train_config("image", dict(base, fine_tune_learning_rate=1e-4))
+
+    # The source's input size is used, and said; another explicit size is refused before any data is read.
+    config = runs.resolve_train_config("image", dict(base, init_from=str(source_run)))
+    with caplog.at_level(logging.INFO, logger="mmcnn.runs"):
+        classifier_arguments(config)
+    [line] = [r.getMessage() for r in caplog.records if "--init-from" in r.getMessage()]
+    assert "the new data is prepared as the source's was" in line and "image_size=[12, 12]" in line
+    config = runs.resolve_train_config(
+        "image", dict(base, init_from=str(source_run)), settings=["image_size=[32,32]"]
+    )
+    with pytest.raises(
+        ConfigError, match=r"trained with image_size=\[12, 12\], this run sets image_size=\[32, 32\]"
+    ):
+        classifier_arguments(config)
+
+    # A run that another process is still training, before its first epoch ends.
+    training = tmp_path / "training"
+    training.mkdir()
+    with open(training / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.write("pid 12345\n")
+        handle.flush()
+        with pytest.raises(ConfigError, match=r"the run is still training \(pid 12345\)"):
+            runs.resolve_train_config("image", dict(base, init_from=str(training)))
+    # Once that process has ended, the same folder is one without a trained model.
+    with pytest.raises(ConfigError, match="the directory holds no trained model"):
+        runs.resolve_train_config("image", dict(base, init_from=str(training)))
+
+
+def test_a_failed_embeddings_write_names_the_users_path(tmp_path):
+    from mmcnn.runs.predict import write_embeddings
+
+    target = tmp_path / "missing" / "x.npy"
+    with pytest.raises(FileNotFoundError) as caught:
+        write_embeddings(str(target), ["a.png"], np.zeros((1, 4), "float32"))
+    assert str(target) in str(caught.value) and "does not exist" in str(caught.value)
+    assert ".tmp" not in str(caught.value)

@@ -107,10 +107,16 @@ def test_a_search_resumes_where_it_stopped(tmp_path, tune_log, monkeypatch):
         tune("image", data, budget=4, **dict(kwargs, space={"preset": {"values": ["small"]}}))
 
 
-def test_a_time_budget_stops_at_the_deadline(tmp_path):
+def test_a_time_budget_stops_at_the_deadline(tmp_path, tune_log):
     # One second is less than the first epoch: that trial stops after it, and no other starts.
     result = tune(
         "image", image_arrays(), out=tmp_path / "s", budget="1s", space=IMAGE_SPACE, settings=IMAGE_SETTINGS
+    )
+    # One trial compared with nothing: best.toml and the log say so.
+    assert any("only 1 trial finished" in warning for warning in result["warnings"])
+    assert "# WARNING: only 1 trial finished" in (tmp_path / "s" / "best.toml").read_text()
+    assert any(
+        r.levelname == "WARNING" and "only 1 trial finished" in r.getMessage() for r in tune_log.records
     )
     assert result["algorithm"] == "hyperband" and result["stopped"] == "budget"
     assert result["trials"] == 1

@@ -152,3 +152,30 @@ def test_errors_come_before_anything_is_written(tmp_path):
     with pytest.raises(ConfigError, match="--train .*no such file"):
         tune("image", tmp_path / "missing", out=out, budget=1)
     assert not out.exists()
+
+
+def test_best_toml_warns_of_a_best_trial_at_or_below_chance():
+    from mmcnn.tune.report import best_toml_text
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    trial = {
+        "number": 1, "val_accuracy": 0.3, "val_macro_f1": 0.2, "train_seconds": 1.0, "epochs_run": 1,
+        "settings": {"preset": "tiny", "image_size": [12, 12]},
+    }  # fmt: skip
+    search = {
+        "modality": "image", "data": {"train": "t", "val": "v"}, "algorithm": "random", "fixed": {},
+        "seed": 0, "finished": 4, "num_classes": 3,
+    }  # fmt: skip
+    text = best_toml_text(trial, search)
+    assert "# WARNING: the best trial's validation accuracy 0.3000 is at or below chance (1/3" in text
+    assert "only 1 trial" not in text
+    assert tomllib.loads(text)["preset"] == "tiny"  # still a valid --config file
+    good = best_toml_text(dict(trial, val_accuracy=0.9), search)
+    assert "WARNING" not in good
+    assert "# WARNING: only 1 trial finished" in best_toml_text(
+        dict(trial, val_accuracy=0.9), dict(search, finished=1)
+    )
