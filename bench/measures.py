@@ -39,6 +39,7 @@ from bench.harness import EpochTimer, log, machine_line, median, memory_dataset 
 SEED = 0
 DEMO_TEXT = os.path.join(os.path.dirname(mmcnn.__file__), "demo_data", "text", "train.csv")
 
+
 # ------------------------------ default classifiers on synthetic data (performance, device, feature cache)
 def make_classifier(modality, **kwargs):
     """The default classifier of `modality` for 10 classes (28x28 grey images), seeded."""

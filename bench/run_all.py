@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from bench.common import machine_line
+from bench.harness import machine_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS_DIR = os.path.join(HERE, "results")
