@@ -21,138 +21,16 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import librosa  # noqa: E402
-import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from bench.common import load_average, machine_info, write_results  # noqa: E402
-from bench.data.speech import build_speech_commands  # noqa: E402
-from mmcnn.audio import AudioClassifier, LogMelSpectrogram, from_dataframe  # noqa: E402
+from bench.baselines import run_audio_tutorial  # noqa: E402
+from bench.datasets import load_speech  # noqa: E402
+from bench.harness import load_average, machine_info, write_results  # noqa: E402
+from bench.measures import front_end_throughput  # noqa: E402
+from mmcnn.audio import AudioClassifier  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "audio.md")
 SEED = 0
-
-
-def load_data(out_dir, clips_per_word_per_voice, val_fraction, cache_dir, train_voices=None):
-    manifest_path = os.path.join(out_dir, "manifest.csv")
-    start = time.perf_counter()
-    if os.path.exists(manifest_path):
-        manifest = pd.read_csv(manifest_path)
-        built = None
-    else:
-        manifest = build_speech_commands(
-            out_dir, clips_per_word_per_voice=clips_per_word_per_voice, seed=SEED
-        )
-        built = time.perf_counter() - start
-    manifest["path"] = [os.path.join(out_dir, p) for p in manifest["path"]]
-    # Validation: a share of the *training voices*, so early stopping also measures
-    # unheard voices, and the test voices stay untouched.
-    heard = sorted(manifest.loc[manifest.split == "train", "voice"].unique())
-    rng = np.random.default_rng(SEED)
-    val_voices = set(rng.choice(heard, int(round(len(heard) * val_fraction)), replace=False))
-    is_val = manifest.voice.isin(val_voices) & (manifest.split == "train")
-    is_train = (manifest.split == "train") & ~is_val
-    if train_voices is not None:
-        # Fewer speakers to learn from (see the results for why).
-        candidates = sorted(manifest.loc[is_train, "voice"].unique())
-        kept = set(rng.choice(candidates, min(train_voices, len(candidates)), replace=False))
-        is_train &= manifest.voice.isin(kept)
-    parts = {"train": manifest[is_train], "val": manifest[is_val], "test": manifest[manifest.split == "test"]}
-    words = sorted(manifest.label.unique())
-    start = time.perf_counter()
-    data = {
-        k: from_dataframe(v[["path", "label"]], class_names=words, cache_dir=cache_dir, verbose=0)
-        for k, v in parts.items()
-    }
-    decode = time.perf_counter() - start
-    voices = {k: v.voice.nunique() for k, v in parts.items()}
-    return data, voices, built, decode
-
-
-def baseline_model(train_spectrograms, num_classes):
-    """The TensorFlow "simple audio recognition" tutorial's model, layer for layer."""
-    norm = keras.layers.Normalization()
-    norm.adapt(tf.data.Dataset.from_tensor_slices(train_spectrograms).batch(64))
-    model = keras.Sequential(
-        [
-            keras.Input(shape=train_spectrograms.shape[1:]),
-            keras.layers.Resizing(32, 32),
-            norm,
-            keras.layers.Conv2D(32, 3, activation="relu"),
-            keras.layers.Conv2D(64, 3, activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Dropout(0.25),
-            keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dropout(0.5),
-            keras.layers.Dense(num_classes),
-        ]
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
-
-
-def tutorial_spectrogram(waves):
-    """The tutorial's `get_spectrogram`: |STFT| (255-sample frames, hop 128), channel axis."""
-    spectrogram = tf.abs(tf.signal.stft(waves, frame_length=255, frame_step=128))
-    return spectrogram[..., tf.newaxis]
-
-
-def stacked(data, num_samples):
-    from mmcnn.audio import fit_length
-
-    return np.stack([fit_length(w, num_samples) for w in data.inputs])
-
-
-# The baseline's early stopping (the tutorial's: patience 2, last weights kept).
-BASELINE_STOPPING = dict(verbose=1, patience=2)
-
-
-def baseline_setup(data, batch_size=64, seed=SEED):
-    """`(model, train dataset, validation dataset, test spectrograms)` of the tutorial baseline:
-    its STFT computed once for every split of `data` (one-second clips)."""
-    keras.utils.set_random_seed(seed)
-    n = 16000
-    specs = {k: tutorial_spectrogram(stacked(d, n)).numpy() for k, d in data.items()}
-    model = baseline_model(specs["train"], len(data["train"].class_names))
-    train = (
-        tf.data.Dataset.from_tensor_slices((specs["train"], data["train"].labels))
-        .shuffle(len(specs["train"]), seed=seed)
-        .batch(batch_size)
-        .prefetch(2)
-    )
-    val = tf.data.Dataset.from_tensor_slices((specs["val"], data["val"].labels)).batch(batch_size)
-    return model, train, val, specs["test"]
-
-
-def run_baseline(data, epochs, batch_size=64, stopping=BASELINE_STOPPING, seed=SEED, verbose=2):
-    model, train, val, test_specs = baseline_setup(data, batch_size, seed=seed)
-    start = time.perf_counter()
-    history = model.fit(
-        train,
-        validation_data=val,
-        epochs=epochs,
-        verbose=verbose,
-        callbacks=[keras.callbacks.EarlyStopping(**stopping)],
-    )
-    train_time = time.perf_counter() - start
-    start = time.perf_counter()
-    logits = model.predict(test_specs, batch_size=batch_size, verbose=0)
-    predict_time = time.perf_counter() - start
-    accuracy = float(np.mean(np.argmax(logits, -1) == data["test"].labels))
-    return {
-        "accuracy": accuracy,
-        "train_time": train_time,
-        "epochs_run": len(history.history["loss"]),
-        "params": model.count_params(),
-        "train_clips_per_s": len(history.history["loss"]) * len(data["train"]) / train_time,
-        "predict_clips_per_s": len(data["test"]) / predict_time,
-    }
 
 
 def run_mmcnn(data, preset=None, epochs=None):
@@ -177,30 +55,6 @@ def run_mmcnn(data, preset=None, epochs=None):
         "config": clf.preset_config,
         "report": report,
     }
-
-
-def front_end_throughput(waves, batch_size=64, librosa_clips=300):
-    """Clips per second: in-graph log-mel (batched, compiled) vs per-clip librosa."""
-    layer = LogMelSpectrogram(
-        sample_rate=16000, n_fft=512, hop_length=160, n_mels=64, normalize="per_example"
-    )
-    fn = tf.function(lambda x: layer(x), jit_compile=False)
-    batches = [waves[i : i + batch_size] for i in range(0, len(waves), batch_size)]
-    fn(tf.constant(batches[0]))  # trace once
-    start = time.perf_counter()
-    for batch in batches:
-        fn(tf.constant(batch)).numpy()
-    graph = len(waves) / (time.perf_counter() - start)
-    subset = waves[:librosa_clips]
-    start = time.perf_counter()
-    for wave in subset:
-        mel = librosa.feature.melspectrogram(
-            y=wave, sr=16000, n_fft=512, hop_length=160, n_mels=64, center=True, pad_mode="constant"
-        )
-        db = librosa.power_to_db(mel, ref=1.0, top_db=80.0)
-        (db - db.mean()) / max(db.std(), 1e-6)
-    per_clip = len(subset) / (time.perf_counter() - start)
-    return graph, per_clip
 
 
 def write_report(path, argv, info, loads, runs, built, decode, front, total, baseline_epochs):
@@ -326,7 +180,7 @@ def main(argv=None):
     print(info, "load", before, flush=True)
     runs, decodes, built = [], [], None
     for name, train_voices in SETTINGS:
-        data, voices, built_now, decode = load_data(
+        data, voices, built_now, decode = load_speech(
             args.data, args.clips_per_word_per_voice, args.val_fraction, args.cache_dir, train_voices
         )
         built = built or built_now
@@ -340,7 +194,7 @@ def main(argv=None):
             {k: v for k, v in ours.items() if k not in ("report", "config")},
             flush=True,
         )
-        base = run_baseline(data, args.baseline_epochs)
+        base = run_audio_tutorial(data, args.baseline_epochs)
         print(name, "baseline", base, flush=True)
         runs.append((name, sizes, voices, ours, base))
     front = front_end_throughput(np.stack(data["test"].inputs).astype("float32"))

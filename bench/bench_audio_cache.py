@@ -20,25 +20,13 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from bench.common import EpochTimer, load_average, machine_line, publish  # noqa: E402
+from bench.datasets import synthetic_clips  # noqa: E402
+from bench.harness import EpochTimer, load_average, machine_line, publish  # noqa: E402
 
 CLIPS = 1920
 BATCH = 64
-SAMPLE_RATE = 16000
-
-
-def synthetic_clips(n, seed=0):
-    """`(waves, labels)`: 1 s tones of 10 pitches in white noise."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n)
-    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
-    waves = 0.3 * np.sin(2 * np.pi * (200 + 150 * labels[:, None]) * t) + 0.05 * rng.standard_normal(
-        (n, t.size)
-    )
-    return waves.astype("float32"), labels.astype("int32")
 
 
 def compiled(model):

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from bench.common import load_average, publish
+from bench.harness import load_average, publish
 
 WORK = "bench/_work/gnugo"
 

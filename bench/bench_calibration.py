@@ -10,11 +10,11 @@ it fits one temperature T on the validation split by minimising its negative log
   (15 equal-width bins, `mmcnn.explain.expected_calibration_error`), and the accuracy of both
   (identical by construction: dividing the logits by T > 0 changes no arg-max).
 
-Data and classifiers are bench_edge's (`bench.bench_edge.load_split` / `make_classifier`): Fashion-
-MNIST, espeak speech, fortunes. `--edge` also runs bench_edge's measure (`bench_edge.bench_modality`,
-unchanged: LiteRT float32/float16/dynamic/int8 and ONNX against Keras) on the *same* trained
-classifiers, so that each model is trained once for both measures, and writes its report to
-`--edge-out`.
+Data and classifiers are bench_edge's (`bench.datasets.load_split` /
+`bench.measures.edge_classifier`): Fashion-MNIST, espeak speech, fortunes. `--edge` also runs
+bench_edge's measure (`bench.measures.edge_measure`, unchanged: LiteRT float32/float16/dynamic/int8
+and ONNX against Keras) on the *same* trained classifiers, so that each model is trained once for
+both measures, and writes its report to `--edge-out`.
 
 Target (issue 18): ECE after scaling at most half of ECE before, or below 0.02.
 
@@ -38,8 +38,8 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench import bench_edge  # noqa: E402
-from bench.common import load_average, machine_line, write_results  # noqa: E402
+from bench import datasets, measures  # noqa: E402
+from bench.harness import load_average, machine_line, write_results  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "calibration.md")
 EDGE_RESULTS = os.path.join(os.path.dirname(__file__), "results", "edge.md")
@@ -62,15 +62,15 @@ def parse_epochs(values):
 
 
 def train_with_edge(modality, args, epochs, folder):
-    """bench_edge.bench_modality on one modality, keeping the classifier and splits it used.
+    """bench_edge's `measures.edge_measure` on one modality, keeping the classifier and splits it used.
 
-    bench_modality records a failed export as a row and goes on, but a file that exports and
+    edge_measure records a failed export as a row and goes on, but a file that exports and
     then fails in its runtime stops it: that failure is caught here and reported as a row (with
     the export failures before it; a variant that succeeded before it is in the log only), so
     that the calibration of the trained model is still measured."""
     captured = {"rows": []}
-    load_split, make_classifier = bench_edge.load_split, bench_edge.make_classifier
-    names = {(fmt, quantize): name for name, fmt, quantize in bench_edge.VARIANTS}
+    load_split, make_classifier = datasets.load_split, measures.edge_classifier
+    names = {(fmt, quantize): name for name, fmt, quantize in measures.VARIANTS}
 
     def capture_split(*a, **k):
         captured["splits"] = load_split(*a, **k)
@@ -101,10 +101,11 @@ def train_with_edge(modality, args, epochs, folder):
     edge_args = argparse.Namespace(
         demo_data=args.demo_data, speech_data=args.speech_data, limit=args.limit, epochs=epochs
     )
-    bench_edge.load_split, bench_edge.make_classifier = capture_split, capture_classifier
     start = time.perf_counter()
     try:
-        result = bench_edge.bench_modality(modality, edge_args, folder)
+        result = measures.edge_measure(
+            modality, edge_args, folder, load_split=capture_split, make_classifier=capture_classifier
+        )
     except Exception as error:  # noqa: BLE001 - a runtime failure is a result too
         if "clf" not in captured or "train_s" not in captured:
             raise
@@ -113,7 +114,7 @@ def train_with_edge(modality, args, epochs, folder):
         rows = list(captured["rows"])
         failure = "exported, then failed in its runtime: " + _error(error)
         rows.append({"variant": captured.get("variant"), "error": failure})
-        splits = [bench_edge._limit(p, args.limit) for p in captured["splits"]]
+        splits = [datasets.limit(p, args.limit) for p in captured["splits"]]
         result = {
             "modality": modality,
             "preset": clf.preset,
@@ -124,7 +125,6 @@ def train_with_edge(modality, args, epochs, folder):
             "stopped": _error(error),
         }
     finally:
-        bench_edge.load_split, bench_edge.make_classifier = load_split, make_classifier
         clf = captured.get("clf")
         if clf is not None:
             for attribute in ("fit", "export"):
@@ -132,8 +132,8 @@ def train_with_edge(modality, args, epochs, folder):
     result["edge_s"] = time.perf_counter() - start
     result["epochs"] = epochs
     result["precision"] = (captured["clf"].precision_used or {}).get("policy")
-    # bench_modality limits the splits it loads the same (seeded) way.
-    splits = [bench_edge._limit(part, args.limit) for part in captured["splits"]]
+    # edge_measure limits the splits it loads the same (seeded) way.
+    splits = [datasets.limit(part, args.limit) for part in captured["splits"]]
     return captured["clf"], splits, result
 
 
@@ -142,10 +142,10 @@ def _error(error):
 
 
 def train_only(modality, args, epochs):
-    train, val, test = bench_edge.load_split(modality, args.demo_data, args.speech_data)
-    train, val, test = (bench_edge._limit(p, args.limit) for p in (train, val, test))
+    train, val, test = datasets.load_split(modality, args.demo_data, args.speech_data)
+    train, val, test = (datasets.limit(p, args.limit) for p in (train, val, test))
     print(f"{modality}: train {len(train)}, val {len(val)}, test {len(test)}", flush=True)
-    clf = bench_edge.make_classifier(modality, train, epochs)
+    clf = measures.edge_classifier(modality, train, epochs)
     start = time.perf_counter()
     clf.fit(train, validation_data=val, verbose=2)
     return clf, (train, val, test), time.perf_counter() - start
@@ -252,7 +252,7 @@ def report(results, args, before_load, after_load):
 
 
 def edge_report(edge_results, args, before_load, after_load):
-    lines = bench_edge.report(edge_results, args, before_load, after_load)
+    lines = measures.edge_lines(edge_results, args, before_load, after_load)
     epochs = ", ".join(
         f"{r['modality']} {r['epochs'] or 'preset'} (dtype policy {r['precision']})" for r in edge_results
     )
@@ -261,7 +261,8 @@ def edge_report(edge_results, args, before_load, after_load):
             lines[i] = f"Command: `{args.command}`"
             lines.insert(
                 i + 1,
-                "\n`bench_edge.bench_modality` run unchanged through `bench/bench_calibration.py --edge` "
+                "\n`bench.measures.edge_measure` (bench_edge's measure) run unchanged through "
+                "`bench/bench_calibration.py --edge` "
                 f"(one training per modality for both measures); epochs: {epochs}. Environment: "
                 f"MMCNN_PRECISION={os.environ.get('MMCNN_PRECISION', '(unset)')}."
                 + (f"\n\n{args.code_note}" if args.code_note else ""),

@@ -3,9 +3,9 @@ whether the input pipeline keeps the device busy.
 
 Issue 17's GPU check, run by `bench/gpu_check.sh` (which also samples the GPU's utilisation
 with `nvidia-smi`); it runs on a CPU-only machine too. For each modality's default classifier
-and each precision (`float32`, `auto`), bench/bench_performance.py's `pipeline` measures the
-training step with the real input pipeline (`make_dataset` over PNG files, decoded waveforms,
-strings) against the same batches already in memory: the samples/s of the real pipeline is
+and each precision (`float32`, `auto`), bench/measures.py's `pipeline` (bench_performance's
+too) measures the training step with the real input pipeline (`make_dataset` over PNG files,
+decoded waveforms, strings) against the same batches already in memory: the samples/s of the real pipeline is
 what training gets, and a gap near zero means the pipeline keeps up with the device. The
 first epoch of each (tracing) is dropped; synthetic data (speed does not depend on it).
 
@@ -27,8 +27,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from bench.bench_performance import pipeline  # noqa: E402
-from bench.common import load_average, machine_line, publish  # noqa: E402
+from bench.harness import load_average, machine_line, publish  # noqa: E402
+from bench.measures import pipeline  # noqa: E402
 
 MODALITIES = ("image", "audio", "text")
 PRECISIONS = ("float32", "auto")

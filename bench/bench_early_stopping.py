@@ -1,6 +1,6 @@
 """Early stopping on small data: from which epoch should it watch the validation loss?
 
-The image default on N Fashion-MNIST images per class (bench/bench_small_data.py's draws, 10%
+The image default on N Fashion-MNIST images per class (`bench.datasets.draw`, as bench_small_data draws, 10%
 held out), its adapted schedule, with `fit(early_stopping=False)` and instead a
 `keras.callbacks.EarlyStopping(monitor="val_loss", patience=<the schedule's>,
 restore_best_weights=True, start_from_epoch=int(fraction * epochs))` for each fraction; the
@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench.bench_small_data import draw  # noqa: E402
+from bench.datasets import draw  # noqa: E402
 
 
 def main(argv=None):

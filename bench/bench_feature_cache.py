@@ -25,9 +25,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from bench.bench_audio_cache import synthetic_clips  # noqa: E402
-from bench.bench_performance import labeled, make_classifier, synthetic_texts  # noqa: E402
-from bench.common import EpochTimer, load_average, machine_line, median, publish  # noqa: E402
+from bench.datasets import labeled, synthetic_clips, synthetic_texts  # noqa: E402
+from bench.harness import EpochTimer, load_average, machine_line, median, publish  # noqa: E402
+from bench.measures import make_classifier  # noqa: E402
 
 CONFIGS = {
     # name: (modality, classifier kwargs, training examples, batch)

@@ -24,7 +24,8 @@ import time
 
 import numpy as np
 
-from bench.common import load_average, machine_info, mnist_convnet
+from bench.baselines import run_mnist_convnet
+from bench.harness import load_average, machine_info
 
 VALIDATION_SIZE = 5000
 
@@ -75,41 +76,6 @@ def run_mmcnn(x_train, y_train, x_test, y_test, class_names, args):
         "test_macro_f1": report["macro_f1"],
         "predict_sps": len(y_test) / eval_s,
         "per_class_f1": {name: scores["f1"] for name, scores in report["per_class"].items()},
-    }
-
-
-def run_keras_baseline(x_train, y_train, x_test, y_test):
-    """The Keras example `mnist_convnet`, with its own settings, on Fashion-MNIST."""
-    import keras
-
-    keras.utils.set_random_seed(0)
-    x_train = x_train.astype("float32")[..., None] / 255.0
-    x_test = x_test.astype("float32")[..., None] / 255.0
-    y_train_1h = keras.utils.to_categorical(y_train, 10)
-    model = mnist_convnet()
-    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-    epochs, batch_size = 15, 128
-    start = time.perf_counter()
-    history = model.fit(
-        x_train, y_train_1h, batch_size=batch_size, epochs=epochs, validation_split=0.1, verbose=2
-    )
-    train_s = time.perf_counter() - start
-    start = time.perf_counter()
-    probs = model.predict(x_test, batch_size=256, verbose=0)
-    eval_s = time.perf_counter() - start
-    train_n = int(len(x_train) * 0.9)
-    return {
-        "name": "Keras example mnist_convnet",
-        "settings": "epochs=15, batch_size=128, Adam (lr 1e-3), validation_split=0.1, no augmentation",
-        "params": model.count_params(),
-        "train_samples": train_n,
-        "epochs": epochs,
-        "train_s": train_s,
-        "train_sps": epochs * train_n / train_s,
-        "val_accuracy": history.history["val_accuracy"][-1],
-        "test_accuracy": float(np.mean(np.argmax(probs, -1) == y_test)),
-        "test_macro_f1": None,
-        "predict_sps": len(y_test) / eval_s,
     }
 
 
@@ -188,7 +154,7 @@ def main():
     machine["load_middle"] = load_average()
     print(results[0], flush=True)
     if not args.skip_baseline:
-        results.append(run_keras_baseline(x_train, y_train, x_test, y_test))
+        results.append(run_mnist_convnet(x_train, y_train, x_test, y_test))
         print(results[-1], flush=True)
     machine["load_after"] = load_average()
     command = "nice -n 0 .venv/bin/python -m bench.bench_image"

@@ -34,20 +34,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench.common import load_average, machine_line  # noqa: E402
+from bench.baselines import run_tfidf_multilabel  # noqa: E402
 from bench.data.debtags import SPLITS, apt_lists_snapshot, load_debtags  # noqa: E402
-from mmcnn.models.metrics import best_thresholds, multilabel_report  # noqa: E402
+from bench.harness import load_average, machine_line  # noqa: E402
+from mmcnn.models.metrics import best_thresholds  # noqa: E402
 from mmcnn.text import TextClassifier, from_dataframe  # noqa: E402
 
 SEED = 0
 NUM_TAGS = 30
-# Baseline settings tried on the validation split (mAP): scikit-learn's default token pattern
-# drops one-character words and punctuation ("C library", "C++"), the other keeps them.
-TOKEN_PATTERNS = {
-    "words of 2+ characters": r"(?u)\b\w\w+\b",
-    "words and punctuation": r"(?u)\w+|[^\w\s]+",
-}
-C_GRID = (1.0, 10.0, 100.0)
 # Tried beside the defaults (short name -> TextClassifier and fit arguments). When early stopping
 # watched the validation loss (until December 2026), the loss, dominated by the frequent tags, was
 # lowest at epoch 4 of 12 and training ended while rare keyword tags (works-with::audio,
@@ -75,59 +69,6 @@ def load_splits(quick=False):
     data = from_dataframe(frame[["text", "labels"]], class_names=frame.attrs["tags"], verbose=0)
     splits = {name: data.subset(np.flatnonzero(frame["split"].to_numpy() == name)) for name in SPLITS}
     return frame, splits
-
-
-def score(targets, scores, thresholds, class_names):
-    return multilabel_report(targets, scores, thresholds, class_names)
-
-
-def run_tfidf(train, val, test, quick=False):
-    """The baseline: settings picked on validation mAP, thresholds on validation, test report."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.multiclass import OneVsRestClassifier
-
-    names = train.class_names
-    y_train, y_val = train.target_matrix().astype(int), val.target_matrix()
-
-    def fit(pattern, c):
-        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=pattern)
-        model = OneVsRestClassifier(LogisticRegression(C=c, solver="liblinear"))
-        model.fit(vectorizer.fit_transform(train.inputs), y_train)
-        return vectorizer, model
-
-    def scores_of(fitted, data):
-        vectorizer, model = fitted
-        return model.predict_proba(vectorizer.transform(data.inputs))
-
-    grid = [("words and punctuation", 10.0)] if quick else [(p, c) for p in TOKEN_PATTERNS for c in C_GRID]
-    tried = []
-    start = time.perf_counter()
-    for pattern, c in grid:
-        report = score(y_val, scores_of(fit(TOKEN_PATTERNS[pattern], c), val), 0.5, names)
-        tried.append((pattern, c, report["mean_average_precision"]))
-        print(f"  TF-IDF {pattern}, C={c:g}: validation mAP {tried[-1][2]:.4f}", flush=True)
-    grid_s = time.perf_counter() - start
-    pattern, c, _ = max(tried, key=lambda item: item[2])
-    start = time.perf_counter()
-    fitted = fit(TOKEN_PATTERNS[pattern], c)
-    thresholds = best_thresholds(y_val, scores_of(fitted, val))
-    train_s = time.perf_counter() - start
-    start = time.perf_counter()
-    test_scores = scores_of(fitted, test)
-    predict_s = time.perf_counter() - start
-    return dict(
-        name=f"TF-IDF word 1-2-grams ({pattern}) + one-vs-rest logistic regression (C={c:g})",
-        short="TF-IDF + LR",
-        report=score(test.target_matrix(), test_scores, thresholds, names),
-        val_report=score(y_val, scores_of(fitted, val), thresholds, names),
-        train_s=train_s,
-        predict_rate=len(test) / predict_s,
-        epochs="-",
-        params=f"{len(fitted[0].vocabulary_)} features",
-        tried=tried,
-        grid_s=grid_s,
-    )
 
 
 class EpochPrinter(keras.callbacks.Callback):
@@ -231,7 +172,7 @@ def main():
     print(f"train {len(train)}, validation {len(val)}, test {len(test)}, {len(tags)} tags", flush=True)
     epochs = QUICK["epochs"] if args.quick else None
 
-    results = [run_tfidf(train, val, test, quick=args.quick)]
+    results = [run_tfidf_multilabel(train, val, test, quick=args.quick)]
     print(f"{results[-1]['name']}: {results[-1]['train_s']:.1f} s", flush=True)
     load_mid = load_average()
     results.append(run_mmcnn(train, val, test, "mmcnn TextClassifier() defaults", "mmcnn", epochs=epochs))

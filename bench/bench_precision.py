@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from bench.common import load_average, machine_line, write_results
+from bench.harness import load_average, machine_line, write_results
 
 
 def train_once(precision, seed, data, val, test, epochs):

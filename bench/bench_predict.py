@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import load_average, machine_line, publish  # noqa: E402
 from bench.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist  # noqa: E402
+from bench.harness import load_average, machine_line, publish  # noqa: E402
 
 
 def _timed(fn):

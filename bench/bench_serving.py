@@ -16,8 +16,6 @@ Run from the repository root (writes bench/results/serving.md):
 """
 
 import argparse
-import csv
-import io
 import os
 import shutil
 import tempfile
@@ -28,113 +26,13 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import soundfile  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from PIL import Image  # noqa: E402
 
-import mmcnn  # noqa: E402
-import mmcnn.audio  # noqa: E402
-import mmcnn.image  # noqa: E402
-import mmcnn.text  # noqa: E402
-from bench.common import load_average, machine_info, write_results  # noqa: E402
+from bench.harness import load_average, machine_info, serve_call, time_calls, write_results  # noqa: E402
+from bench.measures import cases  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "serving.md")
-DEMO_TEXT = os.path.join(os.path.dirname(mmcnn.__file__), "demo_data", "text", "train.csv")
-
-
 SEED = 0
-
-
-def time_calls(call, max_calls, max_seconds, warmup=5):
-    """Seconds per call: `call()` repeated until `max_calls` or `max_seconds`, after warm-up."""
-    for _ in range(warmup):
-        call()
-    times = []
-    start = time.perf_counter()
-    while len(times) < max_calls and time.perf_counter() - start < max_seconds:
-        t = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t)
-    return np.asarray(times)
-
-
-def serve_call(signature, name, batch):
-    tensor = tf.constant(batch)
-
-    def call():
-        outputs = signature(**{name: tensor})
-        return {k: v.numpy() for k, v in outputs.items()}
-
-    return call
-
-
-def png(array):
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def jpeg(array):
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def wav(samples, rate):
-    buffer = io.BytesIO()
-    soundfile.write(buffer, samples, rate, subtype="PCM_16", format="WAV")
-    return buffer.getvalue()
-
-
-def cases(rng):
-    """(modality, classifier, [(signature, input name, one example, description)], raw predict input)."""
-    image = mmcnn.image.ImageClassifier(num_classes=10)
-    smooth = (np.linspace(0, 255, 256)[None, :, None] * np.ones((256, 1, 3))).astype(np.uint8)
-    photo = np.clip(smooth + rng.integers(0, 40, smooth.shape), 0, 255).astype(np.uint8)
-    small = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    yield (
-        "image",
-        image,
-        [
-            ("serving_default", "image_bytes", png(small), "32x32 PNG"),
-            ("serving_default", "image_bytes", jpeg(photo), "256x256 JPEG"),
-            ("pixels", "pixels", rng.uniform(0, 255, (64, 64, 3)).astype("float32"), "64x64x3 float pixels"),
-            ("features", "pixels", rng.uniform(0, 255, (32, 32, 3)).astype("float32"), "32x32x3 model input"),
-        ],
-        [png(small)],
-    )
-
-    audio = mmcnn.audio.AudioClassifier(num_classes=10)
-    rate = audio.sample_rate
-    one_second = (0.2 * rng.standard_normal(rate)).astype("float32")
-    three_seconds = (0.2 * rng.standard_normal(3 * rate)).astype("float32")
-    yield (
-        "audio",
-        audio,
-        [
-            ("serving_default", "waveform", one_second, "1 s waveform (1 window)"),
-            ("serving_default", "waveform", three_seconds, "3 s waveform (5 windows)"),
-            ("wav", "wav_bytes", wav(one_second, rate), "1 s 16-bit WAV"),
-            ("features", "waveform", one_second, "1 s clip, model input"),
-        ],
-        [one_second],
-    )
-
-    text = mmcnn.text.TextClassifier(num_classes=5)
-    with open(DEMO_TEXT, encoding="utf-8") as f:
-        texts = [row["text"] for row in csv.DictReader(f)]
-    text.adapt(texts)
-    sample = max(texts[:200], key=len)
-    ids = text.tokenizer(tf.constant([sample])).numpy()[0]
-    yield (
-        "text",
-        text,
-        [
-            ("serving_default", "texts", sample.encode(), f"{len(sample.split())}-word text"),
-            ("features", "token_ids", ids, f"{len(ids)} token ids"),
-        ],
-        [sample],
-    )
 
 
 def main(argv=None):

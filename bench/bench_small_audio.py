@@ -31,7 +31,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.common import load_average, machine_line, median, parse_candidate, publish  # noqa: E402
+from bench.baselines import run_audio_tutorial  # noqa: E402
+from bench.harness import load_average, machine_line, median, parse_candidate, publish  # noqa: E402
 
 VALIDATION_FRACTION = 0.2
 
@@ -62,10 +63,8 @@ def load_splits(out_dir, seed):
 
 
 def run_tutorial(data, seed, epochs, patience, restore_best):
-    from bench.bench_audio import run_baseline
-
     stopping = dict(patience=patience, restore_best_weights=restore_best)
-    result = run_baseline(data, epochs, stopping=stopping, seed=seed, verbose=0)
+    result = run_audio_tutorial(data, epochs, stopping=stopping, seed=seed, verbose=0)
     return {k: result[k] for k in ("accuracy", "params")} | {
         "seconds": result["train_time"],
         "epochs": result["epochs_run"],

@@ -27,16 +27,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from bench.common import load_average, machine_line, parse_candidate, publish  # noqa: E402
+from bench.datasets import draw  # noqa: E402
+from bench.harness import load_average, machine_line, parse_candidate, publish  # noqa: E402
 
 SHOTS = (10, 25, 50, 100, 400)
-
-
-def draw(x, y, per_class, seed):
-    rng = np.random.default_rng(seed)
-    picks = [rng.choice(np.flatnonzero(y == c), per_class, replace=False) for c in range(10)]
-    keep = np.sort(np.concatenate(picks))
-    return x[keep], y[keep]
 
 
 def train_and_score(x, y, test, names, schedule, seed, kwargs):

@@ -25,7 +25,7 @@ import time
 import numpy as np
 from scipy import ndimage
 
-from bench.common import load_average, publish
+from bench.harness import load_average, publish
 
 CANVAS = 42
 

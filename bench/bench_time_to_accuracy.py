@@ -43,7 +43,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench.common import load_average, machine_line, mnist_convnet, parse_candidate, publish  # noqa: E402
+from bench import baselines  # noqa: E402
+from bench.baselines import mnist_convnet  # noqa: E402
+from bench.datasets import load_speech, split_fortunes  # noqa: E402
+from bench.harness import load_average, machine_line, parse_candidate, publish  # noqa: E402
 
 VALIDATION_SIZE = 5000
 TARGET_ACCURACY = 0.93
@@ -188,20 +191,19 @@ def image_task(quick, keras_epochs):
 def audio_task(quick, data_dir, train_voices):
     """Synthesised speech commands, unseen test voices (bench/bench_audio.py); the TensorFlow
     simple-audio tutorial's model on its STFT, computed once before training."""
-    from bench import bench_audio
     from mmcnn.audio import AudioClassifier
 
-    data, _, _, _ = bench_audio.load_data(data_dir, 1, 0.1, None, train_voices)
+    data, _, _, _ = load_speech(data_dir, 1, 0.1, None, train_voices)
     if quick:
         data = {k: d.subset(np.arange(min(len(d), 200))) for k, d in data.items()}
 
     def baseline():
-        model, train, val, test_specs = bench_audio.baseline_setup(data)
-        stopping = keras.callbacks.EarlyStopping(**bench_audio.BASELINE_STOPPING)
+        model, train, val, test_specs = baselines.audio_tutorial_setup(data)
+        stopping = keras.callbacks.EarlyStopping(**baselines.AUDIO_TUTORIAL_STOPPING)
         epochs = 2 if quick else 30
         return run_baseline(
             "TF simple-audio tutorial CNN",
-            f"bench/bench_audio.py: Adam, batch 64, up to {epochs} epochs, early stopping (patience 2), "
+            f"bench/baselines.py: Adam, batch 64, up to {epochs} epochs, early stopping (patience 2), "
             "float32, STFT precomputed",
             model,
             lambda callbacks: model.fit(
@@ -224,22 +226,21 @@ def audio_task(quick, data_dir, train_voices):
 
 def text_task(quick):
     """The fortunes corpus (bench/bench_text.py); the Keras "text classification from scratch" CNN."""
-    from bench import bench_text
     from mmcnn.text import TextClassifier
 
-    train, val, test = bench_text.split_data()
+    train, val, test = split_fortunes()
     if quick:
         sizes = ((train, 1000), (val, 300), (test, 300))
         train, val, test = (d.subset(np.arange(min(len(d), n))) for d, n in sizes)
 
     def baseline():
-        model = bench_text.keras_scratch_model(train)
-        stopping = keras.callbacks.EarlyStopping(**bench_text.KERAS_SCRATCH_STOPPING)
-        ds = bench_text.keras_scratch_dataset
+        model = baselines.keras_scratch_model(train)
+        stopping = keras.callbacks.EarlyStopping(**baselines.KERAS_SCRATCH_STOPPING)
+        ds = baselines.keras_scratch_dataset
         epochs = 2 if quick else 10
         return run_baseline(
             "Keras 'text classification from scratch' CNN",
-            f"bench/bench_text.py: Adam, batch 32, up to {epochs} epochs, early stopping (patience 2, best "
+            f"bench/baselines.py: Adam, batch 32, up to {epochs} epochs, early stopping (patience 2, best "
             "weights), float32",
             model,
             lambda callbacks: model.fit(

@@ -35,82 +35,17 @@ preset (well under a minute) to check the script.
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 
 import numpy as np
 
-from bench.common import load_average, machine_line
+from bench.datasets import SOURCE_CLASSES, TARGET_CLASSES, subset
+from bench.harness import command_line, load_average, machine_line
+from bench.measures import KINDS, compare_kinds, kind_arguments, shots_table
 
-SOURCE_CLASSES = [0, 1, 2, 3, 4]
-TARGET_CLASSES = [5, 6, 7, 8, 9]
 SHOTS = (10, 25, 100)
 IMBALANCED = (1000, 400, 150, 60, 25)  # training images of classes 5..9
-KINDS = ("scratch", "fine-tuned", "fine-tuned, no freeze")
-
-
-def kind_arguments(kind, source_path, learning_rate):
-    """The classifier arguments of one kind of run in `KINDS` (`learning_rate`: the preset's)."""
-    if kind == "scratch":
-        return {}
-    if kind == "fine-tuned":
-        return {"init_from": source_path}
-    if kind == "fine-tuned, no freeze":
-        return {"init_from": source_path, "freeze_epochs": 0, "fine_tune_learning_rate": learning_rate}
-    raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
-
-
-def command_line(module):
-    """The command that ran this process, with its niceness, for a results file."""
-    return f"nice -n {os.nice(0)} .venv/bin/python -m {module} {' '.join(sys.argv[1:])}".rstrip()
-
-
-def _spread(values, digits=4, scale=1.0, sign=""):
-    """`"mean (min to max)"` of `values` times `scale`; just the value when there is one."""
-    values = scale * np.asarray(values, dtype=float)
-    shown = [f"{v:{sign}.{digits}f}" for v in (values.mean(), values.min(), values.max())]
-    return shown[0] if len(values) == 1 else f"{shown[0]} ({shown[1]} to {shown[2]})"
-
-
-def shots_table(rows, shots, kinds, heading):
-    """Markdown lines: for each number of examples per class and each kind of run, the test
-    accuracy (mean, min to max over draws), its gain over `kinds[0]` in points (paired by draw),
-    the mean macro-F1 and the mean training seconds.
-
-    `rows`: dicts with `shots`, and per kind `(accuracy, macro_f1)` under the kind's name and
-    the training time under `"<kind>_seconds"`; `heading`: the first column's title."""
-    lines = [
-        f"| {heading} | run | test accuracy | gain over {kinds[0]} (points) | macro-F1 | training s |",
-        "|---|---|---|---|---|---|",
-    ]
-    for n in shots:
-        group = [r for r in rows if r["shots"] == n]
-        if not group:
-            continue
-        base = [r[kinds[0]][0] for r in group]
-        for kind in kinds:
-            accuracy = [r[kind][0] for r in group]
-            gain = "" if kind == kinds[0] else _spread(np.subtract(accuracy, base), 1, 100, "+")
-            lines.append(
-                f"| {n} | {kind} | {_spread(accuracy)} | {gain} "
-                f"| {np.mean([r[kind][1] for r in group]):.4f} "
-                f"| {np.mean([r[kind + '_seconds'] for r in group]):.0f} |"
-            )
-    return lines
-
-
-def subset(x, y, classes, per_class=None, seed=0, counts=None):
-    """Images of `classes` (relabelled 0..n-1): all, `per_class` each, or `counts[i]` of class i."""
-    rng = np.random.default_rng(seed)
-    keep = []
-    for i, c in enumerate(classes):
-        index = np.flatnonzero(y == c)
-        n = counts[i] if counts is not None else per_class
-        keep.append(index if n is None else rng.choice(index, n, replace=False))
-    keep = np.sort(np.concatenate(keep))
-    relabel = {c: i for i, c in enumerate(classes)}
-    return x[keep], np.array([relabel[v] for v in y[keep]])
 
 
 def make_classifier(names, args, batch_size=None, **kwargs):
@@ -125,24 +60,6 @@ def make_classifier(names, args, batch_size=None, **kwargs):
         seed=kwargs.pop("seed", 0),
         **kwargs,
     )
-
-
-def compare_kinds(make, train, test, kinds, record=None):
-    """One draw: for each kind, `make(kind)` trained on `train` and scored on `test`.
-
-    Returns `{kind: (accuracy, macro-F1), f"{kind}_seconds": training seconds}`,
-    plus what `record(kind, clf)` returns (a dict) for each kind."""
-    result = {}
-    for kind in kinds:
-        clf = make(kind)
-        start = time.perf_counter()
-        clf.fit(train, verbose=0)
-        result[f"{kind}_seconds"] = time.perf_counter() - start
-        report = clf.evaluate(test)
-        result[kind] = (report["accuracy"], report["macro_f1"])
-        if record is not None:
-            result.update(record(kind, clf))
-    return result
 
 
 def score(clf, x, y, names):

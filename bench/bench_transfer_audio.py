@@ -2,7 +2,7 @@
 
 Audio part of the measure of issue 16. Data: the espeak-ng spoken commands
 (`bench.data.speech`), split by voice exactly as in `bench/bench_audio.py`
-(`load_data`: the test voices are never heard in training; 10 % of the
+(`bench.datasets.load_speech`: the test voices are never heard in training; 10 % of the
 training voices are held out as validation voices). Trains an
 `AudioClassifier` on the five source words (`SOURCE_WORDS`) from every
 remaining training voice (the validation voices' clips of those words for
@@ -39,8 +39,9 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench.bench_transfer import KINDS, command_line, compare_kinds, kind_arguments, shots_table  # noqa: E402
-from bench.common import load_average, machine_line, write_results  # noqa: E402
+from bench.datasets import load_speech  # noqa: E402
+from bench.harness import command_line, load_average, machine_line, write_results  # noqa: E402
+from bench.measures import KINDS, compare_kinds, kind_arguments, shots_table  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "transfer_audio.md")
 # The first and the last five of `bench.data.speech.WORDS`.
@@ -179,11 +180,9 @@ def main():
         if args.out == RESULTS:
             args.out = os.path.join(tempfile.gettempdir(), "mmcnn-bench-transfer-audio-quick.md")
 
-    from bench.bench_audio import load_data
-
     loads = [load_average()]
     start = time.perf_counter()
-    data, voices, _, decode = load_data(args.data, 1, 0.1, args.cache_dir, args.train_voices)
+    data, voices, _, decode = load_speech(args.data, 1, 0.1, args.cache_dir, args.train_voices)
     print(f"data: {voices} voices, {decode:.1f} s to load", flush=True)
     test = select(data["test"], TARGET_WORDS)
     with tempfile.TemporaryDirectory() as folder:

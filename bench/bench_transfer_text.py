@@ -40,8 +40,9 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench.bench_transfer import KINDS, command_line, compare_kinds, kind_arguments, shots_table  # noqa: E402
-from bench.common import load_average, machine_line, write_results  # noqa: E402
+from bench.datasets import select_texts  # noqa: E402
+from bench.harness import command_line, load_average, machine_line, write_results  # noqa: E402
+from bench.measures import KINDS, compare_kinds, kind_arguments, shots_table  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "transfer_text.md")
 SHOTS = (20, 100)
@@ -50,25 +51,10 @@ TEXT_KINDS = (*KINDS, NEW_VOCABULARY)
 
 
 def text_kind_arguments(kind, source_path, learning_rate):
-    """`bench_transfer.kind_arguments`, and the warm start that relearns its vocabulary."""
+    """`bench.measures.kind_arguments`, and the warm start that relearns its vocabulary."""
     if kind == NEW_VOCABULARY:
         return {"init_from": source_path, "relearn_vocabulary": True}
     return kind_arguments(kind, source_path, learning_rate)
-
-
-def select(frame, classes, per_class=None, seed=0):
-    """`LabeledData` of the texts of `classes` (in that order): all, or `per_class` of each, drawn."""
-    from mmcnn.text import from_arrays
-
-    rng = np.random.default_rng(seed)
-    texts, labels = [], []
-    for name in classes:
-        rows = frame.index[frame["label"] == name].to_numpy()
-        if per_class is not None:
-            rows = np.sort(rng.choice(rows, per_class, replace=False))
-        texts += frame.loc[rows, "text"].tolist()
-        labels += [name] * len(rows)
-    return from_arrays(texts, labels, class_names=list(classes))
 
 
 def make_classifier(classes, args, **kwargs):
@@ -78,7 +64,7 @@ def make_classifier(classes, args, **kwargs):
 
 
 def train_source(frame, classes, args, path):
-    train, val = select(frame, classes).split(0.1, seed=0)
+    train, val = select_texts(frame, classes).split(0.1, seed=0)
     clf = make_classifier(classes, args, epochs=args.source_epochs, seed=0)
     start = time.perf_counter()
     history = clf.fit(train, validation_data=val, verbose=2)
@@ -101,7 +87,7 @@ def few_shot(frame, classes, test, args, source_path):
     rows = []
     for shots in args.shots:
         for seed in range(args.seeds):
-            train = select(frame, classes, per_class=shots, seed=seed)
+            train = select_texts(frame, classes, per_class=shots, seed=seed)
 
             def make(kind, seed=seed):
                 return make_classifier(
@@ -210,7 +196,7 @@ def main():
     train_frame, test_frame = load_fortunes(max_per_class=args.max_per_class)
     names = sorted(train_frame["label"].unique())
     classes = (names[0::2], names[1::2])
-    test = select(test_frame, classes[1])
+    test = select_texts(test_frame, classes[1])
     sizes = {"train": len(train_frame), "test": len(test_frame), "target_test": len(test)}
     with tempfile.TemporaryDirectory() as folder:
         source_path = os.path.join(folder, "source.keras")

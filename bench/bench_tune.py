@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from bench.common import load_average, machine_line, write_results
+from bench.harness import load_average, machine_line, write_results
 
 MODALITIES = ("image", "audio", "text")
 DEMO_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mmcnn", "demo_data")

@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from bench.common import load_average, machine_line, publish  # noqa: E402
+from bench.harness import load_average, machine_line, publish  # noqa: E402
 
 # name -> (freeze_epochs, fine-tuning rate as a factor of the preset's; None: the library's default)
 VARIANTS = {
@@ -59,8 +59,8 @@ def variant_arguments(variant, source_path, learning_rate, epochs):
 def image_task(quick):
     """`(make_classifier, source data, draw(per_class, seed), validation, test, shots)` for images."""
     import mmcnn.image as mi
-    from bench.bench_transfer import SOURCE_CLASSES, TARGET_CLASSES, subset
     from bench.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
+    from bench.datasets import SOURCE_CLASSES, TARGET_CLASSES, subset
 
     (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
     source_names = [CLASS_NAMES[c] for c in SOURCE_CLASSES]
@@ -102,8 +102,8 @@ def image_task(quick):
 
 def text_task(quick):
     import mmcnn.text as mt
-    from bench.bench_transfer_text import select
     from bench.data.fortunes import load_fortunes
+    from bench.datasets import select_texts
 
     train_frame, test_frame = load_fortunes(max_per_class=100 if quick else 600)
     all_names = sorted(train_frame["label"].unique())
@@ -117,15 +117,15 @@ def text_task(quick):
         return mt.TextClassifier(class_names=list(class_names), **kwargs)
 
     def draw(per_class, seed):
-        return select(pool, names, per_class=per_class, seed=seed)
+        return select_texts(pool, names, per_class=per_class, seed=seed)
 
     return (
         make,
-        select(train_frame, source_names),
+        select_texts(train_frame, source_names),
         names,
         draw,
-        select(train_frame.loc[val_rows], names),
-        select(test_frame, names),
+        select_texts(train_frame.loc[val_rows], names),
+        select_texts(test_frame, names),
     )
 
 

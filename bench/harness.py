@@ -1,20 +1,30 @@
-"""Shared helpers of the benchmark scripts: machine description, load, timing, memory.
+"""The benchmark harness: machine description, load, timers, memory, publishing a report.
 
-    from bench.common import machine_info, machine_line, load_average, EpochTimer, peak_rss_mb
+    from bench.harness import machine_info, machine_line, load_average, EpochTimer, publish
+
+Every benchmark (`bench/bench_*.py`) imports this module, `bench.baselines` (the models mmcnn
+is compared with) and `bench.datasets` (the data), and `bench.measures` where two benchmarks
+run the same measurement; a benchmark never imports another benchmark.
 
 - `machine_info()` / `machine_line()`: CPU count and model, CPU vector features, Python and
   library versions, as a dict or one markdown-ready sentence.
 - `load_average()`: the 1/5/15-minute load average as a string (the machine is shared: record
-  it before and after every timed section).
+  it before and after every timed section); `Section`: a timed section that records it.
 - `EpochTimer`: a Keras callback that records each epoch's wall time, steps and samples/s.
+- `time_calls(call, ...)` / `serve_call(signature, name, batch)`: seconds per call of a function
+  (an exported signature) after warm-up.
+- `memory_dataset(batches)`: batches already in memory, one slice per step.
 - `peak_rss_mb()`: this process's peak resident memory so far.
 - `median(values)`, `percentile(values, q)`: plain statistics on lists of timings.
+- `publish(lines, out, quick)` / `write_results(path, lines)`: print and write a report;
+  `command_line(module)`: the command that ran this process; `parse_candidate(text)`.
 """
 
 import ast
 import os
 import platform
 import resource
+import sys
 import time
 
 import numpy as np
@@ -100,6 +110,63 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def log(message):
+    print(message, flush=True)
+
+
+class Section:
+    """Records the load average at the start and end of a timed section.
+
+    `loads[name]` becomes `(load before, load after, seconds)`."""
+
+    def __init__(self, name, loads):
+        self.name, self.loads = name, loads
+
+    def __enter__(self):
+        self.start_load, self.start = load_average(), time.perf_counter()
+        log(f"== {self.name} (load {self.start_load})")
+        return self
+
+    def __exit__(self, *exc):
+        self.loads[self.name] = (self.start_load, load_average(), time.perf_counter() - self.start)
+        log(f"== {self.name} done in {self.loads[self.name][2]:.0f} s (load {self.loads[self.name][1]})")
+
+
+def time_calls(call, max_calls, max_seconds, warmup=5):
+    """Seconds per call: `call()` repeated until `max_calls` or `max_seconds`, after warm-up."""
+    for _ in range(warmup):
+        call()
+    times = []
+    start = time.perf_counter()
+    while len(times) < max_calls and time.perf_counter() - start < max_seconds:
+        t = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t)
+    return np.asarray(times)
+
+
+def serve_call(signature, name, batch):
+    """A call of an exported signature on `batch` (its input `name`), outputs fetched to NumPy."""
+    import tensorflow as tf
+
+    tensor = tf.constant(batch)
+
+    def call():
+        outputs = signature(**{name: tensor})
+        return {k: v.numpy() for k, v in outputs.items()}
+
+    return call
+
+
+def memory_dataset(batches):
+    """The same batches, already in memory: one slice per step, nothing else to do."""
+    import tensorflow as tf
+
+    xs = tf.stack([b[0] for b in batches])
+    ys = tf.stack([b[1] for b in batches])
+    return tf.data.Dataset.from_tensor_slices((xs, ys))
+
+
 def median(values):
     return float(np.median(np.asarray(values, dtype=float)))
 
@@ -168,24 +235,6 @@ class EpochTimer(_keras_callback_base()):
         return median([e["samples_per_s"] for e in kept])
 
 
-def mnist_convnet():
-    """The Keras example `mnist_convnet`'s model, layer for layer (28x28x1 in, 10 softmax out)."""
-    import keras
-
-    return keras.Sequential(
-        [
-            keras.Input(shape=(28, 28, 1)),
-            keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-            keras.layers.MaxPooling2D(pool_size=(2, 2)),
-            keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-            keras.layers.MaxPooling2D(pool_size=(2, 2)),
-            keras.layers.Flatten(),
-            keras.layers.Dropout(0.5),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
-
-
 def write_results(path, lines):
     """Writes a results file (markdown lines), creating its folder."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -201,6 +250,11 @@ def publish(lines, out=None, quick=False):
     print("\n".join(lines))
     if out:
         write_results(out, lines)
+
+
+def command_line(module):
+    """The command that ran this process, with its niceness, for a results file."""
+    return f"nice -n {os.nice(0)} .venv/bin/python -m {module} {' '.join(sys.argv[1:])}".rstrip()
 
 
 def parse_candidate(text):
