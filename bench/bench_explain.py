@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from bench.common import load_average, machine_line, publish  # noqa: E402
+from bench.harness import load_average, machine_line, publish  # noqa: E402
 
 SEED = 0
 MODALITIES = ("image", "image-multilabel", "audio", "text")

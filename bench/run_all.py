@@ -61,6 +61,7 @@ BENCHMARKS = {
         "device",
         "feature_cache",
         "audio_cache",
+        "explain",
     )
 }
 MERGED = ("image", "audio", "text", "serving", "performance", "board", "spatial_transformer")
