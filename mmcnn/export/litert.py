@@ -168,10 +168,7 @@ def export_litert(
         if check_data is None or not len(check_data):
             agreement = "no held-out data given (pass check_data=, the validation split)"
         else:
-            interpreter = _tf_interpreter(data)
-            agreement = check_agreement(
-                clf, lambda x: run_tflite(interpreter, x), check_data, quantize, what, seed=seed
-            )
+            agreement = _check(clf, data, check_data, quantize, what, seed)
         logger.info(agreement_line(agreement, what))
         document = edge_document(clf, endpoint, "litert", quantize, **_io_details(data))
         document["agreement"] = agreement
@@ -224,6 +221,28 @@ def calibration_examples(clf, data, size=300, seed=0):
     for x, _ in clf.make_dataset(data.subset(indices), batch_size=32):
         rows.extend(np.asarray(clf.edge_inputs(x)))
     return rows
+
+
+def _check(clf, data, check_data, quantize, what, seed):
+    """The file's agreement with the Keras model, run in `ai_edge_litert` (what devices run) where it
+    is installed, else in TensorFlow's interpreter, whose int8 kernels refuse some inputs that
+    LiteRT's accept (a DIV by a quantized zero): then the check is skipped and says why."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        with quiet_native():
+            interpreter = Interpreter(model_content=data)
+            interpreter.allocate_tensors()
+        fallback = False
+    except ImportError:
+        interpreter, fallback = _tf_interpreter(data), True
+    try:
+        run = lambda x: run_tflite(interpreter, x)  # noqa: E731
+        return check_agreement(clf, run, check_data, quantize, what, seed=seed)
+    except RuntimeError as error:
+        if not fallback:
+            raise ExportError(f"the converted {what} fails in ai_edge_litert: {error}") from error
+        return f'TensorFlow\'s interpreter cannot run it ({error}); install "mmcnn[lite]" to check it'
 
 
 def _converter(saved_model):
