@@ -10,6 +10,7 @@ converted file in its runtime next to the run's Keras model.
 import json
 import logging
 import os
+import warnings
 
 from mmcnn.runs.run_dir import RunDir
 from mmcnn.runs.train import load_data, load_run
@@ -94,7 +95,14 @@ def export_run(run_dir, out=None, format="saved_model", quantize=None, overwrite
         if check_data is None:
             logger.warning("the exported file is not checked against the Keras model: %s", why)
         kwargs["check_data"] = check_data
-    path = export(clf, out, format=format, quantize=quantize, overwrite=overwrite, **kwargs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        path = export(clf, out, format=format, quantize=quantize, overwrite=overwrite, **kwargs)
+    for warning in caught:  # mmcnn's own warnings (few calibration examples) as `mmcnn: ...` lines
+        if issubclass(warning.category, UserWarning):
+            logger.warning("%s", warning.message)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     if format in CHECKED_FORMATS and kwargs["check_data"] is not None:
         from mmcnn.export.agreement import agreement_line
         from mmcnn.export.edge import read_edge_document
