@@ -9,11 +9,17 @@ line (a real TensorFlow error included) passes through unchanged.
 
 `quiet_import()` filters while TensorFlow is imported (what `import mmcnn`
 does); `filter_stderr()` filters for the rest of the process (what the `mmcnn`
-command does). `MMCNN_VERBOSE=1` (or `mmcnn --verbose`) turns both off.
+command does). `quiet_native()` drops everything that native code (the LiteRT
+converter and interpreter, tf2onnx) prints inside a block: their log lines
+(`fully_quantize: 0, ...`, `Created TensorFlow Lite XNNPACK delegate`, errors
+tf2onnx logs and recovers from) are no news to the user of a successful
+export, and a failure reaches the caller as an exception. `MMCNN_VERBOSE=1`
+(or `mmcnn --verbose`) turns all three off.
 """
 
 import atexit
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -93,6 +99,43 @@ def quiet_import():
             if kept:
                 sys.stderr.write(kept)
                 sys.stderr.flush()
+
+
+# Python loggers of the converters, silenced inside `quiet_native` (tf2onnx logs errors it recovers from).
+NATIVE_LOGGERS = ("tf2onnx", "absl", "tensorflow")
+
+
+@contextlib.contextmanager
+def quiet_native():
+    """Drops what is printed to file descriptors 1 and 2, and the converters' Python log records, inside
+    the block (nothing is dropped under `MMCNN_VERBOSE=1`)."""
+    if verbose():
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in NATIVE_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    try:
+        saved = [os.dup(1), os.dup(2)]
+    except OSError:  # no usable stdout/stderr (a daemon): nothing to drop
+        yield
+        return
+    with open(os.devnull, "wb") as sink:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd in (1, 2):
+            os.dup2(sink.fileno(), fd)
+        for logger in loggers:
+            logger.setLevel(logging.CRITICAL + 1)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in zip((1, 2), saved):
+                os.dup2(copy, fd)
+                os.close(copy)
 
 
 class _Filter:

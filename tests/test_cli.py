@@ -363,7 +363,7 @@ def test_metrics_record_what_loading_changed(trained):
 def test_export_litert_int8_and_evaluate_the_file(trained, tmp_path):
     out = tmp_path / "model_int8.tflite"
     result = run("export", str(trained["out"]), "--format", "litert", "--quantize", "int8", "--out", str(out))
-    assert out.is_file() and (tmp_path / "labels.txt").read_text().split() == ["bright", "dark"]
+    assert out.is_file() and (tmp_path / "model_int8.labels.txt").read_text().split() == ["bright", "dark"]
     assert "exported to" in result.stdout
     # An existing file is kept without --overwrite.
     again = run("export", str(trained["out"]), "--format", "litert", "--out", str(out), check=False)

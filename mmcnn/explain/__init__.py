@@ -13,6 +13,8 @@ See `docs/explain.md`.
 
 from mmcnn.explain.calibration import (
     ECE_BINS,
+    MIN_CALIBRATION_EXAMPLES,
+    TEMPERATURE_BOUNDS,
     calibration_summary,
     expected_calibration_error,
     fit_temperature,
@@ -20,6 +22,7 @@ from mmcnn.explain.calibration import (
     negative_log_likelihood,
     reliability_bins,
     scale_probabilities,
+    temperature_fit_note,
     temperature_layer,
 )
 from mmcnn.explain.explainer import TOP_CLASSES, class_ids_for, explain_classifier
@@ -27,6 +30,8 @@ from mmcnn.explain.gradcam import empty_maps, feature_layer, grad_cam, head_laye
 
 __all__ = [
     "ECE_BINS",
+    "MIN_CALIBRATION_EXAMPLES",
+    "TEMPERATURE_BOUNDS",
     "TOP_CLASSES",
     "calibration_summary",
     "class_ids_for",
@@ -43,5 +48,6 @@ __all__ = [
     "reliability_bins",
     "resize_map",
     "scale_probabilities",
+    "temperature_fit_note",
     "temperature_layer",
 ]

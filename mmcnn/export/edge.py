@@ -11,6 +11,7 @@ where its score reaches its threshold).
 """
 
 import importlib
+import os
 import re
 
 import keras
@@ -132,6 +133,37 @@ def float_layer_pattern(clf):
         return None
     # Keras scopes ops as `<model>_1/<layer>_1/...`: a path component is the layer name plus a suffix.
     return re.compile("(^|/)(" + "|".join(re.escape(n) for n in names) + r")(_\d+)?(/|$)")
+
+
+SUFFIXES = {"litert": ".tflite", "onnx": ".onnx"}
+
+
+def check_suffix(path, suffix, format):
+    """Refuses a file name whose suffix is not the format's (a `.tflite` written as `model.onnx`)."""
+    name = os.path.basename(os.fspath(path))
+    if not name.lower().endswith(suffix):
+        found = os.path.splitext(name)[1] or "no suffix"
+        others = [f for f, s in SUFFIXES.items() if s == found.lower()]
+        hint = f" (the suffix of format={others[0]!r})" if others else ""
+        raise ValueError(
+            f"{path}: format={format!r} writes a {suffix} file, but the name ends in {found}{hint}; "
+            f"name it *{suffix}"
+        )
+
+
+def read_edge_document(path):
+    """The `mmcnn.json` document inside a `.tflite` or `.onnx` file (TensorFlow's or onnx's reader)."""
+    import json
+
+    path = os.fspath(path)
+    if path.lower().endswith(".onnx"):
+        onnx = require("onnx", "onnx", "reading an .onnx file")
+        props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+        return json.loads(props[DOCUMENT_KEY])
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    with open(path, "rb") as f:
+        return json.loads(metadata_entries(schema.Model.GetRootAs(f.read(), 0))[DOCUMENT_KEY])
 
 
 def require(module, extra, what):

@@ -8,8 +8,14 @@ standalone runtime): a layer that needs another op is named in the error.
 
 Inside the flatbuffer, two `Model.metadata` entries: `mmcnn.labels` (the class
 names, one a line) and `mmcnn.json` (`mmcnn.export.edge.edge_document`:
-input, output, quantization and the modality's `edge_metadata()`); a
-`labels.txt` is written beside the file.
+input, output, quantization, the modality's `edge_metadata()` and how the
+file agreed with the Keras model); the class names are also written beside
+the file, named after it (`model.tflite` -> `model.labels.txt`).
+
+Before anything is written, the converted file runs in TensorFlow's own
+interpreter on held-out examples next to the Keras model
+(`mmcnn.export.agreement`), and a file that decides differently too often
+is refused.
 
 The conversion goes Keras `ExportArchive` -> SavedModel ->
 `tf.lite.TFLiteConverter.from_saved_model`, the route that freezes Keras
@@ -28,11 +34,14 @@ import flatbuffers
 import numpy as np
 import tensorflow as tf
 
+from mmcnn._stderr import quiet_native
+from mmcnn.export.agreement import agreement_line, check_agreement
 from mmcnn.export.atomic import atomic_write
 from mmcnn.export.edge import (
     DOCUMENT_KEY,
     LABELS_KEY,
     QUANTIZATIONS,
+    check_suffix,
     edge_document,
     edge_endpoint,
     edge_saved_model,
@@ -40,10 +49,11 @@ from mmcnn.export.edge import (
     metadata_entries,
 )
 from mmcnn.export.exporter import ExportError
+from mmcnn.export.runtimes import invoke_tflite
 
 logger = logging.getLogger("mmcnn")
 
-LABELS_FILE = "labels.txt"
+LABELS_SUFFIX = ".labels.txt"
 FEW_CALIBRATION_EXAMPLES = 100
 
 
@@ -63,6 +73,7 @@ def export_litert(
     calibration_size=300,
     seed=0,
     overwrite=False,
+    check_data=None,
 ):
     """Writes `clf` as a LiteRT `.tflite` file with built-in operators only.
 
@@ -89,17 +100,24 @@ def export_litert(
         calibration_data: a `LabeledData` (the training data) for `"int8"`.
         calibration_size: most examples drawn for calibration; fewer than 100
             gives a warning with the number used.
-        seed: seed of the calibration draw.
+        seed: seed of the calibration draw (and of the agreement check's).
         overwrite: replace an existing `.tflite` file at `path`.
+        check_data: a `LabeledData` of held-out examples (the validation
+            split) on which the file must decide as the Keras model does
+            (`mmcnn.export.agreement`; up to 200 drawn); default
+            `calibration_data`; with neither, the check is skipped and the log says so.
 
     Returns:
         The absolute path of the file.
 
     Raises:
-        FileExistsError: `path` (or a `labels.txt` with other class names
-            beside it) exists and `overwrite` is false.
+        ValueError: `path` does not end in `.tflite`.
+        FileExistsError: `path` (or its `.labels.txt` with other class names)
+            exists and `overwrite` is false.
         ExportError: the model needs an operator LiteRT has no built-in
-            kernel for (the message names the layer and the op); nothing is written.
+            kernel for (the message names the layer and the op), or the file
+            decides differently from the Keras model on too many of
+            `check_data`'s examples; nothing is written.
 
     Example:
     >>> import os, tempfile, mmcnn
@@ -132,8 +150,9 @@ def export_litert(
             "(a LabeledData); a few hundred examples are drawn from it"
         )
     path = os.path.abspath(os.fspath(path))
+    check_suffix(path, ".tflite", "litert")
     labels_text = "".join(f"{name}\n" for name in clf.class_names)
-    labels_path = os.path.join(os.path.dirname(path), LABELS_FILE)
+    labels_path = labels_file(path)
     _check_labels_file(labels_path, labels_text, overwrite)
     with atomic_write(path, overwrite, is_tflite_file, "a .tflite file", directory=False) as tmp:
         representative = None
@@ -142,14 +161,22 @@ def export_litert(
             representative = lambda: ([row[None]] for row in examples)  # noqa: E731
         with tempfile.TemporaryDirectory(prefix="mmcnn-litert-") as folder:
             edge_saved_model(clf, endpoint, folder)
-            data = _convert(clf, folder, quantize, representative, float_layers, endpoint)
+            with quiet_native():  # the converter's and interpreter's C++ log lines
+                data = _convert(clf, folder, quantize, representative, float_layers, endpoint)
+        what = f"{quantize or 'float32'} .tflite file"
+        check_data = calibration_data if check_data is None else check_data
+        if check_data is None or not len(check_data):
+            agreement = "no held-out data given (pass check_data=, the validation split)"
+        else:
+            agreement = _check(clf, data, check_data, quantize, what, seed)
+        logger.info(agreement_line(agreement, what))
+        document = edge_document(clf, endpoint, "litert", quantize, **_io_details(data))
+        document["agreement"] = agreement
         data = add_litert_metadata(
             data,
             {
                 LABELS_KEY: "\n".join(clf.class_names).encode("utf-8"),
-                DOCUMENT_KEY: json.dumps(
-                    edge_document(clf, endpoint, "litert", quantize, **_io_details(data)), ensure_ascii=False
-                ).encode("utf-8"),
+                DOCUMENT_KEY: json.dumps(document, ensure_ascii=False).encode("utf-8"),
             },
         )
         with open(tmp, "wb") as f:
@@ -163,6 +190,18 @@ def export_litert(
         len(data),
     )
     return path
+
+
+def labels_file(path):
+    """The class-names file written beside a `.tflite` file: `model.tflite` -> `model.labels.txt`.
+
+    Named after the file, so that the files of several runs can share a folder."""
+    return os.path.splitext(os.fspath(path))[0] + LABELS_SUFFIX
+
+
+def run_tflite(interpreter, inputs):
+    """Probabilities `(n, num_classes)` of a batch of edge inputs, one example at a time."""
+    return np.stack([invoke_tflite(interpreter, row[None])[0] for row in np.asarray(inputs)])
 
 
 def calibration_examples(clf, data, size=300, seed=0):
@@ -182,6 +221,28 @@ def calibration_examples(clf, data, size=300, seed=0):
     for x, _ in clf.make_dataset(data.subset(indices), batch_size=32):
         rows.extend(np.asarray(clf.edge_inputs(x)))
     return rows
+
+
+def _check(clf, data, check_data, quantize, what, seed):
+    """The file's agreement with the Keras model, run in `ai_edge_litert` (what devices run) where it
+    is installed, else in TensorFlow's interpreter, whose int8 kernels refuse some inputs that
+    LiteRT's accept (a DIV by a quantized zero): then the check is skipped and says why."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        with quiet_native():
+            interpreter = Interpreter(model_content=data)
+            interpreter.allocate_tensors()
+        fallback = False
+    except ImportError:
+        interpreter, fallback = _tf_interpreter(data), True
+    try:
+        run = lambda x: run_tflite(interpreter, x)  # noqa: E731
+        return check_agreement(clf, run, check_data, quantize, what, seed=seed)
+    except RuntimeError as error:
+        if not fallback:
+            raise ExportError(f"the converted {what} fails in ai_edge_litert: {error}") from error
+        return f'TensorFlow\'s interpreter cannot run it ({error}); install "mmcnn[lite]" to check it'
 
 
 def _converter(saved_model):
@@ -296,9 +357,11 @@ def _tf_interpreter(data):
     # `lite` extra. Its deprecation warning is about running models (the runtimes use ai_edge_litert).
     from tensorflow.lite.python.interpreter import Interpreter
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), quiet_native():
         warnings.simplefilter("ignore", UserWarning)
-        return Interpreter(model_content=data)
+        interpreter = Interpreter(model_content=data)
+        interpreter.allocate_tensors()
+        return interpreter
 
 
 # ---------------------------------------------------------------- flatbuffer metadata
@@ -341,8 +404,8 @@ def _check_labels_file(path, text, overwrite):
         with open(path, encoding="utf-8", errors="replace") as f:
             if f.read() != text:
                 raise FileExistsError(
-                    f"{path} already exists with other class names; pass overwrite=True to replace it, "
-                    "or export into another folder"
+                    f"{path} already exists with other class names; overwrite it (overwrite=True, "
+                    "`mmcnn export --overwrite`) or export under another name"
                 )
 
 

@@ -5,25 +5,33 @@ waveform windows, text int32 token ids, or the model's own input) with the
 batch dimension left free, float32 probabilities out (output `probabilities`).
 The class names (a JSON list under `mmcnn.class_names`) and the
 `mmcnn.json` document (`mmcnn.export.edge.edge_document`) are the model's
-`metadata_props`.
+`metadata_props`, and so is how the file agreed with the Keras model on
+held-out examples (`mmcnn.export.agreement`, run in onnxruntime before
+anything is written).
 """
 
 import json
 import logging
 import os
+import warnings
 
+import numpy as np
 import tensorflow as tf
 
+from mmcnn._stderr import quiet_native
+from mmcnn.export.agreement import agreement_line, check_agreement
 from mmcnn.export.atomic import atomic_write
 from mmcnn.export.edge import (
     CLASS_NAMES_KEY,
     DOCUMENT_KEY,
+    check_suffix,
     edge_document,
     edge_endpoint,
     probabilities_endpoint,
     require,
 )
 from mmcnn.export.exporter import ExportError
+from mmcnn.export.runtimes import ONNX_TYPES
 
 logger = logging.getLogger("mmcnn")
 
@@ -35,7 +43,7 @@ def is_onnx_file(path):
     return os.path.isfile(path) and path.lower().endswith(".onnx")
 
 
-def export_onnx(clf, path, overwrite=False, opset=OPSET):
+def export_onnx(clf, path, overwrite=False, opset=OPSET, check_data=None, seed=0):
     """Writes `clf`'s `edge_endpoint()` as an ONNX model, batch dimension free.
 
     Converted with tf2onnx the way Keras's own `model.export(format="onnx")`
@@ -48,14 +56,22 @@ def export_onnx(clf, path, overwrite=False, opset=OPSET):
         path: the `.onnx` file to write.
         overwrite: replace an existing `.onnx` file at `path`.
         opset: the ONNX opset.
+        check_data: a `LabeledData` of held-out examples (the validation
+            split) on which the file, run in onnxruntime, must decide as the
+            Keras model does (`mmcnn.export.agreement`; up to 200 drawn with
+            `seed`); without it the check is skipped and the log says so.
+        seed: seed of the agreement check's draw.
 
     Returns:
         The absolute path of the file.
 
     Raises:
         ImportError: tf2onnx is missing (`pip install "mmcnn[onnx]"`).
+        ValueError: `path` does not end in `.onnx`.
         FileExistsError: `path` exists and `overwrite` is false.
-        ExportError: tf2onnx could not convert the graph; nothing is written.
+        ExportError: tf2onnx could not convert the graph, or the file decides
+            differently from the Keras model on too many of `check_data`'s
+            examples; nothing is written.
     """
     tf2onnx = require("tf2onnx", "onnx", "ONNX export")
     onnx = require("onnx", "onnx", "ONNX export")
@@ -63,8 +79,11 @@ def export_onnx(clf, path, overwrite=False, opset=OPSET):
 
     clf = clf.float32_copy() if hasattr(clf, "float32_copy") else clf  # runs on any machine
     path = os.path.abspath(os.fspath(path))
+    check_suffix(path, ".onnx", "onnx")
     with atomic_write(path, overwrite, is_onnx_file, "an .onnx file", directory=False) as tmp:
-        patch_tf2onnx()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # Keras's patch reads np.object
+            patch_tf2onnx()
         try:
             endpoint, proto = _convert(tf2onnx, clf, opset, batch=None)
         except ExportError as error:
@@ -74,8 +93,15 @@ def export_onnx(clf, path, overwrite=False, opset=OPSET):
                 endpoint, proto = _convert(tf2onnx, clf, opset, batch=1)
             except ExportError:
                 raise error from None
-            logger.warning("ONNX: %s converts only with a fixed batch of 1: %s", type(clf).__name__, error)
+            logger.info(
+                "ONNX: %s converts only with a fixed batch of 1 (the file takes one example at a time)",
+                type(clf).__name__,
+            )
+            logger.debug("ONNX: at a free batch size: %s", error)
+        agreement = _check(clf, proto, check_data, seed)
+        logger.info(agreement_line(agreement, ".onnx file"))
         document = edge_document(clf, endpoint, "onnx")
+        document["agreement"] = agreement
         document["input"]["name"] = proto.graph.input[0].name
         document["output"]["name"] = proto.graph.output[0].name
         onnx.helper.set_model_props(
@@ -99,7 +125,8 @@ def _convert(tf2onnx, clf, opset, batch):
     signature = endpoint.input_signature
     function = tf.function(probabilities_endpoint(endpoint), input_signature=signature)
     try:
-        proto, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=opset)
+        with quiet_native():  # tf2onnx logs the ops it fails on and recovers from, and TF's lines
+            proto, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=opset)
         # tf2onnx logs an op it cannot map and leaves it in the graph: the checker names it.
         onnx.checker.check_model(proto)
     except Exception as error:
@@ -108,3 +135,24 @@ def _convert(tf2onnx, clf, opset, batch):
             f"ONNX conversion (tf2onnx) failed: {first[0] if first else type(error).__name__}"
         ) from error
     return endpoint, proto
+
+
+def _check(clf, proto, data, seed):
+    """How the converted model (in onnxruntime) agrees with the Keras model, or why it was not checked."""
+    if data is None or not len(data):
+        return "no held-out data given (pass check_data=, the validation split)"
+    try:
+        import onnxruntime
+    except ImportError:
+        logger.warning("ONNX: onnxruntime is not installed: the file is not checked against the Keras model")
+        return 'onnxruntime is not installed (pip install "mmcnn[onnx]")'
+    with quiet_native():
+        session = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    feed = session.get_inputs()[0]
+    dtype = ONNX_TYPES.get(feed.type, np.float32)
+
+    def run(inputs):
+        rows = [session.run(None, {feed.name: row[None].astype(dtype)})[0] for row in inputs]
+        return np.concatenate(rows)
+
+    return check_agreement(clf, run, data, None, ".onnx file", seed=seed)

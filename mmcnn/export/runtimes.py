@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from mmcnn._stderr import quiet_native
 from mmcnn.export.edge import CLASS_NAMES_KEY, DOCUMENT_KEY, LABELS_KEY, metadata_entries, require
 
 
@@ -71,26 +72,37 @@ class LiteRTModel(EdgeModel):
             if LABELS_KEY in entries
             else self.document.get("class_names", [])
         )
-        self.interpreter = litert.Interpreter(model_content=data, num_threads=num_threads)
-        self.interpreter.allocate_tensors()
+        with quiet_native():  # "Created TensorFlow Lite XNNPACK delegate for CPU."
+            self.interpreter = litert.Interpreter(model_content=data, num_threads=num_threads)
+            self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
 
     def run_one(self, x):
-        dtype = self.input["dtype"]
-        x = np.asarray(x)
-        scale, zero = self.input["quantization"]
-        if np.issubdtype(dtype, np.integer) and x.dtype != dtype and scale:
-            # A float input to an int8 input tensor: quantize it as the converter would have.
-            info = np.iinfo(dtype)
-            x = np.clip(np.round(x / scale + zero), info.min, info.max)
-        self.interpreter.set_tensor(self.input["index"], x.astype(dtype, copy=False))
-        self.interpreter.invoke()
-        y = self.interpreter.get_tensor(self.output["index"])
-        scale, zero = self.output["quantization"]
-        if np.issubdtype(y.dtype, np.integer) and scale:
-            y = (y.astype(np.float32) - zero) * scale
-        return y.astype(np.float32, copy=False)
+        return invoke_tflite(self.interpreter, x, self.input, self.output)
+
+
+def invoke_tflite(interpreter, x, input=None, output=None):
+    """One `invoke` of a LiteRT interpreter (`ai_edge_litert`'s or TensorFlow's) on the batch `x`.
+
+    A float `x` for an integer input tensor is quantized as the converter
+    would have; an integer output is dequantized to float32."""
+    input = input or interpreter.get_input_details()[0]
+    output = output or interpreter.get_output_details()[0]
+    dtype = input["dtype"]
+    x = np.asarray(x)
+    scale, zero = input["quantization"]
+    if np.issubdtype(dtype, np.integer) and x.dtype != dtype and scale:
+        # A float input to an int8 input tensor: quantize it as the converter would have.
+        info = np.iinfo(dtype)
+        x = np.clip(np.round(x / scale + zero), info.min, info.max)
+    interpreter.set_tensor(input["index"], x.astype(dtype, copy=False))
+    interpreter.invoke()
+    y = interpreter.get_tensor(output["index"])
+    scale, zero = output["quantization"]
+    if np.issubdtype(y.dtype, np.integer) and scale:
+        y = (y.astype(np.float32) - zero) * scale
+    return y.astype(np.float32, copy=False)
 
 
 class OnnxModel(EdgeModel):
@@ -101,7 +113,8 @@ class OnnxModel(EdgeModel):
     def __init__(self, path):
         super().__init__(path)
         ort = require("onnxruntime", "onnx", "running an .onnx file")
-        self.session = ort.InferenceSession(self.path, providers=["CPUExecutionProvider"])
+        with quiet_native():
+            self.session = ort.InferenceSession(self.path, providers=["CPUExecutionProvider"])
         props = self.session.get_modelmeta().custom_metadata_map
         self.document = json.loads(props[DOCUMENT_KEY]) if DOCUMENT_KEY in props else {}
         self.class_names = (
@@ -110,14 +123,14 @@ class OnnxModel(EdgeModel):
             else self.document.get("class_names", [])
         )
         self.input = self.session.get_inputs()[0]
-        self.input_dtype = _ONNX_TYPES.get(self.input.type, np.float32)
+        self.input_dtype = ONNX_TYPES.get(self.input.type, np.float32)
 
     def run_one(self, x):
         x = np.asarray(x).astype(self.input_dtype, copy=False)
         return np.asarray(self.session.run(None, {self.input.name: x})[0], dtype=np.float32)
 
 
-_ONNX_TYPES = {
+ONNX_TYPES = {
     "tensor(float)": np.float32,
     "tensor(uint8)": np.uint8,
     "tensor(int8)": np.int8,

@@ -1071,15 +1071,26 @@ class Classifier:
 
     def calibrate(self, data, batch_size=None):
         """Fits the model's temperature on `data` (the validation split) by minimising its
-        negative log-likelihood (`mmcnn.explain.fit_temperature`); the most probable class of
-        every input stays the same.
+        negative log-likelihood (`mmcnn.explain.fit_temperature`, `T` within
+        `TEMPERATURE_BOUNDS`); the most probable class of every input stays the same.
+
+        With fewer than `MIN_CALIBRATION_EXAMPLES` (50) examples no temperature
+        is fitted (one fitted on a few dozen examples describes the sample, and
+        can be extreme): `T` is set to 1 and the log says why.
 
         Returns:
-            dict (also kept as `self.calibration`) with `temperature`, and the
+            dict (also kept as `self.calibration`) with `temperature`,
+            `fitted_on` (how many examples it was fitted on; 0 when not
+            fitted), `note` (why not, or that it stopped at a bound), and the
             expected calibration error and negative log-likelihood of `data`
             before and after: `ece_before`, `ece_after`, `nll_before`, `nll_after`.
         """
-        from mmcnn.explain import calibration_summary, fit_temperature
+        from mmcnn.explain import (
+            MIN_CALIBRATION_EXAMPLES,
+            calibration_summary,
+            fit_temperature,
+            temperature_fit_note,
+        )
 
         if self.multi_label:
             raise ValueError(
@@ -1089,12 +1100,19 @@ class Classifier:
         self._check_classes(data, "calibration data")
         self._set_temperature(1.0)
         probabilities = self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0)
-        temperature = fit_temperature(probabilities, data.labels)
+        enough = len(data) >= MIN_CALIBRATION_EXAMPLES
+        temperature = fit_temperature(probabilities, data.labels) if enough else 1.0
         self._set_temperature(temperature)
-        self.calibration = calibration_summary(probabilities, data.labels, temperature)
+        note = temperature_fit_note(len(data), temperature)
+        self.calibration = calibration_summary(
+            probabilities, data.labels, temperature, fitted_on=len(data) if enough else 0, note=note
+        )
+        if note:
+            logger.info("calibration: temperature %s", note)
         logger.info(
-            "calibrated: temperature %.3f, validation ECE %.4f -> %.4f",
+            "calibrated: temperature %.3f (fitted on %d examples), validation ECE %.4f -> %.4f",
             temperature,
+            self.calibration["fitted_on"],
             self.calibration["ece_before"],
             self.calibration["ece_after"],
         )
@@ -1329,7 +1347,15 @@ class Classifier:
         """Names of layers that int8 quantization must keep float (default: none)."""
         return ()
 
-    def export(self, path, format="saved_model", quantize=None, calibration_data=None, overwrite=False):
+    def export(
+        self,
+        path,
+        format="saved_model",
+        quantize=None,
+        calibration_data=None,
+        overwrite=False,
+        check_data=None,
+    ):
         """Writes the classifier in `format`; see `mmcnn.export` and `docs/serving.md`.
 
         Args:
@@ -1341,6 +1367,10 @@ class Classifier:
             quantize: LiteRT only: `None`, `"float16"`, `"dynamic"` or `"int8"`.
             calibration_data: LiteRT int8: a `LabeledData` (the training data).
             overwrite: replace an earlier export of the same format.
+            check_data: LiteRT and ONNX: held-out examples (the validation
+                split) the file must decide as the model does, else the export
+                is refused (`mmcnn.export.agreement`); LiteRT's default is
+                `calibration_data`.
         """
         from mmcnn.export.formats import export
 
@@ -1351,6 +1381,7 @@ class Classifier:
             quantize=quantize,
             calibration_data=calibration_data,
             overwrite=overwrite,
+            check_data=check_data,
         )
 
     def float32_copy(self):

@@ -114,8 +114,10 @@ figcaption{color:#555;font-size:.95em}.missing{color:#a33}"""
 def _calibration_html(calibration):
     if not calibration:
         return ""
+    fitted_on = calibration.get("fitted_on")
+    where = "the validation split" if fitted_on is None else f"{fitted_on} validation examples"
     rows = [
-        ("temperature T (fitted on the validation split)", calibration.get("temperature")),
+        (f"temperature T (fitted on {where})", calibration.get("temperature")),
         ("validation ECE before / after", (calibration.get("ece_before"), calibration.get("ece_after"))),
         ("validation NLL before / after", (calibration.get("nll_before"), calibration.get("nll_after"))),
         ("test ECE before / after", (calibration.get("test_ece_before"), calibration.get("test_ece_after"))),
@@ -132,6 +134,8 @@ def _calibration_html(calibration):
             value = _fmt(value)
         parts.append(f"<tr><th>{html.escape(name)}</th><td>{value}</td></tr>")
     parts.append("</tbody></table>")
+    if calibration.get("note"):
+        parts.append(f"<p>Temperature {html.escape(calibration['note'])}.</p>")
     return "\n".join(parts)
 
 

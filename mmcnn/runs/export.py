@@ -2,13 +2,15 @@
 
 `export_run` writes a run's classifier as a SavedModel, a LiteRT `.tflite` or
 an `.onnx` file; int8 calibration data is the run's own training data (read
-again from the path in its `config.json`). `evaluate_model_file` scores a
+again from the path in its `config.json`), and a `.tflite` or `.onnx` file is
+checked against the Keras model on the run's validation split. `evaluate_model_file` scores a
 converted file in its runtime next to the run's Keras model.
 """
 
 import json
 import logging
 import os
+import warnings
 
 from mmcnn.runs.run_dir import RunDir
 from mmcnn.runs.train import load_data, load_run
@@ -38,6 +40,27 @@ def run_training_data(run_dir, clf, verbose=0):
     )
 
 
+def run_validation_data(run_dir, clf, verbose=0):
+    """The run's validation split, read again as training made it: its `val` file, else the same
+    seeded fraction of its training data. Returns `(data, None)`, or `(None, why)` where it is gone."""
+    with open(RunDir(run_dir).config_path, encoding="utf-8") as f:
+        command = json.load(f).get("command", {})
+    path = command.get("val") or command.get("train")
+    if not path or not os.path.exists(path):
+        return None, f"the run's data recorded in config.json ({path}) is not there"
+    data = load_data(
+        clf.modality,
+        path,
+        class_names=clf.class_names,
+        on_error=command.get("on_error", "skip"),
+        encoding=command.get("encoding"),
+        verbose=verbose,
+    )
+    if not command.get("val"):
+        _, data = data.split(command.get("val_fraction", 0.1), seed=command.get("seed", 0))
+    return data, None
+
+
 def needs_calibration(clf, format, quantize):
     """Whether this export draws calibration examples (LiteRT int8, and dynamic with float layers)."""
     return format == "litert" and (
@@ -65,9 +88,28 @@ def export_run(run_dir, out=None, format="saved_model", quantize=None, overwrite
         data = run_training_data(run_dir, clf)
         logger.info("calibrating on up to %d of the run's %d training examples", calibration_size, len(data))
         kwargs = {"calibration_data": data, "calibration_size": calibration_size}
-    from mmcnn.export.formats import export
+    from mmcnn.export.formats import CHECKED_FORMATS, export
 
-    return export(clf, out, format=format, quantize=quantize, overwrite=overwrite, **kwargs)
+    if format in CHECKED_FORMATS:
+        check_data, why = run_validation_data(run_dir, clf)
+        if check_data is None:
+            logger.warning("the exported file is not checked against the Keras model: %s", why)
+        kwargs["check_data"] = check_data
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        path = export(clf, out, format=format, quantize=quantize, overwrite=overwrite, **kwargs)
+    for warning in caught:  # mmcnn's own warnings (few calibration examples) as `mmcnn: ...` lines
+        if issubclass(warning.category, UserWarning):
+            logger.warning("%s", warning.message)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    if format in CHECKED_FORMATS and kwargs["check_data"] is not None:
+        from mmcnn.export.agreement import agreement_line
+        from mmcnn.export.edge import read_edge_document
+
+        what = f"{quantize or 'float32'} .tflite file" if format == "litert" else ".onnx file"
+        logger.info(agreement_line(read_edge_document(path)["agreement"], what))
+    return path
 
 
 def default_export_path(run_dir, format, quantize=None):

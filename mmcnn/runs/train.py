@@ -245,7 +245,10 @@ def add_calibration_metrics(clf, metrics, val, test=None):
     temperature = clf.temperature
     val_probs = split_probabilities(clf, val)
     before = scale_probabilities(val_probs, 1.0 / temperature)
-    calibration = calibration_summary(before, val.labels, temperature)
+    fitted = getattr(clf, "calibration", None) or {}
+    calibration = calibration_summary(
+        before, val.labels, temperature, fitted_on=fitted.get("fitted_on", 0), note=fitted.get("note")
+    )
     metrics["validation"]["ece"] = calibration["ece_after"]
     split, probabilities = "validation", val_probs
     if test is not None:

@@ -194,3 +194,27 @@ def test_model_without_temperature_still_loads(tmp_path):
     # Training it further still works; it stays uncalibrated.
     loaded.fit(square_data(8, seed=0), validation_data=square_data(8, seed=1), epochs=1, verbose=0)
     assert loaded.temperature == 1.0 and loaded.calibration is None
+
+
+def test_temperature_is_bounded_and_not_fitted_on_few_examples():
+    """A split that asks for an extreme sharpening (near-equal, mostly right probabilities) gets T at the
+    interval's bound, not 0.05; a split of 24 examples gets no temperature, and says why."""
+    from mmcnn.explain import MIN_CALIBRATION_EXAMPLES, TEMPERATURE_BOUNDS
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3.0, (400, 4))
+    labels = logits.argmax(1)
+    labels[:8] = (labels[:8] + 1) % 4  # a few mistakes, so that the fit is not skipped
+    timid = softmax(logits * 0.03)
+    assert fit_temperature(timid, labels) == pytest.approx(TEMPERATURE_BOUNDS[0], rel=1e-3)
+    assert TEMPERATURE_BOUNDS[0] >= 0.25 and MIN_CALIBRATION_EXAMPLES == 50
+
+    clf = mi.ImageClassifier(
+        class_names=["plain", "square"], image_size=(SIZE, SIZE), channels=1, preset="tiny"
+    )
+    summary = clf.calibrate(square_data(24, seed=0))
+    assert clf.temperature == 1.0 and summary["fitted_on"] == 0
+    assert "24 validation examples, fewer than the 50" in summary["note"]
+    summary = clf.calibrate(square_data(64, seed=0))
+    assert summary["fitted_on"] == 64 and summary["num_examples"] == 64
+    assert TEMPERATURE_BOUNDS[0] <= clf.temperature <= TEMPERATURE_BOUNDS[1]

@@ -43,7 +43,7 @@ def test_converted_file_matches_keras(tiny, quantize, tmp_path):
         assert edge.output["dtype"] == INT8_IO[modality][1]
     # The class names travel inside the file and beside it.
     assert edge.class_names == clf.class_names
-    assert (tmp_path / "labels.txt").read_text().split("\n")[:-1] == clf.class_names
+    assert (tmp_path / "model.labels.txt").read_text().split("\n")[:-1] == clf.class_names
     document = edge.document
     assert document["modality"] == modality and document["quantize"] == quantize
     assert document["preprocessing"] == json.loads(json.dumps(clf.edge_metadata()))
@@ -145,12 +145,12 @@ def test_existing_file_kept_unless_overwrite(tmp_path):
     assert path.read_bytes() == first
     export_litert(clf, path, quantize="float16", overwrite=True)
     assert len(path.read_bytes()) < len(first)
-    assert sorted(os.listdir(tmp_path)) == ["labels.txt", "m.tflite"]
+    assert sorted(os.listdir(tmp_path)) == ["m.labels.txt", "m.tflite"]
 
 
 def test_labels_file_with_other_classes_is_kept(tmp_path):
     clf, _ = tiny_classifier("image")
-    (tmp_path / "labels.txt").write_text("x\ny\n")
+    (tmp_path / "m.labels.txt").write_text("x\ny\n")
     with pytest.raises(FileExistsError, match="other class names"):
         export_litert(clf, tmp_path / "m.tflite")
     assert not (tmp_path / "m.tflite").exists()
