@@ -166,8 +166,9 @@ def build_parser():
     )
     predict.add_argument(
         "--csv",
-        help="write path,label,probability,error rows to this CSV file (multi-label: label is the "
-        "predicted classes joined by ';', plus a score:CLASS column per class)",
+        help="write path,label,probability,error rows to this CSV file (multi-label: path,labels,"
+        "probabilities: the predicted classes and each one's score, joined by ';', then a "
+        "score:CLASS column per class, then error)",
     )
     predict.add_argument(
         "--strict", action="store_true", help="exit non-zero when any input could not be predicted"
@@ -385,6 +386,11 @@ def cmd_tune(args):
 def _load_run(run_dir):
     from mmcnn import runs
 
+    if os.path.isfile(run_dir):
+        raise CliError(
+            f"RUN_DIR {run_dir}: is a file; give the run directory that `mmcnn train --out` wrote "
+            "(it holds model.keras)"
+        )
     try:
         return runs.load_run(run_dir)
     except FileNotFoundError as error:
@@ -414,6 +420,8 @@ def cmd_evaluate(args):
     if args.json:
         print(json.dumps(metrics))
         return
+    if metrics.get("multi_label"):
+        return _print_multilabel_metrics(metrics)
     print(
         f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
         f"({metrics['num_examples']} examples, {metrics['skipped']} skipped)"
@@ -429,6 +437,24 @@ def cmd_evaluate(args):
         print(f"{name:<20} " + " ".join(f"{v:>5d}" for v in row))
 
 
+def _print_multilabel_metrics(metrics):
+    """`mmcnn evaluate` of a multi-label run: no confusion matrix (an example may hold several
+    classes), per-class average precision and threshold instead."""
+    print(
+        f"micro-F1 {metrics['micro_f1']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
+        f"mAP {metrics['mean_average_precision']:.4f}  exact-match accuracy {metrics['accuracy']:.4f}  "
+        f"({metrics['num_examples']} examples, {metrics['skipped']} skipped)"
+    )
+    print(f"{'class':<20} {'precision':>9} {'recall':>9} {'f1':>9} {'AP':>9} {'threshold':>9} {'support':>8}")
+    for name, scores in metrics["per_class"].items():
+        # A class without positives in the data has no average precision.
+        ap = "-" if scores["average_precision"] is None else f"{scores['average_precision']:.3f}"
+        print(
+            f"{name:<20} {scores['precision']:>9.3f} {scores['recall']:>9.3f} {scores['f1']:>9.3f} "
+            f"{ap:>9} {scores['threshold']:>9.3f} {scores['support']:>8d}"
+        )
+
+
 def _evaluate_model_file(args):
     from mmcnn.runs import export
 
@@ -438,7 +464,7 @@ def _evaluate_model_file(args):
         raise CliError(f"--model {args.model}: no such file")
     _check_run(args.run_dir)
     metrics = export.evaluate_model_file(
-        args.run_dir, args.model, args.data, verbose=0 if args.json else _progress()
+        args.run_dir, args.model, args.data, verbose=0 if args.json else _progress(), encoding=args.encoding
     )
     if args.json:
         print(json.dumps(metrics))
@@ -471,6 +497,11 @@ def cmd_predict(args):
         raise CliError(f"--top-k must be >= 1; received {args.top_k}")
     if args.csv and os.path.isdir(args.csv):
         raise CliError(f"--csv {args.csv}: is a directory; give a file name")
+    # Output paths are checked before the prediction pass, not when its rows are written.
+    for option, path in (("--csv", args.csv), ("--embed", args.embed)):
+        folder = os.path.dirname(os.path.abspath(path)) if path else None
+        if folder and not os.path.isdir(folder):
+            raise CliError(f"{option} {path}: the folder {folder} does not exist; create it first")
     if args.embed and (args.csv or args.json):
         raise CliError("--embed writes feature vectors instead of predictions; leave out --csv and --json")
     if args.embed and not args.embed.lower().endswith(".npy"):
@@ -503,7 +534,7 @@ def cmd_predict(args):
                 print(f"{row['input']}\terror: {row['error']}")
             elif "labels" in row:  # multi-label: the predicted set, then the top scores
                 top = ", ".join(f"{name} {p:.3f}" for name, p in row["top_k"])
-                print(f"{row['input']}\t{row['label'] or '(none)'}\t{top}")
+                print(f"{row['input']}\t{';'.join(row['labels']) or '(none)'}\t{top}")
             else:
                 print(f"{row['input']}\t" + ", ".join(f"{name} {p:.3f}" for name, p in row["top_k"]))
     failed = sum(1 for row in rows if row["error"])

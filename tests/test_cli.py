@@ -278,6 +278,17 @@ def test_predict_a_folder_and_a_manifest_to_csv(trained, tmp_path):
     assert rows[0]["label"] == "bright" and "no such file" in rows[1]["error"]
 
 
+def test_predict_output_paths_and_run_dir_are_checked_before_predicting(trained, tmp_path):
+    good = str(trained["test"] / "dark" / "0.png")
+    for option, name in (("--csv", "out.csv"), ("--embed", "out.npy")):
+        result = run("predict", str(trained["out"]), good, option, str(tmp_path / "gone" / name), check=False)
+        # Exit 2 (a usage error found before any input is read), naming the option and the folder.
+        line = error_line(result)
+        assert result.returncode == 2 and f"{option} " in line and "does not exist" in line, line
+    result = run("predict", str(trained["out"] / "model.keras"), good, check=False)
+    assert result.returncode == 2 and "is a file; give the run directory" in error_line(result)
+
+
 @pytest.mark.parametrize(
     "extra,needle",
     [(["--batch-size", "0"], "--batch-size"), (["--epochs", "-2"], "--epochs"), (["--seed", "-1"], "--seed")],

@@ -1408,8 +1408,8 @@ class Classifier:
         inputs (`edge_inputs`) and run one example at a time through the file.
 
         Returns:
-            `evaluate`'s metrics of the file, plus `keras_accuracy` (the Keras
-            model on the same rows), `agreement` (share of equal top classes;
+            `evaluate`'s metrics of the file, plus `keras_accuracy` (what
+            `evaluate(data)` gives the Keras model, exactly), `agreement` (share of equal top classes;
             multi-label: of equal predicted sets, the file at its own
             thresholds, and `keras_micro_f1`, `keras_mean_average_precision`),
             `max_abs_diff` (largest probability difference), `file_size_bytes`,
@@ -1429,25 +1429,26 @@ class Classifier:
                 f"{model_file} is a {kind} model file, but the classifier is "
                 f"{'multi-label' if self.multi_label else 'single-label'}"
             )
-        keras_probs, file_probs, times = [], [], []
+        file_probs, times = [], []
         for x, _ in self.make_dataset(data, batch_size=batch_size):
-            keras_probs.append(np.asarray(self.model(x, training=False)))
             probs, ms = edge.timed(self.edge_inputs(x))
             file_probs.append(probs)
             times.append(ms)
-        num_classes = len(self.class_names)
-        keras_probs = np.concatenate(keras_probs) if keras_probs else np.zeros((0, num_classes))
-        file_probs = np.concatenate(file_probs) if file_probs else np.zeros((0, num_classes))
+        file_probs = np.concatenate(file_probs) if file_probs else np.zeros((0, len(self.class_names)))
+        # The Keras side is `evaluate`'s own path (a compiled `model.predict`), not an eager
+        # `model(x)`: under mixed bfloat16 the two round differently, and the score printed
+        # next to the file's must be the one `mmcnn evaluate` and metrics.json give.
+        keras_probs = self._split_scores(data, batch_size) if len(data) else file_probs[:0]
+        keras_report = self.scores_report(data, keras_probs)
         if self.multi_label:
             # The file's own thresholds decide its predictions (what a device would apply).
-            targets, thresholds = data.target_matrix(), self.threshold_values()
-            report = multilabel_report(targets, file_probs, edge.thresholds, self.class_names)
-            keras_report = multilabel_report(targets, keras_probs, thresholds, self.class_names)
-            same = np.all((file_probs >= edge.thresholds) == (keras_probs >= thresholds), axis=-1)
+            report = multilabel_report(data.target_matrix(), file_probs, edge.thresholds, self.class_names)
+            same = np.all(
+                (file_probs >= edge.thresholds) == (keras_probs >= self.threshold_values()), axis=-1
+            )
         else:
             file_ids, keras_ids = np.argmax(file_probs, axis=-1), np.argmax(keras_probs, axis=-1)
             report = classification_report(data.labels, file_ids, self.class_names)
-            keras_report = classification_report(data.labels, keras_ids, self.class_names)
             same = file_ids == keras_ids
         report.update(
             skipped=len(data.skipped),

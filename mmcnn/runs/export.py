@@ -13,7 +13,7 @@ import os
 import warnings
 
 from mmcnn.runs.run_dir import RunDir
-from mmcnn.runs.train import load_data, load_run
+from mmcnn.runs.train import load_data, load_eval_data, load_run
 
 logger = logging.getLogger("mmcnn.runs")
 
@@ -121,8 +121,11 @@ def default_export_path(run_dir, format, quantize=None):
     return os.path.join(run.path, "model.onnx")
 
 
-def evaluate_model_file(run_dir, model_file, data_path, verbose=0):
+def evaluate_model_file(run_dir, model_file, data_path, verbose=0, encoding=None):
     """Scores `model_file` (`.tflite` / `.onnx`) on `data_path` next to the run's Keras model.
+
+    The data is read as `mmcnn evaluate` reads it (`load_eval_data`), so the
+    Keras scores are the ones `mmcnn evaluate RUN --data DATA` prints.
 
     Returns the metrics of `Classifier.evaluate_model_file`: accuracy of the
     file, `keras_accuracy`, `agreement`, `max_abs_diff`, `file_size_bytes`,
@@ -130,5 +133,5 @@ def evaluate_model_file(run_dir, model_file, data_path, verbose=0):
     clf = load_run(run_dir)
     if not os.path.isfile(model_file):
         raise FileNotFoundError(f"{model_file}: no such model file")
-    data = load_data(clf.modality, data_path, class_names=clf.class_names, verbose=verbose)
+    data = load_eval_data(clf, data_path, verbose=verbose, encoding=encoding)
     return clf.evaluate_model_file(data, model_file)

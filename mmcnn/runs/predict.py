@@ -100,9 +100,11 @@ def _manifest_inputs(clf, path):
 def predict_rows(clf, inputs, top_k=1, batch_size=64, verbose=0):
     """One row per input: `input`, `label`, `probability`, `top_k`, `error` (None when predicted).
 
-    A multi-label classifier's rows also hold `labels` (the classes whose
-    score reaches their threshold; `label` is them joined by ";", "" for none)
-    and `scores` (class name -> score); `probability` is then the highest score.
+    A multi-label classifier's rows hold `labels` (the classes whose score
+    reaches their threshold, in class order; `[]` for none) and `probabilities`
+    (each of those classes' own score, in the same order) in place of `label`
+    and `probability`, and `scores` (class name -> score); an error row has
+    None in all three.
 
     Many files (at least `FAST_MIN`) go through the modality's own parallel
     `tf.data` decode (`Classifier.file_dataset`), batched and prefetched so that
@@ -144,6 +146,8 @@ def predict_rows(clf, inputs, top_k=1, batch_size=64, verbose=0):
                     rows[i] = _error_row(sources[i], _message(error))
         bar.add(len(chunk))
     bar.close()
+    if row.thresholds is not None:
+        rows = [_error_row(r["input"], r["error"], multi_label=True) if r["error"] else r for r in rows]
     for r in rows:
         if r["error"]:
             logger.warning("could not predict %s: %s", r["input"], r["error"])
@@ -239,34 +243,62 @@ class _RowMaker:
         probs = np.asarray(probs, dtype=np.float64)
         # As `Classifier.predict`: classes by decreasing probability.
         top = [[self.names[j], float(probs[j])] for j in np.argsort(-probs, kind="stable")[: self.top_k]]
-        row = {"input": source, "label": top[0][0], "probability": top[0][1], "top_k": top, "error": None}
-        if self.thresholds is not None:
-            labels = [n for n, p, t in zip(self.names, probs, self.thresholds) if p >= t]
-            row.update(
-                label=";".join(labels),
-                labels=labels,
-                scores={n: float(p) for n, p in zip(self.names, probs)},
-            )
-        return row
+        if self.thresholds is None:
+            return {
+                "input": source,
+                "label": top[0][0],
+                "probability": top[0][1],
+                "top_k": top,
+                "error": None,
+            }
+        # Each predicted class with its own score: no single `probability` could stand for a set.
+        hits = [j for j, (p, t) in enumerate(zip(probs, self.thresholds)) if p >= t]
+        return {
+            "input": source,
+            "labels": [self.names[j] for j in hits],
+            "probabilities": [float(probs[j]) for j in hits],
+            "scores": {n: float(p) for n, p in zip(self.names, probs)},
+            "top_k": top,
+            "error": None,
+        }
 
 
-def _error_row(source, reason):
+def _error_row(source, reason, multi_label=False):
+    if multi_label:
+        return {
+            "input": source,
+            "labels": None,
+            "probabilities": None,
+            "scores": None,
+            "top_k": [],
+            "error": reason,
+        }
     return {"input": source, "label": None, "probability": None, "top_k": [], "error": reason}
 
 
 def write_predictions_csv(rows, path):
     """Writes `path,label,probability,error` rows (atomically).
 
-    Multi-label rows: `label` holds the predicted classes joined by ";" and a
-    `score:CLASS` column per class follows `probability` (empty for errors).
+    Multi-label rows (`predict_rows` of a multi-label classifier) give
+    `path,labels,probabilities`, a `score:CLASS` column per class, then `error`:
+    `labels` holds the predicted classes joined by ";" (empty for none) and
+    `probabilities` each one's own score, joined by ";" in the same order
+    (e.g. `boot;dark` and `0.812345;0.621000`); empty cells for errors.
     """
     import pandas as pd
 
-    columns = {
-        "path": [r["input"] for r in rows],
-        "label": [r["label"] for r in rows],
-        "probability": [np.nan if r["probability"] is None else r["probability"] for r in rows],
-    }
+    if any("labels" in r for r in rows):
+        columns = {
+            "path": [r["input"] for r in rows],
+            "labels": [";".join(r["labels"] or []) for r in rows],
+            "probabilities": [";".join(f"{p:.6f}" for p in r["probabilities"] or []) for r in rows],
+        }
+    else:
+        columns = {
+            "path": [r["input"] for r in rows],
+            "label": [r["label"] for r in rows],
+            "probability": [np.nan if r["probability"] is None else r["probability"] for r in rows],
+        }
     names = next((list(r["scores"]) for r in rows if r.get("scores")), [])
     for name in names:
         columns[f"score:{name}"] = [r["scores"][name] if r.get("scores") else np.nan for r in rows]

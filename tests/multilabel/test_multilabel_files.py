@@ -55,6 +55,10 @@ def test_edge_files_carry_the_thresholds_and_score_like_keras(text_clf, tmp_path
     assert report["max_abs_diff"] < 1e-4 and report["agreement"] == 1.0
     assert report["micro_f1"] == pytest.approx(report["keras_micro_f1"])
     assert report["mean_average_precision"] == pytest.approx(clf.evaluate(data)["mean_average_precision"])
+    # The Keras side is `evaluate`'s own numbers, not a second computation that rounds otherwise.
+    keras = clf.evaluate(data)
+    assert report["keras_micro_f1"] == keras["micro_f1"]
+    assert report["keras_mean_average_precision"] == keras["mean_average_precision"]
 
     # What a device does with the file: its scores against its thresholds.
     ids = clf.edge_inputs(clf.preprocess(TEXTS))
@@ -79,21 +83,27 @@ def test_predict_rows_hold_the_label_set_and_the_scores(text_clf, tmp_path):
     rows = predict.predict_rows(clf, TEXTS, top_k=2)
     assert any(len(labels) > 1 for labels in want["labels"])  # the test can tell a set from a top class
     for row, labels, scores in zip(rows, want["labels"], want["scores"]):
-        assert row["labels"] == labels and row["label"] == ";".join(labels)
+        assert row["labels"] == labels and "label" not in row and "probability" not in row
         assert list(row["scores"]) == clf.class_names
         np.testing.assert_allclose(list(row["scores"].values()), scores, atol=1e-6)
-        assert row["probability"] == pytest.approx(scores.max()) and len(row["top_k"]) == 2
+        # Each predicted label's own score, in the order of `labels`.
+        assert row["probabilities"] == [row["scores"][name] for name in labels]
+        assert len(row["top_k"]) == 2
 
     csv = tmp_path / "p.csv"
-    predict.write_predictions_csv(rows + [predict._error_row("gone.txt", "no such file")], csv)
+    predict.write_predictions_csv(
+        rows + [predict._error_row("gone.txt", "no such file", multi_label=True)], csv
+    )
     frame = pd.read_csv(csv, keep_default_na=False)
-    assert list(frame.columns) == ["path", "label", "probability"] + [
+    assert list(frame.columns) == ["path", "labels", "probabilities"] + [
         f"score:{n}" for n in clf.class_names
     ] + ["error"]
-    assert list(frame.label[:-1]) == [";".join(labels) for labels in want["labels"]]
+    assert list(frame.labels[:-1]) == [";".join(labels) for labels in want["labels"]]
+    for cell, row in zip(frame.probabilities[:-1], rows):
+        assert [float(p) for p in str(cell).split(";") if p] == pytest.approx(row["probabilities"], abs=1e-6)
     first = frame[f"score:{clf.class_names[0]}"]
     np.testing.assert_allclose(first[:-1].astype(float), want["scores"][:, 0], atol=1e-6)
-    assert frame.error.iloc[-1] == "no such file" and first.iloc[-1] == ""
+    assert frame.error.iloc[-1] == "no such file" and first.iloc[-1] == "" and frame.labels.iloc[-1] == ""
 
 
 def test_many_image_files_take_the_parallel_path_with_label_sets(tmp_path):
