@@ -95,4 +95,9 @@ def _blocks(records):
 
 
 def _numpy(x):
-    return np.asarray(keras.ops.convert_to_numpy(x))
+    """A tensor as a NumPy array; bfloat16 and float16 values (mixed precision) as float32, which
+    matplotlib and NumPy's reductions take."""
+    array = np.asarray(keras.ops.convert_to_numpy(x))
+    if array.dtype.kind == "V" or array.dtype == np.float16:  # ml_dtypes' bfloat16 is kind "V"
+        return array.astype("float32")
+    return array
