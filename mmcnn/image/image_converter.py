@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mmcnn._keras_compat import accept_raw_inputs
 from mmcnn.image.image_exif import EXIF_ORIENTATION_TAG, apply_orientation, exif_orientation
 from mmcnn.image.image_files import (
     DEFAULT_MAX_PIXELS,
@@ -311,8 +312,7 @@ class ImageConverter(keras.layers.Layer):
             )
         self.input_format = input_format
         # Strings and integer pixels must reach `call` as they are.
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
+        accept_raw_inputs(self)
         self.built = True
 
     def _convert_one(self, data):

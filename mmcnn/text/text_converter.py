@@ -41,6 +41,7 @@ import tensorflow_text as tf_text
 from tensorflow_text.python.ops import unicode_script_tokenizer as _unicode_script_ops
 from tensorflow_text.python.ops.bert_tokenizer import BasicTokenizer
 
+from mmcnn._keras_compat import accept_raw_inputs
 from mmcnn.text.text_constants import (
     BYTES_PER_TOKEN,
     MODES,
@@ -201,8 +202,7 @@ class TextTokenizer(keras.layers.Layer):
         self.min_frequency = int(min_frequency)
         self.lowercase = lowercase
         self.normalization = normalization
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
+        accept_raw_inputs(self)
         self.supports_jit = False
         self._vocabulary = None
         self._table = None
