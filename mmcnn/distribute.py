@@ -46,6 +46,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mmcnn._keras_compat import (
+    distribute_strategy,
+    flatten_layers,
+    in_multi_worker_mode,
+    patched_tensorflow_trainer,
+)
+
 STRATEGIES = ("none", "mirrored", "multiworker")
 # A collective that waits longer than this for a peer fails (DeadlineExceeded)
 # instead of hanging. It must exceed the slowest step, first-step tracing included.
@@ -143,10 +150,7 @@ def make_strategy(kind="none", collective_timeout=DEFAULT_COLLECTIVE_TIMEOUT):
 
 def is_multi_worker(strategy):
     """Whether `strategy` spans several worker processes."""
-    return (
-        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-        and strategy.extended._in_multi_worker_mode()
-    )
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and in_multi_worker_mode(strategy)
 
 
 def num_replicas(strategy):
@@ -214,7 +218,7 @@ def backup_path(backup_dir, strategy):
 
 def check_model_strategy(model, strategy):
     """Raises unless `model` was created under `strategy` (or both are absent)."""
-    built_with = getattr(model, "_distribute_strategy", None)
+    built_with = distribute_strategy(model)
     if built_with is not strategy:
         raise ValueError(
             f"the model was built under {type(built_with).__name__ if built_with else 'no strategy'} "
@@ -355,40 +359,27 @@ def keras_multi_worker_workaround(strategy):
     if not is_multi_worker(strategy):
         yield
         return
-    from keras.src import tree
-    from keras.src.backend.tensorflow import trainer as tf_trainer
 
-    original_build = tf_trainer.TensorFlowTrainer._maybe_symbolic_build
-    original_reduce = tf_trainer.reduce_per_replica
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if (
-            iterator is None
-            or self._distribute_strategy is None
-            or not is_multi_worker(self._distribute_strategy)
-        ):
-            return original_build(self, iterator=iterator, data_batch=data_batch)
-        local = self._distribute_strategy.experimental_local_results
+    def symbolic_build(original_build, trainer, iterator=None, data_batch=None):
+        strategy = distribute_strategy(trainer)
+        if iterator is None or strategy is None or not is_multi_worker(strategy):
+            return original_build(trainer, iterator=iterator, data_batch=data_batch)
+        local = strategy.experimental_local_results
         for _, _, it in iterator:
             batch = next(it)
             break
-        batch = tree.map_structure(
+        batch = keras.tree.map_structure(
             lambda v: local(v)[0] if isinstance(v, tf.distribute.DistributedValues) else v, batch
         )
-        return original_build(self, data_batch=batch)
+        return original_build(trainer, data_batch=batch)
 
-    def reduce_per_replica(values, strategy, reduction):
+    def reduce_per_replica(original_reduce, values, strategy, reduction):
         if reduction in ("auto", "mean") and is_multi_worker(strategy):
-            return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+            return keras.tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
         return original_reduce(values, strategy, reduction)
 
-    tf_trainer.TensorFlowTrainer._maybe_symbolic_build = _maybe_symbolic_build
-    tf_trainer.reduce_per_replica = reduce_per_replica
-    try:
+    with patched_tensorflow_trainer(symbolic_build, reduce_per_replica):
         yield
-    finally:
-        tf_trainer.TensorFlowTrainer._maybe_symbolic_build = original_build
-        tf_trainer.reduce_per_replica = original_reduce
 
 
 def synchronize_batch_norm(model):
@@ -399,6 +390,6 @@ def synchronize_batch_norm(model):
     global batch. Costs three small all-reduces per layer and step. Saved
     models are unaffected: inference uses the moving statistics.
     """
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in flatten_layers(model, include_self=False):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.synchronized = True

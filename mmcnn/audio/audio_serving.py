@@ -13,7 +13,7 @@ probabilities averaged, as `AudioClassifier.predict` does.
 
 import tensorflow as tf
 
-from mmcnn.export.audio_frames import frame_windows
+from mmcnn.audio.audio_frames import frame_windows
 from mmcnn.export.endpoints import Endpoint, embedding_endpoint, endpoint_outputs, tensor_spec
 
 

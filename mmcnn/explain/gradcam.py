@@ -39,6 +39,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mmcnn._keras_compat import first_inbound_node, producing_layer
+
 logger = logging.getLogger("mmcnn")
 
 HEAD_LAYER = "head"
@@ -60,9 +62,9 @@ def head_layer(model, name=HEAD_LAYER):
 def feature_layer(model, name=HEAD_LAYER):
     """The layer whose output the head reads: the backbone, or the adapter when there is none."""
     head = head_layer(model, name)
-    node = head._inbound_nodes[0]
+    node = first_inbound_node(head)
     tensor = node.input_tensors[0]
-    return tensor._keras_history.operation
+    return producing_layer(tensor)
 
 
 def _closing_activation(layer):

@@ -14,7 +14,6 @@ either in its own runtime. `EXPORT_FORMATS` maps format names to writers.
 """
 
 from mmcnn.export.atomic import atomic_write
-from mmcnn.export.audio_frames import frame_windows
 from mmcnn.export.edge import QUANTIZATIONS
 from mmcnn.export.endpoints import OUTPUT_KEYS, Endpoint, model_input_endpoint, serving_outputs, tensor_spec
 from mmcnn.export.exporter import METADATA_PATH, ExportError, export_classifier, read_metadata
@@ -39,7 +38,6 @@ __all__ = [
     "export_litert",
     "export_onnx",
     "forbidden_ops",
-    "frame_windows",
     "load_edge_model",
     "model_input_endpoint",
     "read_class_names",

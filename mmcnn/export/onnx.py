@@ -75,7 +75,7 @@ def export_onnx(clf, path, overwrite=False, opset=OPSET, check_data=None, seed=0
     """
     tf2onnx = require("tf2onnx", "onnx", "ONNX export")
     onnx = require("onnx", "onnx", "ONNX export")
-    from keras.src.export.tf2onnx_lib import patch_tf2onnx
+    from mmcnn._keras_compat import patch_tf2onnx
 
     clf = clf.float32_copy() if hasattr(clf, "float32_copy") else clf  # runs on any machine
     path = os.path.abspath(os.fspath(path))

@@ -21,7 +21,7 @@ from mmcnn.data import (
     read_labeled_manifest,
     scan_class_folders,
 )
-from mmcnn.image.image_converter import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, validate_image_file
+from mmcnn.image.image_files import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, validate_image_file
 
 logger = logging.getLogger("mmcnn")
 

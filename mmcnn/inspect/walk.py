@@ -19,6 +19,8 @@ them.
 
 import keras
 
+from mmcnn._keras_compat import first_inbound_node
+
 # The Keras layers with a sliding window and weights: what inspect counts and the report draws.
 CONV_TYPES = (
     keras.layers.Conv1D,
@@ -62,7 +64,7 @@ def graph_layers(model):
     from tensor to tensor: shapes and fields, or real outputs.
     """
     for layer in model_layers(model):
-        node = layer._inbound_nodes[0]
+        node = first_inbound_node(layer)
         yield layer, list(node.input_tensors), list(node.output_tensors)
 
 

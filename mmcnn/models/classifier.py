@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mmcnn._keras_compat import set_initial_epoch
 from mmcnn._version import __version__
 from mmcnn.data import DataError, LabeledData
 from mmcnn.export.endpoints import embedding_model, model_input_endpoint
@@ -844,7 +845,7 @@ class Classifier:
             first_epoch = max(start, resumed)
             transfer.set_trainable(self.model, self._warm_layers, not frozen)
             self.compile(steps_per_epoch=steps, epochs=stop - start, learning_rate=learning_rate)
-            self.model._initial_epoch = None  # a resumed phase's backup sets it again
+            set_initial_epoch(self.model, None)  # a resumed phase's backup sets it again
             logger.info(
                 "%s epochs %d-%d at learning rate %.3g",
                 "frozen " + ", ".join(self._warm_layers) + ":" if frozen else "all layers:",

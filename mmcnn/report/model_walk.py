@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mmcnn._keras_compat import flatten_layers
 from mmcnn.inspect.walk import CONV_TYPES as _CONV_TYPES
 from mmcnn.inspect.walk import graph_layers, iter_layers
 from mmcnn.layers import ConvBlock, ResidualBlock
@@ -22,11 +23,7 @@ _BLOCK_TYPES = (ConvBlock, ResidualBlock)
 
 def _nested_convs(layer):
     """Convolutions tracked inside a layer that `inspect_path()` does not open."""
-    return [
-        sub
-        for sub in layer._flatten_layers(include_self=False, recursive=True)
-        if isinstance(sub, _CONV_TYPES)
-    ]
+    return [sub for sub in flatten_layers(layer, include_self=False) if isinstance(sub, _CONV_TYPES)]
 
 
 def first_conv(model):

@@ -15,7 +15,8 @@ import warnings
 import keras
 import numpy as np
 import tensorflow as tf
-from keras.src.testing import TestCase as _KerasTestCase
+
+from mmcnn._keras_compat import keras_test_case
 
 _log = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ def run_layer_test(
     return model
 
 
-class _KerasContract(_KerasTestCase):
+class _KerasContract(keras_test_case()):
     """Keras's `TestCase`, instantiated only to call its `run_layer_test`.
 
     Its `setUp` (which clears the Keras session, global dtype policy included)

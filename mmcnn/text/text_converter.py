@@ -23,7 +23,9 @@ registered before a SavedModel holding them is loaded (this module imports it):
 The vocabulary is kept in the layer config (the `vocabulary` argument), not in
 an asset file: a `.keras` archive and an exported SavedModel need no file
 beside them. In the SavedModel the vocabulary becomes constants of the graph
-(the hash table's initializer, or the FastWordpiece model buffer).
+(the hash table's initializer, or the FastWordpiece model buffer). `adapt`
+learns it with `text_vocabulary`; the ids, modes and other constants shared
+with the pure-Python tokenizer (`text_ids`) are in `text_constants`.
 """
 
 import collections
@@ -38,37 +40,44 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 from tensorflow_text.python.ops import unicode_script_tokenizer as _unicode_script_ops
 from tensorflow_text.python.ops.bert_tokenizer import BasicTokenizer
-from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as wordpiece_learner
 
+from mmcnn._keras_compat import accept_raw_inputs
+from mmcnn.text.text_constants import (
+    BYTES_PER_TOKEN,
+    MODES,
+    MULTIBYTE_WHITE_SPACE,
+    NORMALIZATION_FORMS,
+    NUM_RESERVED,
+    OOV_ID,
+    OOV_TOKEN,
+    PAD_ID,
+    PAD_TOKEN,
+    RESERVED_TOKENS,
+    WORDPIECE_MAX_BYTES_PER_WORD,
+    WORDPIECE_SUFFIX,
+)
 from mmcnn.text.text_ids import utf8_texts
+from mmcnn.text.text_vocabulary import count_tokens, learn_wordpiece_vocabulary, most_frequent_tokens
+
+# The constants and `learn_wordpiece_vocabulary` live in `text_constants` and
+# `text_vocabulary`; they stay importable from here.
+__all__ = [
+    "BYTES_PER_TOKEN",
+    "MODES",
+    "NORMALIZATION_FORMS",
+    "NUM_RESERVED",
+    "OOV_ID",
+    "OOV_TOKEN",
+    "PAD_ID",
+    "PAD_TOKEN",
+    "RESERVED_TOKENS",
+    "TextTokenizer",
+    "WORDPIECE_MAX_BYTES_PER_WORD",
+    "WORDPIECE_SUFFIX",
+    "learn_wordpiece_vocabulary",
+]
 
 logger = logging.getLogger(__name__)
-
-PAD_ID = 0
-OOV_ID = 1
-PAD_TOKEN = "[PAD]"
-OOV_TOKEN = "[UNK]"
-RESERVED_TOKENS = (PAD_TOKEN, OOV_TOKEN)
-NUM_RESERVED = len(RESERVED_TOKENS)
-
-MODES = ("word", "unicode_script", "wordpiece", "char", "byte")
-NORMALIZATION_FORMS = ("NFC", "NFD", "NFKC", "NFKD")
-
-# Each text is cut to `max_tokens * BYTES_PER_TOKEN` bytes before anything else,
-# so that a pathological input (a 10 MB line) costs the same as a long normal
-# one. 64 bytes per token is far above real token lengths (English words average
-# ~6 bytes; one UTF-8 character is at most 4 bytes) so normal texts still yield
-# `max_tokens` tokens before the cut matters.
-BYTES_PER_TOKEN = 64
-
-# WordPiece settings shared by the learner and the in-graph tokenizer.
-WORDPIECE_SUFFIX = "##"
-WORDPIECE_MAX_BYTES_PER_WORD = 100  # longer words become [UNK], as in BERT
-_WORDPIECE_ITERATIONS = 4
-_WORDPIECE_MAX_TOKEN_LENGTH = 50
-_WORDPIECE_MAX_UNIQUE_CHARS = 1000
-_WORDPIECE_MAX_INPUT_WORDS = 5_000_000
-_WORDPIECE_SLACK = 0.05  # a vocabulary within 5% below the cap is good enough
 
 # Byte mode names bytes like this so that `tokens_to_text` stays readable.
 _BYTE_TOKENS = tuple(chr(b) if 0x21 <= b <= 0x7E else f"<0x{b:02X}>" for b in range(256))
@@ -193,8 +202,7 @@ class TextTokenizer(keras.layers.Layer):
         self.min_frequency = int(min_frequency)
         self.lowercase = lowercase
         self.normalization = normalization
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
+        accept_raw_inputs(self)
         self.supports_jit = False
         self._vocabulary = None
         self._table = None
@@ -297,19 +305,17 @@ class TextTokenizer(keras.layers.Layer):
             return
         dataset = _as_text_dataset(texts, batch_size)
         if self.mode == "wordpiece":
-            words = dataset.map(lambda t: _count_unique(self._words(self._clean(t))))
-            word_counts = _accumulate(words)
+            word_counts = count_tokens(dataset, lambda t: self._words(self._clean(t)))
             if not word_counts:
                 raise ValueError("`adapt` found no words in `texts` (empty input or only whitespace).")
             vocab = learn_wordpiece_vocabulary(word_counts, self._max_vocabulary_size, self.min_frequency)
         else:
-            tokens = dataset.map(lambda t: _count_unique(self._tokens(self._clean(t))[:, : self.max_tokens]))
-            token_counts = _accumulate(tokens)
+            token_counts = count_tokens(dataset, lambda t: self._tokens(self._clean(t))[:, : self.max_tokens])
             if not token_counts:
                 raise ValueError("`adapt` found no tokens in `texts` (empty input or only whitespace).")
-            kept = [(t, c) for t, c in token_counts.items() if c >= self.min_frequency]
-            kept.sort(key=lambda tc: (-tc[1], tc[0]))
-            vocab = [t for t, _ in kept[: self._max_vocabulary_size - NUM_RESERVED]]
+            vocab = most_frequent_tokens(
+                token_counts, self.min_frequency, self._max_vocabulary_size - NUM_RESERVED
+            )
         if not vocab:
             logger.warning(
                 "TextTokenizer.adapt: no %s token is seen at least min_frequency=%d times; every token "
@@ -439,71 +445,6 @@ class TextTokenizer(keras.layers.Layer):
         return config
 
 
-def learn_wordpiece_vocabulary(word_counts, vocabulary_size, min_frequency):
-    """Learns a WordPiece vocabulary (without reserved tokens) from word counts.
-
-    Uses tensorflow-text's learner (`wordpiece_tokenizer_learner_lib`, the
-    engine of `bert_vocab_from_dataset`; it needs no apache-beam). Its own
-    `learn` binary-searches the piece-count threshold but can settle one
-    below its lower bound (so below `min_frequency`) and can return more
-    tokens than asked, so the search here is ours, over the library's
-    `learn_with_thresh`: thresholds `>= min_frequency` only, the first
-    vocabulary within 5% below `vocabulary_size` wins (else the largest that
-    fits), then a cut to the cap as a backstop. Order is the learner's: the
-    alphabet first, then pieces by decreasing count (ties alphabetical).
-
-    Pure Python: about a minute for 4 MB of text with 30k distinct words.
-
-    Args:
-        word_counts: mapping word -> count (words already normalised).
-        vocabulary_size: the cap, reserved ids included.
-        min_frequency: least count of a multi-character piece.
-
-    Returns:
-        A list of tokens for ids 2, 3, ...
-    """
-    params = wordpiece_learner.Params(
-        upper_thresh=None,
-        lower_thresh=min_frequency,
-        num_iterations=_WORDPIECE_ITERATIONS,
-        max_input_tokens=_WORDPIECE_MAX_INPUT_WORDS,
-        max_token_length=_WORDPIECE_MAX_TOKEN_LENGTH,
-        max_unique_chars=_WORDPIECE_MAX_UNIQUE_CHARS,
-        vocab_size=vocabulary_size,
-        slack_ratio=_WORDPIECE_SLACK,
-        include_joiner_token=True,
-        joiner=WORDPIECE_SUFFIX,
-        reserved_tokens=list(RESERVED_TOKENS),
-    )
-    counts = wordpiece_learner.get_input_words(
-        sorted(word_counts.items()), params.reserved_tokens, params.max_token_length
-    )
-    if not counts:
-        return []
-    allowed = wordpiece_learner.get_allowed_chars(counts, params.max_unique_chars)
-    counts = wordpiece_learner.filter_input_words(counts, allowed, params.max_input_tokens)
-
-    # Larger thresholds give smaller vocabularies: binary search for a small
-    # threshold whose vocabulary fits, stopping early (like the library) once
-    # the vocabulary is within `_WORDPIECE_SLACK` of the cap.
-    low, high = min_frequency, max(min_frequency, max(c for _, c in counts))
-    best = None
-    while low <= high:
-        middle = (low + high) // 2
-        vocab = wordpiece_learner.learn_with_thresh(counts, middle, params)
-        if len(vocab) <= vocabulary_size:
-            best, high = vocab, middle - 1
-            if vocabulary_size - len(vocab) <= _WORDPIECE_SLACK * vocabulary_size:
-                break
-        else:
-            low = middle + 1
-    if best is None:
-        # Even the largest threshold gives too many tokens (a huge alphabet):
-        # keep its vocabulary, cut below to the cap (alphabet first).
-        best = vocab
-    return [t for t in best if t not in RESERVED_TOKENS][: vocabulary_size - NUM_RESERVED]
-
-
 def _unicode_script_split(words):
     """`(n,)` strings -> ragged `(n, None)` runs of one Unicode script.
 
@@ -569,26 +510,11 @@ def _as_text_dataset(texts, batch_size):
 # The multi-byte characters of Unicode's White_Space property. tensorflow-text's
 # WhitespaceTokenizer splits on them but ends the word before with all but the
 # last byte of the space ("a\u00a0b" -> [b"a\xc2", b"b"]): they become ASCII
-# spaces first. Python's `text_ids` splits on the same set.
-_MULTIBYTE_WHITE_SPACE = "[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+# spaces first. Python's `text_ids` splits on the same set (`WHITE_SPACE`).
+_MULTIBYTE_WHITE_SPACE = f"[{MULTIBYTE_WHITE_SPACE}]"
 
 
 def _split_on_whitespace(texts):
     """`(batch,)` clean texts -> ragged `(batch, None)` words, split on Unicode whitespace."""
     texts = tf.strings.regex_replace(texts, _MULTIBYTE_WHITE_SPACE, " ")
     return tf_text.WhitespaceTokenizer().tokenize(texts)
-
-
-def _count_unique(ragged_tokens):
-    unique, _, counts = tf.unique_with_counts(ragged_tokens.flat_values, out_idx=tf.int64)
-    return unique, counts
-
-
-def _accumulate(dataset):
-    """Sums per-batch `(unique tokens, counts)` into a `{str: int}` Counter."""
-    totals = collections.Counter()
-    for unique, counts in dataset.prefetch(2):
-        for token, count in zip(unique.numpy().tolist(), counts.numpy().tolist()):
-            totals[token] += count
-    # Tokens are valid UTF-8: invalid bytes were replaced before splitting.
-    return collections.Counter({t.decode("utf-8"): c for t, c in totals.items()})

@@ -27,23 +27,47 @@ does not know yet (general category `Cn`, e.g. U+1C89, assigned in Unicode 16),
 which ICU case-folds or decomposes and Python keeps as they are.
 
 This module imports no TensorFlow, so that an app or a microcontroller host
-script can use it with `ai_edge_litert` or `onnxruntime` alone.
+script can use it with `ai_edge_litert` or `onnxruntime` alone. Its constants
+(reserved ids, modes, white space, ...) are those of the in-graph tokenizer, in
+`text_constants.py`, a pure-Python file it needs beside it: to use it outside
+mmcnn, copy both files into one folder, then import `text_ids` or load it by
+its path (it then loads `text_constants.py` from the same folder).
 """
 
+import importlib.util
+import os
 import re
 import unicodedata
 
 import numpy as np
 
-# Kept equal to `mmcnn.text.text_converter` (which imports TensorFlow); the
-# tests check that they agree.
-PAD_ID = 0
-OOV_ID = 1
-RESERVED_TOKENS = ("[PAD]", "[UNK]")
-NUM_RESERVED = len(RESERVED_TOKENS)
-BYTES_PER_TOKEN = 64
-MODES = ("word", "unicode_script", "wordpiece", "char", "byte")
-NORMALIZATION_FORMS = ("NFC", "NFD", "NFKC", "NFKD")
+
+def _load_sibling(name):
+    """Loads `name.py` from this file's folder by its path (used when this file is loaded alone)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    if not os.path.isfile(path):
+        raise ImportError(
+            f"text_ids.py needs {name}.py in the same folder; copy both files. Not found: {path}"
+        )
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+try:
+    from . import text_constants as _constants
+except ImportError:
+    # Loaded alone by its path, outside the mmcnn package (which would import TensorFlow).
+    _constants = _load_sibling("text_constants")
+
+PAD_ID = _constants.PAD_ID
+OOV_ID = _constants.OOV_ID
+RESERVED_TOKENS = _constants.RESERVED_TOKENS
+NUM_RESERVED = _constants.NUM_RESERVED
+BYTES_PER_TOKEN = _constants.BYTES_PER_TOKEN
+MODES = _constants.MODES
+NORMALIZATION_FORMS = _constants.NORMALIZATION_FORMS
 
 REPRODUCED_MODES = ("word", "char", "byte")
 _REFUSED = {
@@ -57,14 +81,7 @@ _REFUSED = {
     ),
 }
 
-# The Unicode White_Space property: what tensorflow-text's WhitespaceTokenizer
-# splits on. Python's str.split() differs (it also splits on U+001C..U+001F).
-_WHITE_SPACE = (
-    "\u0009\u000a\u000b\u000c\u000d\u0020\u0085\u00a0\u1680"
-    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000"
-)
-_SPLIT_WORDS = re.compile(f"[{re.escape(_WHITE_SPACE)}]+")
+_SPLIT_WORDS = re.compile(f"[{re.escape(_constants.WHITE_SPACE)}]+")
 
 # Default_Ignorable_Code_Point (DerivedCoreProperties.txt, stable since Unicode
 # 9): NFKC_Casefold maps each of these to nothing.

@@ -9,6 +9,7 @@ import os
 import keras
 import numpy as np
 
+from mmcnn._keras_compat import set_initial_epoch
 from mmcnn.layers import validation as v
 from mmcnn.training.errors import BackupError
 
@@ -157,7 +158,7 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
             ) from None
         with open(self._training_metadata_path, encoding="utf-8") as f:
             metadata = json.load(f)
-        self.model._initial_epoch = metadata["epoch"]
+        set_initial_epoch(self.model, metadata["epoch"])
         self._current_epoch = metadata["epoch"]
         self._pending_state = metadata
         logger.info("resuming from the backup in %s after epoch %d", self.backup_dir, metadata["epoch"])

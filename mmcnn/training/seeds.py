@@ -12,6 +12,7 @@ import math
 
 import tensorflow as tf
 
+from mmcnn._keras_compat import flatten_layers, layer_seed_generators
 from mmcnn.layers import validation as v
 
 logger = logging.getLogger("mmcnn")
@@ -163,8 +164,8 @@ def _positional_arity(fn):
 def seed_generators(model):
     """Every `keras.random.SeedGenerator` of `model` and its sub-layers, in a fixed order."""
     found, seen = [], set()
-    for layer in model._flatten_layers(include_self=True, recursive=True):
-        for generator in getattr(layer, "_seed_generators", ()):
+    for layer in flatten_layers(model, include_self=True):
+        for generator in layer_seed_generators(layer):
             if id(generator) not in seen:
                 seen.add(id(generator))
                 found.append(generator)

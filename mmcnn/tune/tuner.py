@@ -13,6 +13,7 @@ import time
 import keras
 import keras_tuner
 
+from mmcnn._keras_compat import interrupted_trials
 from mmcnn.training import read_backup_epoch
 from mmcnn.tune.space import hyperparameters
 from mmcnn.tune.trial_clock import TrialClock
@@ -92,7 +93,7 @@ class ClassifierTuner(keras_tuner.engine.base_tuner.BaseTuner):
             super().__init__(oracle, directory=directory, project_name=PROJECT, overwrite=False)
         self.oracle.verbose = 0  # no KerasTuner tables on stdout: one log line per trial
         # Trials that were running when an earlier call was killed: KerasTuner runs them again first.
-        self.interrupted_trials = list(getattr(self.oracle, "_retry_queue", []))
+        self.interrupted_trials = interrupted_trials(self.oracle)
 
     def trial_number(self, trial_id):
         """The trial's number in the search (1, 2, ...: the order KerasTuner created them)."""

@@ -8,7 +8,9 @@ text is learned from and which is only tokenized never depends on them.
 """
 
 import glob
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 
@@ -19,7 +21,7 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mmcnn.text import text_converter, text_ids
+from mmcnn.text import text_constants, text_converter, text_ids
 from mmcnn.text.text_converter import TextTokenizer
 from mmcnn.text.text_ids import PythonTokenizer, utf8_texts
 
@@ -249,19 +251,43 @@ def test_bad_inputs():
         PythonTokenizer.from_config({"mode": "byte"})
 
 
-def test_constants_match_the_layer():
-    for name in ("PAD_ID", "OOV_ID", "RESERVED_TOKENS", "BYTES_PER_TOKEN", "MODES", "NORMALIZATION_FORMS"):
-        assert getattr(text_ids, name) == getattr(text_converter, name), name
+def test_white_space_is_what_tensorflow_text_splits_on():
+    # The one white-space set (`text_constants.WHITE_SPACE`) that both tokenizers split on must be
+    # exactly the characters tensorflow-text's WhitespaceTokenizer splits on, over every code point
+    # up to U+2FFFF. (The constants themselves are one module now, so comparing text_ids's with
+    # text_converter's, as this test used to, would compare an object with itself.)
+    import tensorflow_text as tf_text
+
+    characters = [chr(c) for c in range(0x30000) if not 0xD800 <= c <= 0xDFFF]
+    words = tf_text.WhitespaceTokenizer().tokenize(tf.constant([f"a{c}b".encode() for c in characters]))
+    splits = {c for c, n in zip(characters, words.row_lengths().numpy().tolist()) if n != 1}
+    assert splits == set(text_constants.WHITE_SPACE)
 
 
-def test_module_stands_alone_without_tensorflow():
-    # The file alone (NumPy + standard library) must work where TensorFlow is not
-    # installed: loaded by path, so that mmcnn's package imports (Keras) stay out.
+def load_by_path(path):
+    spec = importlib.util.spec_from_file_location("text_ids", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_module_stands_alone_without_tensorflow(tmp_path):
+    # text_ids.py with text_constants.py beside it (NumPy + standard library) must work where
+    # TensorFlow is not installed: copied out of mmcnn and loaded by path, so that mmcnn's package
+    # imports (Keras) stay out.
+    for name in ("text_ids.py", "text_constants.py"):
+        shutil.copy(os.path.join(os.path.dirname(text_ids.__file__), name), tmp_path / name)
     code = (
         "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('text_ids', {text_ids.__file__!r})\n"
+        f"spec = importlib.util.spec_from_file_location('text_ids', {str(tmp_path / 'text_ids.py')!r})\n"
         "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
         "ids = module.PythonTokenizer(mode='byte', max_tokens=3)(['ab'])\n"
         "sys.exit(2 if 'tensorflow' in sys.modules else int(ids.tolist() != [[99, 100, 0]]))\n"
     )
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path).returncode == 0
+
+
+def test_module_alone_says_it_needs_its_constants(tmp_path):
+    shutil.copy(text_ids.__file__, tmp_path / "text_ids.py")
+    with pytest.raises(ImportError, match="needs text_constants.py in the same folder"):
+        load_by_path(tmp_path / "text_ids.py")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from mmcnn.audio import audio_frames
+from mmcnn.audio.audio_frames import frame_windows
 from mmcnn.audio.audio_loading import frame_windows as reference_frames
-from mmcnn.export import audio_frames
-from mmcnn.export.audio_frames import frame_windows
 
 
 @pytest.mark.parametrize("num_samples,hop", [(4, 3), (4, 4), (5, 2), (6, 1), (7, 7)])
