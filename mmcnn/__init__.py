@@ -21,8 +21,9 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 with _quiet_import():
     # Registers mmcnn's layers and ClassifierModel with Keras, so that plain
-    # `keras.saving.load_model` reads mmcnn's `.keras` files after `import mmcnn`.
-    from mmcnn import layers, models  # noqa: E402, F401
+    # `keras.saving.load_model` reads mmcnn's `.keras` files after `import mmcnn`;
+    # `mmcnn.tune` plugs its search into `Classifier.tune` (it imports KerasTuner only when one runs).
+    from mmcnn import layers, models, tune  # noqa: E402, F401
 
 # Subpackages and modules, imported lazily on first attribute access.
 _SUBMODULES = (

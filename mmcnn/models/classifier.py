@@ -585,12 +585,14 @@ class Classifier:
             raise ValueError(f"{path}: {cls.__name__} ({cls.modality}) does not read {what}")
         return reader(path, class_names=class_names, on_error=on_error, verbose=verbose, **kwargs)
 
+    # The search sits above the models (it fits them): `mmcnn.tune` plugs its `tune` in here when
+    # imported, and `import mmcnn` imports it, so that `tune` works with no upward import.
+    _search = None
+
     @classmethod
     def tune(cls, train, val=None, **kwargs):
         """Searches this classifier's settings on `train`, scored on `val` only (`mmcnn.tune.tune`)."""
-        from mmcnn.tune import tune
-
-        return tune(cls, train, val, **kwargs)
+        return Classifier._search(cls, train, val, **kwargs)
 
     def _check_classes(self, data, what):
         if getattr(data, "multi_label", False) and not self.multi_label:

@@ -8,6 +8,9 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+# Defined below the runs, so that the search (`mmcnn.tune`) shares them without importing the runs.
+from mmcnn._config import ConfigError, read_toml
+
 TRAIN_KEYS = (
     "train",
     "val",
@@ -44,21 +47,6 @@ DEFAULTS = {
     "fine_tune_learning_rate": None,
     "class_weight": None,
 }
-
-
-class ConfigError(ValueError):
-    """A run configuration that cannot be used: names the option and the value."""
-
-
-def read_toml(path):
-    """A TOML configuration file as a dict (`ConfigError` naming the file when unreadable)."""
-    if not os.path.isfile(path):
-        raise ConfigError(f"--config {path}: no such file")
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"--config {path}: invalid TOML ({error})") from None
 
 
 def parse_value(text):

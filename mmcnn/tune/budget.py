@@ -4,7 +4,7 @@ import dataclasses
 import datetime
 import re
 
-from mmcnn.runs.config import ConfigError
+from mmcnn._config import ConfigError
 
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 _TIME = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")

@@ -5,10 +5,10 @@ import logging
 import os
 import time
 
+from mmcnn._config import ConfigError
 from mmcnn._version import __version__
 from mmcnn.data import DataError, LabeledData
 from mmcnn.models import registry
-from mmcnn.runs.config import ConfigError
 from mmcnn.tune.budget import parse_budget
 from mmcnn.tune.space import describe, resolve_space
 

@@ -19,7 +19,7 @@ import logging
 import math
 import os
 
-from mmcnn.runs.config import ConfigError, read_toml
+from mmcnn._config import ConfigError, read_toml
 
 logger = logging.getLogger("mmcnn.tune")
 

@@ -1,8 +1,11 @@
-"""Which way the imports point: the core knows no modality, and no module imports itself in a circle.
+"""Which way the imports point: the core knows no modality, and neither a module nor a package
+imports itself in a circle.
 
 Read from the source (every `import` statement, at module level or inside a
 function), so that a lazy import inside a function counts as much as one at
-the top of a file.
+the top of a file. The package graph joins the modules of each subpackage
+(`mmcnn.models.*` is one node, `mmcnn.cli` another): `models -> tune -> models`
+is a cycle there even when no two modules import each other.
 """
 
 import ast
@@ -28,13 +31,18 @@ CORE = (
 MODALITIES = ("image", "audio", "text", "board")
 
 
-def module_name(path):
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+def module_name(path, package=PACKAGE):
+    parts = path.relative_to(package.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def all_modules():
-    return {module_name(p): p for p in PACKAGE.rglob("*.py") if "demo_data" not in p.parts}
+def all_modules(package=PACKAGE):
+    return {module_name(p, package): p for p in package.rglob("*.py") if "demo_data" not in p.parts}
+
+
+def module_graph(package=PACKAGE):
+    modules = all_modules(package)
+    return {name: imported_modules(name, path, modules) for name, path in modules.items()}
 
 
 def imported_modules(name, path, known):
@@ -62,8 +70,7 @@ def imported_modules(name, path, known):
 
 @pytest.fixture(scope="module")
 def graph():
-    modules = all_modules()
-    return {name: imported_modules(name, path, modules) for name, path in modules.items()}
+    return module_graph()
 
 
 def top_package(name):
@@ -118,12 +125,92 @@ def strongly_connected(graph):
     return groups
 
 
+def package_of(name):
+    """The node of `name` in the package graph: `mmcnn.models.classifier` -> `mmcnn.models`."""
+    return ".".join(name.split(".")[:2])
+
+
+def package_graph(graph):
+    """The imports between subpackages (and top-level modules), each with the module imports behind it."""
+    packages = {}
+    for name, targets in graph.items():
+        edges = packages.setdefault(package_of(name), {})
+        for target in targets:
+            if package_of(target) != package_of(name):
+                edges.setdefault(package_of(target), []).append(f"{name} -> {target}")
+    return packages
+
+
+def cycles(graph):
+    return [sorted(group) for group in strongly_connected(graph) if len(group) > 1]
+
+
+def explained(packages, groups):
+    """Each cycle with the module imports that make it, for the failure message."""
+    return {
+        " <-> ".join(group): sorted(
+            why
+            for source in group
+            for target, whys in packages[source].items()
+            if target in group
+            for why in whys
+        )
+        for group in groups
+    }
+
+
 def test_no_import_cycles(graph):
-    cycles = [sorted(group) for group in strongly_connected(graph) if len(group) > 1]
-    assert cycles == []
+    assert cycles(graph) == []
+
+
+def test_no_package_import_cycles(graph):
+    packages = package_graph(graph)
+    assert {"mmcnn", "mmcnn.models", "mmcnn.tune", "mmcnn.runs", "mmcnn.cli"} <= set(packages)
+    assert "mmcnn.models" in packages["mmcnn.runs"]  # a known edge: the walk sees the package graph
+    assert explained(packages, cycles(packages)) == {}
 
 
 def test_the_cycle_finder_finds_a_cycle():
-    assert [sorted(g) for g in strongly_connected({"a": {"b"}, "b": {"c"}, "c": {"a"}}) if len(g) > 1] == [
-        ["a", "b", "c"]
-    ]
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c"]]
+
+
+def write_package(root, files):
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def test_the_package_graph_finds_a_cycle_no_module_cycle_shows(tmp_path):
+    # models/classifier -> tune/search (in a function) -> runs/config, runs/train -> models/registry:
+    # no module imports itself in a circle, but the packages do (the shape mmcnn had).
+    package = write_package(
+        tmp_path / "pkg",
+        {
+            "__init__.py": "",
+            "models/__init__.py": "",
+            "models/registry.py": "",
+            "models/classifier.py": "def tune():\n    from pkg.tune import search\n",
+            "tune/__init__.py": "",
+            "tune/search.py": "from ..runs.config import ConfigError\n",
+            "runs/__init__.py": "",
+            "runs/config.py": "ConfigError = ValueError\n",
+            "runs/train.py": "from pkg.models import registry\n",
+            "cli.py": "import pkg.runs.train\nfrom pkg import tune\n",
+        },
+    )
+    graph = module_graph(package)
+    assert cycles(graph) == []
+    packages = package_graph(graph)
+    assert cycles(packages) == [["pkg.models", "pkg.runs", "pkg.tune"]]
+    assert explained(packages, cycles(packages)) == {
+        "pkg.models <-> pkg.runs <-> pkg.tune": [
+            "pkg.models.classifier -> pkg.tune.search",
+            "pkg.runs.train -> pkg.models.registry",
+            "pkg.tune.search -> pkg.runs.config",
+        ]
+    }
+    # Without the function-level import, the packages are in layers again.
+    (package / "models/classifier.py").write_text("def tune():\n    pass\n", encoding="utf-8")
+    assert cycles(package_graph(module_graph(package))) == []
