@@ -1,11 +1,20 @@
 """The report's pictures are one ordered list of `Picture` records: the page walks it."""
 
 import keras
+import numpy as np
 import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from mmcnn.report import PICTURES, PREDICTION_PICTURES, REPORT_PICTURES, Picture, page, write_report
+from mmcnn.report import (
+    PICTURES,
+    PREDICTION_PICTURES,
+    REPORT_PICTURES,
+    Picture,
+    page,
+    plot_receptive_field,
+    write_report,
+)
 
 
 def draw_a_line(inputs):
@@ -60,3 +69,19 @@ def test_a_record_added_to_the_list_is_drawn_and_captioned_on_the_page(tmp_path,
     assert "<b>line.png</b>: A line for validation.</figcaption>" in html
     # In the list's place: after the learning curves, before the confusion matrix.
     assert html.index("learning_curves.png") < html.index("line.png") < html.index("confusion_matrix.png")
+
+
+def test_the_receptive_field_counts_in_the_units_of_the_classifiers_axes():
+    # Four input axes, but a spectrogram's: the classifier's `input_axes` decides, not the rank.
+    inputs = keras.Input((12, 10, 1))
+    outputs = keras.layers.Conv2D(2, 3, name="conv")(inputs)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(outputs))
+    example = np.zeros((12, 10, 1), "float32")
+
+    class SpectrogramClassifier:
+        input_axes = ("frames", "mel_bins", "channels")
+
+    spectrogram = SpectrogramClassifier()
+    spectrogram.model = model
+    assert plot_receptive_field(spectrogram, example).axes[0].get_title().endswith("(positions)")
+    assert plot_receptive_field(model, example).axes[0].get_title().endswith("(pixels)")
