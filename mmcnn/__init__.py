@@ -25,25 +25,30 @@ with _quiet_import():
     # `mmcnn.tune` plugs its search into `Classifier.tune` (it imports KerasTuner only when one runs).
     from mmcnn import layers, models, tune  # noqa: E402, F401
 
-# Subpackages and modules, imported lazily on first attribute access.
-_SUBMODULES = (
-    "audio",
-    "board",
+from mmcnn.models.registry import modality_modules as _modality_modules  # noqa: E402
+
+# The core's subpackages and modules, imported lazily on first attribute access.
+_CORE_SUBMODULES = (
     "data",
     "distribute",
     "explain",
     "export",
-    "image",
     "inspect",
     "layers",
     "models",
     "report",
     "runs",
     "testing",
-    "text",
     "training",
     "tune",
 )
+# The modalities (`mmcnn.image`, ...) are those the `mmcnn.modalities` entry points declare
+# (`pyproject.toml`; another distribution adds one the same way); a core name wins a clash.
+_LAZY = {
+    **_modality_modules(),
+    **{name: f"mmcnn.{name}" for name in _CORE_SUBMODULES},
+}
+_SUBMODULES = tuple(sorted(_LAZY))
 
 
 def load(path):
@@ -54,8 +59,8 @@ def load(path):
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
-        return _importlib.import_module(f"mmcnn.{name}")
+    if name in _LAZY:
+        return _importlib.import_module(_LAZY[name])
     raise AttributeError(f"module 'mmcnn' has no attribute {name!r}")
 
 

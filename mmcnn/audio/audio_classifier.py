@@ -189,6 +189,7 @@ class AudioClassifier(Classifier):
     """
 
     modality = "audio"
+    input_axes = ("frames", "mel_bins")
     # What a warm start's source must share: the log-mel front end and the clip it sees.
     transfer_settings = (
         "sample_rate",

@@ -213,6 +213,7 @@ class MovePredictor(Classifier):
     """
 
     modality = "board"
+    input_axes = ("height", "width", "planes")
     presets = PRESETS
     default_preset = "small"
 

@@ -177,6 +177,7 @@ class ImageClassifier(Classifier):
     """
 
     modality = "image"
+    input_axes = ("height", "width", "channels")
     # Grey and RGB sources both fit: the stem is adapted (`adapt_stem_channels`).
     transfer_settings = ("image_size",)
     from_directory = staticmethod(from_directory)

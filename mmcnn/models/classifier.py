@@ -147,6 +147,9 @@ class Classifier:
     from_dataframe = None
     # File types `mmcnn predict FOLDER` looks for (lower-case extensions with the dot).
     input_extensions = ()
+    # Names of the axes of one preprocessed example, as the network sees it (no batch axis),
+    # e.g. ("height", "width", "channels"), ("frames", "mel_bins"), ("tokens",).
+    input_axes = None
     # Tests of distributed training turn this off to compare runs batch by batch.
     _shuffle_training = True
     # Constructor arguments (or preset entries) a warm start's source must share: see

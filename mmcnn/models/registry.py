@@ -23,8 +23,11 @@ True
 
 import importlib
 import importlib.metadata
+import logging
 
 ENTRY_POINT_GROUP = "mmcnn.modalities"
+
+logger = logging.getLogger("mmcnn")
 
 _CLASSIFIERS = {}  # modality name -> Classifier subclass
 
@@ -48,6 +51,40 @@ def register_classifier(cls):
 
 def _entry_points():
     return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def modality_modules(entry_points=None):
+    """The installed modalities: `{name: module}`, sorted by name, from the entry points; imports nothing.
+
+    `mmcnn/__init__.py` makes each one a lazy attribute (`mmcnn.image`), and
+    the contract tests run on each one.
+
+    Args:
+        entry_points: `importlib.metadata.EntryPoint`s to read (default: the
+            `mmcnn.modalities` group of the installed distributions). An entry
+            point whose name is not a Python identifier is left out with a
+            logged warning (a package installed beside mmcnn must not break
+            `import mmcnn`).
+
+    Example:
+    >>> from importlib.metadata import EntryPoint
+    >>> modality_modules([EntryPoint("sensor", "my_package.sensor", ENTRY_POINT_GROUP)])
+    {'sensor': 'my_package.sensor'}
+    """
+    if entry_points is None:
+        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    modules = {}
+    for entry_point in entry_points:
+        if not entry_point.name.isidentifier():
+            logger.warning(
+                "the %s entry point %r = %r is left out: its name must be a Python identifier",
+                ENTRY_POINT_GROUP,
+                entry_point.name,
+                entry_point.value,
+            )
+            continue
+        modules[entry_point.name] = entry_point.value.partition(":")[0].strip()
+    return dict(sorted(modules.items()))
 
 
 def modality_names():

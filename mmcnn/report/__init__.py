@@ -22,6 +22,10 @@ writes, into `report_dir`, one picture per module of this package:
 - `index.html` (`page.py`): the metrics table and the pictures with one-line
   captions, self-contained (relative image paths, inline style, no script).
 
+Each picture is one `Picture` record (file, caption, drawing function, what
+it is made from) in the ordered list `REPORT_PICTURES` (`pictures.py`); the
+page walks that list, so a new picture is one module plus one record.
+
 Every picture is made on its own: one that cannot be made (no example, no
 history, no convolution in the model) is skipped with a logged warning and
 the page says that it is missing and why.
@@ -52,8 +56,9 @@ from mmcnn.report.mistakes import (
     plot_mistakes,
 )
 from mmcnn.report.model_walk import first_conv, iter_layers
-from mmcnn.report.page import PICTURES, PREDICTION_PICTURES, write_report
+from mmcnn.report.page import write_report
 from mmcnn.report.per_class_scores import plot_per_class_scores
+from mmcnn.report.pictures import PICTURES, PREDICTION_PICTURES, REPORT_PICTURES, Picture, PictureInputs
 from mmcnn.report.receptive_field import conv_fields, plot_receptive_field
 from mmcnn.report.reliability import plot_reliability
 
@@ -64,6 +69,9 @@ __all__ = [
     "MAX_TOKENS_DRAWN",
     "PICTURES",
     "PREDICTION_PICTURES",
+    "REPORT_PICTURES",
+    "Picture",
+    "PictureInputs",
     "ReportError",
     "conv_fields",
     "draw_explanation",

@@ -34,8 +34,27 @@ def _example_batch(classifier, model, example):
     return np.asarray(prepared, dtype="float32")[:1]
 
 
-def _is_text(model):
-    return model.inputs[0].dtype == "string"
+def input_axes(classifier):
+    """Names of the axes of one example as the network sees it (no batch axis).
+
+    A classifier says so itself (`Classifier.input_axes`). A bare Keras model
+    says nothing of its axes: they are read from its first input (texts in,
+    tokens; four axes, an image's; else time steps), for it alone.
+
+    Example:
+    >>> import keras, mmcnn
+    >>> input_axes(mmcnn.text.TextClassifier)
+    ('tokens',)
+    >>> input_axes(keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3)]))
+    ('height', 'width', 'channels')
+    """
+    axes = getattr(classifier, "input_axes", None)
+    if axes:
+        return tuple(axes)
+    spec = getattr(classifier, "model", classifier).inputs[0]
+    if spec.dtype == "string":
+        return ("tokens",)
+    return ("height", "width", "channels") if len(spec.shape) == 4 else ("steps", "features")
 
 
 def _token_strings(model, records):

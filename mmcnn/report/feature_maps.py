@@ -3,7 +3,7 @@
 from matplotlib.figure import Figure
 
 from mmcnn.report.drawing import _DPI, MAX_TOKENS_DRAWN, _grid, _show_input
-from mmcnn.report.example import _example_batch, _is_text, _token_strings
+from mmcnn.report.example import _example_batch, _token_strings, input_axes
 from mmcnn.report.model_walk import _blocks, _numpy, _trace
 
 # At most this many panels per block in feature_maps.png; wide layers show their first ones.
@@ -58,7 +58,7 @@ def plot_feature_maps(classifier, example, blocks=FEATURE_MAP_BLOCKS):
             fig.colorbar(image, ax=ax, pad=0.01)
             ax.set_title(f"{path}: {maps.shape[1]} filters x {maps.shape[0]} steps", fontsize=9)
             ax.set_ylabel("filter")
-        axes[-1].set_xlabel("token" if _is_text(model) else "frame")
+        axes[-1].set_xlabel("token" if input_axes(classifier)[0] == "tokens" else "frame")
         fig.mmcnn_panels = [_numpy(y).shape[-1] for _, _, _, y in chosen]
         return fig
 

@@ -5,49 +5,13 @@ import logging
 import pathlib
 
 from mmcnn.inspect import total_macs
-from mmcnn.report.confusion_matrix import plot_confusion_matrix
 from mmcnn.report.errors import ReportError
-from mmcnn.report.feature_maps import plot_feature_maps
-from mmcnn.report.filters import plot_filters
-from mmcnn.report.learning_curves import learning_curves_caption, plot_learning_curves
-from mmcnn.report.mistakes import GALLERY_SIZE, plot_confused_pairs, plot_mistakes
-from mmcnn.report.per_class_scores import plot_per_class_scores
-from mmcnn.report.receptive_field import plot_receptive_field
-from mmcnn.report.reliability import plot_reliability
+from mmcnn.report.mistakes import GALLERY_SIZE
+from mmcnn.report.pictures import PICTURES, PREDICTION_PICTURES, REPORT_PICTURES, PictureInputs
 
 logger = logging.getLogger("mmcnn")
 
-PICTURES = {
-    # Its caption names the panels drawn (`learning_curves_caption`): set by `write_report`.
-    "learning_curves.png": "",
-    "confusion_matrix.png": "Rows are the true classes, columns the predicted ones; each cell holds "
-    "the number of examples, its colour the fraction of its true class.",
-    "filters.png": "The weights of the first convolution, one panel per filter: the pattern each "
-    "filter responds to most strongly (red positive, blue negative; "
-    "filters over three colour channels are drawn in colour).",
-    "feature_maps.png": "What the first convolution blocks output for one example: one panel (or row) "
-    "per filter, bright where the filter's pattern is found.",
-    "receptive_field.png": "How much of the input one unit of each convolution sees: the receptive "
-    "field grows with depth, faster after pooling or strides.",
-}
-
-# A multi-label report shows these bars instead of the confusion matrix.
-MULTILABEL_PICTURE = (
-    "per_class_scores.png",
-    "Precision, recall and F1 of each class at its threshold (chosen on the validation split): "
-    "with several labels per example there is no confusion matrix.",
-)
-
-# Made from the predictions on a labelled split (`probabilities` and `data` of `write_report`).
-PREDICTION_PICTURES = {
-    "reliability.png": "How sure the model is against how often it is right: bars at the diagonal "
-    "are well calibrated, bars below it over-confident. Before and after the temperature fitted "
-    "on the validation split; ECE is the examples-weighted mean gap.",
-    "mistakes.png": "The most confidently wrong examples: true class, the class the model said "
-    "and its probability; the colours (Grad-CAM) show where the evidence for what it said lies.",
-    "confused_pairs.png": "The class pairs the model mixes up most (true class taken for another), "
-    "each with its most confident examples and their activation maps.",
-}
+__all__ = ["PICTURES", "PREDICTION_PICTURES", "REPORT_PICTURES", "write_report"]
 
 
 def _fmt(value):
@@ -139,11 +103,14 @@ def _calibration_html(calibration):
     return "\n".join(parts)
 
 
-def _save_pictures(makers, captions, report_dir, written, missing):
-    for name, make in makers.items():
+def _save_pictures(pictures, inputs, report_dir, written, missing):
+    """Makes and writes each picture; returns the HTML sections that show them (or say why not)."""
+    sections = []
+    for picture in pictures:
+        name, caption = picture.file, picture.caption_for(inputs)
         try:
-            fig = make()
-            info = {"Title": name, "Description": captions[name], "Software": "mmcnn"}
+            fig = picture.make(inputs)
+            info = {"Title": name, "Description": caption, "Software": "mmcnn"}
             if hasattr(fig, "mmcnn_panels"):
                 info["mmcnn:panels"] = str(fig.mmcnn_panels)
             fig.savefig(report_dir / name, metadata=info)
@@ -155,17 +122,14 @@ def _save_pictures(makers, captions, report_dir, written, missing):
                 logger.debug("report: %s failed", name, exc_info=True)
             logger.warning("report: %s was not made: %s", name, reason)
             missing[name] = reason
-
-
-def _figures_html(captions, missing):
-    sections = []
-    for name, caption in captions.items():
+    for picture in pictures:
+        name = picture.file
         if name in missing:
             sections.append(f"<p class='missing'><b>{name}</b> is missing: {html.escape(missing[name])}</p>")
         else:
             sections.append(
                 f'<figure><img src="{name}" alt="{name}">'
-                f"<figcaption><b>{name}</b>: {html.escape(caption)}</figcaption></figure>"
+                f"<figcaption><b>{name}</b>: {html.escape(picture.caption_for(inputs))}</figcaption></figure>"
             )
     return sections
 
@@ -223,25 +187,22 @@ def write_report(
     report_dir = pathlib.Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     model = getattr(classifier, "model", classifier)
-    makers = {
-        "learning_curves.png": lambda: plot_learning_curves(history),
-        "confusion_matrix.png": lambda: plot_confusion_matrix(metrics),
-        "filters.png": lambda: plot_filters(model),
-        "feature_maps.png": lambda: plot_feature_maps(classifier, example),
-        "receptive_field.png": lambda: plot_receptive_field(classifier, example),
-    }
-    pictures = {**PICTURES, "learning_curves.png": learning_curves_caption(history)}
-    multi_label = bool((metrics or {}).get("multi_label"))
-    if multi_label:
-        # Per-class bars in the confusion matrix's place.
-        name, caption = MULTILABEL_PICTURE
-        pictures = {name if key == "confusion_matrix.png" else key: text for key, text in pictures.items()}
-        pictures[name] = caption
-        makers = {name if key == "confusion_matrix.png" else key: fn for key, fn in makers.items()}
-        makers[name] = lambda: plot_per_class_scores(metrics)
+    inputs = PictureInputs(
+        classifier,
+        model,
+        history=history,
+        metrics=metrics,
+        example=example,
+        data=data,
+        probabilities=probabilities,
+        split=split,
+        gallery_size=gallery_size,
+    )
+    multi_label = inputs.multi_label
+    pictures = [p for p in REPORT_PICTURES if p.fits(multi_label)]
     written, missing = [], {}
-    _save_pictures(makers, pictures, report_dir, written, missing)
-    sections = _figures_html(pictures, missing)
+    first = [p for p in pictures if not p.from_predictions]
+    sections = _save_pictures(first, inputs, report_dir, written, missing)
     sections.append("<h2>How sure it is, and its worst mistakes</h2>")
     sections.append(_calibration_html(calibration))
     if multi_label:
@@ -249,20 +210,11 @@ def write_report(
             "<p>No calibration or mistakes pictures: a multi-label model's scores are per-class "
             "sigmoids, decided by per-class thresholds (in the per-class table).</p>"
         )
-    elif data is not None and probabilities is not None:
-        from mmcnn.explain import model_temperature
-
-        predictions = {
-            "reliability.png": lambda: plot_reliability(
-                probabilities, data.labels, temperature=model_temperature(model), split=split
-            ),
-            "mistakes.png": lambda: plot_mistakes(classifier, data, probabilities, limit=gallery_size),
-            "confused_pairs.png": lambda: plot_confused_pairs(classifier, data, probabilities),
-        }
-        _save_pictures(predictions, PREDICTION_PICTURES, report_dir, written, missing)
-        sections += _figures_html(PREDICTION_PICTURES, missing)
-    else:
+    elif data is None or probabilities is None:
         sections.append("<p>No pictures of calibration and mistakes: no predictions on a labelled split.</p>")
+    if data is not None and probabilities is not None:
+        later = [p for p in pictures if p.from_predictions]
+        sections += _save_pictures(later, inputs, report_dir, written, missing)
 
     title = f"mmcnn report: {model.name}"
     page = (

@@ -15,7 +15,7 @@ from matplotlib.patches import Rectangle
 from mmcnn.inspect import receptive_field
 from mmcnn.report.drawing import _DPI, MAX_TOKENS_DRAWN, _show_input
 from mmcnn.report.errors import ReportError
-from mmcnn.report.example import _audio_timing, _example_batch, _is_text, _token_strings
+from mmcnn.report.example import _audio_timing, _example_batch, _token_strings, input_axes
 from mmcnn.report.model_walk import _CONV_TYPE_NAMES, _CONV_TYPES, _blocks, _numpy, _trace, iter_layers
 
 
@@ -95,10 +95,11 @@ def plot_receptive_field(classifier, example):
         fields = _conv_stack_fields(model, canvas.shape)
     # Categorical colours that stay visible over grey images and dark spectrograms.
     colours = [colormaps["tab10"](i % 10) for i in range(len(fields))]
+    axes = input_axes(classifier)
     if canvas.ndim == 3:
-        unit = "pixels" if len(model.inputs[0].shape) == 4 else "positions"
+        unit = "pixels" if axes[:2] == ("height", "width") else "positions"
         return _receptive_field_2d(fields, canvas, _numpy(batch)[0], colours, unit)
-    if _is_text(model):
+    if axes[0] == "tokens":
         tokens, real = _token_strings(model, records)
         return _receptive_field_text(fields, tokens, real, colours)
     return _receptive_field_audio(fields, canvas, _audio_timing(model), colours)

@@ -161,6 +161,7 @@ class TextClassifier(Classifier):
     """
 
     modality = "text"
+    input_axes = ("tokens",)
     # What a warm start's source must share: how texts become ids, and the adapter's shapes.
     transfer_settings = ("mode", "max_tokens", "lowercase", "embedding_dim", "filters", "widths")
     from_directory = staticmethod(from_directory)
