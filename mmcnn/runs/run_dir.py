@@ -8,8 +8,8 @@ import shutil
 
 import tensorflow as tf
 
+from mmcnn._config import ConfigError
 from mmcnn._version import __version__
-from mmcnn.runs.config import ConfigError
 
 LOCK_NAME = ".lock"
 

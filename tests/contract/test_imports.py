@@ -13,6 +13,8 @@ import pathlib
 
 import pytest
 
+from mmcnn.models import registry
+
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "mmcnn"
 CORE = (
     "layers",
@@ -28,7 +30,12 @@ CORE = (
     "tune",
     "explain",
 )
-MODALITIES = ("image", "audio", "text", "board")
+# The modalities mmcnn declares (pyproject.toml's `mmcnn.modalities` entry points).
+MODALITIES = tuple(sorted(registry.modality_modules()))
+
+
+def test_the_modalities_are_the_declared_ones():
+    assert {"image", "audio", "text", "board"} <= set(MODALITIES)
 
 
 def module_name(path, package=PACKAGE):
