@@ -43,6 +43,27 @@ def _modalities():
     return registry.modality_names()
 
 
+def _export_formats():
+    from mmcnn.export.formats import registered_formats
+
+    return registered_formats()
+
+
+def _default_names(formats):
+    """`RUN_DIR/export, RUN_DIR/model[_QUANTIZE].tflite, ...`: where each format writes by default."""
+    names = []
+    for f in formats.values():
+        stem, suffix = os.path.splitext(f.default_name)
+        names.append(f"RUN_DIR/{stem}[_QUANTIZE]{suffix}" if f.quantizations else f"RUN_DIR/{f.default_name}")
+    return names
+
+
+def _runnable_suffixes():
+    from mmcnn.export.runtimes import runnable_suffixes
+
+    return runnable_suffixes()
+
+
 def _demo_modalities():
     from mmcnn.demo import DEMO_SETTINGS
 
@@ -151,7 +172,7 @@ def build_parser():
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument(
         "--model",
-        help="score this exported .tflite or .onnx file in its runtime, next to the run's Keras model",
+        help=f"score this exported {_runnable_suffixes()} file in its runtime, next to the run's Keras model",
     )
 
     predict = sub.add_parser("predict", help="classify files, folders, manifests (image/audio) or texts")
@@ -180,23 +201,24 @@ def build_parser():
         "to this .npy file, and the inputs in row order to OUT.inputs.txt, instead of predicting",
     )
 
+    formats = _export_formats()
     export = sub.add_parser("export", help="write a SavedModel, a LiteRT .tflite or an .onnx file")
     export.add_argument("run_dir")
     export.add_argument(
         "--format",
-        choices=("saved_model", "litert", "onnx"),
+        choices=tuple(formats),
         default="saved_model",
-        help="saved_model (raw-input signatures), litert (.tflite, built-in ops) or onnx",
+        help=", ".join(f.description or f.name for f in formats.values()),
     )
+    quantized = [f for f in formats.values() if f.quantizations]
     export.add_argument(
         "--quantize",
-        choices=("float16", "dynamic", "int8"),
-        help="litert only; int8 is calibrated on the run's training data",
+        choices=tuple(dict.fromkeys(q for f in quantized for q in f.quantizations)),
+        help=f"{' and '.join(f.name for f in quantized)} only; int8 is calibrated on the run's training data",
     )
     export.add_argument(
         "--out",
-        help="export directory or file (default: RUN_DIR/export, RUN_DIR/model[_QUANTIZE].tflite, "
-        "RUN_DIR/model.onnx)",
+        help=f"export directory or file (default: {', '.join(_default_names(formats))})",
     )
     export.add_argument("--overwrite", action="store_true")
 
@@ -566,10 +588,17 @@ def _embed(clf, inputs, args):
 
 
 def cmd_export(args):
+    from mmcnn.export.formats import registered_formats
     from mmcnn.runs import export
 
-    if args.quantize and args.format != "litert":
-        raise CliError(f"--quantize is for --format litert; --format {args.format} writes float32")
+    record = registered_formats()[args.format]
+    if args.quantize and args.quantize not in record.quantizations:
+        takes = [f.name for f in registered_formats().values() if args.quantize in f.quantizations]
+        kinds = " or ".join(record.quantizations)
+        raise CliError(
+            f"--quantize is for --format {' or '.join(takes)}; --format {args.format} "
+            + (f"takes --quantize {kinds}" if kinds else "writes float32")
+        )
     _check_run(args.run_dir)
     out = export.export_run(
         args.run_dir, args.out, format=args.format, quantize=args.quantize, overwrite=args.overwrite

@@ -10,24 +10,35 @@ For phones, boards and other runtimes: `export_litert` (a `.tflite` file,
 built-in operators only, optionally float16 / dynamic / int8 quantized) and
 `export_onnx` (an `.onnx` file), both of the classifier's `edge_endpoint()`
 (near-raw tensor input) with the class names inside; `load_edge_model` runs
-either in its own runtime. `EXPORT_FORMATS` maps format names to writers.
+either in its own runtime.
+
+Each format is one module with its writer, its runner and its `ExportFormat`
+record (`mmcnn.export.formats`), registered when the module is imported: the
+imports below register mmcnn's three (`saved_model`, `litert`, `onnx`), and
+`register_format(record)` or a `mmcnn.export_formats` entry point adds another.
 """
 
 from mmcnn.export.atomic import atomic_write
-from mmcnn.export.edge import QUANTIZATIONS
 from mmcnn.export.endpoints import OUTPUT_KEYS, Endpoint, model_input_endpoint, serving_outputs, tensor_spec
 from mmcnn.export.exporter import METADATA_PATH, ExportError, export_classifier, read_metadata
-from mmcnn.export.formats import EXPORT_FORMATS, export
+from mmcnn.export.formats import (
+    ExportFormat,
+    export,
+    format_names,
+    get_format,
+    register_format,
+    registered_formats,
+)
 from mmcnn.export.graph_ops import FORBIDDEN_OPS, forbidden_ops, saved_model_op_types
-from mmcnn.export.litert import export_litert, read_litert_metadata
+from mmcnn.export.litert import QUANTIZATIONS, export_litert, read_litert_metadata
 from mmcnn.export.onnx import export_onnx
 from mmcnn.export.runtimes import EdgeModel, load_edge_model, read_class_names
 
 __all__ = [
-    "EXPORT_FORMATS",
     "EdgeModel",
     "Endpoint",
     "ExportError",
+    "ExportFormat",
     "FORBIDDEN_OPS",
     "METADATA_PATH",
     "OUTPUT_KEYS",
@@ -38,12 +49,17 @@ __all__ = [
     "export_litert",
     "export_onnx",
     "forbidden_ops",
+    "format_names",
+    "get_format",
     "load_edge_model",
     "model_input_endpoint",
     "read_class_names",
     "read_litert_metadata",
     "read_metadata",
+    "register_format",
+    "registered_formats",
     "saved_model_op_types",
     "serving_outputs",
     "tensor_spec",
+    "unregister_format",
 ]

@@ -20,13 +20,13 @@ import tensorflow as tf
 from mmcnn._version import __version__
 from mmcnn.export.endpoints import Endpoint, tensor_spec
 from mmcnn.export.exporter import _json_safe
+from mmcnn.export.formats import file_suffixes, format_for_path
 
 EDGE_FORMAT_VERSION = 1
 # Names inside the files: a `.tflite` file's `Model.metadata` entries, an ONNX model's `metadata_props`.
 LABELS_KEY = "mmcnn.labels"
 CLASS_NAMES_KEY = "mmcnn.class_names"
 DOCUMENT_KEY = "mmcnn.json"
-QUANTIZATIONS = (None, "float16", "dynamic", "int8")
 
 
 def model_input_edge_endpoint(clf):
@@ -135,16 +135,13 @@ def float_layer_pattern(clf):
     return re.compile("(^|/)(" + "|".join(re.escape(n) for n in names) + r")(_\d+)?(/|$)")
 
 
-SUFFIXES = {"litert": ".tflite", "onnx": ".onnx"}
-
-
 def check_suffix(path, suffix, format):
     """Refuses a file name whose suffix is not the format's (a `.tflite` written as `model.onnx`)."""
     name = os.path.basename(os.fspath(path))
     if not name.lower().endswith(suffix):
         found = os.path.splitext(name)[1] or "no suffix"
-        others = [f for f, s in SUFFIXES.items() if s == found.lower()]
-        hint = f" (the suffix of format={others[0]!r})" if others else ""
+        other = file_suffixes().get(found.lower())
+        hint = f" (the suffix of format={other!r})" if other else ""
         raise ValueError(
             f"{path}: format={format!r} writes a {suffix} file, but the name ends in {found}{hint}; "
             f"name it *{suffix}"
@@ -152,18 +149,11 @@ def check_suffix(path, suffix, format):
 
 
 def read_edge_document(path):
-    """The `mmcnn.json` document inside a `.tflite` or `.onnx` file (TensorFlow's or onnx's reader)."""
-    import json
-
-    path = os.fspath(path)
-    if path.lower().endswith(".onnx"):
-        onnx = require("onnx", "onnx", "reading an .onnx file")
-        props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
-        return json.loads(props[DOCUMENT_KEY])
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    with open(path, "rb") as f:
-        return json.loads(metadata_entries(schema.Model.GetRootAs(f.read(), 0))[DOCUMENT_KEY])
+    """The `mmcnn.json` document inside a `.tflite` or `.onnx` file: its format's `read_document`."""
+    record = format_for_path(path)
+    if record is None or record.read_document is None:
+        raise ValueError(f"{path}: no export format with a document inside has this suffix")
+    return record.read_document(path)
 
 
 def require(module, extra, what):

@@ -20,6 +20,7 @@ import tensorflow as tf
 from mmcnn._version import __version__
 from mmcnn.export.atomic import atomic_write
 from mmcnn.export.endpoints import OUTPUT_KEYS, Endpoint
+from mmcnn.export.formats import ExportFormat, register_format
 from mmcnn.export.graph_ops import forbidden_ops
 
 logger = logging.getLogger("mmcnn")
@@ -205,3 +206,14 @@ def export_classifier(clf, path, overwrite=False, extra_endpoints=()):
         ", ".join(OUTPUT_KEYS),
     )
     return path
+
+
+# Registered first: the default format, and the first `--format` choice.
+SAVED_MODEL = register_format(
+    ExportFormat(
+        name="saved_model",
+        writer=export_classifier,
+        default_name="export",
+        description="saved_model (raw-input signatures)",
+    )
+)

@@ -40,19 +40,21 @@ from mmcnn.export.atomic import atomic_write
 from mmcnn.export.edge import (
     DOCUMENT_KEY,
     LABELS_KEY,
-    QUANTIZATIONS,
     check_suffix,
     edge_document,
     edge_endpoint,
     edge_saved_model,
     float_layer_pattern,
     metadata_entries,
+    require,
 )
 from mmcnn.export.exporter import ExportError
-from mmcnn.export.runtimes import invoke_tflite
+from mmcnn.export.formats import ExportFormat, register_format
+from mmcnn.export.runtimes import EdgeModel, invoke_tflite, read_tflite_metadata
 
 logger = logging.getLogger("mmcnn")
 
+QUANTIZATIONS = (None, "float16", "dynamic", "int8")
 LABELS_SUFFIX = ".labels.txt"
 FEW_CALIBRATION_EXAMPLES = 100
 
@@ -414,3 +416,57 @@ def _write_text(path, text):
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def read_litert_document(path):
+    """The `mmcnn.json` document inside a `.tflite` file."""
+    return json.loads(read_litert_metadata(path)[DOCUMENT_KEY])
+
+
+def needs_calibration(clf, quantize):
+    """Whether this export draws calibration examples: int8, and dynamic with float layers."""
+    return quantize == "int8" or (quantize == "dynamic" and bool(clf.edge_float_layers()))
+
+
+# ---------------------------------------------------------------- the runtime
+class LiteRTModel(EdgeModel):
+    """A `.tflite` file in `ai_edge_litert`'s interpreter."""
+
+    format = "litert"
+
+    def __init__(self, path, num_threads=None):
+        super().__init__(path)
+        litert = require("ai_edge_litert.interpreter", "lite", "running a .tflite file")
+        with open(self.path, "rb") as f:
+            data = f.read()
+        entries = read_tflite_metadata(data)
+        self.document = json.loads(entries[DOCUMENT_KEY]) if DOCUMENT_KEY in entries else {}
+        self.class_names = (
+            entries[LABELS_KEY].decode("utf-8").split("\n")
+            if LABELS_KEY in entries
+            else self.document.get("class_names", [])
+        )
+        with quiet_native():  # "Created TensorFlow Lite XNNPACK delegate for CPU."
+            self.interpreter = litert.Interpreter(model_content=data, num_threads=num_threads)
+            self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+
+    def run_one(self, x):
+        return invoke_tflite(self.interpreter, x, self.input, self.output)
+
+
+LITERT = register_format(
+    ExportFormat(
+        name="litert",
+        writer=export_litert,
+        suffix=".tflite",
+        default_name="model.tflite",
+        runner=LiteRTModel,
+        read_document=read_litert_document,
+        quantizations=QUANTIZATIONS[1:],
+        needs_calibration=needs_calibration,
+        checked=True,
+        description="litert (.tflite, built-in ops)",
+    )
+)

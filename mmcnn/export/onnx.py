@@ -31,11 +31,20 @@ from mmcnn.export.edge import (
     require,
 )
 from mmcnn.export.exporter import ExportError
-from mmcnn.export.runtimes import ONNX_TYPES
+from mmcnn.export.formats import ExportFormat, register_format
+from mmcnn.export.runtimes import EdgeModel
 
 logger = logging.getLogger("mmcnn")
 
 OPSET = 17
+# onnxruntime's input type names -> the NumPy dtype a feed is cast to.
+ONNX_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(uint8)": np.uint8,
+    "tensor(int8)": np.int8,
+    "tensor(int32)": np.int32,
+    "tensor(int64)": np.int64,
+}
 
 
 def is_onnx_file(path):
@@ -156,3 +165,50 @@ def _check(clf, proto, data, seed):
         return np.concatenate(rows)
 
     return check_agreement(clf, run, data, None, ".onnx file", seed=seed)
+
+
+def read_onnx_document(path):
+    """The `mmcnn.json` document inside an `.onnx` file (read with the onnx package, no runtime)."""
+    onnx = require("onnx", "onnx", "reading an .onnx file")
+    props = {p.key: p.value for p in onnx.load(os.fspath(path), load_external_data=False).metadata_props}
+    return json.loads(props[DOCUMENT_KEY])
+
+
+# ---------------------------------------------------------------- the runtime
+class OnnxModel(EdgeModel):
+    """An `.onnx` file in onnxruntime (CPU)."""
+
+    format = "onnx"
+
+    def __init__(self, path):
+        super().__init__(path)
+        ort = require("onnxruntime", "onnx", "running an .onnx file")
+        with quiet_native():
+            self.session = ort.InferenceSession(self.path, providers=["CPUExecutionProvider"])
+        props = self.session.get_modelmeta().custom_metadata_map
+        self.document = json.loads(props[DOCUMENT_KEY]) if DOCUMENT_KEY in props else {}
+        self.class_names = (
+            json.loads(props[CLASS_NAMES_KEY])
+            if CLASS_NAMES_KEY in props
+            else self.document.get("class_names", [])
+        )
+        self.input = self.session.get_inputs()[0]
+        self.input_dtype = ONNX_TYPES.get(self.input.type, np.float32)
+
+    def run_one(self, x):
+        x = np.asarray(x).astype(self.input_dtype, copy=False)
+        return np.asarray(self.session.run(None, {self.input.name: x})[0], dtype=np.float32)
+
+
+ONNX = register_format(
+    ExportFormat(
+        name="onnx",
+        writer=export_onnx,
+        suffix=".onnx",
+        default_name="model.onnx",
+        runner=OnnxModel,
+        read_document=read_onnx_document,
+        checked=True,
+        description="onnx (.onnx, onnxruntime)",
+    )
+)

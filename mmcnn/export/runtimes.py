@@ -1,22 +1,22 @@
-"""Running exported `.tflite` and `.onnx` files in their own runtimes, as a phone or a server would.
+"""Running exported files in their own runtimes, as a phone or a server would.
 
 `load_edge_model(path)` gives an `EdgeModel` whatever the format: call it on a
 batch of edge inputs (what `Classifier.edge_inputs` gives) and it runs them one
-example at a time (batch 1, as on a device) through `ai_edge_litert`'s
-interpreter or onnxruntime, and returns float32 probabilities (int8 outputs
-dequantized). `class_names`, `document` and, for multi-label files,
+example at a time (batch 1, as on a device) and returns float32 probabilities.
+Which runtime runs a file is its format's `runner` (`mmcnn.export.formats`):
+`LiteRTModel` (`litert.py`: `ai_edge_litert`'s interpreter, int8 outputs
+dequantized) for a `.tflite` file, `OnnxModel` (`onnx.py`: onnxruntime) for an
+`.onnx` file. `class_names`, `document` and, for multi-label files,
 `thresholds` are read from inside the file.
-Neither needs TensorFlow.
 """
 
-import json
 import os
 import time
 
 import numpy as np
 
-from mmcnn._stderr import quiet_native
-from mmcnn.export.edge import CLASS_NAMES_KEY, DOCUMENT_KEY, LABELS_KEY, metadata_entries, require
+from mmcnn.export.edge import metadata_entries, require
+from mmcnn.export.formats import format_for_path, registered_formats
 
 
 class EdgeModel:
@@ -55,33 +55,6 @@ class EdgeModel:
         return np.stack(probs), np.asarray(times)
 
 
-class LiteRTModel(EdgeModel):
-    """A `.tflite` file in `ai_edge_litert`'s interpreter."""
-
-    format = "litert"
-
-    def __init__(self, path, num_threads=None):
-        super().__init__(path)
-        litert = require("ai_edge_litert.interpreter", "lite", "running a .tflite file")
-        with open(self.path, "rb") as f:
-            data = f.read()
-        entries = read_tflite_metadata(data)
-        self.document = json.loads(entries[DOCUMENT_KEY]) if DOCUMENT_KEY in entries else {}
-        self.class_names = (
-            entries[LABELS_KEY].decode("utf-8").split("\n")
-            if LABELS_KEY in entries
-            else self.document.get("class_names", [])
-        )
-        with quiet_native():  # "Created TensorFlow Lite XNNPACK delegate for CPU."
-            self.interpreter = litert.Interpreter(model_content=data, num_threads=num_threads)
-            self.interpreter.allocate_tensors()
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-
-    def run_one(self, x):
-        return invoke_tflite(self.interpreter, x, self.input, self.output)
-
-
 def invoke_tflite(interpreter, x, input=None, output=None):
     """One `invoke` of a LiteRT interpreter (`ai_edge_litert`'s or TensorFlow's) on the batch `x`.
 
@@ -105,51 +78,29 @@ def invoke_tflite(interpreter, x, input=None, output=None):
     return y.astype(np.float32, copy=False)
 
 
-class OnnxModel(EdgeModel):
-    """An `.onnx` file in onnxruntime (CPU)."""
-
-    format = "onnx"
-
-    def __init__(self, path):
-        super().__init__(path)
-        ort = require("onnxruntime", "onnx", "running an .onnx file")
-        with quiet_native():
-            self.session = ort.InferenceSession(self.path, providers=["CPUExecutionProvider"])
-        props = self.session.get_modelmeta().custom_metadata_map
-        self.document = json.loads(props[DOCUMENT_KEY]) if DOCUMENT_KEY in props else {}
-        self.class_names = (
-            json.loads(props[CLASS_NAMES_KEY])
-            if CLASS_NAMES_KEY in props
-            else self.document.get("class_names", [])
-        )
-        self.input = self.session.get_inputs()[0]
-        self.input_dtype = ONNX_TYPES.get(self.input.type, np.float32)
-
-    def run_one(self, x):
-        x = np.asarray(x).astype(self.input_dtype, copy=False)
-        return np.asarray(self.session.run(None, {self.input.name: x})[0], dtype=np.float32)
-
-
-ONNX_TYPES = {
-    "tensor(float)": np.float32,
-    "tensor(uint8)": np.uint8,
-    "tensor(int8)": np.int8,
-    "tensor(int32)": np.int32,
-    "tensor(int64)": np.int64,
-}
-
-
 def load_edge_model(path):
-    """A `LiteRTModel` for a `.tflite` file or an `OnnxModel` for an `.onnx` file."""
+    """The file in its runtime: the `runner` of the format whose suffix `path` ends in.
+
+    A `LiteRTModel` for a `.tflite` file, an `OnnxModel` for an `.onnx` file,
+    and so on for every registered format with a runner (`mmcnn.export.formats`)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such model file")
-    lower = path.lower()
-    if lower.endswith(".tflite"):
-        return LiteRTModel(path)
-    if lower.endswith(".onnx"):
-        return OnnxModel(path)
-    raise ValueError(f"{path}: expected a .tflite or .onnx file")
+    record = format_for_path(path)
+    if record is None or record.runner is None:
+        raise ValueError(f"{path}: expected a {runnable_suffixes()} file")
+    model = record.runner(path)
+    if model.format is None:
+        model.format = record.name
+    return model
+
+
+def runnable_suffixes():
+    """`".tflite or .onnx"`: the suffixes of the files `load_edge_model` runs, for messages."""
+    suffixes = [f.suffix for f in registered_formats().values() if f.runner is not None]
+    if len(suffixes) > 1:
+        return ", ".join(suffixes[:-1]) + " or " + suffixes[-1]
+    return suffixes[0] if suffixes else "no"
 
 
 def read_class_names(path):

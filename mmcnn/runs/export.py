@@ -1,10 +1,12 @@
 """What `mmcnn export` and `mmcnn evaluate --model` do with a run: write a file, score a file.
 
-`export_run` writes a run's classifier as a SavedModel, a LiteRT `.tflite` or
-an `.onnx` file; int8 calibration data is the run's own training data (read
-again from the path in its `config.json`), and a `.tflite` or `.onnx` file is
-checked against the Keras model on the run's validation split. `evaluate_model_file` scores a
-converted file in its runtime next to the run's Keras model.
+`export_run` writes a run's classifier in any registered format
+(`mmcnn.export.formats`: a SavedModel, a LiteRT `.tflite`, an `.onnx` file,
+...); int8 calibration data is the run's own training data (read again from
+the path in its `config.json`), and a file of a checked format (`.tflite`,
+`.onnx`) is checked against the Keras model on the run's validation split.
+`evaluate_model_file` scores a converted file in its runtime next to the run's
+Keras model.
 """
 
 import json
@@ -62,10 +64,11 @@ def run_validation_data(run_dir, clf, verbose=0):
 
 
 def needs_calibration(clf, format, quantize):
-    """Whether this export draws calibration examples (LiteRT int8, and dynamic with float layers)."""
-    return format == "litert" and (
-        quantize == "int8" or (quantize == "dynamic" and bool(clf.edge_float_layers()))
-    )
+    """Whether this export draws calibration examples (its format's record says: LiteRT int8, and
+    dynamic with float layers)."""
+    from mmcnn.export.formats import get_format
+
+    return get_format(format).calibrates(clf, quantize)
 
 
 def export_run(run_dir, out=None, format="saved_model", quantize=None, overwrite=False, calibration_size=300):
@@ -73,24 +76,28 @@ def export_run(run_dir, out=None, format="saved_model", quantize=None, overwrite
 
     Args:
         run_dir: a completed run directory.
-        out: target path (default: `RUN_DIR/export` for a SavedModel,
-            `RUN_DIR/model[_QUANTIZE].tflite` or `RUN_DIR/model.onnx`).
-        format: `"saved_model"`, `"litert"` or `"onnx"`.
-        quantize: LiteRT only: `None`, `"float16"`, `"dynamic"` or `"int8"`.
+        out: target path (default: the format's default name in the run
+            directory: `RUN_DIR/export` for a SavedModel,
+            `RUN_DIR/model[_QUANTIZE].tflite`, `RUN_DIR/model.onnx`).
+        format: a registered format name (`mmcnn.export.formats`):
+            `"saved_model"`, `"litert"`, `"onnx"`, ...
+        quantize: for a format with quantizations (LiteRT): `None`,
+            `"float16"`, `"dynamic"` or `"int8"`.
         overwrite: replace an earlier export at `out`.
         calibration_size: most training examples drawn for int8 calibration.
     """
+    from mmcnn.export.formats import export, get_format
+
+    record = get_format(format)
     clf = load_run(run_dir)
     if out is None:
         out = default_export_path(run_dir, format, quantize)
     kwargs = {}
-    if needs_calibration(clf, format, quantize):
+    if record.calibrates(clf, quantize):
         data = run_training_data(run_dir, clf)
         logger.info("calibrating on up to %d of the run's %d training examples", calibration_size, len(data))
         kwargs = {"calibration_data": data, "calibration_size": calibration_size}
-    from mmcnn.export.formats import CHECKED_FORMATS, export
-
-    if format in CHECKED_FORMATS:
+    if record.checked:
         check_data, why = run_validation_data(run_dir, clf)
         if check_data is None:
             logger.warning("the exported file is not checked against the Keras model: %s", why)
@@ -103,26 +110,23 @@ def export_run(run_dir, out=None, format="saved_model", quantize=None, overwrite
             logger.warning("%s", warning.message)
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    if format in CHECKED_FORMATS and kwargs["check_data"] is not None:
+    if record.checked and kwargs["check_data"] is not None and record.read_document is not None:
         from mmcnn.export.agreement import agreement_line
-        from mmcnn.export.edge import read_edge_document
 
-        what = f"{quantize or 'float32'} .tflite file" if format == "litert" else ".onnx file"
-        logger.info(agreement_line(read_edge_document(path)["agreement"], what))
+        logger.info(agreement_line(record.read_document(path)["agreement"], record.what(quantize)))
     return path
 
 
 def default_export_path(run_dir, format, quantize=None):
-    run = RunDir(run_dir)
-    if format == "saved_model":
-        return run.export_dir
-    if format == "litert":
-        return os.path.join(run.path, f"model{'_' + quantize if quantize else ''}.tflite")
-    return os.path.join(run.path, "model.onnx")
+    """Where `mmcnn export` writes without `--out`: the format's default name in the run directory."""
+    from mmcnn.export.formats import get_format
+
+    return os.path.join(RunDir(run_dir).path, get_format(format).file_name(quantize))
 
 
 def evaluate_model_file(run_dir, model_file, data_path, verbose=0, encoding=None):
-    """Scores `model_file` (`.tflite` / `.onnx`) on `data_path` next to the run's Keras model.
+    """Scores `model_file` (`.tflite`, `.onnx`, any format with a runner) on `data_path` next to the run's
+    Keras model.
 
     The data is read as `mmcnn evaluate` reads it (`load_eval_data`), so the
     Keras scores are the ones `mmcnn evaluate RUN --data DATA` prints.
