@@ -49,6 +49,7 @@ from mmcnn.export.edge import (
     metadata_entries,
 )
 from mmcnn.export.exporter import ExportError
+from mmcnn.export.mediapipe_check import check_in_mediapipe
 from mmcnn.export.runtimes import invoke_tflite
 from mmcnn.export.tflite_metadata import add_metadata, drop_unused_subgraphs
 
@@ -175,6 +176,10 @@ def export_litert(
         logger.info(agreement_line(agreement, what))
         document = edge_document(clf, endpoint, "litert", quantize, **_io_details(data))
         document["agreement"] = agreement
+        # The runtimes the file ran or loaded in: the agreement check's, and the MediaPipe Task's.
+        mediapipe = check_in_mediapipe(add_metadata(data, document), document)
+        document["checked_in"] = [] if isinstance(agreement, str) else ["LiteRT interpreter"]
+        document["checked_in"] += [mediapipe] if mediapipe else []
         data = add_litert_metadata(
             data,
             {

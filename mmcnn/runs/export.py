@@ -108,7 +108,10 @@ def export_run(run_dir, out=None, format="saved_model", quantize=None, overwrite
         from mmcnn.export.edge import read_edge_document
 
         what = f"{quantize or 'float32'} .tflite file" if format == "litert" else ".onnx file"
-        logger.info(agreement_line(read_edge_document(path)["agreement"], what))
+        document = read_edge_document(path)
+        logger.info(agreement_line(document["agreement"], what))
+        if "checked_in" in document:
+            logger.info("checked in: %s", ", ".join(document["checked_in"]) or "no runtime")
     return path
 
 
