@@ -376,6 +376,7 @@ def test_export_litert_int8_and_evaluate_the_file(trained, tmp_path):
     result = run("export", str(trained["out"]), "--format", "litert", "--quantize", "int8", "--out", str(out))
     assert out.is_file() and (tmp_path / "model_int8.labels.txt").read_text().split() == ["bright", "dark"]
     assert "exported to" in result.stdout
+    assert "mmcnn: checked in: LiteRT interpreter, MediaPipe ImageClassifier" in result.stderr
     # An existing file is kept without --overwrite.
     again = run("export", str(trained["out"]), "--format", "litert", "--out", str(out), check=False)
     assert again.returncode != 0 and "overwrite" in error_line(again)

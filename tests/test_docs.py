@@ -35,6 +35,7 @@ NOT_RUN = {}
 # What each page's folder holds; see `build_standin`.
 STANDINS = {
     "README.md": ["photos", "birds"],
+    "docs/deploy.md": ["exports"],
     "docs/distributed.md": ["train"],
     "docs/multilabel.md": ["tags"],
     "docs/serving.md": ["exports"],
@@ -119,10 +120,10 @@ def all_blocks():
 
 
 def block_folder(name, code):
-    """The folder (under the page's folder) a block runs in: docs/serving.md's examples each
+    """The folder (under the page's folder) a block runs in: docs/serving.md's and deploy.md's examples each
     open their modality's export as `model`, and say which in their first line."""
     match = re.match(r"# (image|audio|text) (export|on-device)\b", code)
-    return match.group(1) if name.startswith("docs/serving.md:") and match else "."
+    return match.group(1) if name.startswith(("docs/serving.md:", "docs/deploy.md:")) and match else "."
 
 
 # ---------------------------------------------------------------------------------------------

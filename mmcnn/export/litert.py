@@ -50,7 +50,9 @@ from mmcnn.export.edge import (
 )
 from mmcnn.export.exporter import ExportError
 from mmcnn.export.formats import ExportFormat, register_format
+from mmcnn.export.mediapipe_check import check_in_mediapipe
 from mmcnn.export.runtimes import EdgeModel, invoke_tflite, read_tflite_metadata
+from mmcnn.export.tflite_metadata import add_metadata, drop_unused_subgraphs
 
 logger = logging.getLogger("mmcnn")
 
@@ -85,8 +87,9 @@ def export_litert(
     - `"dynamic"`: int8 weights, activations quantized on the fly.
     - `"int8"`: full-integer weights and activations, calibrated on up to
       `calibration_size` examples drawn (seeded) from `calibration_data`;
-      integer output (int8) and integer input where the endpoint's input is
-      not already an integer (image uint8 pixels and text int32 ids stay as they are).
+      float32 output (what MediaPipe's classifiers accept) and int8 input where
+      the endpoint's input is not already an integer (image uint8 pixels and
+      text int32 ids stay as they are).
 
     Layers the classifier names in `edge_float_layers()` (the audio log-mel
     front end, whose power spectrum spans too many decades for 8 bits) stay
@@ -165,6 +168,7 @@ def export_litert(
             edge_saved_model(clf, endpoint, folder)
             with quiet_native():  # the converter's and interpreter's C++ log lines
                 data = _convert(clf, folder, quantize, representative, float_layers, endpoint)
+        data = drop_unused_subgraphs(data)  # a leftover tokenizer-table initializer
         what = f"{quantize or 'float32'} .tflite file"
         check_data = calibration_data if check_data is None else check_data
         if check_data is None or not len(check_data):
@@ -174,6 +178,10 @@ def export_litert(
         logger.info(agreement_line(agreement, what))
         document = edge_document(clf, endpoint, "litert", quantize, **_io_details(data))
         document["agreement"] = agreement
+        # The runtimes the file ran or loaded in: the agreement check's, and the MediaPipe Task's.
+        mediapipe = check_in_mediapipe(add_metadata(data, document), document)
+        document["checked_in"] = [] if isinstance(agreement, str) else ["LiteRT interpreter"]
+        document["checked_in"] += [mediapipe] if mediapipe else []
         data = add_litert_metadata(
             data,
             {
@@ -181,6 +189,7 @@ def export_litert(
                 DOCUMENT_KEY: json.dumps(document, ensure_ascii=False).encode("utf-8"),
             },
         )
+        data = add_metadata(data, document)  # standard TFLite Metadata, labels packed in the file
         with open(tmp, "wb") as f:
             f.write(data)
     _write_text(labels_path, labels_text)
@@ -270,7 +279,8 @@ def _convert(clf, saved_model, quantize, representative, float_layers, endpoint)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         if endpoint.input_signature[0].dtype.is_floating:
             converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        # float32 probabilities out (the converter's default, one DEQUANTIZE at the end): MediaPipe's
+        # classifiers refuse an int8 output tensor.
         return converter.convert()
     except Exception as error:
         raise _conversion_error(clf, error) from error

@@ -14,7 +14,10 @@ import numpy as np
 import tensorflow as tf
 
 from mmcnn.export.endpoints import Endpoint, embedding_endpoint, endpoint_outputs, tensor_spec
-from mmcnn.image.image_converter import ImageConverter
+from mmcnn.image.image_converter import ImageConverter, convert_channels
+
+# On-device files take RGB, whatever the model's channels: the runtimes apps use need 3 channels.
+EDGE_CHANNELS = 3
 
 
 def image_endpoints(clf):
@@ -73,28 +76,34 @@ def image_settings(clf):
 
 # On-device files (LiteRT, ONNX) ---------------------------------------------------
 def image_edge_endpoint(clf):
-    """uint8 pixels `(1, height, width, channels)` at the model's size -> probabilities.
+    """uint8 RGB pixels `(1, height, width, 3)` at the model's size -> probabilities.
 
     Decoding and resizing are the app's job (its platform's image library);
-    the cast to float and everything after it are inside the file."""
+    the cast to float and everything after it are inside the file. A
+    grayscale model's file takes RGB too (what MediaPipe's ImageClassifier and
+    most image pipelines hand over) and converts it to grey first, with the
+    ITU-R 601-2 luma weights `convert_channels` uses for colour inputs."""
     model = clf.model
     height, width = clf.image_size
+    channels = clf.channels
 
     def probabilities(pixels):
-        return model(tf.cast(pixels, tf.float32), training=False)
+        return model(convert_channels(tf.cast(pixels, tf.float32), channels), training=False)
 
+    grey = " (converted to grey inside the file)" if channels == 1 else ""
     return Endpoint(
         "edge",
         probabilities,
-        [tensor_spec([1, height, width, clf.channels], tf.uint8, "pixels")],
-        f"uint8 pixels (1, {height}, {width}, {clf.channels}), values 0..255, already resized "
-        f"({clf.resize_mode}) to the model's size",
+        [tensor_spec([1, height, width, EDGE_CHANNELS], tf.uint8, "pixels")],
+        f"uint8 RGB pixels (1, {height}, {width}, {EDGE_CHANNELS}), values 0..255, already resized "
+        f"({clf.resize_mode}) to the model's size{grey}",
     )
 
 
 def image_edge_inputs(batch):
-    """Float pixel batches (0..255) -> uint8, rounded and clipped."""
-    return np.clip(np.round(np.asarray(batch, dtype=np.float32)), 0, 255).astype(np.uint8)
+    """Float pixel batches (0..255, 1 or 3 channels) -> uint8 RGB, rounded and clipped (grey repeated)."""
+    pixels = np.clip(np.round(np.asarray(batch, dtype=np.float32)), 0, 255).astype(np.uint8)
+    return np.repeat(pixels, EDGE_CHANNELS, axis=-1) if pixels.shape[-1] == 1 else pixels
 
 
 def image_edge_metadata(clf):
@@ -102,11 +111,12 @@ def image_edge_metadata(clf):
     return {
         "input": "pixels",
         "dtype": "uint8",
-        "shape": [1, height, width, clf.channels],
+        "shape": [1, height, width, EDGE_CHANNELS],
         "layout": "NHWC",
         "image_size": [height, width],
-        "channels": clf.channels,
-        "color": "grayscale" if clf.channels == 1 else "RGB",
+        "channels": EDGE_CHANNELS,
+        "color": "RGB",
+        "model_channels": clf.channels,
         "pixel_range": [0, 255],
         "resize_mode": clf.resize_mode,
         "resize": (

@@ -113,7 +113,10 @@ def export_run(run_dir, out=None, format="saved_model", quantize=None, overwrite
     if record.checked and kwargs["check_data"] is not None and record.read_document is not None:
         from mmcnn.export.agreement import agreement_line
 
-        logger.info(agreement_line(record.read_document(path)["agreement"], record.what(quantize)))
+        document = record.read_document(path)
+        logger.info(agreement_line(document["agreement"], record.what(quantize)))
+        if "checked_in" in document:
+            logger.info("checked in: %s", ", ".join(document["checked_in"]) or "no runtime")
     return path
 
 

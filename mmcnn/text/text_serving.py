@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from mmcnn.export.endpoints import Endpoint, embedding_endpoint, endpoint_outputs, tensor_spec
+from mmcnn.text.text_constants import WHITE_SPACE
 from mmcnn.text.text_converter import TextTokenizer
 from mmcnn.text.text_ids import NUM_RESERVED, OOV_ID, PAD_ID, REPRODUCED_MODES
 
@@ -139,4 +140,25 @@ def text_edge_metadata(clf):
             else f"mode {config['mode']!r} is not reproduced by mmcnn.text.PythonTokenizer "
             f"(reproduced: {list(REPRODUCED_MODES)}); the app must tokenize it itself"
         ),
+        **_regex_tokenizer(config),
     }
+
+
+def _regex_tokenizer(config):
+    """Word mode as a regex tokenizer (TFLite Metadata's `RegexTokenizerOptions`, which MediaPipe's
+    TextClassifier runs): split on the same Unicode whitespace. What it cannot do is said here."""
+    if config["mode"] != "word":
+        return {}
+    delimiter = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITE_SPACE) + "]+"
+    undone = []
+    if config["lowercase"]:
+        undone.append("case folding (NFKC_Casefold)")
+    if config["normalization"]:
+        undone.append(f"{config['normalization']} normalisation")
+    limits = "the same ids for any text"
+    if undone:
+        limits = (
+            f"it does not do {' or '.join(undone)}: the same ids only for text that those leave "
+            "unchanged (e.g. lowercase ASCII); an app lowercases and normalises first"
+        )
+    return {"regex_tokenizer": {"delimiter": delimiter, "limits": limits}}
