@@ -21,17 +21,17 @@ from mmcnn.data import DataError, LabeledData
 from mmcnn.export.endpoints import embedding_model, model_input_endpoint
 from mmcnn.layers import ClassifierHead, Temperature
 from mmcnn.layers.head import resolve_pooling
-from mmcnn.models import registry, transfer
+from mmcnn.models import pipeline, registry, transfer
 from mmcnn.models.backbone import Backbone
+from mmcnn.models.classifier_model import ClassifierModel
 from mmcnn.models.losses import SparseLabelSmoothingCrossentropy
 from mmcnn.models.metrics import DEFAULT_THRESHOLD, best_thresholds, classification_report, multilabel_report
+from mmcnn.models.pipeline import DEFAULT_CACHE_BYTES
 from mmcnn.models.precision import check_precision, dtype_policy, forced_precision, resolve_precision
 from mmcnn.models.schedule import fit_schedule
 from mmcnn.training import (
     AtomicModelCheckpoint,
-    apply_random_map,
     check_keras_file,
-    epoch_dataset,
     keras_file_metadata,
     save_model_atomic,
     steps_per_epoch,
@@ -40,92 +40,7 @@ from mmcnn.training import (
 
 logger = logging.getLogger("mmcnn")
 
-DEFAULT_CACHE_BYTES = 2 * 1024**3
 STEPS_PER_EXECUTION = 8
-SHUFFLE_BUFFER = 20000  # examples, when the decoded data set is cached in memory
-FEATURE_BATCH = 256  # examples per call of the layers that compute cached features
-STREAMING_SHUFFLE_BUFFER = 1024  # examples, when it is too large to cache
-
-
-def predict_in_batches(model, x, batch_size=64):
-    """`model.predict(x)` for inputs already in memory, one `predict_on_batch` per `batch_size` rows.
-
-    `model.predict` sets up a data adapter, callbacks and a progress bar at
-    every call, about 0.1 s on a 2-core CPU: that dominated `predict` on a few
-    dozen inputs at a time, as `mmcnn predict` calls it (the audio default: 468
-    clips/s in chunks of 64 through `model.predict`, 2,390 through this)."""
-    n = int(x.shape[0])
-    if n == 0:  # (model.predict fails on no inputs)
-        return np.zeros((0, *model.output_shape[1:]), dtype="float32")
-    return np.concatenate(
-        [
-            np.asarray(model.predict_on_batch(x[start : start + batch_size]))
-            for start in range(0, n, batch_size)
-        ]
-    )
-
-
-@keras.saving.register_keras_serializable(package="mmcnn")
-class ClassifierModel(keras.Model):
-    """A functional Keras model that carries its classifier's metadata.
-
-    `metadata` holds the modality, the ordered class names and the
-    classifier's constructor arguments, so that a `.keras` file loads back
-    as the same classifier (`mmcnn.load`) and plain
-    `keras.saving.load_model` still gives a working Keras model.
-    """
-
-    def __init__(self, *args, metadata=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.metadata = dict(metadata or {})
-
-    def get_config(self):
-        config = super().get_config()
-        config["metadata"] = self.metadata
-        return config
-
-    def features_model(self, layer_name):
-        """The model from its input to the output of its layer `layer_name` (shared layers)."""
-        return keras.Model(self.input, self.get_layer(layer_name).output, name=f"{self.name}_features")
-
-    @contextlib.contextmanager
-    def inputs_at(self, layer_name):
-        """Within the block, calling the model takes the output of its layer `layer_name` in
-        place of the model input, and runs only the layers after it.
-
-        `fit` uses it to train on features its data pipeline computed once and
-        cached (`Classifier.cached_feature_layer`): `model.fit` inside the block
-        trains the same variables, and callbacks, checkpoints and backups see
-        and save the whole model. The compiled step functions are dropped on
-        entry and exit, so that they are traced for the inputs of the moment;
-        `predict` inside the block also takes features."""
-        suffix = keras.Model(
-            self.get_layer(layer_name).output, self.output, name=f"{self.name}_after_{layer_name}"
-        )
-        self._reset_step_functions()
-        # Not a tracked attribute: the suffix model shares this model's layers.
-        object.__setattr__(self, "_inputs_at", suffix)
-        try:
-            yield suffix
-        finally:
-            object.__setattr__(self, "_inputs_at", None)
-            self._reset_step_functions()
-
-    def _reset_step_functions(self):
-        self.train_function = self.test_function = self.predict_function = None
-
-    def __call__(self, *args, **kwargs):
-        suffix = self.__dict__.get("_inputs_at")
-        if suffix is not None:
-            return suffix(*args, **kwargs)
-        return super().__call__(*args, **kwargs)
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        # The modality's layers must be registered before the graph is rebuilt: import its package
-        # (and only that one) through the registry.
-        registry.import_modality(config.get("metadata"))
-        return super().from_config(config, custom_objects=custom_objects)
 
 
 class Classifier:
@@ -458,52 +373,16 @@ class Classifier:
         `features`: the name of a model layer (`cached_feature_layer`): the dataset
         then holds that layer's outputs, computed once by the layers up to it
         before the cache, in place of model inputs; no random map is applied."""
-        if not isinstance(data, LabeledData):
-            raise TypeError(
-                f"expected LabeledData (from mmcnn.<modality>.from_directory/from_dataframe/"
-                f"from_arrays); received {type(data).__name__}"
-            )
-        batch_size = batch_size or self.setting("batch_size")
-        cached = self._fits_cache(data, cache_bytes)
-        shuffle_buffer = SHUFFLE_BUFFER if cached else STREAMING_SHUFFLE_BUFFER
-        if training and self._shuffle_training and len(data) > shuffle_buffer:
-            # A shuffle buffer of decoded examples is bounded by memory. Data listed folder by
-            # folder (or a manifest sorted by label) would then give batches of a few classes,
-            # drifting through the classes within each epoch: permute the (cheap) inputs once,
-            # from the seed, and shuffle the decoded examples in a window of that order.
-            data = data.subset(np.random.default_rng(self.seed).permutation(len(data)))
-        labels = data.target_matrix() if self.multi_label else data.labels
-        ds = tf.data.Dataset.zip(
-            (self._input_dataset(data, training=training), tf.data.Dataset.from_tensor_slices(labels))
+        return pipeline.make_dataset(
+            self,
+            data,
+            training=training,
+            batch_size=batch_size,
+            cache_bytes=cache_bytes,
+            epochs=epochs,
+            first_epoch=first_epoch,
+            features=features,
         )
-        if features is not None:
-            compute = self.model.features_model(features)
-            ds = (
-                ds.batch(FEATURE_BATCH)
-                .map(lambda x, y: (compute(x, training=False), y), num_parallel_calls=tf.data.AUTOTUNE)
-                .unbatch()
-                .apply(tf.data.experimental.assert_cardinality(len(data)))
-            )
-        if cached:
-            ds = ds.cache()
-        random_map = self._training_map(self.seed) if training and features is None else None
-        if training and epochs is not None and self._shuffle_training:
-            return epoch_dataset(
-                ds,
-                len(data),
-                batch_size,
-                epochs,
-                seed=self.seed,
-                first_epoch=first_epoch,
-                random_map=random_map,
-                shuffle_buffer=shuffle_buffer,
-            )
-        if training and self._shuffle_training:
-            ds = ds.shuffle(min(len(data), shuffle_buffer), seed=self.seed, reshuffle_each_iteration=True)
-        if training:
-            if random_map is not None:
-                ds = apply_random_map(ds, random_map, self.seed)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     def prepare(self, data):
         """Takes the class names from `data` and builds the model, as the first `fit` would.
@@ -556,10 +435,6 @@ class Classifier:
     def example_nbytes(self):
         """Bytes one decoded model input takes (what `make_dataset` weighs against `cache_bytes`)."""
         return self._element_nbytes()
-
-    def _fits_cache(self, data, cache_bytes=DEFAULT_CACHE_BYTES):
-        """Whether `make_dataset` caches `data` decoded in memory (at most `cache_bytes`)."""
-        return len(data) * self._element_nbytes() <= cache_bytes
 
     @classmethod
     def read_data(cls, path, class_names=None, on_error="skip", verbose=1, **kwargs):
@@ -984,7 +859,7 @@ class Classifier:
     def _fit_features(self, data, cache_features):
         """`cached_feature_layer(data)` where `fit` may use it: asked for, and the decoded
         data fits the cache (features recomputed every epoch would gain nothing)."""
-        if not cache_features or not self._fits_cache(data):
+        if not cache_features or not pipeline.fits_cache(self, data):
             return None
         layer = self.cached_feature_layer(data)
         if layer is not None:
@@ -1139,7 +1014,7 @@ class Classifier:
         if not self.multi_label:
             raise ValueError("`choose_thresholds` is for multi-label classifiers (multi_label=True)")
         self._check_classes(data, "threshold data")
-        scores = self._split_scores(data, batch_size)
+        scores = pipeline.split_scores(self, data, batch_size)
         self.thresholds = [float(t) for t in best_thresholds(data.target_matrix(), scores)]
         self.model.metadata = self._metadata()
         logger.info(
@@ -1148,10 +1023,6 @@ class Classifier:
             ", ".join(f"{n} {t:.3f}" for n, t in zip(self.class_names, self.thresholds)),
         )
         return self.thresholds
-
-    def _split_scores(self, data, batch_size=None):
-        """The model's outputs `(len(data), num_classes)` on a labelled split."""
-        return np.asarray(self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0))
 
     def scores_report(self, data, probabilities):
         """`evaluate`'s report of `probabilities` (the model's outputs on `data`): the single-label
@@ -1197,7 +1068,7 @@ class Classifier:
     # --------------------------------------------------------------- evaluate
     def predict_proba(self, inputs, batch_size=64):
         """Class probabilities `(n, num_classes)` for raw inputs."""
-        return predict_in_batches(self.model, self.preprocess(inputs), batch_size)
+        return pipeline.predict_in_batches(self.model, self.preprocess(inputs), batch_size)
 
     def evaluate(self, data, batch_size=None, model_file=None):
         """Accuracy, macro-F1, per-class precision/recall/F1 and confusion matrix on `data`.
@@ -1211,7 +1082,7 @@ class Classifier:
         if model_file is not None:
             return self.evaluate_model_file(data, model_file, batch_size=batch_size)
         self._check_classes(data, "evaluation data")
-        return self.scores_report(data, self._split_scores(data, batch_size))
+        return self.scores_report(data, pipeline.split_scores(self, data, batch_size))
 
     def embed(self, inputs, batch_size=64):
         """The pooled feature vector of each raw input, for similarity search and clustering.
@@ -1239,7 +1110,7 @@ class Classifier:
         """Embeddings of a batch of model inputs (what `preprocess` gives)."""
         if self._embedding is None or self._embedding[0] is not self.model:
             self._embedding = (self.model, embedding_model(self.model))
-        return predict_in_batches(self._embedding[1], x, batch_size).astype(np.float32, copy=False)
+        return pipeline.predict_in_batches(self._embedding[1], x, batch_size).astype(np.float32, copy=False)
 
     def predict(self, inputs, batch_size=64, top_k=1):
         """Predicted class names and probabilities for raw inputs.
@@ -1438,7 +1309,7 @@ class Classifier:
         # The Keras side is `evaluate`'s own path (a compiled `model.predict`), not an eager
         # `model(x)`: under mixed bfloat16 the two round differently, and the score printed
         # next to the file's must be the one `mmcnn evaluate` and metrics.json give.
-        keras_probs = self._split_scores(data, batch_size) if len(data) else file_probs[:0]
+        keras_probs = pipeline.split_scores(self, data, batch_size) if len(data) else file_probs[:0]
         keras_report = self.scores_report(data, keras_probs)
         if self.multi_label:
             # The file's own thresholds decide its predictions (what a device would apply).
