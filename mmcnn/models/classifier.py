@@ -24,7 +24,10 @@ from mmcnn.layers.head import resolve_pooling
 from mmcnn.models import pipeline, registry, transfer
 from mmcnn.models.backbone import Backbone
 from mmcnn.models.classifier_model import ClassifierModel
-from mmcnn.models.losses import SparseLabelSmoothingCrossentropy
+from mmcnn.models.compile_defaults import (
+    compile_classifier,
+    default_loss,
+)
 from mmcnn.models.metrics import DEFAULT_THRESHOLD, best_thresholds, classification_report, multilabel_report
 from mmcnn.models.pipeline import DEFAULT_CACHE_BYTES
 from mmcnn.models.precision import check_precision, dtype_policy, forced_precision, resolve_precision
@@ -39,8 +42,6 @@ from mmcnn.training import (
 )
 
 logger = logging.getLogger("mmcnn")
-
-STEPS_PER_EXECUTION = 8
 
 
 class Classifier:
@@ -488,43 +489,22 @@ class Classifier:
         """Compiles with the defaults: AdamW, cosine-decayed learning rate, cross-entropy.
 
         `multi_step` runs several training steps per call of the compiled step
-        (see `steps_per_execution`); `learning_rate` replaces the setting's
+        (`mmcnn.models.compile_defaults.steps_per_execution`); `learning_rate` replaces the setting's
         peak rate (a warm start's fine-tuning phase)."""
-        lr = learning_rate or self.setting("learning_rate")
-        if steps_per_epoch and epochs:
-            lr = keras.optimizers.schedules.CosineDecay(
-                0.0,
-                decay_steps=max(1, steps_per_epoch * epochs - steps_per_epoch // 2),
-                warmup_target=lr,
-                warmup_steps=max(1, steps_per_epoch // 2),
-                alpha=0.01,
-            )
-        self.model.compile(
-            optimizer=keras.optimizers.AdamW(
-                learning_rate=lr, weight_decay=self.preset_config.get("weight_decay", 1e-4)
-            ),
-            loss=keras.losses.BinaryCrossentropy() if self.multi_label else self._loss(),
-            metrics=self._multilabel_metrics() if self.multi_label else self._metrics(),
-            steps_per_execution=steps_per_execution(steps_per_epoch) if multi_step else 1,
+        compile_classifier(
+            self,
+            steps_per_epoch=steps_per_epoch,
+            epochs=epochs,
+            multi_step=multi_step,
+            learning_rate=learning_rate,
         )
 
     def _loss(self):
         """The training loss (labels are class ids), with the preset's `label_smoothing` (default 0)."""
-        smoothing = self.preset_config.get("label_smoothing", 0.0)
-        if smoothing:
-            return SparseLabelSmoothingCrossentropy(label_smoothing=smoothing)
-        return keras.losses.SparseCategoricalCrossentropy()
+        return default_loss(self.preset_config)
 
     def _metrics(self):
         return ["accuracy"]
-
-    def _multilabel_metrics(self):
-        # Micro-F1 at 0.5 while training (the chosen thresholds come after), and the mean over
-        # classes of the precision-recall AUC, which early stopping watches.
-        return [
-            keras.metrics.F1Score(average="micro", threshold=DEFAULT_THRESHOLD, name="micro_f1"),
-            keras.metrics.AUC(curve="PR", multi_label=True, num_thresholds=200, name="pr_auc"),
-        ]
 
     @property
     def monitor(self):
@@ -1363,20 +1343,6 @@ def _float32_policies(node):
     if isinstance(node, list):
         return [_float32_policies(v) for v in node]
     return node
-
-
-def steps_per_execution(steps_per_epoch, most=STEPS_PER_EXECUTION):
-    """Training steps per call of the compiled step function.
-
-    Several steps per call gave 1.79x the training throughput of the default
-    image preset on 2 CPU cores (bench/RESULTS.md, "What moves it"). Keras runs
-    every call's steps in full, so the count must divide the epoch: otherwise
-    the last call of an epoch would take batches of the next one (the epoch
-    boundaries that make a resumed run reproducible would slip).
-    """
-    if not steps_per_epoch:
-        return 1
-    return max(d for d in range(1, most + 1) if steps_per_epoch % d == 0)
 
 
 def load(path):
