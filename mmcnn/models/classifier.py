@@ -7,7 +7,6 @@ defaults, fit, evaluate, predict, save, load) lives here.
 """
 
 import contextlib
-import copy
 import inspect
 import logging
 import os
@@ -21,16 +20,22 @@ from mmcnn.data import DataError, LabeledData
 from mmcnn.export.endpoints import embedding_model, model_input_endpoint
 from mmcnn.layers import ClassifierHead, Temperature
 from mmcnn.layers.head import resolve_pooling
-from mmcnn.models import fitting, pipeline, registry, transfer
+from mmcnn.models import fitting, pipeline, registry, thresholds, transfer
 from mmcnn.models.backbone import Backbone
 from mmcnn.models.classifier_model import ClassifierModel
 from mmcnn.models.compile_defaults import (
     compile_classifier,
     default_loss,
 )
-from mmcnn.models.metrics import DEFAULT_THRESHOLD, best_thresholds, classification_report, multilabel_report
+from mmcnn.models.metrics import classification_report, multilabel_report
 from mmcnn.models.pipeline import DEFAULT_CACHE_BYTES
-from mmcnn.models.precision import check_precision, dtype_policy, forced_precision, resolve_precision
+from mmcnn.models.precision import (
+    check_precision,
+    dtype_policy,
+    float32_copy,
+    forced_precision,
+    resolve_precision,
+)
 from mmcnn.training import (
     check_keras_file,
     keras_file_metadata,
@@ -614,15 +619,9 @@ class Classifier:
         return temperature_layer(self.model) is not None
 
     def _set_temperature(self, value):
-        from mmcnn.explain import temperature_layer
+        from mmcnn.explain.calibration import set_model_temperature
 
-        layer = temperature_layer(self.model)
-        if layer is None:
-            raise ValueError(
-                f"{self.model.name} has no Temperature layer (it was saved before calibration "
-                "existed); build the classifier again to calibrate it"
-            )
-        layer.set_temperature(value)
+        set_model_temperature(self.model, value)
 
     def calibrate(self, data, batch_size=None):
         """Fits the model's temperature on `data` (the validation split) by minimising its
@@ -640,46 +639,15 @@ class Classifier:
             expected calibration error and negative log-likelihood of `data`
             before and after: `ece_before`, `ece_after`, `nll_before`, `nll_after`.
         """
-        from mmcnn.explain import (
-            MIN_CALIBRATION_EXAMPLES,
-            calibration_summary,
-            fit_temperature,
-            temperature_fit_note,
-        )
+        from mmcnn.explain.calibration import calibrate_classifier
 
-        if self.multi_label:
-            raise ValueError(
-                "a multi-label classifier is not temperature-calibrated (its scores are per-class "
-                "sigmoids); its per-class thresholds are chosen with `choose_thresholds`"
-            )
-        self._check_classes(data, "calibration data")
-        self._set_temperature(1.0)
-        probabilities = self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0)
-        enough = len(data) >= MIN_CALIBRATION_EXAMPLES
-        temperature = fit_temperature(probabilities, data.labels) if enough else 1.0
-        self._set_temperature(temperature)
-        note = temperature_fit_note(len(data), temperature)
-        self.calibration = calibration_summary(
-            probabilities, data.labels, temperature, fitted_on=len(data) if enough else 0, note=note
-        )
-        if note:
-            logger.info("calibration: temperature %s", note)
-        logger.info(
-            "calibrated: temperature %.3f (fitted on %d examples), validation ECE %.4f -> %.4f",
-            temperature,
-            self.calibration["fitted_on"],
-            self.calibration["ece_before"],
-            self.calibration["ece_after"],
-        )
-        return self.calibration
+        return calibrate_classifier(self, data, batch_size=batch_size)
 
     # ------------------------------------------------------------- thresholds
     def threshold_values(self):
         """The per-class decision thresholds of a multi-label classifier, float32 `(num_classes,)`:
         those `choose_thresholds` chose, else 0.5 each."""
-        if self.thresholds is not None:
-            return np.asarray(self.thresholds, dtype="float32")
-        return np.full(self.num_classes or len(self.class_names), DEFAULT_THRESHOLD, dtype="float32")
+        return thresholds.threshold_values(self)
 
     def choose_thresholds(self, data, batch_size=None):
         """Chooses each class's threshold on `data` (the validation split) to maximise its F1
@@ -691,18 +659,7 @@ class Classifier:
         Returns:
             list of `num_classes` floats.
         """
-        if not self.multi_label:
-            raise ValueError("`choose_thresholds` is for multi-label classifiers (multi_label=True)")
-        self._check_classes(data, "threshold data")
-        scores = pipeline.split_scores(self, data, batch_size)
-        self.thresholds = [float(t) for t in best_thresholds(data.target_matrix(), scores)]
-        self.model.metadata = self._metadata()
-        logger.info(
-            "thresholds chosen on %d validation examples: %s",
-            len(data),
-            ", ".join(f"{n} {t:.3f}" for n, t in zip(self.class_names, self.thresholds)),
-        )
-        return self.thresholds
+        return thresholds.choose_thresholds(self, data, batch_size=batch_size)
 
     def scores_report(self, data, probabilities):
         """`evaluate`'s report of `probabilities` (the model's outputs on `data`): the single-label
@@ -942,15 +899,7 @@ class Classifier:
         exports that run alike on machines without native bfloat16 (and LiteRT's built-in
         kernels are float32 or integer only). The variables of a mixed-precision model are
         float32 already, so the weights carry over exactly."""
-        model = self.model
-        config = model.get_config()
-        if not _mixed_policies(config):
-            return self
-        float_model = type(model).from_config(_float32_policies(config))
-        float_model.set_weights(model.get_weights())
-        copy_ = copy.copy(self)
-        copy_._model = float_model
-        return copy_
+        return float32_copy(self)
 
     def evaluate_model_file(self, data, model_file, batch_size=None):
         """Scores a converted `.tflite` / `.onnx` file in its runtime, next to the Keras model.
@@ -966,83 +915,9 @@ class Classifier:
             `max_abs_diff` (largest probability difference), `file_size_bytes`,
             `latency_ms_batch1` (median per example), `format` and `model_file`.
         """
-        from mmcnn.export.runtimes import load_edge_model
+        from mmcnn.export.scoring import evaluate_model_file
 
-        self._check_classes(data, "evaluation data")
-        edge = load_edge_model(model_file)
-        if edge.class_names and list(edge.class_names) != list(self.class_names):
-            raise ValueError(
-                f"{model_file} holds classes {edge.class_names}, but the classifier has {self.class_names}"
-            )
-        if bool(edge.document.get("multi_label")) != self.multi_label:
-            kind = "multi-label" if edge.document.get("multi_label") else "single-label"
-            raise ValueError(
-                f"{model_file} is a {kind} model file, but the classifier is "
-                f"{'multi-label' if self.multi_label else 'single-label'}"
-            )
-        file_probs, times = [], []
-        for x, _ in self.make_dataset(data, batch_size=batch_size):
-            probs, ms = edge.timed(self.edge_inputs(x))
-            file_probs.append(probs)
-            times.append(ms)
-        file_probs = np.concatenate(file_probs) if file_probs else np.zeros((0, len(self.class_names)))
-        # The Keras side is `evaluate`'s own path (a compiled `model.predict`), not an eager
-        # `model(x)`: under mixed bfloat16 the two round differently, and the score printed
-        # next to the file's must be the one `mmcnn evaluate` and metrics.json give.
-        keras_probs = pipeline.split_scores(self, data, batch_size) if len(data) else file_probs[:0]
-        keras_report = self.scores_report(data, keras_probs)
-        if self.multi_label:
-            # The file's own thresholds decide its predictions (what a device would apply).
-            report = multilabel_report(data.target_matrix(), file_probs, edge.thresholds, self.class_names)
-            same = np.all(
-                (file_probs >= edge.thresholds) == (keras_probs >= self.threshold_values()), axis=-1
-            )
-        else:
-            file_ids, keras_ids = np.argmax(file_probs, axis=-1), np.argmax(keras_probs, axis=-1)
-            report = classification_report(data.labels, file_ids, self.class_names)
-            same = file_ids == keras_ids
-        report.update(
-            skipped=len(data.skipped),
-            keras_accuracy=keras_report["accuracy"],
-            agreement=float(np.mean(same)) if len(data) else 0.0,
-            max_abs_diff=float(np.max(np.abs(file_probs - keras_probs))) if len(data) else 0.0,
-            file_size_bytes=edge.file_size_bytes,
-            latency_ms_batch1=float(np.median(np.concatenate(times))) if times else 0.0,
-            format=edge.format,
-            model_file=os.fspath(model_file),
-        )
-        if self.multi_label:
-            report.update(
-                keras_micro_f1=keras_report["micro_f1"],
-                keras_mean_average_precision=keras_report["mean_average_precision"],
-            )
-        return report
-
-
-def _is_policy(value):
-    return isinstance(value, dict) and value.get("class_name") == "DTypePolicy"
-
-
-def _mixed_policies(node):
-    """Whether a layer config (tree) holds a dtype policy other than float32."""
-    if _is_policy(node):
-        return node.get("config", {}).get("name") != "float32"
-    if isinstance(node, dict):
-        return any(_mixed_policies(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_mixed_policies(v) for v in node)
-    return False
-
-
-def _float32_policies(node):
-    """A copy of a layer config (tree) with every dtype policy set to float32."""
-    if _is_policy(node):
-        return "float32"
-    if isinstance(node, dict):
-        return {k: _float32_policies(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_float32_policies(v) for v in node]
-    return node
+        return evaluate_model_file(self, data, model_file, batch_size=batch_size)
 
 
 def load(path):
