@@ -2,8 +2,11 @@
 
 A modality classifier (image, audio, text) is a short subclass that names its
 model input, its front layers (converter, augmentation, adapter), its presets,
-and how raw user inputs become model inputs. Everything else (compile
-defaults, fit, evaluate, predict, save, load) lives here.
+and how raw user inputs become model inputs (the hooks of `ModalityHooks`,
+`mmcnn/models/hooks.py`). `Classifier` is the public face: configuration,
+build, and fit / evaluate / predict / save / load / export, which delegate to
+`pipeline`, `fitting`, `compile_defaults`, `thresholds`, `precision`,
+`mmcnn.explain.calibration` and `mmcnn.export.scoring`.
 """
 
 import contextlib
