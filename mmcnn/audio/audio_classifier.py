@@ -26,7 +26,8 @@ from mmcnn.audio.audio_data import AUDIO_EXTENSIONS, from_dataframe, from_direct
 from mmcnn.audio.audio_loading import checked_waveform, fit_length, load_audio
 from mmcnn.audio.audio_serving import AUDIO_FRONT_END, audio_edge_metadata, audio_endpoints, audio_settings
 from mmcnn.data import DataError
-from mmcnn.models.classifier import Classifier, predict_in_batches
+from mmcnn.models.classifier import Classifier
+from mmcnn.models.pipeline import predict_in_batches
 
 AUGMENTATION_POLICIES = ("none", "spec", "light", "standard")
 FEATURES = ("log_mel", "mfcc")

@@ -23,7 +23,8 @@ from mmcnn.board.board_planes import (
 )
 from mmcnn.layers import validation as v
 from mmcnn.models.backbone import Backbone
-from mmcnn.models.classifier import Classifier, ClassifierModel
+from mmcnn.models.classifier import Classifier
+from mmcnn.models.classifier_model import ClassifierModel
 
 AUGMENTATIONS = ("none", "symmetry")
 _TRAINING = dict(learning_rate=2e-3, epochs=20, batch_size=128, patience=4, weight_decay=1e-4)

@@ -1,10 +1,15 @@
 """How sure is it: expected calibration error, reliability bins, and one fitted temperature.
 
-All functions take class probabilities `(n, num_classes)` and integer labels
-`(n,)` as NumPy arrays and compute in float64.
+The statistics take class probabilities `(n, num_classes)` and integer labels
+`(n,)` as NumPy arrays and compute in float64; at the end, the model's
+`Temperature` layer, and `calibrate_classifier`, what `Classifier.calibrate` does.
 """
 
+import logging
+
 import numpy as np
+
+logger = logging.getLogger("mmcnn")
 
 ECE_BINS = 15
 # The search interval of T. Trained networks are over-confident (T of 1 to 3 in Guo et al., 2017);
@@ -195,3 +200,43 @@ def model_temperature(model):
     """The model's temperature `T` (1.0 when it has no `Temperature` layer)."""
     layer = temperature_layer(model)
     return 1.0 if layer is None else layer.get_temperature()
+
+
+def set_model_temperature(model, value):
+    """Sets the temperature `T` of the model's `Temperature` layer (a model without one is refused)."""
+    layer = temperature_layer(model)
+    if layer is None:
+        raise ValueError(
+            f"{model.name} has no Temperature layer (it was saved before calibration "
+            "existed); build the classifier again to calibrate it"
+        )
+    layer.set_temperature(value)
+
+
+def calibrate_classifier(clf, data, batch_size=None):
+    """`Classifier.calibrate` of `clf` (see there): fits its model's temperature on `data`."""
+    if clf.multi_label:
+        raise ValueError(
+            "a multi-label classifier is not temperature-calibrated (its scores are per-class "
+            "sigmoids); its per-class thresholds are chosen with `choose_thresholds`"
+        )
+    clf._check_classes(data, "calibration data")
+    clf._set_temperature(1.0)
+    probabilities = clf.model.predict(clf.make_dataset(data, batch_size=batch_size), verbose=0)
+    enough = len(data) >= MIN_CALIBRATION_EXAMPLES
+    temperature = fit_temperature(probabilities, data.labels) if enough else 1.0
+    clf._set_temperature(temperature)
+    note = temperature_fit_note(len(data), temperature)
+    clf.calibration = calibration_summary(
+        probabilities, data.labels, temperature, fitted_on=len(data) if enough else 0, note=note
+    )
+    if note:
+        logger.info("calibration: temperature %s", note)
+    logger.info(
+        "calibrated: temperature %.3f (fitted on %d examples), validation ECE %.4f -> %.4f",
+        temperature,
+        clf.calibration["fitted_on"],
+        clf.calibration["ece_before"],
+        clf.calibration["ece_after"],
+    )
+    return clf.calibration

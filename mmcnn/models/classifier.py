@@ -2,12 +2,14 @@
 
 A modality classifier (image, audio, text) is a short subclass that names its
 model input, its front layers (converter, augmentation, adapter), its presets,
-and how raw user inputs become model inputs. Everything else (compile
-defaults, fit, evaluate, predict, save, load) lives here.
+and how raw user inputs become model inputs (the hooks of `ModalityHooks`,
+`mmcnn/models/hooks.py`). `Classifier` is the public face: configuration,
+build, and fit / evaluate / predict / save / load / export, which delegate to
+`pipeline`, `fitting`, `compile_defaults`, `thresholds`, `precision`,
+`mmcnn.explain.calibration` and `mmcnn.export.scoring`.
 """
 
 import contextlib
-import copy
 import inspect
 import logging
 import os
@@ -16,120 +18,36 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mmcnn._keras_compat import set_initial_epoch
 from mmcnn._version import __version__
 from mmcnn.data import DataError, LabeledData
-from mmcnn.export.endpoints import embedding_model, model_input_endpoint
+from mmcnn.export.endpoints import embedding_model
 from mmcnn.layers import ClassifierHead, Temperature
 from mmcnn.layers.head import resolve_pooling
-from mmcnn.models import registry, transfer
-from mmcnn.models.backbone import Backbone
-from mmcnn.models.losses import SparseLabelSmoothingCrossentropy
-from mmcnn.models.metrics import DEFAULT_THRESHOLD, best_thresholds, classification_report, multilabel_report
-from mmcnn.models.precision import check_precision, dtype_policy, forced_precision, resolve_precision
-from mmcnn.models.schedule import fit_schedule
+from mmcnn.models import fitting, pipeline, registry, thresholds, transfer
+from mmcnn.models.classifier_model import ClassifierModel
+from mmcnn.models.compile_defaults import (
+    compile_classifier,
+)
+from mmcnn.models.hooks import ModalityHooks
+from mmcnn.models.metrics import classification_report, multilabel_report
+from mmcnn.models.pipeline import DEFAULT_CACHE_BYTES
+from mmcnn.models.precision import (
+    check_precision,
+    dtype_policy,
+    float32_copy,
+    forced_precision,
+    resolve_precision,
+)
 from mmcnn.training import (
-    AtomicModelCheckpoint,
-    apply_random_map,
     check_keras_file,
-    epoch_dataset,
     keras_file_metadata,
     save_model_atomic,
-    steps_per_epoch,
-    training_callbacks,
 )
 
 logger = logging.getLogger("mmcnn")
 
-DEFAULT_CACHE_BYTES = 2 * 1024**3
-STEPS_PER_EXECUTION = 8
-SHUFFLE_BUFFER = 20000  # examples, when the decoded data set is cached in memory
-FEATURE_BATCH = 256  # examples per call of the layers that compute cached features
-STREAMING_SHUFFLE_BUFFER = 1024  # examples, when it is too large to cache
 
-
-def predict_in_batches(model, x, batch_size=64):
-    """`model.predict(x)` for inputs already in memory, one `predict_on_batch` per `batch_size` rows.
-
-    `model.predict` sets up a data adapter, callbacks and a progress bar at
-    every call, about 0.1 s on a 2-core CPU: that dominated `predict` on a few
-    dozen inputs at a time, as `mmcnn predict` calls it (the audio default: 468
-    clips/s in chunks of 64 through `model.predict`, 2,390 through this)."""
-    n = int(x.shape[0])
-    if n == 0:  # (model.predict fails on no inputs)
-        return np.zeros((0, *model.output_shape[1:]), dtype="float32")
-    return np.concatenate(
-        [
-            np.asarray(model.predict_on_batch(x[start : start + batch_size]))
-            for start in range(0, n, batch_size)
-        ]
-    )
-
-
-@keras.saving.register_keras_serializable(package="mmcnn")
-class ClassifierModel(keras.Model):
-    """A functional Keras model that carries its classifier's metadata.
-
-    `metadata` holds the modality, the ordered class names and the
-    classifier's constructor arguments, so that a `.keras` file loads back
-    as the same classifier (`mmcnn.load`) and plain
-    `keras.saving.load_model` still gives a working Keras model.
-    """
-
-    def __init__(self, *args, metadata=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.metadata = dict(metadata or {})
-
-    def get_config(self):
-        config = super().get_config()
-        config["metadata"] = self.metadata
-        return config
-
-    def features_model(self, layer_name):
-        """The model from its input to the output of its layer `layer_name` (shared layers)."""
-        return keras.Model(self.input, self.get_layer(layer_name).output, name=f"{self.name}_features")
-
-    @contextlib.contextmanager
-    def inputs_at(self, layer_name):
-        """Within the block, calling the model takes the output of its layer `layer_name` in
-        place of the model input, and runs only the layers after it.
-
-        `fit` uses it to train on features its data pipeline computed once and
-        cached (`Classifier.cached_feature_layer`): `model.fit` inside the block
-        trains the same variables, and callbacks, checkpoints and backups see
-        and save the whole model. The compiled step functions are dropped on
-        entry and exit, so that they are traced for the inputs of the moment;
-        `predict` inside the block also takes features."""
-        suffix = keras.Model(
-            self.get_layer(layer_name).output, self.output, name=f"{self.name}_after_{layer_name}"
-        )
-        self._reset_step_functions()
-        # Not a tracked attribute: the suffix model shares this model's layers.
-        object.__setattr__(self, "_inputs_at", suffix)
-        try:
-            yield suffix
-        finally:
-            object.__setattr__(self, "_inputs_at", None)
-            self._reset_step_functions()
-
-    def _reset_step_functions(self):
-        self.train_function = self.test_function = self.predict_function = None
-
-    def __call__(self, *args, **kwargs):
-        suffix = self.__dict__.get("_inputs_at")
-        if suffix is not None:
-            return suffix(*args, **kwargs)
-        return super().__call__(*args, **kwargs)
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        # The modality's layers must be registered before the graph is rebuilt: import its package
-        # (and only that one) through the registry.
-        registry.import_modality(config.get("metadata"))
-        return super().from_config(config, custom_objects=custom_objects)
-
-
-class Classifier:
+class Classifier(ModalityHooks):
     """Base of `ImageClassifier`, `AudioClassifier` and `TextClassifier`.
 
     Subclasses set `modality`, `presets`, `default_preset` and implement
@@ -155,6 +73,9 @@ class Classifier:
     # Constructor arguments (or preset entries) a warm start's source must share: see
     # `mmcnn.models.transfer.check_source`. The preset is always compared.
     transfer_settings = ()
+    # The search sits above the models (it fits them): `mmcnn.tune` plugs its `tune` in here when
+    # imported, and `import mmcnn` imports it, so that `tune` works with no upward import.
+    _search = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -378,68 +299,6 @@ class Classifier:
             "tensorflow_version": tf.__version__,
         }
 
-    # Hooks for modality subclasses -------------------------------------------
-    def _model_input(self):
-        raise NotImplementedError
-
-    def _front_layers(self):
-        """Layers from the model input to the backbone (converter, augmentation, adapter)."""
-        raise NotImplementedError
-
-    def _backbone_layer(self):
-        """The layer between the front layers and the head, named `"backbone"` (None: none).
-
-        Default: the shared `Backbone` of the preset's `stages`."""
-        preset = self.preset_config
-        if not preset.get("stages"):
-            return None
-        return Backbone(
-            preset["stages"],
-            rank=self.rank,
-            block=preset.get("block", "conv"),
-            pad_mode=preset.get("pad_mode", "zeros"),
-            name="backbone",
-        )
-
-    def _pretrained_layers(self):
-        """Names of layers built with given weights (a user's backbone): frozen first, like a warm start's."""
-        return ()
-
-    def _transfer_prepare(self, source):
-        """Called by `build` with the loaded `init_from` classifier, before the layers are made
-        (the text classifier takes the source's vocabulary here)."""
-
-    def _adapt_transfer_weight(self, layer_name, variable_path, value, target_value):
-        """A warm start's source variable made to fit this model where it differs in a well-defined
-        way (grey -> RGB stem, a relearned vocabulary's embedding rows): the array to copy, or None
-        to copy `value` as it is (a shape that still differs fails, naming both shapes)."""
-        return None
-
-    def _prepare_for_training(self, data):
-        """Called by the first `fit` before the model is built (text learns its vocabulary)."""
-
-    def _input_dataset(self, data, training=False):
-        """Unbatched `tf.data.Dataset` of model inputs, deterministic, in `data` order.
-
-        `training` says the examples are for training: they may keep what a random
-        `_training_map` needs (e.g. whole long audio clips, cropped later)."""
-        raise NotImplementedError
-
-    def _training_map(self, seed):
-        """Optional random per-example map applied after caching in training (e.g. random crop)."""
-        return None
-
-    def _element_nbytes(self):
-        """Bytes one cached model input takes (to decide whether the cache fits in memory)."""
-        return 0
-
-    def preprocess(self, inputs):
-        """Raw user inputs (files, bytes, arrays, strings) -> a batch of model inputs.
-
-        What `predict` feeds the Keras model (`clf.model`); each modality says
-        which raw inputs it takes."""
-        raise NotImplementedError
-
     # ------------------------------------------------------------------- data
     def make_dataset(
         self,
@@ -462,52 +321,16 @@ class Classifier:
         `features`: the name of a model layer (`cached_feature_layer`): the dataset
         then holds that layer's outputs, computed once by the layers up to it
         before the cache, in place of model inputs; no random map is applied."""
-        if not isinstance(data, LabeledData):
-            raise TypeError(
-                f"expected LabeledData (from mmcnn.<modality>.from_directory/from_dataframe/"
-                f"from_arrays); received {type(data).__name__}"
-            )
-        batch_size = batch_size or self.setting("batch_size")
-        cached = self._fits_cache(data, cache_bytes)
-        shuffle_buffer = SHUFFLE_BUFFER if cached else STREAMING_SHUFFLE_BUFFER
-        if training and self._shuffle_training and len(data) > shuffle_buffer:
-            # A shuffle buffer of decoded examples is bounded by memory. Data listed folder by
-            # folder (or a manifest sorted by label) would then give batches of a few classes,
-            # drifting through the classes within each epoch: permute the (cheap) inputs once,
-            # from the seed, and shuffle the decoded examples in a window of that order.
-            data = data.subset(np.random.default_rng(self.seed).permutation(len(data)))
-        labels = data.target_matrix() if self.multi_label else data.labels
-        ds = tf.data.Dataset.zip(
-            (self._input_dataset(data, training=training), tf.data.Dataset.from_tensor_slices(labels))
+        return pipeline.make_dataset(
+            self,
+            data,
+            training=training,
+            batch_size=batch_size,
+            cache_bytes=cache_bytes,
+            epochs=epochs,
+            first_epoch=first_epoch,
+            features=features,
         )
-        if features is not None:
-            compute = self.model.features_model(features)
-            ds = (
-                ds.batch(FEATURE_BATCH)
-                .map(lambda x, y: (compute(x, training=False), y), num_parallel_calls=tf.data.AUTOTUNE)
-                .unbatch()
-                .apply(tf.data.experimental.assert_cardinality(len(data)))
-            )
-        if cached:
-            ds = ds.cache()
-        random_map = self._training_map(self.seed) if training and features is None else None
-        if training and epochs is not None and self._shuffle_training:
-            return epoch_dataset(
-                ds,
-                len(data),
-                batch_size,
-                epochs,
-                seed=self.seed,
-                first_epoch=first_epoch,
-                random_map=random_map,
-                shuffle_buffer=shuffle_buffer,
-            )
-        if training and self._shuffle_training:
-            ds = ds.shuffle(min(len(data), shuffle_buffer), seed=self.seed, reshuffle_each_iteration=True)
-        if training:
-            if random_map is not None:
-                ds = apply_random_map(ds, random_map, self.seed)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     def prepare(self, data):
         """Takes the class names from `data` and builds the model, as the first `fit` would.
@@ -535,16 +358,6 @@ class Classifier:
             return self.augmentation
         return self.auto_augmentation(self._examples_per_class)
 
-    def auto_augmentation(self, examples_per_class):
-        """The policy `augmentation="auto"` stands for, given the training examples per class
-        (None when the model is built before any data); modalities that accept `"auto"` define it."""
-        raise NotImplementedError(f"{type(self).__name__} has no augmentation='auto'")
-
-    def input_from_file(self, path):
-        """The raw input `predict` takes for a file: the path itself, unless the modality reads it
-        here (text classifiers read the file's text)."""
-        return path
-
     def file_dataset(self, paths):
         """Unbatched `tf.data.Dataset` of model inputs decoded from `paths`, in order, in parallel,
         as training decodes files; what `mmcnn predict` batches for many files. Raises
@@ -553,17 +366,9 @@ class Classifier:
         data = LabeledData(paths, np.zeros(len(paths), "int32"), self.class_names, kind="files")
         return self._input_dataset(data, training=False)
 
-    def check_input_file(self, path):
-        """The cheap check (header, declared size) a file passes before `file_dataset` decodes it;
-        raises `ValueError` naming the file. Default: none."""
-
     def example_nbytes(self):
         """Bytes one decoded model input takes (what `make_dataset` weighs against `cache_bytes`)."""
         return self._element_nbytes()
-
-    def _fits_cache(self, data, cache_bytes=DEFAULT_CACHE_BYTES):
-        """Whether `make_dataset` caches `data` decoded in memory (at most `cache_bytes`)."""
-        return len(data) * self._element_nbytes() <= cache_bytes
 
     @classmethod
     def read_data(cls, path, class_names=None, on_error="skip", verbose=1, **kwargs):
@@ -587,10 +392,6 @@ class Classifier:
         if reader is None:
             raise ValueError(f"{path}: {cls.__name__} ({cls.modality}) does not read {what}")
         return reader(path, class_names=class_names, on_error=on_error, verbose=verbose, **kwargs)
-
-    # The search sits above the models (it fits them): `mmcnn.tune` plugs its `tune` in here when
-    # imported, and `import mmcnn` imports it, so that `tune` works with no upward import.
-    _search = None
 
     @classmethod
     def tune(cls, train, val=None, **kwargs):
@@ -619,43 +420,15 @@ class Classifier:
         """Compiles with the defaults: AdamW, cosine-decayed learning rate, cross-entropy.
 
         `multi_step` runs several training steps per call of the compiled step
-        (see `steps_per_execution`); `learning_rate` replaces the setting's
+        (`mmcnn.models.compile_defaults.steps_per_execution`); `learning_rate` replaces the setting's
         peak rate (a warm start's fine-tuning phase)."""
-        lr = learning_rate or self.setting("learning_rate")
-        if steps_per_epoch and epochs:
-            lr = keras.optimizers.schedules.CosineDecay(
-                0.0,
-                decay_steps=max(1, steps_per_epoch * epochs - steps_per_epoch // 2),
-                warmup_target=lr,
-                warmup_steps=max(1, steps_per_epoch // 2),
-                alpha=0.01,
-            )
-        self.model.compile(
-            optimizer=keras.optimizers.AdamW(
-                learning_rate=lr, weight_decay=self.preset_config.get("weight_decay", 1e-4)
-            ),
-            loss=keras.losses.BinaryCrossentropy() if self.multi_label else self._loss(),
-            metrics=self._multilabel_metrics() if self.multi_label else self._metrics(),
-            steps_per_execution=steps_per_execution(steps_per_epoch) if multi_step else 1,
+        compile_classifier(
+            self,
+            steps_per_epoch=steps_per_epoch,
+            epochs=epochs,
+            multi_step=multi_step,
+            learning_rate=learning_rate,
         )
-
-    def _loss(self):
-        """The training loss (labels are class ids), with the preset's `label_smoothing` (default 0)."""
-        smoothing = self.preset_config.get("label_smoothing", 0.0)
-        if smoothing:
-            return SparseLabelSmoothingCrossentropy(label_smoothing=smoothing)
-        return keras.losses.SparseCategoricalCrossentropy()
-
-    def _metrics(self):
-        return ["accuracy"]
-
-    def _multilabel_metrics(self):
-        # Micro-F1 at 0.5 while training (the chosen thresholds come after), and the mean over
-        # classes of the precision-recall AUC, which early stopping watches.
-        return [
-            keras.metrics.F1Score(average="micro", threshold=DEFAULT_THRESHOLD, name="micro_f1"),
-            keras.metrics.AUC(curve="PR", multi_label=True, num_thresholds=200, name="pr_auc"),
-        ]
 
     @property
     def monitor(self):
@@ -723,333 +496,26 @@ class Classifier:
         Returns:
             The Keras `History`.
         """
-        self._check_classes(data, "training data")
-        if validation_data is None and validation_split:
-            data, validation_data = data.split(validation_split, seed=self.seed)
-        if validation_data is not None:
-            self._check_classes(validation_data, "validation data")
-        if strategy is not None:
-            if calibrate:
-                logger.warning("fit: no temperature calibration under a tf.distribute strategy")
-            return self._fit_distributed(
-                data,
-                validation_data,
-                epochs,
-                batch_size,
-                callbacks,
-                class_weight,
-                early_stopping,
-                backup_dir,
-                verbose,
-                strategy,
-            )
-        if self._model is None:
-            self._build_for(data)
-        epochs, batch_size = self._fit_schedule(len(data), epochs, batch_size)
-        features = self._fit_features(data, cache_features)
-        val_ds = (
-            self.make_dataset(validation_data, batch_size=batch_size, features=features)
-            if validation_data is not None
-            else None
+        return fitting.fit(
+            self,
+            data,
+            validation_data=validation_data,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_split=validation_split,
+            callbacks=callbacks,
+            class_weight=class_weight,
+            early_stopping=early_stopping,
+            backup_dir=backup_dir,
+            verbose=verbose,
+            strategy=strategy,
+            calibrate=calibrate,
+            cache_features=cache_features,
         )
-        steps = steps_per_epoch(len(data), batch_size)
-        class_weight = self._class_weight(data, class_weight)
-        if calibrate and self.multi_label:
-            # Temperature scaling is for softmax probabilities: a multi-label model gets per-class
-            # thresholds instead (after training, on the validation data).
-            calibrate = False
-        if calibrate and not self._has_temperature():
-            logger.info("fit: %s has no Temperature layer, so it is not calibrated", self.model.name)
-            calibrate = False
-        if calibrate:
-            self._set_temperature(1.0)  # train the uncalibrated model; the new T comes after
-        route = self.model.inputs_at(features) if features else contextlib.nullcontext()
-        if self._warm_pending:
-            # A warm start trains in phases: the copied layers frozen, then all of them.
-            with route:
-                history = self._fit_warm_start(
-                    data,
-                    val_ds,
-                    epochs,
-                    batch_size,
-                    steps,
-                    callbacks,
-                    class_weight,
-                    early_stopping,
-                    backup_dir,
-                    verbose,
-                    features,
-                )
-        else:
-            if not self.model.compiled:
-                self.compile(steps_per_epoch=steps, epochs=epochs)
-            # The backup is checked before the dataset is made: it says which epoch to start from.
-            callbacks, first_epoch = self._fit_callbacks(
-                callbacks, early_stopping and val_ds is not None, backup_dir, with_first_epoch=True
-            )
-            train_ds = self.make_dataset(
-                data,
-                training=True,
-                batch_size=batch_size,
-                epochs=epochs,
-                first_epoch=first_epoch,
-                features=features,
-            )
-            # shuffle=False: make_dataset already shuffles (Keras would only warn that it ignores it).
-            with route:
-                history = self.model.fit(
-                    train_ds,
-                    validation_data=val_ds,
-                    epochs=epochs,
-                    steps_per_epoch=steps,
-                    callbacks=callbacks,
-                    class_weight=class_weight,
-                    verbose=verbose,
-                    shuffle=False,
-                )
-        if self.multi_label:
-            if validation_data is not None and len(validation_data):
-                self.choose_thresholds(validation_data, batch_size=batch_size)
-            else:
-                logger.info("fit: no validation data: every class keeps threshold %s", DEFAULT_THRESHOLD)
-        if calibrate and validation_data is not None and len(validation_data):
-            self.calibrate(validation_data, batch_size=batch_size)
-        elif calibrate:
-            logger.info("fit: no validation data, so the temperature stays %.4g", self.temperature)
-        return history
-
-    def _fit_warm_start(
-        self,
-        data,
-        val_ds,
-        epochs,
-        batch_size,
-        steps,
-        callbacks,
-        class_weight,
-        early_stopping,
-        backup_dir,
-        verbose,
-        features,
-    ):
-        """`fit` after a warm start: `transfer.warm_schedule`'s phases, one `model.fit` each.
-
-        Each phase compiles afresh (its own optimizer and cosine schedule) and
-        continues the epoch count of the one before; early stopping watches the
-        last phase. A run interrupted in either phase resumes in it (the backup
-        names the epoch)."""
-        phases = self._warm_phases(epochs)
-        histories = []
-        for index, (start, stop, frozen, learning_rate) in enumerate(phases):
-            last = index == len(phases) - 1
-            phase_callbacks, resumed = self._fit_callbacks(
-                callbacks, early_stopping and val_ds is not None and last, backup_dir, with_first_epoch=True
-            )
-            if resumed >= stop:
-                continue  # done before an interruption
-            first_epoch = max(start, resumed)
-            transfer.set_trainable(self.model, self._warm_layers, not frozen)
-            self.compile(steps_per_epoch=steps, epochs=stop - start, learning_rate=learning_rate)
-            set_initial_epoch(self.model, None)  # a resumed phase's backup sets it again
-            logger.info(
-                "%s epochs %d-%d at learning rate %.3g",
-                "frozen " + ", ".join(self._warm_layers) + ":" if frozen else "all layers:",
-                start + 1,
-                stop,
-                learning_rate,
-            )
-            histories.append(
-                self.model.fit(
-                    self.make_dataset(
-                        data,
-                        training=True,
-                        batch_size=batch_size,
-                        epochs=stop,
-                        first_epoch=first_epoch,
-                        features=features,
-                    ),
-                    validation_data=val_ds,
-                    epochs=stop,
-                    initial_epoch=first_epoch,
-                    steps_per_epoch=steps,
-                    callbacks=phase_callbacks,
-                    class_weight=class_weight,
-                    verbose=verbose,
-                    shuffle=False,
-                )
-            )
-        self._warm_pending = False
-        # One History over both phases, as a single `model.fit` would give.
-        history = histories[-1] if histories else keras.callbacks.History()
-        merged, epochs_seen = {}, []
-        for phase in histories:
-            for key, values in phase.history.items():
-                merged.setdefault(key, []).extend(values)
-            epochs_seen.extend(phase.epoch)
-        history.history, history.epoch = merged, epochs_seen
-        return history
-
-    def _warm_phases(self, epochs):
-        """This classifier's `transfer.warm_schedule` over `epochs`."""
-        return transfer.warm_schedule(
-            epochs,
-            self.freeze_epochs,
-            self._head_kept,
-            self.setting("learning_rate"),
-            self.fine_tune_learning_rate,
-        )
-
-    def _distributed_warm_start(self, epochs):
-        """The learning rate of a warm start under a strategy (None: not a warm start).
-
-        Only the fine-tuning phase: the frozen phase's second compile is not
-        supported by the distributed loop, so it is refused, not skipped."""
-        if not self._warm_pending:
-            return None
-        phases = self._warm_phases(epochs)
-        if phases[0][2]:
-            raise ValueError(
-                "a warm start (init_from or a given backbone) under a tf.distribute strategy trains "
-                f"all layers at once: pass freeze_epochs=0. Received: freeze_epochs={self.freeze_epochs!r} "
-                f"({phases[0][1]} frozen epochs)"
-            )
-        self._warm_pending = False
-        return phases[0][3]
-
-    def _fit_distributed(
-        self,
-        data,
-        validation_data,
-        epochs,
-        batch_size,
-        callbacks,
-        class_weight,
-        early_stopping,
-        backup_dir,
-        verbose,
-        strategy,
-    ):
-        """`fit` under a `tf.distribute` strategy (see `mmcnn.distribute`)."""
-        from mmcnn import distribute
-
-        if self._model is None:
-            self._build_for(data, scope=strategy.scope())
-        distribute.check_model_strategy(self._model, strategy)
-        if distribute.num_replicas(strategy) > 1:
-            distribute.synchronize_batch_norm(self._model)
-        # Per replica: the batch size, and the share of the data each replica sees per epoch.
-        replicas = distribute.num_replicas(strategy)
-        epochs, batch_size = self._fit_schedule(max(1, len(data) // replicas), epochs, batch_size)
-        learning_rate = self._distributed_warm_start(epochs)
-        class_weight = self._class_weight(data, class_weight)
-        train_ds, class_weight = distribute.distributed_dataset(
-            self, data, strategy, batch_size, training=True, class_weight=class_weight
-        )
-        val_ds = (
-            distribute.distributed_dataset(self, validation_data, strategy, batch_size, training=False)[0]
-            if validation_data is not None
-            else None
-        )
-        if not self.model.compiled:
-            with strategy.scope():
-                # One step per call: Keras 3.15's multi-step loop fails under tf.distribute
-                # ("You must feed a value for placeholder" in its has_next check).
-                self.compile(
-                    steps_per_epoch=distribute.steps_per_epoch(len(data), batch_size, strategy),
-                    epochs=epochs,
-                    multi_step=False,
-                    learning_rate=learning_rate,
-                )
-        callbacks = self._fit_callbacks(
-            callbacks,
-            early_stopping and val_ds is not None,
-            backup_dir and distribute.backup_path(backup_dir, strategy),
-        )
-        with distribute.cluster_errors(strategy), distribute.keras_multi_worker_workaround(strategy):
-            return self.model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=epochs,
-                callbacks=callbacks,
-                class_weight=class_weight,
-                verbose=verbose,
-                shuffle=False,
-            )
-
-    def cached_feature_layer(self, data):
-        """The name of the model layer whose outputs `fit(data, cache_features=True)` computes
-        once per example and caches in place of the inputs, or None (the default: the whole
-        model runs at every step).
-
-        A modality names a layer when everything before it is fixed: no
-        trainable weights, no augmentation, no random map on the inputs of
-        `data` (`_training_map`); the layer itself is the last one computed
-        in the pipeline."""
-        return None
-
-    def _fit_features(self, data, cache_features):
-        """`cached_feature_layer(data)` where `fit` may use it: asked for, and the decoded
-        data fits the cache (features recomputed every epoch would gain nothing)."""
-        if not cache_features or not self._fits_cache(data):
-            return None
-        layer = self.cached_feature_layer(data)
-        if layer is not None:
-            logger.info(
-                "fit: the model's layers up to %r run once per example; their outputs are cached", layer
-            )
-        return layer
-
-    def _fit_schedule(self, num_examples, epochs, batch_size):
-        """`(epochs, batch_size)` of this `fit`: the given ones, else the preset's adapted to the
-        data's size (`mmcnn.models.schedule`; `MMCNN_SCHEDULE=preset` keeps the preset's)."""
-        epochs = epochs or self.epochs
-        batch_size = batch_size or self.batch_size
-        if os.environ.get("MMCNN_SCHEDULE", "auto") == "preset":
-            # Given values are never adapted: the preset's own epochs and batch, its patience.
-            epochs, batch_size = epochs or self.setting("epochs"), batch_size or self.setting("batch_size")
-        chosen = fit_schedule(num_examples, self.preset_config, epochs=epochs, batch_size=batch_size)
-        if chosen["adapted"]:
-            logger.info(
-                "fit: %d training examples: %s (preset %r: %s)",
-                num_examples,
-                ", ".join(f"{k} {chosen[k]}" for k in chosen["adapted"]),
-                self.preset,
-                ", ".join(f"{k} {self.preset_config.get(k, 5)}" for k in chosen["adapted"]),
-            )
-        self.schedule_used = {**chosen, "num_examples": int(num_examples)}
-        return chosen["epochs"], chosen["batch_size"]
 
     def _fit_callbacks(self, callbacks, early_stopping, backup_dir, with_first_epoch=False):
-        callbacks = list(callbacks)
-        if early_stopping:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor=self.monitor[0],
-                    mode=self.monitor[1],
-                    patience=self.schedule_used["patience"],  # `fit` sets it first
-                    restore_best_weights=True,
-                    start_from_epoch=self.schedule_used["start_from_epoch"],
-                )
-            )
-        for callback in callbacks:
-            # A best-epoch checkpoint keeps the epoch that early stopping would restore.
-            if isinstance(callback, AtomicModelCheckpoint) and callback.start_from_epoch is None:
-                callback.start_from_epoch = self.schedule_used["start_from_epoch"]
-        # Divergence check, then the backup (checked now; it also saves the early-stopping and
-        # checkpoint state), then per-epoch seeds for the model's random layers, then the rest.
-        callbacks, first_epoch = training_callbacks(self.seed, callbacks, backup_dir)
-        return (callbacks, first_epoch) if with_first_epoch else callbacks
-
-    def _class_weight(self, data, class_weight):
-        if class_weight is not None and self.multi_label:
-            raise ValueError(
-                "`class_weight` weighs examples by their one class, so multi-label training does "
-                f"not take it. Received: class_weight={class_weight!r}"
-            )
-        if class_weight == "balanced":
-            counts = data.class_counts().astype(float)
-            class_weight = {i: float(len(data) / (len(counts) * c)) for i, c in enumerate(counts) if c}
-        return class_weight
+        """`fit`'s callbacks (`mmcnn.models.fitting.fit_callbacks`)."""
+        return fitting.fit_callbacks(self, callbacks, early_stopping, backup_dir, with_first_epoch)
 
     # -------------------------------------------------------------- calibrate
     @property
@@ -1065,15 +531,9 @@ class Classifier:
         return temperature_layer(self.model) is not None
 
     def _set_temperature(self, value):
-        from mmcnn.explain import temperature_layer
+        from mmcnn.explain.calibration import set_model_temperature
 
-        layer = temperature_layer(self.model)
-        if layer is None:
-            raise ValueError(
-                f"{self.model.name} has no Temperature layer (it was saved before calibration "
-                "existed); build the classifier again to calibrate it"
-            )
-        layer.set_temperature(value)
+        set_model_temperature(self.model, value)
 
     def calibrate(self, data, batch_size=None):
         """Fits the model's temperature on `data` (the validation split) by minimising its
@@ -1091,46 +551,15 @@ class Classifier:
             expected calibration error and negative log-likelihood of `data`
             before and after: `ece_before`, `ece_after`, `nll_before`, `nll_after`.
         """
-        from mmcnn.explain import (
-            MIN_CALIBRATION_EXAMPLES,
-            calibration_summary,
-            fit_temperature,
-            temperature_fit_note,
-        )
+        from mmcnn.explain.calibration import calibrate_classifier
 
-        if self.multi_label:
-            raise ValueError(
-                "a multi-label classifier is not temperature-calibrated (its scores are per-class "
-                "sigmoids); its per-class thresholds are chosen with `choose_thresholds`"
-            )
-        self._check_classes(data, "calibration data")
-        self._set_temperature(1.0)
-        probabilities = self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0)
-        enough = len(data) >= MIN_CALIBRATION_EXAMPLES
-        temperature = fit_temperature(probabilities, data.labels) if enough else 1.0
-        self._set_temperature(temperature)
-        note = temperature_fit_note(len(data), temperature)
-        self.calibration = calibration_summary(
-            probabilities, data.labels, temperature, fitted_on=len(data) if enough else 0, note=note
-        )
-        if note:
-            logger.info("calibration: temperature %s", note)
-        logger.info(
-            "calibrated: temperature %.3f (fitted on %d examples), validation ECE %.4f -> %.4f",
-            temperature,
-            self.calibration["fitted_on"],
-            self.calibration["ece_before"],
-            self.calibration["ece_after"],
-        )
-        return self.calibration
+        return calibrate_classifier(self, data, batch_size=batch_size)
 
     # ------------------------------------------------------------- thresholds
     def threshold_values(self):
         """The per-class decision thresholds of a multi-label classifier, float32 `(num_classes,)`:
         those `choose_thresholds` chose, else 0.5 each."""
-        if self.thresholds is not None:
-            return np.asarray(self.thresholds, dtype="float32")
-        return np.full(self.num_classes or len(self.class_names), DEFAULT_THRESHOLD, dtype="float32")
+        return thresholds.threshold_values(self)
 
     def choose_thresholds(self, data, batch_size=None):
         """Chooses each class's threshold on `data` (the validation split) to maximise its F1
@@ -1142,22 +571,7 @@ class Classifier:
         Returns:
             list of `num_classes` floats.
         """
-        if not self.multi_label:
-            raise ValueError("`choose_thresholds` is for multi-label classifiers (multi_label=True)")
-        self._check_classes(data, "threshold data")
-        scores = self._split_scores(data, batch_size)
-        self.thresholds = [float(t) for t in best_thresholds(data.target_matrix(), scores)]
-        self.model.metadata = self._metadata()
-        logger.info(
-            "thresholds chosen on %d validation examples: %s",
-            len(data),
-            ", ".join(f"{n} {t:.3f}" for n, t in zip(self.class_names, self.thresholds)),
-        )
-        return self.thresholds
-
-    def _split_scores(self, data, batch_size=None):
-        """The model's outputs `(len(data), num_classes)` on a labelled split."""
-        return np.asarray(self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0))
+        return thresholds.choose_thresholds(self, data, batch_size=batch_size)
 
     def scores_report(self, data, probabilities):
         """`evaluate`'s report of `probabilities` (the model's outputs on `data`): the single-label
@@ -1194,16 +608,10 @@ class Classifier:
 
         return explain_classifier(self, inputs, class_name=class_name, batch_size=batch_size)
 
-    def _explanation_views(self, batch, cam):
-        """Hook: `mmcnn.explain.grad_cam`'s result for a `preprocess`ed batch -> a dict with `maps`
-        (at the input's resolution), `backgrounds` (what each map is drawn over) and any extras.
-        Default: the maps at the feature maps' resolution, nothing to draw them over."""
-        return {"maps": list(cam["maps"]), "backgrounds": [None] * len(cam["maps"])}
-
     # --------------------------------------------------------------- evaluate
     def predict_proba(self, inputs, batch_size=64):
         """Class probabilities `(n, num_classes)` for raw inputs."""
-        return predict_in_batches(self.model, self.preprocess(inputs), batch_size)
+        return pipeline.predict_in_batches(self.model, self.preprocess(inputs), batch_size)
 
     def evaluate(self, data, batch_size=None, model_file=None):
         """Accuracy, macro-F1, per-class precision/recall/F1 and confusion matrix on `data`.
@@ -1217,7 +625,7 @@ class Classifier:
         if model_file is not None:
             return self.evaluate_model_file(data, model_file, batch_size=batch_size)
         self._check_classes(data, "evaluation data")
-        return self.scores_report(data, self._split_scores(data, batch_size))
+        return self.scores_report(data, pipeline.split_scores(self, data, batch_size))
 
     def embed(self, inputs, batch_size=64):
         """The pooled feature vector of each raw input, for similarity search and clustering.
@@ -1245,7 +653,7 @@ class Classifier:
         """Embeddings of a batch of model inputs (what `preprocess` gives)."""
         if self._embedding is None or self._embedding[0] is not self.model:
             self._embedding = (self.model, embedding_model(self.model))
-        return predict_in_batches(self._embedding[1], x, batch_size).astype(np.float32, copy=False)
+        return pipeline.predict_in_batches(self._embedding[1], x, batch_size).astype(np.float32, copy=False)
 
     def predict(self, inputs, batch_size=64, top_k=1):
         """Predicted class names and probabilities for raw inputs.
@@ -1317,42 +725,6 @@ class Classifier:
         return cls.from_model(model)
 
     # ----------------------------------------------------------------- export
-    def serving_endpoints(self):
-        """The endpoints an export serves: a list of `mmcnn.export.Endpoint`, `serving_default` first.
-
-        Each endpoint's function takes raw input tensors and returns
-        `mmcnn.export.serving_outputs(probabilities, class_names)`. The default
-        serves the model's own input; a modality overrides it to take raw input
-        (image bytes, waveforms, texts)."""
-        return [model_input_endpoint(self)]
-
-    def serving_metadata(self):
-        """Entries for an export's `mmcnn.json`: `preprocessing` (what a client does to raw
-        input), `serving_requires` (packages loading needs besides TensorFlow), and any
-        other entries the modality records."""
-        return {}
-
-    def edge_endpoint(self):
-        """The input of on-device files (LiteRT, ONNX): an `Endpoint` whose `fn` maps one tensor,
-        batch 1, as close to raw input as built-in ops allow, to float32 probabilities
-        `(1, num_classes)`. Default: the model's own input."""
-        from mmcnn.export.edge import model_input_edge_endpoint
-
-        return model_input_edge_endpoint(self)
-
-    def edge_inputs(self, batch):
-        """A batch of model inputs (what `preprocess` and `make_dataset` give) -> a NumPy batch of
-        `edge_endpoint` inputs (calibration, and scoring converted files). Default: the same values."""
-        return np.asarray(batch)
-
-    def edge_metadata(self):
-        """What a device app needs to make the edge input from raw input; stored inside the files."""
-        return {}
-
-    def edge_float_layers(self):
-        """Names of layers that int8 quantization must keep float (default: none)."""
-        return ()
-
     def export(
         self,
         path,
@@ -1397,15 +769,7 @@ class Classifier:
         exports that run alike on machines without native bfloat16 (and LiteRT's built-in
         kernels are float32 or integer only). The variables of a mixed-precision model are
         float32 already, so the weights carry over exactly."""
-        model = self.model
-        config = model.get_config()
-        if not _mixed_policies(config):
-            return self
-        float_model = type(model).from_config(_float32_policies(config))
-        float_model.set_weights(model.get_weights())
-        copy_ = copy.copy(self)
-        copy_._model = float_model
-        return copy_
+        return float32_copy(self)
 
     def evaluate_model_file(self, data, model_file, batch_size=None):
         """Scores a converted `.tflite` / `.onnx` file in its runtime, next to the Keras model.
@@ -1421,97 +785,9 @@ class Classifier:
             `max_abs_diff` (largest probability difference), `file_size_bytes`,
             `latency_ms_batch1` (median per example), `format` and `model_file`.
         """
-        from mmcnn.export.runtimes import load_edge_model
+        from mmcnn.export.scoring import evaluate_model_file
 
-        self._check_classes(data, "evaluation data")
-        edge = load_edge_model(model_file)
-        if edge.class_names and list(edge.class_names) != list(self.class_names):
-            raise ValueError(
-                f"{model_file} holds classes {edge.class_names}, but the classifier has {self.class_names}"
-            )
-        if bool(edge.document.get("multi_label")) != self.multi_label:
-            kind = "multi-label" if edge.document.get("multi_label") else "single-label"
-            raise ValueError(
-                f"{model_file} is a {kind} model file, but the classifier is "
-                f"{'multi-label' if self.multi_label else 'single-label'}"
-            )
-        file_probs, times = [], []
-        for x, _ in self.make_dataset(data, batch_size=batch_size):
-            probs, ms = edge.timed(self.edge_inputs(x))
-            file_probs.append(probs)
-            times.append(ms)
-        file_probs = np.concatenate(file_probs) if file_probs else np.zeros((0, len(self.class_names)))
-        # The Keras side is `evaluate`'s own path (a compiled `model.predict`), not an eager
-        # `model(x)`: under mixed bfloat16 the two round differently, and the score printed
-        # next to the file's must be the one `mmcnn evaluate` and metrics.json give.
-        keras_probs = self._split_scores(data, batch_size) if len(data) else file_probs[:0]
-        keras_report = self.scores_report(data, keras_probs)
-        if self.multi_label:
-            # The file's own thresholds decide its predictions (what a device would apply).
-            report = multilabel_report(data.target_matrix(), file_probs, edge.thresholds, self.class_names)
-            same = np.all(
-                (file_probs >= edge.thresholds) == (keras_probs >= self.threshold_values()), axis=-1
-            )
-        else:
-            file_ids, keras_ids = np.argmax(file_probs, axis=-1), np.argmax(keras_probs, axis=-1)
-            report = classification_report(data.labels, file_ids, self.class_names)
-            same = file_ids == keras_ids
-        report.update(
-            skipped=len(data.skipped),
-            keras_accuracy=keras_report["accuracy"],
-            agreement=float(np.mean(same)) if len(data) else 0.0,
-            max_abs_diff=float(np.max(np.abs(file_probs - keras_probs))) if len(data) else 0.0,
-            file_size_bytes=edge.file_size_bytes,
-            latency_ms_batch1=float(np.median(np.concatenate(times))) if times else 0.0,
-            format=edge.format,
-            model_file=os.fspath(model_file),
-        )
-        if self.multi_label:
-            report.update(
-                keras_micro_f1=keras_report["micro_f1"],
-                keras_mean_average_precision=keras_report["mean_average_precision"],
-            )
-        return report
-
-
-def _is_policy(value):
-    return isinstance(value, dict) and value.get("class_name") == "DTypePolicy"
-
-
-def _mixed_policies(node):
-    """Whether a layer config (tree) holds a dtype policy other than float32."""
-    if _is_policy(node):
-        return node.get("config", {}).get("name") != "float32"
-    if isinstance(node, dict):
-        return any(_mixed_policies(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_mixed_policies(v) for v in node)
-    return False
-
-
-def _float32_policies(node):
-    """A copy of a layer config (tree) with every dtype policy set to float32."""
-    if _is_policy(node):
-        return "float32"
-    if isinstance(node, dict):
-        return {k: _float32_policies(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_float32_policies(v) for v in node]
-    return node
-
-
-def steps_per_execution(steps_per_epoch, most=STEPS_PER_EXECUTION):
-    """Training steps per call of the compiled step function.
-
-    Several steps per call gave 1.79x the training throughput of the default
-    image preset on 2 CPU cores (bench/RESULTS.md, "What moves it"). Keras runs
-    every call's steps in full, so the count must divide the epoch: otherwise
-    the last call of an epoch would take batches of the next one (the epoch
-    boundaries that make a resumed run reproducible would slip).
-    """
-    if not steps_per_epoch:
-        return 1
-    return max(d for d in range(1, most + 1) if steps_per_epoch % d == 0)
+        return evaluate_model_file(self, data, model_file, batch_size=batch_size)
 
 
 def load(path):

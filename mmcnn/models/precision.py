@@ -19,6 +19,7 @@ Example:
 """
 
 import contextlib
+import copy
 import os
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -109,3 +110,43 @@ def dtype_policy(policy):
         yield
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def float32_copy(clf):
+    """`Classifier.float32_copy` of `clf`: itself when its model is float32, else a shallow copy
+    whose model is rebuilt with float32 policies and given the same weights."""
+    model = clf.model
+    config = model.get_config()
+    if not _mixed_policies(config):
+        return clf
+    float_model = type(model).from_config(_float32_policies(config))
+    float_model.set_weights(model.get_weights())
+    copy_ = copy.copy(clf)
+    copy_._model = float_model
+    return copy_
+
+
+def _is_policy(value):
+    return isinstance(value, dict) and value.get("class_name") == "DTypePolicy"
+
+
+def _mixed_policies(node):
+    """Whether a layer config (tree) holds a dtype policy other than float32."""
+    if _is_policy(node):
+        return node.get("config", {}).get("name") != "float32"
+    if isinstance(node, dict):
+        return any(_mixed_policies(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_mixed_policies(v) for v in node)
+    return False
+
+
+def _float32_policies(node):
+    """A copy of a layer config (tree) with every dtype policy set to float32."""
+    if _is_policy(node):
+        return "float32"
+    if isinstance(node, dict):
+        return {k: _float32_policies(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_float32_policies(v) for v in node]
+    return node

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import mmcnn.text
-from mmcnn.models.classifier import predict_in_batches
+from mmcnn.models.pipeline import predict_in_batches
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 20])

@@ -14,7 +14,7 @@ from PIL import Image
 
 import mmcnn
 import mmcnn.image as mi
-from mmcnn.models import classifier as classifier_module
+from mmcnn.models import pipeline as classifier_module
 from mmcnn.testing import run_layer_test
 
 SIZE = (16, 16)

@@ -1,0 +1,162 @@
+"""The hooks a modality fills, in one documented block: the base class of `Classifier`.
+
+`Classifier` inherits these defaults; a modality classifier (image, audio,
+text, board, or a test's own) overrides the ones it needs. docs/DESIGN.md
+("The task") says what each is for. Several are still underscore-named; they
+are the extension API all the same.
+"""
+
+import numpy as np
+
+from mmcnn.export.endpoints import model_input_endpoint
+from mmcnn.models.backbone import Backbone
+from mmcnn.models.compile_defaults import default_loss
+
+
+class ModalityHooks:
+    """What a modality says about itself: each method has a default or raises `NotImplementedError`.
+
+    Required: `_model_input`, `_front_layers`, `_input_dataset` and `preprocess`
+    (with `Classifier`'s class attributes `modality`, `presets`, `default_preset`).
+    """
+
+    # ----------------------------------------------------------------------------------- the model
+    def _model_input(self):
+        raise NotImplementedError
+
+    def _front_layers(self):
+        """Layers from the model input to the backbone (converter, augmentation, adapter)."""
+        raise NotImplementedError
+
+    def _backbone_layer(self):
+        """The layer between the front layers and the head, named `"backbone"` (None: none).
+
+        Default: the shared `Backbone` of the preset's `stages`."""
+        preset = self.preset_config
+        if not preset.get("stages"):
+            return None
+        return Backbone(
+            preset["stages"],
+            rank=self.rank,
+            block=preset.get("block", "conv"),
+            pad_mode=preset.get("pad_mode", "zeros"),
+            name="backbone",
+        )
+
+    def _pretrained_layers(self):
+        """Names of layers built with given weights (a user's backbone): frozen first, like a warm start's."""
+        return ()
+
+    def auto_augmentation(self, examples_per_class):
+        """The policy `augmentation="auto"` stands for, given the training examples per class
+        (None when the model is built before any data); modalities that accept `"auto"` define it."""
+        raise NotImplementedError(f"{type(self).__name__} has no augmentation='auto'")
+
+    # ---------------------------------------------------------------------------------- warm start
+    def _transfer_prepare(self, source):
+        """Called by `build` with the loaded `init_from` classifier, before the layers are made
+        (the text classifier takes the source's vocabulary here)."""
+
+    def _adapt_transfer_weight(self, layer_name, variable_path, value, target_value):
+        """A warm start's source variable made to fit this model where it differs in a well-defined
+        way (grey -> RGB stem, a relearned vocabulary's embedding rows): the array to copy, or None
+        to copy `value` as it is (a shape that still differs fails, naming both shapes)."""
+        return None
+
+    # ---------------------------------------------------------------------------------------- data
+    def _prepare_for_training(self, data):
+        """Called by the first `fit` before the model is built (text learns its vocabulary)."""
+
+    def _input_dataset(self, data, training=False):
+        """Unbatched `tf.data.Dataset` of model inputs, deterministic, in `data` order.
+
+        `training` says the examples are for training: they may keep what a random
+        `_training_map` needs (e.g. whole long audio clips, cropped later)."""
+        raise NotImplementedError
+
+    def _training_map(self, seed):
+        """Optional random per-example map applied after caching in training (e.g. random crop)."""
+        return None
+
+    def _element_nbytes(self):
+        """Bytes one cached model input takes (to decide whether the cache fits in memory)."""
+        return 0
+
+    def cached_feature_layer(self, data):
+        """The name of the model layer whose outputs `fit(data, cache_features=True)` computes
+        once per example and caches in place of the inputs, or None (the default: the whole
+        model runs at every step).
+
+        A modality names a layer when everything before it is fixed: no
+        trainable weights, no augmentation, no random map on the inputs of
+        `data` (`_training_map`); the layer itself is the last one computed
+        in the pipeline."""
+        return None
+
+    def preprocess(self, inputs):
+        """Raw user inputs (files, bytes, arrays, strings) -> a batch of model inputs.
+
+        What `predict` feeds the Keras model (`clf.model`); each modality says
+        which raw inputs it takes."""
+        raise NotImplementedError
+
+    def input_from_file(self, path):
+        """The raw input `predict` takes for a file: the path itself, unless the modality reads it
+        here (text classifiers read the file's text)."""
+        return path
+
+    def check_input_file(self, path):
+        """The cheap check (header, declared size) a file passes before `file_dataset` decodes it;
+        raises `ValueError` naming the file. Default: none."""
+
+    # ------------------------------------------------------------------------------------ training
+    def _loss(self):
+        """The training loss (labels are class ids), with the preset's `label_smoothing` (default 0)."""
+        return default_loss(self.preset_config)
+
+    def _metrics(self):
+        return ["accuracy"]
+
+    # ------------------------------------------------------------------------------------- explain
+    def _explanation_views(self, batch, cam):
+        """Hook: `mmcnn.explain.grad_cam`'s result for a `preprocess`ed batch -> a dict with `maps`
+        (at the input's resolution), `backgrounds` (what each map is drawn over) and any extras.
+        Default: the maps at the feature maps' resolution, nothing to draw them over."""
+        return {"maps": list(cam["maps"]), "backgrounds": [None] * len(cam["maps"])}
+
+    # -------------------------------------------------------------------------------------- export
+    def serving_endpoints(self):
+        """The endpoints an export serves: a list of `mmcnn.export.Endpoint`, `serving_default` first.
+
+        Each endpoint's function takes raw input tensors and returns
+        `mmcnn.export.serving_outputs(probabilities, class_names)`. The default
+        serves the model's own input; a modality overrides it to take raw input
+        (image bytes, waveforms, texts)."""
+        return [model_input_endpoint(self)]
+
+    def serving_metadata(self):
+        """Entries for an export's `mmcnn.json`: `preprocessing` (what a client does to raw
+        input), `serving_requires` (packages loading needs besides TensorFlow), and any
+        other entries the modality records."""
+        return {}
+
+    def edge_endpoint(self):
+        """The input of on-device files (LiteRT, ONNX): an `Endpoint` whose `fn` maps one tensor,
+        batch 1, as close to raw input as built-in ops allow, to float32 probabilities
+        `(1, num_classes)`. Default: the model's own input."""
+        from mmcnn.export.edge import model_input_edge_endpoint
+
+        return model_input_edge_endpoint(self)
+
+    def edge_inputs(self, batch):
+        """A batch of model inputs (what `preprocess` and `make_dataset` give) -> a NumPy batch of
+        `edge_endpoint` inputs (calibration, and scoring converted files). Default: the same values."""
+        return np.asarray(batch)
+
+    def edge_metadata(self):
+        """What a device app needs to make the edge input from raw input; stored inside the files."""
+        return {}
+
+    def edge_float_layers(self):
+        """Names of layers that int8 quantization must keep float (default: none)."""
+        return ()
