@@ -6,7 +6,7 @@ and how raw user inputs become model inputs (the hooks of `ModalityHooks`,
 `mmcnn/models/hooks.py`). `Classifier` is the public face: configuration,
 build, and fit / evaluate / predict / save / load / export, which delegate to
 `pipeline`, `fitting`, `compile_defaults`, `thresholds`, `precision`,
-`mmcnn.explain.calibration` and `mmcnn.export.scoring`.
+`mmcnn.explain.calibration` and `mmcnn.models.file_scoring`.
 """
 
 import contextlib
@@ -785,7 +785,7 @@ class Classifier(ModalityHooks):
             `max_abs_diff` (largest probability difference), `file_size_bytes`,
             `latency_ms_batch1` (median per example), `format` and `model_file`.
         """
-        from mmcnn.export.scoring import evaluate_model_file
+        from mmcnn.models.file_scoring import evaluate_model_file
 
         return evaluate_model_file(self, data, model_file, batch_size=batch_size)
 

@@ -43,7 +43,11 @@ class NpzModel(EdgeModel):
             self.model.set_weights([f[f"weight_{i}"] for i in range(len(f.files) - 2)])
 
     def run_one(self, x):
-        return np.asarray(self.model(np.asarray(x, dtype="float32"), training=False), dtype="float32")
+        x = np.asarray(x, dtype="float32")
+        channels = self.model.inputs[0].shape[-1]
+        if x.ndim == 4 and x.shape[-1] != channels:
+            x = x[..., :channels]  # edge pixels are RGB, a grey model's grey repeated: take it back
+        return np.asarray(self.model(x, training=False), dtype="float32")
 
 
 NPZ = formats.ExportFormat(
