@@ -32,8 +32,8 @@ from mmcnn.export.formats import (
 from mmcnn.export.graph_ops import FORBIDDEN_OPS, forbidden_ops, saved_model_op_types
 from mmcnn.export.litert import QUANTIZATIONS, export_litert, read_litert_metadata
 from mmcnn.export.onnx import export_onnx
-from mmcnn.export.web import export_web
 from mmcnn.export.runtimes import EdgeModel, load_edge_model, read_class_names
+from mmcnn.export.web import export_web
 
 __all__ = [
     "EdgeModel",

@@ -14,8 +14,9 @@ loaded from `file://`) and open `index.html`. The page does what `mmcnn
 predict` does before the model, in JavaScript:
 - image: decodes the file with the browser (`createImageBitmap`, no colour
   conversion), resizes the RGB pixels as `resize_image` does (TensorFlow's
-  antialiased bilinear `scale_and_translate`, on the pixel array), rounds to
-  uint8 (the file's input; a grey model converts inside the file).
+  antialiased bilinear `scale_and_translate`, on the pixel array) and feeds
+  the float pixels unrounded (this file's input is float32, not the uint8 of
+  the LiteRT and ONNX files; a grey model converts inside the file).
 - text: `PythonTokenizer` ported (modes `word`, `char`, `byte`); full case
   folding from a table written from Python's `str.casefold` beside the model,
   NFKC by the browser's `String.normalize`.
@@ -55,8 +56,9 @@ INSTALL_HINT = (
 PAGE_MODALITIES = ("image", "audio", "text")
 TEXT_MODES = ("word", "char", "byte")
 REFUSED_TEXT_MODE = (
-    "the web page tokenizes in JavaScript and reproduces the modes {modes} only; mode {mode!r} "
-    "{why}. Train the text model with `--set mode='word'` (or 'char', 'byte') to export it for the web"
+    "the web page tokenizes in JavaScript and reproduces the modes {modes} only; this model tokenizes "
+    "in mode {mode!r}, which is not reproducible outside TensorFlow ({why}). Train the text model with "
+    "`--set mode='word'` (or 'char', 'byte') to export it for the web"
 )
 
 
@@ -86,7 +88,9 @@ def find_runtime():
         package = os.path.join(os.path.dirname(dist), "package.json")
         if not os.path.isdir(dist):
             if from_env:
-                raise FileNotFoundError(f"{RUNTIME_ENV}={folder}: no onnxruntime-web dist/ folder there; {INSTALL_HINT}")
+                raise FileNotFoundError(
+                    f"{RUNTIME_ENV}={folder}: no onnxruntime-web dist/ folder there; {INSTALL_HINT}"
+                )
             continue
         missing = [name for name in RUNTIME_FILES if not os.path.isfile(os.path.join(dist, name))]
         version = None
@@ -131,8 +135,10 @@ def web_settings(clf, document):
     if clf.modality == "text":
         tokenizer = preprocessing["tokenizer"]
         if tokenizer["mode"] not in TEXT_MODES:
-            why = preprocessing.get("python_tokenizer", "is not reimplemented")
-            raise ValueError(REFUSED_TEXT_MODE.format(modes=list(TEXT_MODES), mode=tokenizer["mode"], why=why))
+            why = text_ids._REFUSED.get(tokenizer["mode"], "not reimplemented")
+            raise ValueError(
+                REFUSED_TEXT_MODE.format(modes=list(TEXT_MODES), mode=tokenizer["mode"], why=why)
+            )
         web["text"] = {
             **tokenizer,
             "pad_id": text_constants.PAD_ID,
@@ -144,6 +150,32 @@ def web_settings(clf, document):
         }
         web["ignorable"] = text_ids._DEFAULT_IGNORABLE.pattern
     return web
+
+
+def float_pixels_endpoint(clf):
+    """The image model on float32 RGB pixels `(1, height, width, 3)`, 0..255, already resized.
+
+    The LiteRT and ONNX files take uint8 pixels; the page keeps the resized
+    values unrounded, as `mmcnn predict` does (rounding moves a model's
+    probabilities by up to a few thousandths). A grey model converts inside."""
+    import tensorflow as tf
+
+    from mmcnn.export.endpoints import Endpoint, tensor_spec
+    from mmcnn.image.image_converter import convert_channels
+
+    model, channels = clf.model, clf.channels
+    height, width = clf.image_size
+
+    def probabilities(pixels):
+        return model(convert_channels(pixels, channels), training=False)
+
+    return Endpoint(
+        "edge",
+        probabilities,
+        [tensor_spec([1, height, width, 3], tf.float32, "pixels")],
+        f"float32 RGB pixels (1, {height}, {width}, 3), values 0..255, resized ({clf.resize_mode}) to the "
+        f"model's size, not rounded" + (" (converted to grey inside the file)" if channels == 1 else ""),
+    )
 
 
 def is_web_export(path):
@@ -180,9 +212,17 @@ def export_web(clf, path, overwrite=False, check_data=None, seed=0):
     dist = find_runtime()
     path = os.path.abspath(os.fspath(path))
     with atomic_write(path, overwrite, is_web_export, "a web export folder") as tmp:
-        model = export_onnx(clf, os.path.join(tmp, MODEL_NAME), check_data=check_data, seed=seed)
+        model = export_onnx(
+            clf,
+            os.path.join(tmp, MODEL_NAME),
+            check_data=check_data,
+            seed=seed,
+            endpoint=float_pixels_endpoint if clf.modality == "image" else None,
+        )
         document = read_onnx_document(model)
         document["format"] = "web"
+        if clf.modality == "image":
+            document["preprocessing"]["dtype"] = "float32"
         document["web"] = web_settings(clf, document)
         document["checked_in"] = ["onnxruntime (Python, CPU): model.onnx"]
         with open(os.path.join(tmp, DOCUMENT_NAME), "w", encoding="utf-8") as f:

@@ -10,8 +10,8 @@ skipped, saying so, except under CI (`CI` set), where they fail.
 
 import http.server
 import json
-import queue
 import os
+import queue
 import re
 import shutil
 import subprocess
@@ -99,11 +99,16 @@ def classify_in_browser(chromium, folder, items, tmp_path, timeout=180):
     return results
 
 
-def sharpen(clf, factor):
-    """Scales the last Dense kernel so that an untrained model's probabilities spread out."""
+def spread(clf, inputs):
+    """Rescales an untrained model's last Dense layer so that its logits on `inputs` are centred with
+    a spread of about 3: each input is decided clearly, and the inputs are decided differently."""
+    features = clf.embed(inputs)
     dense = [layer for layer in clf.model._flatten_layers() if layer.__class__.__name__ == "Dense"][-1]
-    weights = dense.get_weights()
-    dense.set_weights([weights[0] * factor, *weights[1:]])
+    kernel, bias = dense.get_weights()
+    assert kernel.shape[0] == features.shape[1], "the head has a hidden layer"
+    logits = features @ kernel + bias
+    scale = 3.0 / max(float(logits.std(axis=0).mean()), 1e-6)
+    dense.set_weights([kernel * scale, (bias - logits.mean(axis=0)) * scale])
 
 
 def assert_page_equals_predict(results, expected):
@@ -136,7 +141,7 @@ def test_text_page_equals_predict(browser, mode, tmp_path):
         embedding_dim=8, filters=4, seed=0,
     )  # fmt: skip
     clf.adapt(list(train.text) + TRICKY_TEXTS + [t.casefold() for t in TRICKY_TEXTS])
-    sharpen(clf, 30.0)
+    spread(clf, texts)
     folder = clf.export(tmp_path / "web", format="web")
     assert sorted(os.listdir(folder)) == ["index.html", "mmcnn.json", "model.onnx", "ort"]
     items = [{"name": f"text{i}", "text": text} for i, text in enumerate(texts)]
@@ -147,7 +152,9 @@ def test_text_page_equals_predict(browser, mode, tmp_path):
 def test_text_default_mode_is_refused_saying_why(tmp_path):
     clf = mmcnn.text.TextClassifier(class_names=["a", "b"], max_tokens=8, min_frequency=1)
     clf.adapt(["one two", "three four"])
-    with pytest.raises(ValueError, match=r"reproduces the modes \['word', 'char', 'byte'\] only.*unicode_script"):
+    with pytest.raises(
+        ValueError, match=r"reproduces the modes \['word', 'char', 'byte'\] only.*unicode_script"
+    ):
         clf.export(tmp_path / "web", format="web")
     assert not os.path.exists(tmp_path / "web")
 
@@ -181,17 +188,19 @@ def test_image_page_equals_predict(browser, channels, resize_mode, tmp_path):
         class_names=["a", "b", "c"], image_size=(16, 16), channels=channels, resize_mode=resize_mode,
         preset="tiny", augmentation="none", seed=0,
     )  # fmt: skip
-    sharpen(clf, 30.0)
-    folder = clf.export(tmp_path / "web", format="web")
     rng = np.random.default_rng(1)
     # At the model's size, shrunk (antialiased), enlarged, wide and tall, grey and colour files.
     sizes = [(16, 16, 3), (40, 24, 3), (9, 13, 3), (23, 61, 1), (64, 64, 3), (16, 30, 1)]
     items, paths = [], []
+    (tmp_path / "inputs").mkdir()
     for i, (height, width, file_channels) in enumerate(sizes):
-        path = os.path.join(folder, f"picture{i}.png")
+        path = str(tmp_path / "inputs" / f"picture{i}.png")
         Image.fromarray(_picture(rng, height, width, file_channels)).save(path)
-        items.append({"name": f"picture{i}", "file": f"picture{i}.png"})
+        items.append({"name": f"picture{i}", "file": f"inputs/picture{i}.png"})
         paths.append(path)
+    spread(clf, paths)
+    folder = clf.export(tmp_path / "web", format="web")
+    shutil.copytree(tmp_path / "inputs", os.path.join(folder, "inputs"))
     results = classify_in_browser(browser, folder, items, tmp_path)
     assert_page_equals_predict(results, clf.predict_proba(paths))
 
@@ -202,8 +211,6 @@ def test_audio_page_equals_predict(browser, tmp_path):
         class_names=["a", "b", "c"], sample_rate=8000, clip_seconds=0.25, n_mels=32, preset="tiny",
         augmentation="none", seed=0,
     )  # fmt: skip
-    sharpen(clf, 30.0)
-    folder = clf.export(tmp_path / "web", format="web")
     rng = np.random.default_rng(2)
     # A short clip (centre-padded), one window, several windows with one flush at the end, stereo.
     clips = [
@@ -214,14 +221,19 @@ def test_audio_page_equals_predict(browser, tmp_path):
         ("loud32", rng.uniform(-1, 1, 3000), "PCM_32"),
     ]
     items, paths = [], []
+    (tmp_path / "inputs").mkdir()
     for name, wave, subtype in clips:
-        path = os.path.join(folder, f"{name}.wav")
+        path = str(tmp_path / "inputs" / f"{name}.wav")
         soundfile.write(path, np.clip(wave, -1, 1), 8000, subtype=subtype)
-        items.append({"name": name, "file": f"{name}.wav"})
+        items.append({"name": name, "file": f"inputs/{name}.wav"})
         paths.append(path)
-    soundfile.write(os.path.join(folder, "other_rate.wav"), rng.normal(0, 0.1, 4000), 16000, subtype="PCM_16")
+    other = str(tmp_path / "inputs" / "other_rate.wav")
+    soundfile.write(other, rng.normal(0, 0.1, 4000), 16000, subtype="PCM_16")
+    spread(clf, paths)
+    folder = clf.export(tmp_path / "web", format="web")
+    shutil.copytree(tmp_path / "inputs", os.path.join(folder, "inputs"))
     results = classify_in_browser(
-        browser, folder, items + [{"name": "other_rate", "file": "other_rate.wav"}], tmp_path
+        browser, folder, items + [{"name": "other_rate", "file": "inputs/other_rate.wav"}], tmp_path
     )
     assert_page_equals_predict(results[:-1], clf.predict_proba(paths))
     assert "recorded at 16000 Hz; this model takes 8000 Hz" in results[-1]["error"]
