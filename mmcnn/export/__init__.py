@@ -14,7 +14,7 @@ either in its own runtime.
 
 Each format is one module with its writer, its runner and its `ExportFormat`
 record (`mmcnn.export.formats`), registered when the module is imported: the
-imports below register mmcnn's three (`saved_model`, `litert`, `onnx`), and
+imports below register mmcnn's four (`saved_model`, `litert`, `onnx`, `web`), and
 `register_format(record)` or a `mmcnn.export_formats` entry point adds another.
 """
 
@@ -33,6 +33,7 @@ from mmcnn.export.graph_ops import FORBIDDEN_OPS, forbidden_ops, saved_model_op_
 from mmcnn.export.litert import QUANTIZATIONS, export_litert, read_litert_metadata
 from mmcnn.export.onnx import export_onnx
 from mmcnn.export.runtimes import EdgeModel, load_edge_model, read_class_names
+from mmcnn.export.web import export_web
 
 __all__ = [
     "EdgeModel",
@@ -48,6 +49,7 @@ __all__ = [
     "export_classifier",
     "export_litert",
     "export_onnx",
+    "export_web",
     "forbidden_ops",
     "format_names",
     "get_format",

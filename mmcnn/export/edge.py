@@ -52,11 +52,12 @@ def model_input_edge_endpoint(clf):
     )
 
 
-def edge_endpoint(clf, batch=1):
-    """The classifier's `edge_endpoint()`, checked, with the batch dimension set to `batch` (1 or None)."""
+def edge_endpoint(clf, batch=1, declare=None):
+    """The classifier's `edge_endpoint()` (or `declare(clf)`'s, a format's own variant), checked, with
+    the batch dimension set to `batch` (1 or None)."""
     if not callable(getattr(clf, "edge_endpoint", None)) or getattr(clf, "modality", None) is None:
         raise ValueError(f"`clf` must be an mmcnn Classifier. Received: {type(clf).__name__}")
-    endpoint = Endpoint(*clf.edge_endpoint())
+    endpoint = Endpoint(*(declare(clf) if declare is not None else clf.edge_endpoint()))
     if len(endpoint.input_signature) != 1:
         raise ValueError(
             f"{type(clf).__name__}.edge_endpoint() must take one tensor; it declares "

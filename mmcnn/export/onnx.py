@@ -52,7 +52,7 @@ def is_onnx_file(path):
     return os.path.isfile(path) and path.lower().endswith(".onnx")
 
 
-def export_onnx(clf, path, overwrite=False, opset=OPSET, check_data=None, seed=0):
+def export_onnx(clf, path, overwrite=False, opset=OPSET, check_data=None, seed=0, endpoint=None):
     """Writes `clf`'s `edge_endpoint()` as an ONNX model, batch dimension free.
 
     Converted with tf2onnx the way Keras's own `model.export(format="onnx")`
@@ -70,6 +70,9 @@ def export_onnx(clf, path, overwrite=False, opset=OPSET, check_data=None, seed=0
             Keras model does (`mmcnn.export.agreement`; up to 200 drawn with
             `seed`); without it the check is skipped and the log says so.
         seed: seed of the agreement check's draw.
+        endpoint: `endpoint(clf) -> Endpoint` in place of `clf.edge_endpoint()`
+            (the web page's float pixels, say); its input must take what
+            `clf.edge_inputs` gives, cast to its dtype.
 
     Returns:
         The absolute path of the file.
@@ -94,12 +97,12 @@ def export_onnx(clf, path, overwrite=False, opset=OPSET, check_data=None, seed=0
             warnings.simplefilter("ignore", FutureWarning)  # Keras's patch reads np.object
             patch_tf2onnx()
         try:
-            endpoint, proto = _convert(tf2onnx, clf, opset, batch=None)
+            endpoint, proto = _convert(tf2onnx, clf, opset, batch=None, declare=endpoint)
         except ExportError as error:
             # tf2onnx maps some ops (an RFFT read by ComplexAbs: the audio front end) only at a
             # fixed batch size.
             try:
-                endpoint, proto = _convert(tf2onnx, clf, opset, batch=1)
+                endpoint, proto = _convert(tf2onnx, clf, opset, batch=1, declare=endpoint)
             except ExportError:
                 raise error from None
             logger.info(
@@ -126,11 +129,11 @@ def export_onnx(clf, path, overwrite=False, opset=OPSET, check_data=None, seed=0
     return path
 
 
-def _convert(tf2onnx, clf, opset, batch):
+def _convert(tf2onnx, clf, opset, batch, declare=None):
     """`(endpoint, ModelProto)` of the edge endpoint at `batch`, checked by the ONNX checker."""
     import onnx
 
-    endpoint = edge_endpoint(clf, batch=batch)
+    endpoint = edge_endpoint(clf, batch=batch, declare=declare)
     signature = endpoint.input_signature
     function = tf.function(probabilities_endpoint(endpoint), input_signature=signature)
     try:
