@@ -7,8 +7,8 @@ default) or stop with a `DataError` (`on_error="raise"`).
 
 The modules: `container` (`LabeledData`), `policy` (`on_error`, `DataError`,
 the per-item check), `labels` (class names, multi-label cells, whitespace),
-`folders` (class-per-folder directories) and `manifests` (CSV and DataFrame
-manifests).
+`folders` (class-per-folder directories), `manifests` (CSV and DataFrame
+manifests) and `reading` (a path as either, for `Classifier.read_data`).
 """
 
 from mmcnn.data.container import LabeledData, labeled_data
@@ -45,6 +45,7 @@ from mmcnn.data.policy import (
     check_on_error,
     report_bad,
 )
+from mmcnn.data.reading import read_data
 
 __all__ = [
     "EMPTY_CLASSES",
@@ -72,6 +73,7 @@ __all__ = [
     "manifest_name",
     "read_csv_text",
     "read_labeled_manifest",
+    "read_data",
     "read_manifest",
     "report_bad",
     "resolve_class_names",

@@ -5,46 +5,27 @@ model input, its front layers (converter, augmentation, adapter), its presets,
 and how raw user inputs become model inputs (the hooks of `ModalityHooks`,
 `mmcnn/models/hooks.py`). `Classifier` is the public face: configuration,
 build, and fit / evaluate / predict / save / load / export, which delegate to
-`pipeline`, `fitting`, `compile_defaults`, `thresholds`, `precision`,
-`mmcnn.explain.calibration` and `mmcnn.models.file_scoring`.
+`building`, `saving`, `pipeline`, `fitting`, `compile_defaults`, `thresholds`,
+`predictions`, `precision`, `file_scoring`, `mmcnn.data.reading` and
+`mmcnn.explain.calibration`.
 """
 
-import contextlib
-import inspect
-import logging
 import os
 
-import keras
 import numpy as np
-import tensorflow as tf
 
-from mmcnn._version import __version__
-from mmcnn.data import DataError, LabeledData
+from mmcnn.data import LabeledData
+from mmcnn.data.reading import read_data
 from mmcnn.export.endpoints import embedding_model
-from mmcnn.layers import ClassifierHead, Temperature
-from mmcnn.layers.head import resolve_pooling
-from mmcnn.models import fitting, pipeline, registry, thresholds, transfer
+from mmcnn.models import building, fitting, pipeline, predictions, registry, saving, thresholds, transfer
 from mmcnn.models.classifier_model import ClassifierModel
-from mmcnn.models.compile_defaults import (
-    compile_classifier,
-)
+from mmcnn.models.compile_defaults import compile_classifier
 from mmcnn.models.hooks import ModalityHooks
-from mmcnn.models.metrics import classification_report, multilabel_report
 from mmcnn.models.pipeline import DEFAULT_CACHE_BYTES
-from mmcnn.models.precision import (
-    check_precision,
-    dtype_policy,
-    float32_copy,
-    forced_precision,
-    resolve_precision,
-)
-from mmcnn.training import (
-    check_keras_file,
-    keras_file_metadata,
-    save_model_atomic,
-)
+from mmcnn.models.precision import check_precision, float32_copy
 
-logger = logging.getLogger("mmcnn")
+# `ClassifierModel` was defined here; code that imports it from here keeps working.
+__all__ = ["Classifier", "ClassifierModel", "load"]
 
 
 class Classifier(ModalityHooks):
@@ -103,16 +84,7 @@ class Classifier(ModalityHooks):
             preset = self.default_preset
         if preset not in self.presets:
             raise ValueError(f"`preset` must be one of {sorted(self.presets)}. Received: preset={preset!r}")
-        if class_names is not None:
-            class_names = [str(c) for c in class_names]
-            if num_classes is not None and num_classes != len(class_names):
-                raise ValueError(
-                    f"`num_classes` ({num_classes}) disagrees with len(class_names) "
-                    f"({len(class_names)}). Received: class_names={class_names}"
-                )
-            num_classes = len(class_names)
-        if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 2):
-            raise ValueError(f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}")
+        num_classes, class_names = building.check_classes_arguments(num_classes, class_names)
         if not isinstance(multi_label, bool):
             raise ValueError(f"`multi_label` must be True or False. Received: multi_label={multi_label!r}")
         self.num_classes = num_classes
@@ -158,22 +130,7 @@ class Classifier(ModalityHooks):
         return dict(self.presets[self.preset])
 
     def get_config(self):
-        names = []
-        for cls in type(self).__mro__:
-            if "__init__" in cls.__dict__:
-                names += [
-                    n
-                    for n in inspect.signature(cls.__dict__["__init__"]).parameters
-                    if n not in ("self", "kwargs") and n not in names
-                ]
-            if cls is Classifier:
-                break
-        # Only what this class's constructor takes: a subclass that does not pass a base argument on
-        # (e.g. `init_from`) must still load from its config.
-        accepted = inspect.signature(type(self).__init__).parameters
-        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
-            names = [name for name in names if name in accepted]
-        return {name: getattr(self, name) for name in names}
+        return saving.classifier_config(self, Classifier)
 
     @classmethod
     def from_config(cls, config):
@@ -205,99 +162,20 @@ class Classifier(ModalityHooks):
 
     def _build_model(self):
         """`build()` under the dtype policy that `precision` resolves to on this machine."""
-        current = keras.config.dtype_policy().name
-        if self.precision == "auto" and current != "float32":
-            # The user set a global Keras policy: "auto" follows it.
-            policy, reason = current, f'the global Keras dtype policy ("{current}")'
-        elif self.precision == "auto" and forced_precision():
-            policy, reason = forced_precision(), f"MMCNN_PRECISION={forced_precision()}"
-        else:
-            policy, reason = resolve_precision(self.precision)
-        self.precision_used = {"policy": policy, "reason": reason}
-        with dtype_policy(policy):
-            model = self.build()
-        return model
+        return building.build_model(self)
 
     def build(self):
         """Builds the Keras model (needs `num_classes`) under the current Keras dtype policy.
 
         With `init_from`, the source's weights are copied in (`mmcnn.models.transfer`)."""
-        if self.num_classes is None:
-            raise ValueError(
-                f"{type(self).__name__} needs `num_classes` or `class_names` before it "
-                "can be built; pass them, or call fit() with labelled data"
-            )
-        if self.class_names is None:
-            self.class_names = [str(i) for i in range(self.num_classes)]
-        keras.utils.set_random_seed(self.seed)
-        source = self._transfer_source()
-        if source is not None:
-            transfer.check_source(self, source, self.init_from)
-            self._transfer_prepare(source)
-        preset = self.preset_config
-        inputs = self._model_input()
-        x = inputs
-        for layer in self._front_layers():
-            x = layer(x)
-        backbone = self._backbone_layer()
-        if backbone is not None:
-            x = backbone(x)
-        outputs = ClassifierHead(
-            self.num_classes,
-            rank=self.rank,
-            pooling=resolve_pooling(preset.get("head_pooling", "avg"), x.shape),
-            dropout=preset.get("head_dropout", 0.0),
-            hidden_units=preset.get("head_hidden_units"),
-            activation="sigmoid" if self.multi_label else "softmax",
-            name="head",
-        )(x)
-        if not self.multi_label:
-            # T = 1 until `calibrate` fits it; the .keras file and every export carry it.
-            outputs = Temperature(name="temperature")(outputs)
-        self._model = ClassifierModel(
-            inputs, outputs, name=f"{self.modality}_classifier", metadata=self._metadata()
-        )
-        self._embedding = None
-        self._warm_layers = list(self._pretrained_layers())
-        self._head_kept = False
-        if source is not None:
-            copied = transfer.copy_weights(source.model, self._model, adapt=self._adapt_transfer_weight)
-            self._head_kept = transfer.copy_head(
-                source.model, self._model, source.class_names, self.class_names
-            )
-            self._warm_layers = [*copied, *(n for n in self._warm_layers if n not in copied)]
-            logger.info(
-                "init_from %s: copied %s%s",
-                self.init_from,
-                ", ".join(copied),
-                " and the head (same classes)" if self._head_kept else "; the head is new",
-            )
-        self._warm_pending = bool(self._warm_layers)
-        return self._model
+        return building.build(self)
 
     def _transfer_source(self):
         """The classifier `init_from` names, loaded (None without `init_from`)."""
-        if self.init_from is None:
-            return None
-        return Classifier.load(transfer.source_model_path(self.init_from))
+        return building.transfer_source(self)
 
     def _metadata(self):
-        config = self.get_config()
-        config["class_names"] = self.class_names
-        config["num_classes"] = self.num_classes
-        return {
-            "modality": self.modality,
-            # For people reading the file; loading finds the class through the registry.
-            "classifier": f"{type(self).__module__}.{type(self).__qualname__}",
-            # The dtype policy the model was built with, and why (None before it is built).
-            "precision": self.precision_used,
-            "class_names": self.class_names,
-            "config": config,
-            # Multi-label: the per-class decision thresholds (None: 0.5 each).
-            "thresholds": None if self.thresholds is None else [float(t) for t in self.thresholds],
-            "mmcnn_version": __version__,
-            "tensorflow_version": tf.__version__,
-        }
+        return building.metadata(self)
 
     # ------------------------------------------------------------------- data
     def make_dataset(
@@ -346,10 +224,7 @@ class Classifier(ModalityHooks):
         """The first build, from training data: the modality prepares for it (the text
         classifier learns its vocabulary) and the build may follow its size
         (`augmentation_policy`). `scope`: a `tf.distribute` strategy scope to build in."""
-        self._prepare_for_training(data)
-        self._examples_per_class = len(data) / max(1, len(data.class_names))
-        with scope or contextlib.nullcontext():
-            return self._build_model()
+        return building.build_for(self, data, scope)
 
     def augmentation_policy(self):
         """The augmentation policy the model is (or will be) built with: `augmentation`, or
@@ -376,22 +251,7 @@ class Classifier(ModalityHooks):
 
         What `mmcnn train --train PATH` reads, through the modality's
         `from_directory` / `from_dataframe`."""
-        path = os.fspath(path)
-        if os.path.isdir(path) and kwargs.get("multi_label"):
-            raise ValueError(
-                f"{path}: class folders cannot express multi-label data (an example in several "
-                "folders is several examples); list the examples in a CSV manifest whose `label` "
-                "cell holds their labels separated by ';' (or a `labels` column)"
-            )
-        if os.path.isdir(path):
-            reader, what = cls.from_directory, "class-per-folder directories"
-        elif path.lower().endswith(".csv"):
-            reader, what = cls.from_dataframe, "CSV manifests"
-        else:
-            raise ValueError(f"{path}: expected a class-per-folder directory or a .csv manifest")
-        if reader is None:
-            raise ValueError(f"{path}: {cls.__name__} ({cls.modality}) does not read {what}")
-        return reader(path, class_names=class_names, on_error=on_error, verbose=verbose, **kwargs)
+        return read_data(cls, path, class_names=class_names, on_error=on_error, verbose=verbose, **kwargs)
 
     @classmethod
     def tune(cls, train, val=None, **kwargs):
@@ -399,21 +259,7 @@ class Classifier(ModalityHooks):
         return Classifier._search(cls, train, val, **kwargs)
 
     def _check_classes(self, data, what):
-        if getattr(data, "multi_label", False) and not self.multi_label:
-            if self._model is not None:
-                raise DataError(
-                    f"{what} is multi-label (several labels per example), but the classifier was "
-                    "built single-label; make it with multi_label=True"
-                )
-            logger.info("%s is multi-label: training a multi-label classifier (sigmoid head)", what)
-            self.multi_label = True
-        if self.class_names is None:
-            self.class_names = list(data.class_names)
-            self.num_classes = len(self.class_names)
-        elif list(data.class_names) != list(self.class_names):
-            raise DataError(
-                f"{what} has classes {data.class_names}, but the classifier was made for {self.class_names}"
-            )
+        building.check_classes(self, data, what)
 
     # ------------------------------------------------------------------ train
     def compile(self, steps_per_epoch=None, epochs=None, multi_step=True, learning_rate=None):
@@ -576,14 +422,7 @@ class Classifier(ModalityHooks):
     def scores_report(self, data, probabilities):
         """`evaluate`'s report of `probabilities` (the model's outputs on `data`): the single-label
         `classification_report`, or `multilabel_report` at the classifier's thresholds."""
-        if self.multi_label:
-            report = multilabel_report(
-                data.target_matrix(), probabilities, self.threshold_values(), self.class_names
-            )
-        else:
-            report = classification_report(data.labels, np.argmax(probabilities, axis=-1), self.class_names)
-        report["skipped"] = len(data.skipped)
-        return report
+        return predictions.scores_report(self, data, probabilities)
 
     # ---------------------------------------------------------------- explain
     def explain(self, inputs, class_name=None, batch_size=32):
@@ -667,62 +506,22 @@ class Classifier(ModalityHooks):
             array as `probabilities`) the per-class scores, `predicted` the
             multi-hot int32 `(n, num_classes)`, `thresholds` the thresholds.
         """
-        probs = self.predict_proba(inputs, batch_size=batch_size)
-        order = np.argsort(-probs, axis=-1)[:, :top_k]
-        if self.multi_label:
-            thresholds = self.threshold_values()
-            hits = probs >= thresholds
-            return {
-                "labels": [[self.class_names[j] for j in np.flatnonzero(row)] for row in hits],
-                "class_ids": [np.flatnonzero(row) for row in hits],
-                "predicted": hits.astype("int32"),
-                "scores": probs,
-                "probabilities": probs,
-                "thresholds": thresholds,
-                "top_k": [[(self.class_names[j], float(p[j])) for j in row] for row, p in zip(order, probs)],
-                "class_names": list(self.class_names),
-            }
-        ids = np.argmax(probs, axis=-1)
-        return {
-            "labels": [self.class_names[i] for i in ids],
-            "class_ids": ids,
-            "probabilities": probs,
-            "top_k": [[(self.class_names[j], float(p[j])) for j in row] for row, p in zip(order, probs)],
-            "class_names": list(self.class_names),
-        }
+        return predictions.prediction_result(self, self.predict_proba(inputs, batch_size=batch_size), top_k)
 
     # -------------------------------------------------------------- save/load
     def save(self, path):
         """Saves the model, its class names and settings to a `.keras` file, all or nothing."""
-        model = self.model  # builds it first, which fixes the class names
-        model.metadata = self._metadata()
-        save_model_atomic(model, path)  # a failed write keeps the previous file
+        saving.save(self, path)
 
     @classmethod
     def from_model(cls, model):
         """A classifier around a loaded `ClassifierModel`."""
-        metadata = getattr(model, "metadata", None) or {}
-        modality = metadata.get("modality")
-        if not modality:
-            raise ValueError(f"model {model.name!r} carries no mmcnn classifier metadata")
-        target = registry.get_classifier(modality)
-        if cls is not Classifier and not issubclass(target, cls):
-            raise ValueError(f"the model is a {modality} classifier, not a {cls.__name__}")
-        clf = target.from_config(metadata["config"])
-        clf._model = model
-        if metadata.get("thresholds") is not None:
-            clf.thresholds = [float(t) for t in metadata["thresholds"]]
-        return clf
+        return saving.from_model(model, cls)
 
     @classmethod
     def load(cls, path):
         """Loads a classifier saved with `save` (safe mode: no code runs from the file)."""
-        # The model's modality first (its package registers its layers), then the check, which
-        # names the file; Keras's safe mode refuses the same entries.
-        registry.import_modality(keras_file_metadata(path))
-        check_keras_file(path, allowed=keras.saving.get_custom_objects())
-        model = keras.saving.load_model(os.fspath(path))
-        return cls.from_model(model)
+        return cls.from_model(saving.load_model(path))
 
     # ----------------------------------------------------------------- export
     def export(

@@ -11,7 +11,6 @@ with a `tune_space(settings)` classmethod (`mmcnn.tune.space`). KerasTuner is
 imported only when a search runs. The space format is in docs/tune.md.
 """
 
-from mmcnn.models.classifier import Classifier
 from mmcnn.tune.budget import Budget, parse_budget
 from mmcnn.tune.search import (
     TuneError,
@@ -22,10 +21,6 @@ from mmcnn.tune.search import (
     tune,
 )
 from mmcnn.tune.space import SpaceError, default_space, knob_names, read_space, resolve_space
-
-# `Classifier.tune(train, val)` is this search with the classifier's own class: the models know no
-# search (this package imports them), so the search plugs itself in.
-Classifier._search = staticmethod(tune)
 
 __all__ = [
     "Budget",

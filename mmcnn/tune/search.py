@@ -9,6 +9,7 @@ from mmcnn._config import ConfigError
 from mmcnn._version import __version__
 from mmcnn.data import DataError, LabeledData
 from mmcnn.models import registry
+from mmcnn.models.classifier import Classifier
 from mmcnn.tune.budget import parse_budget
 from mmcnn.tune.space import describe, resolve_space
 
@@ -420,3 +421,8 @@ def _check_same_search(out, previous, search):
                 f"--out {out} holds another search (its {what} was {previous.get(key)!r}, now "
                 f"{now.get(key)!r}); rerun with the same arguments to resume it, or give a new --out"
             )
+
+
+# `Classifier.tune(train, val)` is this search with the classifier's own class: the models know no
+# search (this package imports them), so the search plugs itself in.
+Classifier._search = staticmethod(tune)
