@@ -538,6 +538,10 @@ class AudioClassifier(Classifier):
         return {"preprocessing": audio_settings(self)}
 
     # On-device files take float32 waveform windows `(1, num_samples)`: the default edge endpoint.
+    def web_settings(self):
+        """The page reads WAV files at the model's sample rate (`edge_metadata`'s framing)."""
+        return {}
+
     def edge_metadata(self):
         return audio_edge_metadata(self)
 

@@ -53,13 +53,6 @@ INSTALL_HINT = (
     f"(what ./run setup does), or set {RUNTIME_ENV} to its dist/ folder"
 )
 # What the page cannot reproduce, said on the page and in the refusal.
-PAGE_MODALITIES = ("image", "audio", "text")
-TEXT_MODES = ("word", "char", "byte")
-REFUSED_TEXT_MODE = (
-    "the web page tokenizes in JavaScript and reproduces the modes {modes} only; this model tokenizes "
-    "in mode {mode!r}, which is not reproducible outside TensorFlow ({why}). Train the text model with "
-    "`--set mode='word'` (or 'char', 'byte') to export it for the web"
-)
 
 
 def _runtime_candidates():
@@ -110,74 +103,6 @@ def find_runtime():
     )
 
 
-def casefold_table():
-    """`{character: its full case folding}` where `str.casefold` changes it (up to U+2FFFF).
-
-    JavaScript has no case folding, and `toLowerCase` differs from it (German
-    sharp s, Cherokee, final sigma, ...): the page folds with this table."""
-    table = {}
-    for code in range(0x30000):
-        if 0xD800 <= code <= 0xDFFF:
-            continue
-        char = chr(code)
-        folded = char.casefold()
-        if folded != char:
-            table[char] = folded
-    return table
-
-
-def web_settings(clf, document):
-    """What the page needs besides the ONNX file's own document."""
-    from mmcnn.text import text_constants, text_ids
-
-    preprocessing = document["preprocessing"]
-    web = {"runtime": f"onnxruntime-web {ONNXRUNTIME_WEB_VERSION}", "model": MODEL_NAME}
-    if clf.modality == "text":
-        tokenizer = preprocessing["tokenizer"]
-        if tokenizer["mode"] not in TEXT_MODES:
-            why = text_ids._REFUSED.get(tokenizer["mode"], "not reimplemented")
-            raise ValueError(
-                REFUSED_TEXT_MODE.format(modes=list(TEXT_MODES), mode=tokenizer["mode"], why=why)
-            )
-        web["text"] = {
-            **tokenizer,
-            "pad_id": text_constants.PAD_ID,
-            "oov_id": text_constants.OOV_ID,
-            "first_token_id": text_constants.NUM_RESERVED,
-            "bytes_per_token": text_constants.BYTES_PER_TOKEN,
-            "white_space": text_constants.WHITE_SPACE,
-            "casefold": casefold_table() if tokenizer["lowercase"] else {},
-        }
-        web["ignorable"] = text_ids._DEFAULT_IGNORABLE.pattern
-    return web
-
-
-def float_pixels_endpoint(clf):
-    """The image model on float32 RGB pixels `(1, height, width, 3)`, 0..255, already resized.
-
-    The LiteRT and ONNX files take uint8 pixels; the page keeps the resized
-    values unrounded, as `mmcnn predict` does (rounding moves a model's
-    probabilities by up to a few thousandths). A grey model converts inside."""
-    import tensorflow as tf
-
-    from mmcnn.export.endpoints import Endpoint, tensor_spec
-    from mmcnn.image.image_converter import convert_channels
-
-    model, channels = clf.model, clf.channels
-    height, width = clf.image_size
-
-    def probabilities(pixels):
-        return model(convert_channels(pixels, channels), training=False)
-
-    return Endpoint(
-        "edge",
-        probabilities,
-        [tensor_spec([1, height, width, 3], tf.float32, "pixels")],
-        f"float32 RGB pixels (1, {height}, {width}, 3), values 0..255, resized ({clf.resize_mode}) to the "
-        f"model's size, not rounded" + (" (converted to grey inside the file)" if channels == 1 else ""),
-    )
-
-
 def is_web_export(path):
     """True for a folder this format wrote (what `overwrite=True` may replace)."""
     return all(os.path.isfile(os.path.join(path, name)) for name in (MODEL_NAME, DOCUMENT_NAME, PAGE_NAME))
@@ -202,13 +127,13 @@ def export_web(clf, path, overwrite=False, check_data=None, seed=0):
         ValueError: a text model whose tokenizer mode the page cannot reproduce.
         ExportError: the ONNX conversion failed or disagrees with the Keras model.
     """
-    if getattr(clf, "modality", None) not in PAGE_MODALITIES:
+    # Refused before anything is converted: a modality without a page, or an input it cannot make.
+    settings = clf.web_settings()
+    if settings is None:
         raise ValueError(
-            f"the web page classifies {' or '.join(PAGE_MODALITIES)} inputs; "
-            f"{type(clf).__name__} (modality {getattr(clf, 'modality', None)!r}) has no page"
+            f"the web page has no reader for the input of {type(clf).__name__} "
+            f"(modality {getattr(clf, 'modality', None)!r}); it classifies images, audio and texts"
         )
-    if clf.modality == "text":
-        web_settings(clf, {"preprocessing": clf.edge_metadata()})  # refuse before converting
     dist = find_runtime()
     path = os.path.abspath(os.fspath(path))
     with atomic_write(path, overwrite, is_web_export, "a web export folder") as tmp:
@@ -217,13 +142,16 @@ def export_web(clf, path, overwrite=False, check_data=None, seed=0):
             os.path.join(tmp, MODEL_NAME),
             check_data=check_data,
             seed=seed,
-            endpoint=float_pixels_endpoint if clf.modality == "image" else None,
+            endpoint=lambda clf: clf.web_endpoint(),
         )
         document = read_onnx_document(model)
         document["format"] = "web"
-        if clf.modality == "image":
-            document["preprocessing"]["dtype"] = "float32"
-        document["web"] = web_settings(clf, document)
+        document["preprocessing"].update(settings.pop("preprocessing", {}))
+        document["web"] = {
+            "runtime": f"onnxruntime-web {ONNXRUNTIME_WEB_VERSION}",
+            "model": MODEL_NAME,
+            **settings,
+        }
         document["checked_in"] = [
             "onnxruntime (Python, CPU) on model.onnx; the page in headless Chromium by mmcnn's "
             "tests/export/test_web_page.py, not at each export"

@@ -24,6 +24,7 @@ from mmcnn.image.image_serving import (
     image_edge_metadata,
     image_endpoints,
     image_settings,
+    image_web_endpoint,
 )
 from mmcnn.layers.spatial_transformer import SpatialTransformer
 from mmcnn.models.classifier import Classifier
@@ -412,6 +413,13 @@ class ImageClassifier(Classifier):
 
     def edge_metadata(self):
         return image_edge_metadata(self)
+
+    def web_endpoint(self):
+        """Float32 RGB pixels, resized but not rounded (the page feeds what `predict` feeds)."""
+        return image_web_endpoint(self)
+
+    def web_settings(self):
+        return {"preprocessing": {"dtype": "float32"}}
 
     # Explain hook --------------------------------------------------------------
     def _explanation_views(self, batch, cam):

@@ -129,3 +129,24 @@ def image_edge_metadata(clf):
             + " (bilinear)"
         ),
     }
+
+
+def image_web_endpoint(clf):
+    """The image model on float32 RGB pixels `(1, height, width, 3)`, 0..255, already resized.
+
+    The LiteRT and ONNX files take uint8 pixels; the web page keeps the resized
+    values unrounded, as `mmcnn predict` does (rounding moves a model's
+    probabilities by up to a few thousandths). A grey model converts inside."""
+    model, channels = clf.model, clf.channels
+    height, width = clf.image_size
+
+    def probabilities(pixels):
+        return model(convert_channels(pixels, channels), training=False)
+
+    return Endpoint(
+        "edge",
+        probabilities,
+        [tensor_spec([1, height, width, 3], tf.float32, "pixels")],
+        f"float32 RGB pixels (1, {height}, {width}, 3), values 0..255, resized ({clf.resize_mode}) to the "
+        f"model's size, not rounded" + (" (converted to grey inside the file)" if channels == 1 else ""),
+    )

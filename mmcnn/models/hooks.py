@@ -160,3 +160,15 @@ class ModalityHooks:
     def edge_float_layers(self):
         """Names of layers that int8 quantization must keep float (default: none)."""
         return ()
+
+    def web_endpoint(self):
+        """The endpoint the web page's ONNX file runs (`mmcnn export --format web`); default
+        `edge_endpoint()`."""
+        return self.edge_endpoint()
+
+    def web_settings(self):
+        """What the web page needs, besides the ONNX file's document, to make the model's input
+        from raw input in JavaScript: a JSON-ready dict (its `"preprocessing"` entry, if any,
+        updates the document's), or None where the page has no reader for this modality's input
+        (the default). Raises `ValueError` for a model whose input the page cannot reproduce."""
+        return None

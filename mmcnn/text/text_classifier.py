@@ -22,6 +22,7 @@ from mmcnn.text.text_serving import (
     text_edge_metadata,
     text_endpoints,
     text_settings,
+    text_web_settings,
 )
 
 logger = logging.getLogger("mmcnn")
@@ -398,6 +399,10 @@ class TextClassifier(Classifier):
 
     def edge_metadata(self):
         return text_edge_metadata(self)
+
+    def web_settings(self):
+        """The tokenizer, for the web page to tokenize in JavaScript (word, char and byte modes)."""
+        return text_web_settings(self)
 
     # -------------------------------------------------------------- explain
     def explain(self, inputs, class_name=None, batch_size=32, top_k=5):

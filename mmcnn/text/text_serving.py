@@ -162,3 +162,52 @@ def _regex_tokenizer(config):
             "unchanged (e.g. lowercase ASCII); an app lowercases and normalises first"
         )
     return {"regex_tokenizer": {"delimiter": delimiter, "limits": limits}}
+
+
+# The tokenizer modes the web page (`mmcnn export --format web`) reproduces in JavaScript.
+WEB_TEXT_MODES = ("word", "char", "byte")
+REFUSED_WEB_TEXT_MODE = (
+    "the web page tokenizes in JavaScript and reproduces the modes {modes} only; this model tokenizes "
+    "in mode {mode!r}, which is not reproducible outside TensorFlow ({why}). Train the text model with "
+    "`--set mode='word'` (or 'char', 'byte') to export it for the web"
+)
+
+
+def casefold_table():
+    """`{character: its full case folding}` where `str.casefold` changes it (up to U+2FFFF).
+
+    JavaScript has no case folding, and `toLowerCase` differs from it (German
+    sharp s, Cherokee, final sigma, ...): the page folds with this table."""
+    table = {}
+    for code in range(0x30000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        folded = char.casefold()
+        if folded != char:
+            table[char] = folded
+    return table
+
+
+def text_web_settings(clf):
+    """What the web page needs to tokenize in JavaScript as `PythonTokenizer` does."""
+    from mmcnn.text import text_constants, text_ids
+
+    tokenizer = text_edge_metadata(clf)["tokenizer"]
+    if tokenizer["mode"] not in WEB_TEXT_MODES:
+        why = text_ids._REFUSED.get(tokenizer["mode"], "not reimplemented")
+        raise ValueError(
+            REFUSED_WEB_TEXT_MODE.format(modes=list(WEB_TEXT_MODES), mode=tokenizer["mode"], why=why)
+        )
+    return {
+        "text": {
+            **tokenizer,
+            "pad_id": text_constants.PAD_ID,
+            "oov_id": text_constants.OOV_ID,
+            "first_token_id": text_constants.NUM_RESERVED,
+            "bytes_per_token": text_constants.BYTES_PER_TOKEN,
+            "white_space": text_constants.WHITE_SPACE,
+            "casefold": casefold_table() if tokenizer["lowercase"] else {},
+        },
+        "ignorable": text_ids._DEFAULT_IGNORABLE.pattern,
+    }
