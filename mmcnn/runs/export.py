@@ -111,13 +111,23 @@ def export_run(run_dir, out=None, format="saved_model", quantize=None, overwrite
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     if record.checked and kwargs["check_data"] is not None and record.read_document is not None:
-        from mmcnn.export.agreement import agreement_line
-
-        document = record.read_document(path)
-        logger.info(agreement_line(document["agreement"], record.what(quantize)))
-        if "checked_in" in document:
-            logger.info("checked in: %s", ", ".join(document["checked_in"]) or "no runtime")
+        for line in check_lines(path, format, quantize):
+            logger.info("%s", line)
     return path
+
+
+def check_lines(path, format="litert", quantize=None):
+    """The lines that say how a checked file (`.tflite`, `.onnx`) agreed with the Keras model and which
+    runtimes it was checked in, read from the document stored inside the file (its `mmcnn.json`)."""
+    from mmcnn.export.agreement import agreement_line
+    from mmcnn.export.formats import get_format
+
+    record = get_format(format)
+    document = record.read_document(path)
+    lines = [agreement_line(document["agreement"], record.what(quantize))]
+    if "checked_in" in document:
+        lines.append(f"checked in: {', '.join(document['checked_in']) or 'no runtime'}")
+    return lines
 
 
 def default_export_path(run_dir, format, quantize=None):
