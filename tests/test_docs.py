@@ -121,8 +121,8 @@ def all_blocks():
 
 def block_folder(name, code):
     """The folder (under the page's folder) a block runs in: docs/serving.md's and deploy.md's examples each
-    open their modality's export as `model`, and say which in their first line."""
-    match = re.match(r"# (image|audio|text) (export|on-device)\b", code)
+    open their modality's export as `model` (or its `model.keras`), and say which in their first line."""
+    match = re.match(r"# (image|audio|text) (export|on-device|browser)\b", code)
     return match.group(1) if name.startswith(("docs/serving.md:", "docs/deploy.md:")) and match else "."
 
 
@@ -215,7 +215,8 @@ def build_standin(name, root):
 
 
 def build_exports(root):
-    """`<modality>/model` (SavedModel), `model.tflite`, `model.onnx`, `photo.png`, `clip.wav`."""
+    """`<modality>/model` (SavedModel), `model.tflite`, `model.onnx`, `model.keras`, `photo.png`,
+    `clip.wav`."""
     import soundfile
     from PIL import Image
 
@@ -240,6 +241,7 @@ def build_exports(root):
         clf.export(folder / "model")
         clf.export(folder / "model.tflite", format="litert")
         clf.export(folder / "model.onnx", format="onnx")
+        clf.save(folder / "model.keras")
         buffer = io.BytesIO()
         Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(buffer, "PNG")
         (folder / "photo.png").write_bytes(buffer.getvalue())
