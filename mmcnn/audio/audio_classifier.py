@@ -579,13 +579,15 @@ class AudioClassifier(Classifier):
             "frame_seconds": converter.hop_length / converter.sample_rate,
         }
 
-    def evaluate(self, data, batch_size=None, model_file=None):
+    def evaluate(self, data, batch_size=None, model_file=None, scores=None, return_probabilities=False):
         """Scores on `data`; clips longer than one window are scored by their mean window
-        probabilities, as `predict` does. With `model_file`, see `evaluate_model_file`."""
-        if model_file is not None:
-            return self.evaluate_model_file(data, model_file, batch_size=batch_size)
-        if all(len(w) <= self.num_samples for w in data.inputs):
-            return super().evaluate(data, batch_size=batch_size)
+        probabilities, as `predict` does (given `scores`, one window per clip, are then not
+        used). With `model_file`, see `evaluate_model_file`."""
+        if model_file is not None or all(len(w) <= self.num_samples for w in data.inputs):
+            return super().evaluate(
+                data, batch_size, model_file, scores=scores, return_probabilities=return_probabilities
+            )
         self._check_classes(data, "evaluation data")
         probs = self.predict_proba(list(data.inputs), batch_size=batch_size or 64)
-        return self.scores_report(data, probs)
+        report = self.scores_report(data, probs)
+        return (report, probs) if return_probabilities else report

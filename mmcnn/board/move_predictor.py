@@ -339,11 +339,19 @@ class MovePredictor(Classifier):
         )
 
     # --------------------------------------------------------------- evaluate
-    def evaluate(self, data, batch_size=None):
-        """Top-1 and top-5 accuracy of the predicted next move on `data`."""
+    def evaluate(self, data, batch_size=None, model_file=None, scores=None, return_probabilities=False):
+        """Top-1 and top-5 accuracy of the predicted next move on `data` (`scores` and
+        `return_probabilities` as `Classifier.evaluate`; no `model_file`)."""
+        if model_file is not None:
+            raise ValueError("a move predictor's exported files are not scored by `evaluate`")
         self._check_classes(data, "evaluation data")
-        probs = self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0)
-        return move_accuracy(data.labels, probs) | {"skipped": len(data.skipped)}
+        probs = (
+            self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0)
+            if scores is None
+            else scores
+        )
+        report = move_accuracy(data.labels, probs) | {"skipped": len(data.skipped)}
+        return (report, probs) if return_probabilities else report
 
     # Export hooks -------------------------------------------------------------
     # The default `serving_default` endpoint takes the position planes, the model's own input.

@@ -6,6 +6,8 @@ and reaches its modality through its hooks (`_input_dataset`, `_training_map`,
 `make_dataset`) stay in force.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 import tensorflow as tf
 
@@ -102,4 +104,15 @@ def make_dataset(
 
 def split_scores(clf, data, batch_size=None):
     """The model's outputs `(len(data), num_classes)` on a labelled split (`clf.make_dataset`)."""
+    if not len(data):
+        return np.zeros((0, clf.num_classes or len(clf.class_names)), "float32")
     return np.asarray(clf.model.predict(clf.make_dataset(data, batch_size=batch_size), verbose=0))
+
+
+class SplitScores(NamedTuple):
+    """The model's outputs (`split_scores`) on one labelled split, kept to be reused instead of
+    predicting the split again: `fit` keeps those on its validation split as
+    `Classifier.validation_scores`, and `mmcnn train` scores and reports with them."""
+
+    data: LabeledData
+    scores: np.ndarray
