@@ -284,21 +284,21 @@ class MovePredictor(Classifier):
         self._model = ClassifierModel(planes, probs, name="move_predictor", metadata=self._metadata())
         return self._model
 
-    def _metrics(self):
+    def training_metrics(self):
         return ["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")]
 
     # Data hooks ---------------------------------------------------------------
-    def _element_nbytes(self):
+    def example_nbytes(self):
         return self.board_size * self.board_size * self.num_planes * 4
 
-    def _input_dataset(self, data, training=False):
+    def input_dataset(self, data, training=False):
         if data.kind != "arrays":
             raise ValueError(
                 f"MovePredictor reads position planes (mmcnn.board.from_sgf); received {data.kind!r} data"
             )
         return tf.data.Dataset.from_tensor_slices(self._check_planes_array(np.asarray(data.inputs)))
 
-    def _training_map(self, seed):
+    def training_map(self, seed):
         if self.augmentation == "symmetry":
             return random_symmetry(self.board_size, seed=seed)
         return None

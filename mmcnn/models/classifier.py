@@ -32,7 +32,7 @@ class Classifier(ModalityHooks):
     """Base of `ImageClassifier`, `AudioClassifier` and `TextClassifier`.
 
     Subclasses set `modality`, `presets`, `default_preset` and implement
-    `_model_input`, `_front_layers`, `_input_dataset` and `preprocess`.
+    `model_input`, `front_layers`, `input_dataset` and `preprocess`.
     Their `__init__` arguments are stored as attributes of the same names;
     `get_config()` returns them.
     """
@@ -118,8 +118,7 @@ class Classifier(ModalityHooks):
         self._embedding = None
         # What the last `calibrate` measured (`fit(calibrate=True)` calls it); None before.
         self.calibration = None
-        # The model's outputs on the last `fit`'s validation split after its calibration or
-        # thresholds (`pipeline.SplitScores`), for reuse instead of a second pass; None before.
+        # The last `fit`'s outputs on its validation split, for reuse (`pipeline.SplitScores`).
         self.validation_scores = None
         # Training examples per class the model was first built for (None: built before any data),
         # for what depends on the data's size (`augmentation="auto"`).
@@ -242,11 +241,7 @@ class Classifier(ModalityHooks):
         `ValueError` where the modality's pipeline does not read files (it decodes in Python)."""
         paths = [os.fspath(p) for p in paths]
         data = LabeledData(paths, np.zeros(len(paths), "int32"), self.class_names, kind="files")
-        return self._input_dataset(data, training=False)
-
-    def example_nbytes(self):
-        """Bytes one decoded model input takes (what `make_dataset` weighs against `cache_bytes`)."""
-        return self._element_nbytes()
+        return self.input_dataset(data, training=False)
 
     @classmethod
     def read_data(cls, path, class_names=None, on_error="skip", verbose=1, **kwargs):
@@ -470,25 +465,11 @@ class Classifier(ModalityHooks):
         classifier), scores that file in its own runtime instead: see
         `evaluate_model_file`.
 
-        `scores`: the model's outputs on `data` (`make_dataset`'s rows), when
-        already computed: then `data` is not predicted again. With
-        `return_probabilities`, returns `(metrics, probabilities)`: the
-        probabilities the metrics were computed from."""
+        `scores`: the model's outputs on `data` when already computed (not predicted again);
+        `return_probabilities`: returns `(metrics, probabilities the metrics come from)`."""
         if model_file is not None:
-            if scores is not None or return_probabilities:
-                raise ValueError(
-                    "`scores` and `return_probabilities` are for the Keras model, not `model_file`"
-                )
             return self.evaluate_model_file(data, model_file, batch_size=batch_size)
-        self._check_classes(data, "evaluation data")
-        if scores is not None and len(scores) != len(data):
-            raise ValueError(
-                f"`scores` must have one row per example of `data` ({len(data)}). "
-                f"Received: {len(scores)} rows"
-            )
-        probabilities = pipeline.split_scores(self, data, batch_size) if scores is None else scores
-        report = self.scores_report(data, probabilities)
-        return (report, probabilities) if return_probabilities else report
+        return predictions.evaluate(self, data, batch_size, scores, return_probabilities)
 
     def embed(self, inputs, batch_size=64):
         """The pooled feature vector of each raw input, for similarity search and clustering.
