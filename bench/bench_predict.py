@@ -127,7 +127,7 @@ def main(argv=None):
         "",
         "Notes: untrained weights (the cost is the same), default presets, the image at 28x28 grey. "
         "The tf.data path's time is mostly the model (decode alone runs at the rate in the first row). "
-        "Audio has no tf.data decode of files (`AudioClassifier._input_dataset` takes waveforms): "
+        "Audio has no tf.data decode of files (`AudioClassifier.input_dataset` takes waveforms): "
         "`mmcnn predict` decodes audio files in Python and predicts them in chunks, averaging windows.",
     ]
     publish(lines, args.out)

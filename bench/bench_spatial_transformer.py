@@ -57,8 +57,8 @@ def make_classifier_class():
     class TransformerImageClassifier(ImageClassifier):
         """ImageClassifier with a SpatialTransformer before the adapter (the proposed option)."""
 
-        def _front_layers(self):
-            layers = super()._front_layers()
+        def front_layers(self):
+            layers = super().front_layers()
             return [layers[0], SpatialTransformer(name="spatial_transformer"), *layers[1:]]
 
     return TransformerImageClassifier

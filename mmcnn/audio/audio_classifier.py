@@ -326,16 +326,16 @@ class AudioClassifier(Classifier):
         )
 
     # ------------------------------------------------------------------ model
-    def _model_input(self):
+    def model_input(self):
         return keras.Input((self.num_samples,), name="waveform")
 
-    def _front_layers(self):
+    def front_layers(self):
         preset = self.preset_config
         wave_aug, spec_aug = augmentation_layers(self.augmentation, self.seed)
         adapter = AudioAdapter(preset["stem"], preset.get("stem_kernel", 5), rank=self.rank, name="adapter")
         return [*wave_aug, self._make_converter(), *spec_aug, adapter]
 
-    def _element_nbytes(self):
+    def example_nbytes(self):
         return self.num_samples * 4
 
     def cached_feature_layer(self, data):
@@ -347,7 +347,7 @@ class AudioClassifier(Classifier):
         return "log_mel"
 
     # ------------------------------------------------------------------- data
-    def _input_dataset(self, data, training=False):
+    def input_dataset(self, data, training=False):
         rate = getattr(data, "sample_rate", None)
         if rate is not None and rate != self.sample_rate:
             raise DataError(
@@ -374,7 +374,7 @@ class AudioClassifier(Classifier):
         ragged = tf.RaggedTensor.from_row_lengths(np.concatenate(waves), [len(w) for w in waves])
         return tf.data.Dataset.from_tensor_slices(ragged)
 
-    def _training_map(self, seed):
+    def training_map(self, seed):
         n = self.num_samples
 
         # Stateless: an element's crop depends on (seed, epoch, position) only, so it changes
@@ -550,7 +550,7 @@ class AudioClassifier(Classifier):
         return (AUDIO_FRONT_END,)
 
     # Explain hook --------------------------------------------------------------
-    def _explanation_views(self, batch, cam):
+    def explanation_views(self, batch, cam):
         """Grad-CAM maps over the log-mel `(frames, mel_bins)` and a per-frame `curves` entry.
 
         A time map (1-D presets: the mel bins are channels) is resized to the frames
@@ -579,13 +579,15 @@ class AudioClassifier(Classifier):
             "frame_seconds": converter.hop_length / converter.sample_rate,
         }
 
-    def evaluate(self, data, batch_size=None, model_file=None):
+    def evaluate(self, data, batch_size=None, model_file=None, scores=None, return_probabilities=False):
         """Scores on `data`; clips longer than one window are scored by their mean window
-        probabilities, as `predict` does. With `model_file`, see `evaluate_model_file`."""
-        if model_file is not None:
-            return self.evaluate_model_file(data, model_file, batch_size=batch_size)
-        if all(len(w) <= self.num_samples for w in data.inputs):
-            return super().evaluate(data, batch_size=batch_size)
+        probabilities, as `predict` does (given `scores`, one window per clip, are then not
+        used). With `model_file`, see `evaluate_model_file`."""
+        if model_file is not None or all(len(w) <= self.num_samples for w in data.inputs):
+            return super().evaluate(
+                data, batch_size, model_file, scores=scores, return_probabilities=return_probabilities
+            )
         self._check_classes(data, "evaluation data")
         probs = self.predict_proba(list(data.inputs), batch_size=batch_size or 64)
-        return self.scores_report(data, probs)
+        report = self.scores_report(data, probs)
+        return (report, probs) if return_probabilities else report

@@ -284,21 +284,21 @@ class MovePredictor(Classifier):
         self._model = ClassifierModel(planes, probs, name="move_predictor", metadata=self._metadata())
         return self._model
 
-    def _metrics(self):
+    def training_metrics(self):
         return ["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")]
 
     # Data hooks ---------------------------------------------------------------
-    def _element_nbytes(self):
+    def example_nbytes(self):
         return self.board_size * self.board_size * self.num_planes * 4
 
-    def _input_dataset(self, data, training=False):
+    def input_dataset(self, data, training=False):
         if data.kind != "arrays":
             raise ValueError(
                 f"MovePredictor reads position planes (mmcnn.board.from_sgf); received {data.kind!r} data"
             )
         return tf.data.Dataset.from_tensor_slices(self._check_planes_array(np.asarray(data.inputs)))
 
-    def _training_map(self, seed):
+    def training_map(self, seed):
         if self.augmentation == "symmetry":
             return random_symmetry(self.board_size, seed=seed)
         return None
@@ -339,11 +339,19 @@ class MovePredictor(Classifier):
         )
 
     # --------------------------------------------------------------- evaluate
-    def evaluate(self, data, batch_size=None):
-        """Top-1 and top-5 accuracy of the predicted next move on `data`."""
+    def evaluate(self, data, batch_size=None, model_file=None, scores=None, return_probabilities=False):
+        """Top-1 and top-5 accuracy of the predicted next move on `data` (`scores` and
+        `return_probabilities` as `Classifier.evaluate`; no `model_file`)."""
+        if model_file is not None:
+            raise ValueError("a move predictor's exported files are not scored by `evaluate`")
         self._check_classes(data, "evaluation data")
-        probs = self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0)
-        return move_accuracy(data.labels, probs) | {"skipped": len(data.skipped)}
+        probs = (
+            self.model.predict(self.make_dataset(data, batch_size=batch_size), verbose=0)
+            if scores is None
+            else scores
+        )
+        report = move_accuracy(data.labels, probs) | {"skipped": len(data.skipped)}
+        return (report, probs) if return_probabilities else report
 
     # Export hooks -------------------------------------------------------------
     # The default `serving_default` endpoint takes the position planes, the model's own input.

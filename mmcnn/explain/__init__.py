@@ -2,7 +2,7 @@
 
 - `grad_cam(model, inputs, class_ids)`: Grad-CAM over the feature maps the
   classifier's head reads (`gradcam.py`); `Classifier.explain` brings the maps
-  to the input's resolution through each modality's `_explanation_views` hook
+  to the input's resolution through each modality's `explanation_views` hook
   (`explainer.py`).
 - `expected_calibration_error`, `reliability_bins`, `negative_log_likelihood`,
   `fit_temperature`, `scale_probabilities` (`calibration.py`): the numbers

@@ -213,8 +213,11 @@ def set_model_temperature(model, value):
     layer.set_temperature(value)
 
 
-def calibrate_classifier(clf, data, batch_size=None):
-    """`Classifier.calibrate` of `clf` (see there): fits its model's temperature on `data`."""
+def calibrate_classifier(clf, data, batch_size=None, probabilities=None):
+    """`Classifier.calibrate` of `clf` (see there): fits its model's temperature on `data`.
+
+    `probabilities`: the model's outputs on `data` at `T = 1` when already
+    computed (`mmcnn.models.fitting.validation_pass`); None predicts them."""
     if clf.multi_label:
         raise ValueError(
             "a multi-label classifier is not temperature-calibrated (its scores are per-class "
@@ -222,7 +225,13 @@ def calibrate_classifier(clf, data, batch_size=None):
         )
     clf._check_classes(data, "calibration data")
     clf._set_temperature(1.0)
-    probabilities = clf.model.predict(clf.make_dataset(data, batch_size=batch_size), verbose=0)
+    if probabilities is None:
+        probabilities = clf.model.predict(clf.make_dataset(data, batch_size=batch_size), verbose=0)
+    elif len(probabilities) != len(data):
+        raise ValueError(
+            f"`probabilities` must have one row per example of the calibration data ({len(data)}). "
+            f"Received: {len(probabilities)} rows"
+        )
     enough = len(data) >= MIN_CALIBRATION_EXAMPLES
     temperature = fit_temperature(probabilities, data.labels) if enough else 1.0
     clf._set_temperature(temperature)

@@ -33,7 +33,7 @@ def explain_classifier(clf, inputs, class_name=None, batch_size=32):
     n = int(batch.shape[0]) if hasattr(batch, "shape") else len(batch)
     class_ids = class_ids_for(list(clf.class_names), class_name, n)
     cam = grad_cam(clf.model, batch, class_ids, batch_size=batch_size)
-    views = clf._explanation_views(batch, cam)
+    views = clf.explanation_views(batch, cam)
     probabilities = cam["probabilities"]
     order = np.argsort(-probabilities, axis=-1)[:, :TOP_CLASSES]
     names = list(clf.class_names)

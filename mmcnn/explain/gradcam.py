@@ -7,7 +7,7 @@ the mean gradient of the chosen class's score over its positions, sums the
 weighted maps, keeps the positive part and scales it to [0, 1]: bright where
 the evidence for the class lies. The map has the feature maps' spatial axes
 (2-D for images, 1-D over time for audio and over tokens for text); each
-modality's `_explanation_views` hook brings it to the input's resolution.
+modality's `explanation_views` hook brings it to the input's resolution.
 
 Two choices keep the map from coming out empty for a confidently predicted
 class (measured in bench/results/explain.md):

@@ -137,7 +137,7 @@ def user_backbone(backbone, image_size, channels):
 
 
 def adapt_stem_channels(layer_name, variable_path, value, target_shape):
-    """The image stem's kernel from grey to RGB or back (`ImageClassifier._adapt_transfer_weight`).
+    """The image stem's kernel from grey to RGB or back (`ImageClassifier.adapt_transfer_weight`).
 
     Grey to RGB: the kernel times the luma weights per colour channel, so the
     RGB model gives on a colour image what the grey model gives on the same

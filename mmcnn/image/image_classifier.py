@@ -271,7 +271,7 @@ class ImageClassifier(Classifier):
             config["head_pooling"] = "avg"
         return config
 
-    def _model_input(self):
+    def model_input(self):
         return keras.Input((*self.image_size, self.channels), name="pixels")
 
     def auto_augmentation(self, examples_per_class):
@@ -287,7 +287,7 @@ class ImageClassifier(Classifier):
             return "flip"
         return "light"
 
-    def _front_layers(self):
+    def front_layers(self):
         preset = self.preset_config
         layers = [ImageAugmentation(self.augmentation_policy(), seed=self.seed, name="augmentation")]
         if self.spatial_transformer:
@@ -302,21 +302,21 @@ class ImageClassifier(Classifier):
         return layers
 
     # Given backbones and warm starts ------------------------------------------
-    def _backbone_layer(self):
+    def backbone_layer(self):
         if self.backbone is None:
-            return super()._backbone_layer()
+            return super().backbone_layer()
         return user_backbone(self._backbone_model or self.backbone, self.image_size, self.channels)
 
-    def _pretrained_layers(self):
+    def pretrained_layers(self):
         return ("backbone",) if self.backbone is not None else ()
 
-    def _adapt_transfer_weight(self, layer_name, variable_path, value, target_value):
+    def adapt_transfer_weight(self, layer_name, variable_path, value, target_value):
         return adapt_stem_channels(layer_name, variable_path, value, target_value.shape)
 
-    def _element_nbytes(self):
+    def example_nbytes(self):
         return int(np.prod(self.image_size)) * self.channels * 4
 
-    def _input_dataset(self, data, training=False):
+    def input_dataset(self, data, training=False):
         size, channels, mode = self.image_size, self.channels, self.resize_mode
         if data.kind == "files":
 
@@ -422,7 +422,7 @@ class ImageClassifier(Classifier):
         return {"preprocessing": {"dtype": "float32"}}
 
     # Explain hook --------------------------------------------------------------
-    def _explanation_views(self, batch, cam):
+    def explanation_views(self, batch, cam):
         """Grad-CAM maps resized to the picture, `(height, width)`, drawn over its pixels."""
         from mmcnn.explain import resize_map
 
@@ -445,13 +445,13 @@ class ImageClassifier(Classifier):
             num_parallel_calls=tf.data.AUTOTUNE,
         )
 
-    def _loss(self):
+    def training_loss(self):
         # Mixed batches carry soft labels.
         if self.mixing:
             return keras.losses.CategoricalCrossentropy(
                 label_smoothing=self.preset_config.get("label_smoothing", 0.0)
             )
-        return super()._loss()
+        return super().training_loss()
 
 
 _BYTES_LOADERS = {}

@@ -2,8 +2,8 @@
 
 `Classifier.build`, `_build_model`, `_build_for`, `_transfer_source` and
 `_metadata` delegate here. Each function takes the classifier and reaches its
-modality through its hooks (`_model_input`, `_front_layers`, `_backbone_layer`,
-`_transfer_prepare`, ...) and its methods (`build`, `_metadata`), so a
+modality through its hooks (`model_input`, `front_layers`, `backbone_layer`,
+`prepare_transfer`, ...) and its methods (`build`, `_metadata`), so a
 modality's overrides (the board predictor's `build`) stay in force.
 """
 
@@ -80,7 +80,7 @@ def build_model(clf):
 
 def build_for(clf, data, scope=None):
     """`Classifier._build_for` of `clf`: see there."""
-    clf._prepare_for_training(data)
+    clf.prepare_for_training(data)
     clf._examples_per_class = len(data) / max(1, len(data.class_names))
     with scope or contextlib.nullcontext():
         return clf._build_model()
@@ -99,13 +99,13 @@ def build(clf):
     source = clf._transfer_source()
     if source is not None:
         transfer.check_source(clf, source, clf.init_from)
-        clf._transfer_prepare(source)
+        clf.prepare_transfer(source)
     preset = clf.preset_config
-    inputs = clf._model_input()
+    inputs = clf.model_input()
     x = inputs
-    for layer in clf._front_layers():
+    for layer in clf.front_layers():
         x = layer(x)
-    backbone = clf._backbone_layer()
+    backbone = clf.backbone_layer()
     if backbone is not None:
         x = backbone(x)
     outputs = ClassifierHead(
@@ -122,10 +122,10 @@ def build(clf):
         outputs = Temperature(name="temperature")(outputs)
     clf._model = ClassifierModel(inputs, outputs, name=f"{clf.modality}_classifier", metadata=clf._metadata())
     clf._embedding = None
-    clf._warm_layers = list(clf._pretrained_layers())
+    clf._warm_layers = list(clf.pretrained_layers())
     clf._head_kept = False
     if source is not None:
-        copied = transfer.copy_weights(source.model, clf._model, adapt=clf._adapt_transfer_weight)
+        copied = transfer.copy_weights(source.model, clf._model, adapt=clf.adapt_transfer_weight)
         clf._head_kept = transfer.copy_head(source.model, clf._model, source.class_names, clf.class_names)
         clf._warm_layers = [*copied, *(n for n in clf._warm_layers if n not in copied)]
         logger.info(

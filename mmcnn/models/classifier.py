@@ -32,7 +32,7 @@ class Classifier(ModalityHooks):
     """Base of `ImageClassifier`, `AudioClassifier` and `TextClassifier`.
 
     Subclasses set `modality`, `presets`, `default_preset` and implement
-    `_model_input`, `_front_layers`, `_input_dataset` and `preprocess`.
+    `model_input`, `front_layers`, `input_dataset` and `preprocess`.
     Their `__init__` arguments are stored as attributes of the same names;
     `get_config()` returns them.
     """
@@ -118,6 +118,8 @@ class Classifier(ModalityHooks):
         self._embedding = None
         # What the last `calibrate` measured (`fit(calibrate=True)` calls it); None before.
         self.calibration = None
+        # The last `fit`'s outputs on its validation split, for reuse (`pipeline.SplitScores`).
+        self.validation_scores = None
         # Training examples per class the model was first built for (None: built before any data),
         # for what depends on the data's size (`augmentation="auto"`).
         self._examples_per_class = None
@@ -239,11 +241,7 @@ class Classifier(ModalityHooks):
         `ValueError` where the modality's pipeline does not read files (it decodes in Python)."""
         paths = [os.fspath(p) for p in paths]
         data = LabeledData(paths, np.zeros(len(paths), "int32"), self.class_names, kind="files")
-        return self._input_dataset(data, training=False)
-
-    def example_nbytes(self):
-        """Bytes one decoded model input takes (what `make_dataset` weighs against `cache_bytes`)."""
-        return self._element_nbytes()
+        return self.input_dataset(data, training=False)
 
     @classmethod
     def read_data(cls, path, class_names=None, on_error="skip", verbose=1, **kwargs):
@@ -381,7 +379,7 @@ class Classifier(ModalityHooks):
 
         set_model_temperature(self.model, value)
 
-    def calibrate(self, data, batch_size=None):
+    def calibrate(self, data, batch_size=None, probabilities=None):
         """Fits the model's temperature on `data` (the validation split) by minimising its
         negative log-likelihood (`mmcnn.explain.fit_temperature`, `T` within
         `TEMPERATURE_BOUNDS`); the most probable class of every input stays the same.
@@ -396,10 +394,13 @@ class Classifier(ModalityHooks):
             fitted), `note` (why not, or that it stopped at a bound), and the
             expected calibration error and negative log-likelihood of `data`
             before and after: `ece_before`, `ece_after`, `nll_before`, `nll_after`.
+
+        `probabilities`: the model's outputs on `data` at `T = 1`, when already
+        computed (then `data` is not predicted again).
         """
         from mmcnn.explain.calibration import calibrate_classifier
 
-        return calibrate_classifier(self, data, batch_size=batch_size)
+        return calibrate_classifier(self, data, batch_size=batch_size, probabilities=probabilities)
 
     # ------------------------------------------------------------- thresholds
     def threshold_values(self):
@@ -407,17 +408,19 @@ class Classifier(ModalityHooks):
         those `choose_thresholds` chose, else 0.5 each."""
         return thresholds.threshold_values(self)
 
-    def choose_thresholds(self, data, batch_size=None):
+    def choose_thresholds(self, data, batch_size=None, scores=None):
         """Chooses each class's threshold on `data` (the validation split) to maximise its F1
         (`mmcnn.models.metrics.best_thresholds`; a class without positives in `data` keeps 0.5).
 
         `fit` calls it for multi-label classifiers; the thresholds are kept in
         `thresholds`, the `.keras` file's metadata and every export.
 
+        `scores`: the model's outputs on `data`, when already computed.
+
         Returns:
             list of `num_classes` floats.
         """
-        return thresholds.choose_thresholds(self, data, batch_size=batch_size)
+        return thresholds.choose_thresholds(self, data, batch_size=batch_size, scores=scores)
 
     def scores_report(self, data, probabilities):
         """`evaluate`'s report of `probabilities` (the model's outputs on `data`): the single-label
@@ -452,7 +455,7 @@ class Classifier(ModalityHooks):
         """Class probabilities `(n, num_classes)` for raw inputs."""
         return pipeline.predict_in_batches(self.model, self.preprocess(inputs), batch_size)
 
-    def evaluate(self, data, batch_size=None, model_file=None):
+    def evaluate(self, data, batch_size=None, model_file=None, scores=None, return_probabilities=False):
         """Accuracy, macro-F1, per-class precision/recall/F1 and confusion matrix on `data`.
 
         Multi-label: micro/macro F1, mean average precision and per-class
@@ -460,11 +463,13 @@ class Classifier(ModalityHooks):
 
         With `model_file` (a `.tflite` or `.onnx` file exported from this
         classifier), scores that file in its own runtime instead: see
-        `evaluate_model_file`."""
+        `evaluate_model_file`.
+
+        `scores`: the model's outputs on `data` when already computed (not predicted again);
+        `return_probabilities`: returns `(metrics, probabilities the metrics come from)`."""
         if model_file is not None:
             return self.evaluate_model_file(data, model_file, batch_size=batch_size)
-        self._check_classes(data, "evaluation data")
-        return self.scores_report(data, pipeline.split_scores(self, data, batch_size))
+        return predictions.evaluate(self, data, batch_size, scores, return_probabilities)
 
     def embed(self, inputs, batch_size=64):
         """The pooled feature vector of each raw input, for similarity search and clustering.

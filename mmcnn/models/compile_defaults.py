@@ -1,7 +1,7 @@
 """How a classifier's Keras model is compiled: AdamW, a cosine-decayed learning rate, its loss and metrics.
 
-`Classifier.compile` delegates here; the modality hooks `_loss()` and
-`_metrics()` still say what differs (MixUp's soft labels, top-5 for moves).
+`Classifier.compile` delegates here; the modality hooks `training_loss()` and
+`training_metrics()` still say what differs (MixUp's soft labels, top-5 for moves).
 """
 
 import keras
@@ -27,8 +27,8 @@ def compile_classifier(clf, steps_per_epoch=None, epochs=None, multi_step=True, 
         optimizer=keras.optimizers.AdamW(
             learning_rate=lr, weight_decay=clf.preset_config.get("weight_decay", 1e-4)
         ),
-        loss=keras.losses.BinaryCrossentropy() if clf.multi_label else clf._loss(),
-        metrics=multilabel_metrics() if clf.multi_label else clf._metrics(),
+        loss=keras.losses.BinaryCrossentropy() if clf.multi_label else clf.training_loss(),
+        metrics=multilabel_metrics() if clf.multi_label else clf.training_metrics(),
         steps_per_execution=steps_per_execution(steps_per_epoch) if multi_step else 1,
     )
 

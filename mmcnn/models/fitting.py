@@ -40,6 +40,7 @@ def fit(
 ):
     """`Classifier.fit` of `clf`: see there."""
     clf._check_classes(data, "training data")
+    clf.validation_scores = None
     if validation_data is None and validation_split:
         data, validation_data = data.split(validation_split, seed=clf.seed)
     if validation_data is not None:
@@ -125,16 +126,39 @@ def fit(
                 verbose=verbose,
                 shuffle=False,
             )
-    if clf.multi_label:
-        if validation_data is not None and len(validation_data):
-            clf.choose_thresholds(validation_data, batch_size=batch_size)
-        else:
-            logger.info("fit: no validation data: every class keeps threshold %s", DEFAULT_THRESHOLD)
-    if calibrate and validation_data is not None and len(validation_data):
-        clf.calibrate(validation_data, batch_size=batch_size)
+    if validation_data is not None and len(validation_data):
+        validation_pass(clf, validation_data, batch_size, calibrate)
+    elif clf.multi_label:
+        logger.info("fit: no validation data: every class keeps threshold %s", DEFAULT_THRESHOLD)
     elif calibrate:
         logger.info("fit: no validation data, so the temperature stays %.4g", clf.temperature)
     return history
+
+
+def validation_pass(clf, data, batch_size=None, calibrate=True):
+    """The end of a fit, in one pass over the validation split `data`: the model's outputs choose a
+    multi-label classifier's thresholds, or (`calibrate`) fit a single-label one's temperature.
+
+    Returns the final model's outputs on `data` as `pipeline.SplitScores`, also kept as
+    `clf.validation_scores` (for `evaluate(data, scores=...)` and the run's calibration
+    metrics), or None when there was nothing to choose or fit. The calibrated probabilities
+    are derived from those at `T = 1`: `scale_probabilities(p, T)` is what the `Temperature`
+    layer computes, in float64 (then float32, the model's output dtype)."""
+    from mmcnn.explain import scale_probabilities
+
+    if clf.multi_label:
+        scores = pipeline.split_scores(clf, data, batch_size)
+        clf.choose_thresholds(data, batch_size=batch_size, scores=scores)
+    elif calibrate:
+        clf._set_temperature(1.0)
+        scores = pipeline.split_scores(clf, data, batch_size)
+        clf.calibrate(data, batch_size=batch_size, probabilities=scores)
+        if clf.temperature != 1.0:
+            scores = scale_probabilities(scores, clf.temperature).astype(scores.dtype)
+    else:
+        return None
+    clf.validation_scores = pipeline.SplitScores(data, scores)
+    return clf.validation_scores
 
 
 def fit_warm_start(

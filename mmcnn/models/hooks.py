@@ -2,9 +2,10 @@
 
 `Classifier` inherits these defaults; a modality classifier (image, audio,
 text, board, or a test's own) overrides the ones it needs. docs/DESIGN.md
-("The task") says what each is for. Several are still underscore-named; they
-are the extension API all the same.
+("The task") says what each is for.
 """
+
+import warnings
 
 import numpy as np
 
@@ -12,23 +13,55 @@ from mmcnn.export.endpoints import model_input_endpoint
 from mmcnn.models.backbone import Backbone
 from mmcnn.models.compile_defaults import default_loss
 
+# The hooks' underscore names before they became public, old -> new (kept working for one release).
+OLD_HOOK_NAMES = {
+    "_model_input": "model_input",
+    "_front_layers": "front_layers",
+    "_backbone_layer": "backbone_layer",
+    "_pretrained_layers": "pretrained_layers",
+    "_transfer_prepare": "prepare_transfer",
+    "_adapt_transfer_weight": "adapt_transfer_weight",
+    "_prepare_for_training": "prepare_for_training",
+    "_input_dataset": "input_dataset",
+    "_training_map": "training_map",
+    "_element_nbytes": "example_nbytes",
+    "_loss": "training_loss",
+    "_metrics": "training_metrics",
+    "_explanation_views": "explanation_views",
+}
+
 
 class ModalityHooks:
     """What a modality says about itself: each method has a default or raises `NotImplementedError`.
 
-    Required: `_model_input`, `_front_layers`, `_input_dataset` and `preprocess`
+    Required: `model_input`, `front_layers`, `input_dataset` and `preprocess`
     (with `Classifier`'s class attributes `modality`, `presets`, `default_preset`).
+
+    A subclass written against the old underscore names (`OLD_HOOK_NAMES`) still works for one
+    release: its method is used under the new name, with a `DeprecationWarning` naming both.
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for old, new in OLD_HOOK_NAMES.items():
+            if old in cls.__dict__ and new not in cls.__dict__:
+                warnings.warn(
+                    f"{cls.__qualname__}.{old} is the old name of the modality hook `{new}`; "
+                    f"rename it to `{new}` (the old name stops working in the next release)",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                setattr(cls, new, cls.__dict__[old])
+
     # ----------------------------------------------------------------------------------- the model
-    def _model_input(self):
+    def model_input(self):
         raise NotImplementedError
 
-    def _front_layers(self):
+    def front_layers(self):
         """Layers from the model input to the backbone (converter, augmentation, adapter)."""
         raise NotImplementedError
 
-    def _backbone_layer(self):
+    def backbone_layer(self):
         """The layer between the front layers and the head, named `"backbone"` (None: none).
 
         Default: the shared `Backbone` of the preset's `stages`."""
@@ -43,7 +76,7 @@ class ModalityHooks:
             name="backbone",
         )
 
-    def _pretrained_layers(self):
+    def pretrained_layers(self):
         """Names of layers built with given weights (a user's backbone): frozen first, like a warm start's."""
         return ()
 
@@ -53,33 +86,33 @@ class ModalityHooks:
         raise NotImplementedError(f"{type(self).__name__} has no augmentation='auto'")
 
     # ---------------------------------------------------------------------------------- warm start
-    def _transfer_prepare(self, source):
+    def prepare_transfer(self, source):
         """Called by `build` with the loaded `init_from` classifier, before the layers are made
         (the text classifier takes the source's vocabulary here)."""
 
-    def _adapt_transfer_weight(self, layer_name, variable_path, value, target_value):
+    def adapt_transfer_weight(self, layer_name, variable_path, value, target_value):
         """A warm start's source variable made to fit this model where it differs in a well-defined
         way (grey -> RGB stem, a relearned vocabulary's embedding rows): the array to copy, or None
         to copy `value` as it is (a shape that still differs fails, naming both shapes)."""
         return None
 
     # ---------------------------------------------------------------------------------------- data
-    def _prepare_for_training(self, data):
+    def prepare_for_training(self, data):
         """Called by the first `fit` before the model is built (text learns its vocabulary)."""
 
-    def _input_dataset(self, data, training=False):
+    def input_dataset(self, data, training=False):
         """Unbatched `tf.data.Dataset` of model inputs, deterministic, in `data` order.
 
         `training` says the examples are for training: they may keep what a random
-        `_training_map` needs (e.g. whole long audio clips, cropped later)."""
+        `training_map` needs (e.g. whole long audio clips, cropped later)."""
         raise NotImplementedError
 
-    def _training_map(self, seed):
+    def training_map(self, seed):
         """Optional random per-example map applied after caching in training (e.g. random crop)."""
         return None
 
-    def _element_nbytes(self):
-        """Bytes one cached model input takes (to decide whether the cache fits in memory)."""
+    def example_nbytes(self):
+        """Bytes one decoded model input takes (what `make_dataset` weighs against `cache_bytes`)."""
         return 0
 
     def cached_feature_layer(self, data):
@@ -89,7 +122,7 @@ class ModalityHooks:
 
         A modality names a layer when everything before it is fixed: no
         trainable weights, no augmentation, no random map on the inputs of
-        `data` (`_training_map`); the layer itself is the last one computed
+        `data` (`training_map`); the layer itself is the last one computed
         in the pipeline."""
         return None
 
@@ -110,15 +143,15 @@ class ModalityHooks:
         raises `ValueError` naming the file. Default: none."""
 
     # ------------------------------------------------------------------------------------ training
-    def _loss(self):
+    def training_loss(self):
         """The training loss (labels are class ids), with the preset's `label_smoothing` (default 0)."""
         return default_loss(self.preset_config)
 
-    def _metrics(self):
+    def training_metrics(self):
         return ["accuracy"]
 
     # ------------------------------------------------------------------------------------- explain
-    def _explanation_views(self, batch, cam):
+    def explanation_views(self, batch, cam):
         """Hook: `mmcnn.explain.grad_cam`'s result for a `preprocess`ed batch -> a dict with `maps`
         (at the input's resolution), `backgrounds` (what each map is drawn over) and any extras.
         Default: the maps at the feature maps' resolution, nothing to draw them over."""

@@ -1,10 +1,12 @@
 """The input pipeline of a classifier: labelled data -> batched `tf.data`, and models run in batches.
 
 `Classifier.make_dataset` delegates here. Each function takes the classifier
-and reaches its modality through its hooks (`_input_dataset`, `_training_map`,
-`_element_nbytes`), so a modality's overrides (the image classifier's
+and reaches its modality through its hooks (`input_dataset`, `training_map`,
+`example_nbytes`), so a modality's overrides (the image classifier's
 `make_dataset`) stay in force.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -38,7 +40,7 @@ def predict_in_batches(model, x, batch_size=64):
 
 def fits_cache(clf, data, cache_bytes=DEFAULT_CACHE_BYTES):
     """Whether `make_dataset` caches `data` decoded in memory (at most `cache_bytes`)."""
-    return len(data) * clf._element_nbytes() <= cache_bytes
+    return len(data) * clf.example_nbytes() <= cache_bytes
 
 
 def make_dataset(
@@ -68,7 +70,7 @@ def make_dataset(
         data = data.subset(np.random.default_rng(clf.seed).permutation(len(data)))
     labels = data.target_matrix() if clf.multi_label else data.labels
     ds = tf.data.Dataset.zip(
-        (clf._input_dataset(data, training=training), tf.data.Dataset.from_tensor_slices(labels))
+        (clf.input_dataset(data, training=training), tf.data.Dataset.from_tensor_slices(labels))
     )
     if features is not None:
         compute = clf.model.features_model(features)
@@ -80,7 +82,7 @@ def make_dataset(
         )
     if cached:
         ds = ds.cache()
-    random_map = clf._training_map(clf.seed) if training and features is None else None
+    random_map = clf.training_map(clf.seed) if training and features is None else None
     if training and epochs is not None and clf._shuffle_training:
         return epoch_dataset(
             ds,
@@ -102,4 +104,15 @@ def make_dataset(
 
 def split_scores(clf, data, batch_size=None):
     """The model's outputs `(len(data), num_classes)` on a labelled split (`clf.make_dataset`)."""
+    if not len(data):
+        return np.zeros((0, clf.num_classes or len(clf.class_names)), "float32")
     return np.asarray(clf.model.predict(clf.make_dataset(data, batch_size=batch_size), verbose=0))
+
+
+class SplitScores(NamedTuple):
+    """The model's outputs (`split_scores`) on one labelled split, kept to be reused instead of
+    predicting the split again: `fit` keeps those on its validation split as
+    `Classifier.validation_scores`, and `mmcnn train` scores and reports with them."""
+
+    data: LabeledData
+    scores: np.ndarray

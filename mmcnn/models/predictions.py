@@ -1,11 +1,12 @@
 """What `predict` and `evaluate` hand back: the result dictionaries of a classifier's probabilities.
 
-`Classifier.predict` and `Classifier.scores_report` delegate here; the
+`Classifier.predict`, `Classifier.evaluate` and `Classifier.scores_report` delegate here; the
 classifier's thresholds come through its `threshold_values`.
 """
 
 import numpy as np
 
+from mmcnn.models import pipeline
 from mmcnn.models.metrics import classification_report, multilabel_report
 
 
@@ -46,3 +47,15 @@ def scores_report(clf, data, probabilities):
         report = classification_report(data.labels, np.argmax(probabilities, axis=-1), clf.class_names)
     report["skipped"] = len(data.skipped)
     return report
+
+
+def evaluate(clf, data, batch_size=None, scores=None, return_probabilities=False):
+    """`Classifier.evaluate` of `clf` on the Keras model: see there."""
+    clf._check_classes(data, "evaluation data")
+    if scores is not None and len(scores) != len(data):
+        raise ValueError(
+            f"`scores` must have one row per example of `data` ({len(data)}). Received: {len(scores)} rows"
+        )
+    probabilities = pipeline.split_scores(clf, data, batch_size) if scores is None else scores
+    report = clf.scores_report(data, probabilities)
+    return (report, probabilities) if return_probabilities else report

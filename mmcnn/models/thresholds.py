@@ -20,12 +20,18 @@ def threshold_values(clf):
     return np.full(clf.num_classes or len(clf.class_names), DEFAULT_THRESHOLD, dtype="float32")
 
 
-def choose_thresholds(clf, data, batch_size=None):
+def choose_thresholds(clf, data, batch_size=None, scores=None):
     """`Classifier.choose_thresholds` of `clf`: see there."""
     if not clf.multi_label:
         raise ValueError("`choose_thresholds` is for multi-label classifiers (multi_label=True)")
     clf._check_classes(data, "threshold data")
-    scores = pipeline.split_scores(clf, data, batch_size)
+    if scores is None:
+        scores = pipeline.split_scores(clf, data, batch_size)
+    elif len(scores) != len(data):
+        raise ValueError(
+            f"`scores` must have one row per example of the threshold data ({len(data)}). "
+            f"Received: {len(scores)} rows"
+        )
     clf.thresholds = [float(t) for t in best_thresholds(data.target_matrix(), scores)]
     clf.model.metadata = clf._metadata()
     logger.info(

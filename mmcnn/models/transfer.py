@@ -7,7 +7,7 @@ modality, the preset and the settings the modality lists in
 `transfer_settings`, each mismatch an error naming both values), and copies
 the weights layer by layer (`copy_weights`): every layer with weights but the
 head, by name, variable by variable, shapes checked. A variable whose shape
-differs is offered to the modality's `_adapt_transfer_weight` hook, which may
+differs is offered to the modality's `adapt_transfer_weight` hook, which may
 make it fit where that is well defined (the image stem from grey to RGB) and
 otherwise the copy fails naming the variable and both shapes. The head is
 copied too when the label set is the same (`copy_head`, columns reordered by

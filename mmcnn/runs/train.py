@@ -13,6 +13,8 @@ import numpy as np
 
 from mmcnn.data import DataError
 from mmcnn.models import registry
+from mmcnn.models.fitting import validation_pass
+from mmcnn.models.pipeline import split_scores
 from mmcnn.runs.config import ConfigError
 from mmcnn.runs.run_dir import RunDir
 
@@ -179,13 +181,14 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
         clf = load(run.model_path)
         if len(val):
             # fit does not calibrate (or choose multi-label thresholds) under a strategy
-            if clf.multi_label:
-                clf.choose_thresholds(val)
-            else:
-                clf.calibrate(val)
+            validation_pass(clf, val)
             clf.save(run.model_path)
+    # One pass over each split: the outputs fit calibrated on (or chose thresholds with) are
+    # reused for the metrics, the calibration metrics and the report.
+    kept = clf.validation_scores
+    val_scores = kept.scores if kept is not None and kept.data is val else split_scores(clf, val)
     metrics = {
-        "validation": clf.evaluate(val),
+        "validation": clf.evaluate(val, scores=val_scores),
         "skipped": {"train": train.skipped, "val": val.skipped},
         # What loading left out or changed: dropped classes, stripped labels, repaired texts, ...
         "data": {"train": train.data_report(), "val": val.data_report()},
@@ -196,11 +199,13 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
         # The augmentation policy the model trained with (`augmentation="auto"` follows the data's size).
         "augmentation": augmentation,
     }
+    test_scores = None
     if test is not None:
-        metrics["test"] = clf.evaluate(test)
+        test_scores = split_scores(clf, test)
+        metrics["test"] = clf.evaluate(test, scores=test_scores)
         metrics["skipped"]["test"] = test.skipped
         metrics["data"]["test"] = test.data_report()
-    split, probabilities = add_calibration_metrics(clf, metrics, val, test)
+    split, probabilities = add_calibration_metrics(clf, metrics, val, test, val_scores, test_scores)
     run.finish(metrics)
     shown = test if split == "test" else val
     write_run_report(clf, run, history, metrics, val, split_data=shown, probabilities=probabilities)
@@ -221,38 +226,35 @@ def split_with_classes(split, path, data, train, train_path, dropped=()):
     return data.with_classes(train.class_names, leave_out=dropped, where=os.fspath(path))
 
 
-def split_probabilities(clf, data):
-    """The classifier's probabilities `(len(data), num_classes)` on a labelled split."""
-    if not len(data):
-        return np.zeros((0, len(clf.class_names)), "float32")
-    return np.asarray(clf.model.predict(clf.make_dataset(data), verbose=0))
-
-
-def add_calibration_metrics(clf, metrics, val, test=None):
+def add_calibration_metrics(clf, metrics, val, test=None, val_scores=None, test_scores=None):
     """Adds `metrics["calibration"]` (the model's temperature; validation ECE and NLL before and
     after it; test ECE before and after) and each split's `ece`.
+
+    `val_scores`, `test_scores`: the model's outputs on the splits (`split_scores`) when already
+    computed; None predicts them.
 
     Returns `(split, probabilities)`: the test split's name and probabilities when there is
     one, else the validation split's (for the report).
     """
     from mmcnn.explain import calibration_summary, expected_calibration_error, scale_probabilities
 
+    if val_scores is None:
+        val_scores = split_scores(clf, val)
+    if test is not None and test_scores is None:
+        test_scores = split_scores(clf, test)
     if clf.multi_label:
         # No temperature: per-class sigmoid scores, decided by the thresholds in the metrics.
-        if test is not None:
-            return "test", split_probabilities(clf, test)
-        return "validation", split_probabilities(clf, val)
+        return ("test", test_scores) if test is not None else ("validation", val_scores)
     temperature = clf.temperature
-    val_probs = split_probabilities(clf, val)
-    before = scale_probabilities(val_probs, 1.0 / temperature)
+    before = scale_probabilities(val_scores, 1.0 / temperature)
     fitted = getattr(clf, "calibration", None) or {}
     calibration = calibration_summary(
         before, val.labels, temperature, fitted_on=fitted.get("fitted_on", 0), note=fitted.get("note")
     )
     metrics["validation"]["ece"] = calibration["ece_after"]
-    split, probabilities = "validation", val_probs
+    split, probabilities = "validation", val_scores
     if test is not None:
-        probabilities, split = split_probabilities(clf, test), "test"
+        probabilities, split = test_scores, "test"
         before = scale_probabilities(probabilities, 1.0 / temperature)
         calibration["test_ece_before"] = expected_calibration_error(before, test.labels)
         calibration["test_ece_after"] = expected_calibration_error(probabilities, test.labels)

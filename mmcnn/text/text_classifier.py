@@ -304,29 +304,29 @@ class TextClassifier(Classifier):
         tokenizer.adapt(np.asarray(utf8_texts(texts), dtype=object))
         self._tokenizer = tokenizer
 
-    def _prepare_for_training(self, data):
-        # A warm start keeps its source's vocabulary (taken in `_transfer_prepare`) unless told not to.
+    def prepare_for_training(self, data):
+        # A warm start keeps its source's vocabulary (taken in `prepare_transfer`) unless told not to.
         if self._tokenizer is None and (self.init_from is None or self.relearn_vocabulary):
             self.adapt(data)
 
     # Warm start hooks ----------------------------------------------------------
-    def _transfer_prepare(self, source):
+    def prepare_transfer(self, source):
         if self.relearn_vocabulary:
             self._source_vocabulary = source.tokenizer.get_vocabulary()
         else:
             self._tokenizer = TextTokenizer.from_config(source.tokenizer.get_config())
 
-    def _adapt_transfer_weight(self, layer_name, variable_path, value, target_value):
+    def adapt_transfer_weight(self, layer_name, variable_path, value, target_value):
         if self._source_vocabulary is None or not variable_path.endswith("embedding/embeddings"):
             return None
         return remap_embedding_rows(
             value, target_value, self._source_vocabulary, self._tokenizer.get_vocabulary()
         )
 
-    def _model_input(self):
+    def model_input(self):
         return keras.Input(shape=(), dtype="string", name="text")
 
-    def _front_layers(self):
+    def front_layers(self):
         tokenizer = self._tokenizer
         if tokenizer is None:
             if self.setting("mode") != "byte":
@@ -339,14 +339,14 @@ class TextClassifier(Classifier):
         return [tokenizer, adapter]
 
     # ----------------------------------------------------------------- data
-    def _element_nbytes(self):
+    def example_nbytes(self):
         return self.setting("max_tokens") * BYTES_PER_TOKEN
 
     def cached_feature_layer(self, data):
         """`"tokenizer"`: texts are tokenized once, and the token ids cached."""
         return "tokenizer" if self.model.layers[1].name == "tokenizer" else None
 
-    def _input_dataset(self, data, training=False):
+    def input_dataset(self, data, training=False):
         if data.kind != "texts":
             raise ValueError(
                 f"TextClassifier reads texts; received {data.kind!r} data "
@@ -445,7 +445,7 @@ class TextClassifier(Classifier):
             )
         return result
 
-    def _explanation_views(self, batch, cam):
+    def explanation_views(self, batch, cam):
         """A score per token, the token strings, and the top token windows (see `explain`)."""
         from mmcnn.explain import normalize_maps
 

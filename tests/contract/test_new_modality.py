@@ -53,16 +53,16 @@ class SensorClassifier(Classifier):
         self.length = length
         self.channels = channels
 
-    def _model_input(self):
+    def model_input(self):
         return keras.Input((self.length, self.channels), name="signal")
 
-    def _front_layers(self):
+    def front_layers(self):
         return [Standardize(name="standardize"), ConvBlock(8, 5, rank=1, name="adapter")]
 
-    def _element_nbytes(self):
+    def example_nbytes(self):
         return self.length * self.channels * 4
 
-    def _input_dataset(self, data, training=False):
+    def input_dataset(self, data, training=False):
         return tf.data.Dataset.from_tensor_slices(np.asarray(data.inputs, "float32"))
 
     def preprocess(self, inputs):

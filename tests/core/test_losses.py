@@ -83,13 +83,13 @@ def test_preset_label_smoothing_trains_and_the_model_file_loads(tmp_path):
 
 
 def test_the_default_image_preset_smooths_labels():
-    loss = mmcnn.image.ImageClassifier(num_classes=2)._loss()
+    loss = mmcnn.image.ImageClassifier(num_classes=2).training_loss()
     assert isinstance(loss, SparseLabelSmoothingCrossentropy) and loss.label_smoothing == 0.1
 
 
 def test_a_preset_without_smoothing_keeps_the_plain_loss():
     clf = mmcnn.image.ImageClassifier(num_classes=2, image_size=(12, 12), channels=1, preset="tiny")
-    assert isinstance(clf._loss(), keras.losses.SparseCategoricalCrossentropy)
+    assert isinstance(clf.training_loss(), keras.losses.SparseCategoricalCrossentropy)
 
 
 def test_docstring_examples_run():

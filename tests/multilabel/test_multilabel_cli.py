@@ -10,8 +10,8 @@ import pytest
 
 from mmcnn import runs
 from mmcnn.export.runtimes import load_edge_model
+from mmcnn.models.pipeline import split_scores
 from mmcnn.runs.export import export_run
-from mmcnn.runs.train import split_probabilities
 
 pytestmark = pytest.mark.slow
 
@@ -98,10 +98,10 @@ def test_evaluate_model_prints_the_keras_scores_of_mmcnn_evaluate(ml_run):
 
 def test_evaluate_model_compares_the_file_with_the_scores_that_evaluate_uses(ml_run):
     # A mixed-bfloat16 run: an eager `model(x)` rounds otherwise than the compiled `model.predict`
-    # behind `evaluate` and metrics.json (`split_probabilities`); the file is held against the latter.
+    # behind `evaluate` and metrics.json (`split_scores`); the file is held against the latter.
     clf = runs.load_run(ml_run["out"])
     data = runs.load_eval_data(clf, ml_run["test"], verbose=0)
     report = clf.evaluate(data, model_file=ml_run["tflite"])
     edge = load_edge_model(ml_run["tflite"])
     file_probs = np.concatenate([edge(clf.edge_inputs(x)) for x, _ in clf.make_dataset(data)])
-    assert report["max_abs_diff"] == float(np.max(np.abs(file_probs - split_probabilities(clf, data))))
+    assert report["max_abs_diff"] == float(np.max(np.abs(file_probs - split_scores(clf, data))))
