@@ -90,6 +90,24 @@ class Table:
             for name, values in self.values.items()
         }
 
+    def describe(self):
+        """A JSON-ready record of the columns, for a run's files: kind, detected, paths, missing count.
+
+        Example:
+        >>> table = read_table(pd.DataFrame({"hour": [6, None], "label": ["owl", "lark"]}))
+        >>> table.describe()
+        {'hour': {'kind': 'number', 'detected': True, 'paths': False, 'missing': 1}}
+        """
+        return {
+            name: {
+                "kind": kind,
+                "detected": self.detected[name],
+                "paths": name in self.path_columns,
+                "missing": len(self.missing[name]),
+            }
+            for name, kind in self.columns.items()
+        }
+
     def summary(self, limit=5):
         """A few lines: each column's kind (detected or given) and its missing cells, with rows."""
         lines = [f"{self.source}: {len(self)} rows, {len(self.class_names)} classes"]

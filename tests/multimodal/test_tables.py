@@ -70,6 +70,7 @@ def test_a_missing_file_is_a_missing_cell_named_by_row_and_column(tmp_path):
     assert "photo: image (detected), 2 missing (row 3: empty cell; row 4: file not found: " in summary
     assert "hour: number (detected), 1 missing (row 3: empty cell)" in summary
     assert "call: audio (detected), 0 missing" in summary
+    assert table.describe()["photo"] == {"kind": "image", "detected": True, "paths": True, "missing": 2}
 
 
 def test_given_kinds_override_the_detection(tmp_path):
