@@ -8,7 +8,8 @@ default) or stop with a `DataError` (`on_error="raise"`).
 The modules: `container` (`LabeledData`), `policy` (`on_error`, `DataError`,
 the per-item check), `labels` (class names, multi-label cells, whitespace),
 `folders` (class-per-folder directories), `manifests` (CSV and DataFrame
-manifests) and `reading` (a path as either, for `Classifier.read_data`).
+manifests), `reading` (a path as either, for `Classifier.read_data`) and
+`tables` (tables of media paths, texts, numbers and categories).
 """
 
 from mmcnn.data.container import LabeledData, labeled_data
@@ -46,6 +47,7 @@ from mmcnn.data.policy import (
     report_bad,
 )
 from mmcnn.data.reading import read_data
+from mmcnn.data.tables import Table, column_kinds, read_table
 
 __all__ = [
     "EMPTY_CLASSES",
@@ -56,6 +58,7 @@ __all__ = [
     "FolderScan",
     "LabeledData",
     "LabeledManifest",
+    "Table",
     "ManifestRows",
     "array_labels",
     "check_each",
@@ -64,6 +67,7 @@ __all__ = [
     "check_multi_label",
     "check_on_error",
     "clean_label",
+    "column_kinds",
     "directory_class_names",
     "is_multi_label",
     "label_arrays",
@@ -75,6 +79,7 @@ __all__ = [
     "read_labeled_manifest",
     "read_data",
     "read_manifest",
+    "read_table",
     "report_bad",
     "resolve_class_names",
     "scan_class_folders",
