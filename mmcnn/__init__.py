@@ -36,6 +36,7 @@ _CORE_SUBMODULES = (
     "inspect",
     "layers",
     "models",
+    "multimodal",
     "report",
     "runs",
     "testing",

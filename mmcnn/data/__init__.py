@@ -8,8 +8,8 @@ default) or stop with a `DataError` (`on_error="raise"`).
 The modules: `container` (`LabeledData`), `policy` (`on_error`, `DataError`,
 the per-item check), `labels` (class names, multi-label cells, whitespace),
 `folders` (class-per-folder directories), `manifests` (CSV and DataFrame
-manifests), `reading` (a path as either, for `Classifier.read_data`) and
-`tables` (tables of media paths, texts, numbers and categories).
+manifests) and `reading` (a path as either, for `Classifier.read_data`).
+Tables of several modalities are read by `mmcnn.multimodal.read_table`.
 """
 
 from mmcnn.data.container import LabeledData, labeled_data
@@ -47,7 +47,6 @@ from mmcnn.data.policy import (
     report_bad,
 )
 from mmcnn.data.reading import read_data
-from mmcnn.data.tables import Table, column_kinds, read_table
 
 __all__ = [
     "EMPTY_CLASSES",
@@ -58,7 +57,6 @@ __all__ = [
     "FolderScan",
     "LabeledData",
     "LabeledManifest",
-    "Table",
     "ManifestRows",
     "array_labels",
     "check_each",
@@ -67,7 +65,6 @@ __all__ = [
     "check_multi_label",
     "check_on_error",
     "clean_label",
-    "column_kinds",
     "directory_class_names",
     "is_multi_label",
     "label_arrays",
@@ -79,7 +76,6 @@ __all__ = [
     "read_labeled_manifest",
     "read_data",
     "read_manifest",
-    "read_table",
     "report_bad",
     "resolve_class_names",
     "scan_class_folders",

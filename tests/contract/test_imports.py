@@ -29,6 +29,7 @@ CORE = (
     "testing",
     "tune",
     "explain",
+    "multimodal",
 )
 # The modalities mmcnn declares (pyproject.toml's `mmcnn.modalities` entry points).
 MODALITIES = tuple(sorted(registry.modality_modules()))

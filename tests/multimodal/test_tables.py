@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from mmcnn.data import DataError, read_table
+from mmcnn.data import DataError
+from mmcnn.multimodal import read_table
 
 DEMO = pathlib.Path(__file__).resolve().parents[2] / "mmcnn" / "demo_data"
 CLIP = sorted((DEMO / "audio").rglob("*.flac"))[0]
