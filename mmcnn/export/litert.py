@@ -30,7 +30,6 @@ import tempfile
 import uuid
 import warnings
 
-import flatbuffers
 import numpy as np
 import tensorflow as tf
 
@@ -52,7 +51,7 @@ from mmcnn.export.exporter import ExportError
 from mmcnn.export.formats import ExportFormat, register_format
 from mmcnn.export.mediapipe_check import check_in_mediapipe
 from mmcnn.export.runtimes import EdgeModel, invoke_tflite, read_tflite_metadata
-from mmcnn.export.tflite_metadata import add_metadata, drop_unused_subgraphs
+from mmcnn.export.tflite_metadata import add_litert_metadata, add_metadata, drop_unused_subgraphs
 
 logger = logging.getLogger("mmcnn")
 
@@ -377,25 +376,6 @@ def _tf_interpreter(data):
 
 
 # ---------------------------------------------------------------- flatbuffer metadata
-def add_litert_metadata(data, entries):
-    """The `.tflite` bytes with one `Model.metadata` entry (name -> bytes in a new buffer) per item."""
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromPackedBuf(data, 0)
-    model.metadata = [m for m in (model.metadata or []) if _name(m.name) not in entries]
-    for name, payload in entries.items():
-        buffer = schema.BufferT()
-        buffer.data = np.frombuffer(payload, dtype=np.uint8)
-        model.buffers.append(buffer)
-        meta = schema.MetadataT()
-        meta.name = name
-        meta.buffer = len(model.buffers) - 1
-        model.metadata.append(meta)
-    builder = flatbuffers.Builder(len(data) + sum(len(p) for p in entries.values()) + 1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
 def read_litert_metadata(path_or_bytes):
     """`{name: bytes}` of a `.tflite` file's `Model.metadata` entries (TensorFlow's schema, no runtime)."""
     from tensorflow.lite.python import schema_py_generated as schema
@@ -405,10 +385,6 @@ def read_litert_metadata(path_or_bytes):
         with open(os.fspath(path_or_bytes), "rb") as f:
             data = f.read()
     return metadata_entries(schema.Model.GetRootAs(data, 0))
-
-
-def _name(value):
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _check_labels_file(path, text, overwrite):

@@ -62,7 +62,6 @@ def add_metadata(data, document):
         The flatbuffer with a `TFLITE_METADATA` entry, followed by a zip
         archive of `labels.txt` (and `vocab.txt` for a regex tokenizer).
     """
-    from tensorflow.lite.python import schema_py_generated as schema
 
     files = {LABELS_FILE: "".join(f"{name}\n" for name in document["class_names"])}
     settings = document.get("preprocessing") or {}
@@ -70,18 +69,7 @@ def add_metadata(data, document):
     if tokenizer is not None:
         files[VOCABULARY_FILE] = _vocabulary_file(settings)
     metadata = _model_metadata(document, settings, tokenizer)
-    model = schema.ModelT.InitFromPackedBuf(data, 0)
-    model.metadata = [m for m in (model.metadata or []) if _name(m.name) != METADATA_NAME]
-    buffer = schema.BufferT()
-    buffer.data = np.frombuffer(metadata, dtype=np.uint8)
-    model.buffers.append(buffer)
-    entry = schema.MetadataT()
-    entry.name = METADATA_NAME
-    entry.buffer = len(model.buffers) - 1
-    model.metadata.append(entry)
-    builder = flatbuffers.Builder(len(data) + len(metadata) + 1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    out = io.BytesIO(bytes(builder.Output()))
+    out = io.BytesIO(add_litert_metadata(data, {METADATA_NAME: metadata}))
     out.seek(0, io.SEEK_END)
     # Appended uncompressed, as tflite-support's MetadataPopulator does; the flatbuffer stays valid.
     with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_STORED) as archive:
@@ -267,6 +255,25 @@ def _floats(b, values):
     for value in reversed(values):
         b.PrependFloat32(value)
     return b.EndVector()
+
+
+def add_litert_metadata(data, entries):
+    """The `.tflite` bytes with one `Model.metadata` entry (name -> bytes in a new buffer) per item."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(data, 0)
+    model.metadata = [m for m in (model.metadata or []) if _name(m.name) not in entries]
+    for name, payload in entries.items():
+        buffer = schema.BufferT()
+        buffer.data = np.frombuffer(payload, dtype=np.uint8)
+        model.buffers.append(buffer)
+        meta = schema.MetadataT()
+        meta.name = name
+        meta.buffer = len(model.buffers) - 1
+        model.metadata.append(meta)
+    builder = flatbuffers.Builder(len(data) + sum(len(p) for p in entries.values()) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
 
 
 def _name(value):
