@@ -12,7 +12,6 @@ Speed: the subprocess first runs `PREAMBLE`, which gives every classifier the do
 block passes are kept), and `MMCNN_SCHEDULE=preset` (tests/conftest.py) keeps those epochs.
 """
 
-import io
 import json
 import os
 import pathlib
@@ -24,6 +23,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from doc_standins import build_exports
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -212,40 +212,6 @@ def build_standin(name, root):
         build_exports(root)
     else:
         raise ValueError(f"no stand-in named {name!r}")
-
-
-def build_exports(root):
-    """`<modality>/model` (SavedModel), `model.tflite`, `model.onnx`, `model.keras`, `photo.png`,
-    `clip.wav`."""
-    import soundfile
-    from PIL import Image
-
-    import mmcnn.audio
-    import mmcnn.image
-    import mmcnn.text
-
-    rng = np.random.default_rng(0)
-    image = mmcnn.image.ImageClassifier(
-        class_names=["cat", "dog"], image_size=(16, 16), channels=3, preset="tiny"
-    )
-    audio = mmcnn.audio.AudioClassifier(
-        class_names=["yes", "no"], clip_seconds=0.25, preset="tiny", n_mels=16
-    )
-    text = mmcnn.text.TextClassifier(
-        class_names=["neg", "pos"], mode="word", max_tokens=16, min_frequency=1, embedding_dim=8, filters=4
-    )
-    text.adapt(["a good film", "what a dull plot", "the cat sat on the mat"])
-    for modality, clf in [("image", image), ("audio", audio), ("text", text)]:
-        folder = root / modality
-        folder.mkdir()
-        clf.export(folder / "model")
-        clf.export(folder / "model.tflite", format="litert")
-        clf.export(folder / "model.onnx", format="onnx")
-        clf.save(folder / "model.keras")
-        buffer = io.BytesIO()
-        Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(buffer, "PNG")
-        (folder / "photo.png").write_bytes(buffer.getvalue())
-        soundfile.write(folder / "clip.wav", 0.3 * rng.standard_normal(7000), 16000, subtype="PCM_16")
 
 
 @pytest.fixture(scope="session")

@@ -1,20 +1,14 @@
 """docs/serving.md: its Python examples run, and its REST bodies fit the signatures they name."""
 
 import base64
-import io
 import json
 import os
 import re
 
 import numpy as np
 import pytest
-import soundfile
 import tensorflow as tf
-from PIL import Image
-
-import mmcnn.audio
-import mmcnn.image
-import mmcnn.text
+from doc_standins import build_exports
 
 # Subprocesses of the whole command line or of TensorFlow: part of `./run test`, not of the
 # quick `-m "not slow"` loop.
@@ -52,30 +46,8 @@ def python_examples():
 def folders(tmp_path_factory):
     """modality -> a folder with the export as `model/` and the files the examples open."""
     root = tmp_path_factory.mktemp("doc")
-    rng = np.random.default_rng(0)
-    image = mmcnn.image.ImageClassifier(
-        class_names=["cat", "dog"], image_size=(16, 16), channels=3, preset="tiny"
-    )
-    audio = mmcnn.audio.AudioClassifier(
-        class_names=["yes", "no"], clip_seconds=0.25, preset="tiny", n_mels=16
-    )
-    text = mmcnn.text.TextClassifier(
-        class_names=["neg", "pos"], mode="word", max_tokens=16, min_frequency=1, embedding_dim=8, filters=4
-    )
-    text.adapt(["a good film", "what a dull plot", "the cat sat on the mat"])
-    folders = {}
-    for name, clf in [("image", image), ("audio", audio), ("text", text)]:
-        folder = root / name
-        folder.mkdir()
-        clf.export(folder / "model")
-        clf.export(folder / "model.tflite", format="litert")  # for the on-device examples
-        clf.export(folder / "model.onnx", format="onnx")
-        buffer = io.BytesIO()
-        Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(buffer, "PNG")
-        (folder / "photo.png").write_bytes(buffer.getvalue())
-        soundfile.write(folder / "clip.wav", 0.3 * rng.standard_normal(7000), 16000, subtype="PCM_16")
-        folders[name] = folder
-    return folders
+    build_exports(root)
+    return {name: root / name for name in ("image", "audio", "text")}
 
 
 def test_doc_has_one_python_example_per_modality():
