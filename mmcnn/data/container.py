@@ -12,6 +12,8 @@ from mmcnn.data.policy import DataError, check_empty_classes
 
 logger = logging.getLogger("mmcnn")
 
+KINDS = ("files", "arrays", "texts", "rows")
+
 
 class LabeledData:
     """Inputs with integer labels and the ordered class names.
@@ -19,10 +21,12 @@ class LabeledData:
     Args:
         inputs: what the modality's pipeline reads: a list of file paths
             (`kind="files"`), a list or array of arrays (`kind="arrays"`) or a
-            list of strings (`kind="texts"`).
+            list of strings (`kind="texts"`), or a list of rows, each a dict
+            `{column: value or None}` (`kind="rows"`, a multi-modal table:
+            `mmcnn.multimodal.TableData`).
         labels: integer class ids, one per input.
         class_names: ordered class names; label `i` is `class_names[i]`.
-        kind: `"files"`, `"arrays"` or `"texts"`.
+        kind: `"files"`, `"arrays"`, `"texts"` or `"rows"`.
         skipped: list of `(source, reason)` for bad items left out.
         sources: per-input description for messages (path or row), optional.
         dropped_classes: list of `(class_name, reason)` for classes left out
@@ -63,8 +67,8 @@ class LabeledData:
         duplicate_rows=0,
         dropped_duplicates=0,
     ):
-        if kind not in ("files", "arrays", "texts"):
-            raise ValueError(f"`kind` must be 'files', 'arrays' or 'texts'. Received: kind={kind!r}")
+        if kind not in KINDS:
+            raise ValueError(f"`kind` must be one of {KINDS}. Received: kind={kind!r}")
         self.inputs = inputs
         self.labels = np.asarray(labels, dtype="int32")
         self.class_names = [str(c) for c in class_names]

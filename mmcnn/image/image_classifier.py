@@ -23,6 +23,7 @@ from mmcnn.image.image_serving import (
     image_edge_inputs,
     image_edge_metadata,
     image_endpoints,
+    image_serving_input,
     image_settings,
     image_web_endpoint,
 )
@@ -403,6 +404,10 @@ class ImageClassifier(Classifier):
 
     def serving_metadata(self):
         return {"preprocessing": image_settings(self)}
+
+    def serving_input(self):
+        """Encoded bytes, as `serving_default` takes them (a table's image column)."""
+        return image_serving_input(self)
 
     def edge_endpoint(self):
         """uint8 pixels `(1, height, width, channels)` at the model's size (LiteRT, ONNX)."""

@@ -150,3 +150,17 @@ def image_web_endpoint(clf):
         f"float32 RGB pixels (1, {height}, {width}, 3), values 0..255, resized ({clf.resize_mode}) to the "
         f"model's size, not rounded" + (" (converted to grey inside the file)" if channels == 1 else ""),
     )
+
+
+def image_serving_input(clf):
+    """`ImageClassifier.serving_input`: encoded image bytes `(batch,)`, decoded and resized in the
+    graph as `serving_default` does; an empty string (a missing picture) becomes a black one."""
+    settings = dict(image_size=tuple(clf.image_size), channels=clf.channels, resize_mode=clf.resize_mode)
+    from_bytes = ImageConverter(**settings, input_format="bytes", name="bytes_converter")
+    blank = tf.io.encode_png(tf.zeros([1, 1, 1], tf.uint8))
+
+    def make(image_bytes):
+        filled = tf.where(tf.strings.length(image_bytes) > 0, image_bytes, blank)
+        return from_bytes(filled)
+
+    return tf.TensorSpec([None], tf.string), make

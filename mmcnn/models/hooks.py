@@ -173,6 +173,25 @@ class ModalityHooks:
         other entries the modality records."""
         return {}
 
+    def serving_input(self):
+        """The raw input this modality takes as one input of a multi-input export (a table's
+        column, `mmcnn.multimodal`), and how it becomes the model input: `(tf.TensorSpec, fn)`.
+
+        `fn` maps a batch of raw inputs to a batch of model inputs inside the exported graph,
+        and must not fail on the missing marker (an empty string, or an all-NaN example),
+        whose result is masked out. Default: the model's own input; NaN becomes 0."""
+        import tensorflow as tf
+
+        spec = self.model_input()
+        dtype = tf.as_dtype(spec.dtype)
+
+        def make(raw):
+            if dtype.is_floating:
+                return tf.where(tf.math.is_nan(raw), tf.zeros_like(raw), raw)
+            return raw
+
+        return tf.TensorSpec([None, *spec.shape[1:]], dtype), make
+
     def edge_endpoint(self):
         """The input of on-device files (LiteRT, ONNX): an `Endpoint` whose `fn` maps one tensor,
         batch 1, as close to raw input as built-in ops allow, to float32 probabilities

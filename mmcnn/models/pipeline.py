@@ -27,15 +27,15 @@ def predict_in_batches(model, x, batch_size=64):
     every call, about 0.1 s on a 2-core CPU: that dominated `predict` on a few
     dozen inputs at a time, as `mmcnn predict` calls it (the audio default: 468
     clips/s in chunks of 64 through `model.predict`, 2,390 through this)."""
-    n = int(x.shape[0])
+    # `x`: one batch, or a dict of batches for a model with several inputs (a table's columns).
+    n = int(tf.nest.flatten(x)[0].shape[0])
     if n == 0:  # (model.predict fails on no inputs)
         return np.zeros((0, *model.output_shape[1:]), dtype="float32")
-    return np.concatenate(
-        [
-            np.asarray(model.predict_on_batch(x[start : start + batch_size]))
-            for start in range(0, n, batch_size)
-        ]
+    batches = (
+        tf.nest.map_structure(lambda v, start=start: v[start : start + batch_size], x)
+        for start in range(0, n, batch_size)
     )
+    return np.concatenate([np.asarray(model.predict_on_batch(batch)) for batch in batches])
 
 
 def fits_cache(clf, data, cache_bytes=DEFAULT_CACHE_BYTES):

@@ -29,6 +29,8 @@ from mmcnn.data.policy import DataError
 from mmcnn.models import registry
 
 VALUE_KINDS = ("number", "category", "text")
+# The modality name of the table classifier itself (`TableClassifier`): not a column's kind.
+TABLE_MODALITY = "table"
 # A string column is a category when it has at most this many distinct values, and each
 # value comes back at least twice on average (else it is more likely free text or ids).
 CATEGORY_MAX_VALUES = 20
@@ -36,13 +38,16 @@ CATEGORY_MAX_VALUES = 20
 
 def column_kinds():
     """Every kind a column can have: the value kinds, then the registered modalities."""
-    return [*VALUE_KINDS, *(name for name in registry.modality_names() if name not in VALUE_KINDS)]
+    media = (name for name in registry.modality_names() if name not in (*VALUE_KINDS, TABLE_MODALITY))
+    return [*VALUE_KINDS, *media]
 
 
 def _modality_extensions():
     """`{modality: lowercase extensions}` of the modalities whose classifier reads files."""
     extensions = {}
     for name in registry.modality_names():
+        if name == TABLE_MODALITY:
+            continue
         found = tuple(e.lower() for e in getattr(registry.get_classifier(name), "input_extensions", ()))
         if found:
             extensions[name] = found

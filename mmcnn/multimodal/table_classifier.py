@@ -1,0 +1,369 @@
+"""`TableClassifier`: one model over a table of pictures, sounds, texts, numbers and categories.
+
+Each column goes through its encoder (`mmcnn.multimodal.columns`): a media
+column through its modality's receptive-field adapter and backbone, pooled; a
+number through standardisation; a category through a lookup and an
+embedding. `mmcnn.layers.Fusion` joins the columns' embeddings, with a
+learned "missing" embedding wherever a row lacks a cell and column dropout in
+training, so the model predicts from any subset of its columns. The head,
+temperature, thresholds, training, calibration, saving and exports are the
+`Classifier`'s, as for one modality.
+
+The Keras model takes a dict: one input per column (named after it,
+`columns.input_name`) and `present`, float32 `(batch, columns)`, 1 where the
+row has the cell. The SavedModel export takes the raw cells instead, one
+input per column (image bytes, waveforms, strings, numbers), a missing cell
+given as an empty string or NaN.
+"""
+
+import logging
+import os
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from mmcnn.data.policy import DataError
+from mmcnn.export.endpoints import Endpoint, endpoint_outputs
+from mmcnn.layers import ClassifierHead, Fusion, Temperature
+from mmcnn.models.classifier import Classifier
+from mmcnn.models.classifier_model import ClassifierModel
+from mmcnn.multimodal.columns import column_encoder, input_name
+from mmcnn.multimodal.table_data import TableData, as_table_data, from_dataframe
+from mmcnn.multimodal.tables import TABLE_MODALITY, VALUE_KINDS, Table, column_kinds
+
+logger = logging.getLogger("mmcnn")
+
+PRESENT = "present"
+
+PRESETS = {
+    "default": dict(
+        rank=1,
+        stages=[],
+        fusion_units=64,
+        head_dropout=0.2,
+        learning_rate=1e-3,
+        epochs=30,
+        batch_size=32,
+        patience=5,
+        weight_decay=1e-4,
+    ),
+}
+
+
+def _check_columns(columns):
+    if columns is None:
+        return None
+    if not isinstance(columns, dict) or not columns:
+        raise ValueError(f"`columns` must be a dict {{column: kind}}. Received: columns={columns!r}")
+    kinds = column_kinds()
+    for column, kind in columns.items():
+        if kind not in kinds or kind == TableClassifier.modality:
+            raise ValueError(f"`columns` gives {column!r} the unknown kind {kind!r}; kinds: {kinds}")
+    names = [input_name(column) for column in columns]
+    clashes = sorted({name for name in names if names.count(name) > 1} | ({PRESENT} & set(names)))
+    if clashes:
+        raise ValueError(
+            f"`columns` {list(columns)} give the input name(s) {clashes} more than once (or "
+            f"{PRESENT!r}, which the model uses for its mask); rename those columns"
+        )
+    return {str(column): str(kind) for column, kind in columns.items()}
+
+
+class TableClassifier(Classifier):
+    """A classifier over a table's columns, each encoded for its kind and fused.
+
+    Args:
+        columns: `{column: kind}` (kinds: `"number"`, `"category"`, `"text"`,
+            `"image"`, `"audio"`, ...), or None to take them from the first
+            training data (`read_table` detects them).
+        column_settings: `{column: {argument: value}}` for a media column's
+            encoder: its modality classifier's constructor arguments
+            (`{"photo": {"image_size": [64, 64], "preset": "tiny"}}`).
+        fusion: `"concat"` (default), `"gated"` or `"attention"` (`Fusion`).
+        fusion_units: the size each column's embedding is projected to
+            (default: the preset's, 64).
+        column_dropout: the rate at which whole cells are dropped in
+            training, as if missing (default 0.1).
+        num_classes, class_names, preset, learning_rate, epochs, batch_size,
+            seed, precision, multi_label: as for every `Classifier`.
+
+    Example:
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"hour": [6, 7, 20, 21] * 4,
+    ...                       "note": ["dawn chorus", "early", "dusk", "night"] * 4,
+    ...                       "label": ["lark", "lark", "owl", "owl"] * 4})
+    >>> clf = TableClassifier(epochs=2, seed=0)
+    >>> _ = clf.fit(from_dataframe(frame, verbose=0), verbose=0)
+    >>> clf.columns, clf.predict(pd.DataFrame({"hour": [6, None]}))["probabilities"].shape
+    ({'hour': 'number', 'note': 'text'}, (2, 2))
+    """
+
+    modality = TABLE_MODALITY
+    presets = PRESETS
+    default_preset = "default"
+    input_axes = ("columns",)
+    from_dataframe = staticmethod(from_dataframe)
+
+    def __init__(
+        self,
+        columns=None,
+        column_settings=None,
+        fusion="concat",
+        fusion_units=None,
+        column_dropout=0.1,
+        num_classes=None,
+        class_names=None,
+        preset=None,
+        learning_rate=None,
+        epochs=None,
+        batch_size=None,
+        seed=0,
+        precision="auto",
+        multi_label=False,
+    ):
+        super().__init__(
+            num_classes=num_classes,
+            class_names=class_names,
+            preset=preset,
+            augmentation="none",
+            learning_rate=learning_rate,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            precision=precision,
+            multi_label=multi_label,
+        )
+        self.columns = _check_columns(columns)
+        if column_settings is not None and not isinstance(column_settings, dict):
+            raise ValueError(
+                "`column_settings` must be a dict {column: {argument: value}}. "
+                f"Received: column_settings={column_settings!r}"
+            )
+        self.column_settings = {str(k): dict(v) for k, v in (column_settings or {}).items()}
+        Fusion(mode=fusion)  # checks the mode
+        self.fusion = fusion
+        self.fusion_units = fusion_units
+        self.column_dropout = column_dropout
+        self._encoders = None
+
+    # ------------------------------------------------------------------ columns
+    @property
+    def encoders(self):
+        """`{column: encoder}` (`mmcnn.multimodal.columns`), made from `columns` when first asked."""
+        if self._encoders is None:
+            if self.columns is None:
+                raise ValueError(
+                    "TableClassifier has no columns yet: pass columns={column: kind}, or fit it on a table"
+                )
+            unknown = sorted(set(self.column_settings) - set(self.columns))
+            if unknown:
+                raise ValueError(
+                    f"`column_settings` names column(s) {unknown} that are not in {list(self.columns)}"
+                )
+            self._encoders = {
+                column: column_encoder(column, kind, self.column_settings.get(column), self.seed)
+                for column, kind in self.columns.items()
+            }
+        return self._encoders
+
+    def prepare_for_training(self, data):
+        data = as_table_data(data)
+        if self.columns is None:
+            self.columns = _check_columns(data.columns)
+        lacking = [column for column in self.columns if column not in data.columns]
+        if lacking:
+            raise DataError(f"the training data lacks column(s) {lacking}; its columns: {list(data.columns)}")
+        self._encoders = None
+        for column, encoder in self.encoders.items():
+            encoder.prepare(data.values(column))
+        logger.info(
+            "table columns: %s", ", ".join(f"{column} ({kind})" for column, kind in self.columns.items())
+        )
+
+    # -------------------------------------------------------------------- model
+    def model_input(self):
+        inputs = {encoder.name: encoder.keras_input() for encoder in self.encoders.values()}
+        inputs[PRESENT] = keras.Input(shape=(len(self.columns),), dtype="float32", name=PRESENT)
+        return inputs
+
+    def front_layers(self):
+        raise NotImplementedError("TableClassifier builds its model in build()")
+
+    def backbone_layer(self):
+        return None
+
+    def build(self):
+        """Encoders -> `Fusion` (masks, column dropout) -> head -> temperature."""
+        if self.num_classes is None:
+            raise ValueError("TableClassifier needs `num_classes` or `class_names` before it can be built")
+        if self.class_names is None:
+            self.class_names = [str(i) for i in range(self.num_classes)]
+        keras.utils.set_random_seed(self.seed)
+        inputs = self.model_input()
+        names = [encoder.name for encoder in self.encoders.values()]
+        embeddings = [encoder.embed(inputs[encoder.name]) for encoder in self.encoders.values()]
+        present = inputs[PRESENT]
+        fused = Fusion(
+            mode=self.fusion,
+            units=self.fusion_units or self.preset_config["fusion_units"],
+            column_dropout=self.column_dropout,
+            columns=names,
+            name="fusion",
+        )(embeddings, column_mask=[present[:, i] for i in range(len(names))])
+        preset = self.preset_config
+        outputs = ClassifierHead(
+            self.num_classes,
+            rank=1,
+            pooling="flatten",
+            dropout=preset.get("head_dropout", 0.0),
+            activation="sigmoid" if self.multi_label else "softmax",
+            name="head",
+        )(fused)
+        if not self.multi_label:
+            outputs = Temperature(name="temperature")(outputs)
+        self._model = ClassifierModel(inputs, outputs, name="table_classifier", metadata=self._metadata())
+        self._embedding = None
+        self._warm_layers, self._head_kept, self._warm_pending = [], False, False
+        return self._model
+
+    # --------------------------------------------------------------------- data
+    def example_nbytes(self):
+        return sum(encoder.example_nbytes() for encoder in self.encoders.values()) + 4 * len(self.columns)
+
+    def input_dataset(self, data, training=False):
+        data = as_table_data(data)
+        rows = data.inputs
+        present = np.zeros((len(rows), len(self.columns)), "float32")
+        parts = {}
+        for i, (column, encoder) in enumerate(self.encoders.items()):
+            values = data.values(column) if column in data.columns else [None] * len(rows)
+            present[:, i] = [value is not None for value in values]
+            parts[encoder.name] = encoder.dataset(values)
+        parts[PRESENT] = tf.data.Dataset.from_tensor_slices(present)
+        return tf.data.Dataset.zip(parts)
+
+    def make_dataset(self, data, *args, **kwargs):
+        return super().make_dataset(as_table_data(data), *args, **kwargs)
+
+    def fit(self, data, validation_data=None, **kwargs):
+        if validation_data is not None:
+            validation_data = as_table_data(validation_data, "validation_data")
+        return super().fit(as_table_data(data), validation_data=validation_data, **kwargs)
+
+    def evaluate(self, data, *args, **kwargs):
+        return super().evaluate(as_table_data(data), *args, **kwargs)
+
+    def calibrate(self, data, *args, **kwargs):
+        return super().calibrate(as_table_data(data), *args, **kwargs)
+
+    def preprocess(self, inputs):
+        """Raw rows -> the model's dict of batches.
+
+        `inputs`: a DataFrame, a `Table` / `TableData`, a list of dicts
+        `{column: value}` or a dict `{column: list of values}`. A column
+        may be left out, and a cell may be empty (None, NaN, "" or a path
+        whose file does not exist): the model then uses the column's
+        "missing" embedding (a missing file is logged). Columns the model
+        does not know are an error."""
+        rows = self._rows(inputs)
+        batch = {}
+        present = np.zeros((len(rows), len(self.columns)), "float32")
+        for i, (column, encoder) in enumerate(self.encoders.items()):
+            values = [_cell(row.get(column), encoder.kind, column, n) for n, row in enumerate(rows, 1)]
+            present[:, i] = [value is not None for value in values]
+            batch[encoder.name] = encoder.batch(values)
+        batch[PRESENT] = present
+        return batch
+
+    def _rows(self, inputs):
+        if isinstance(inputs, (Table, TableData)):
+            inputs = as_table_data(inputs).inputs
+        elif isinstance(inputs, pd.DataFrame):
+            inputs = inputs.to_dict("records")
+        elif isinstance(inputs, dict):
+            lengths = {len(values) for values in inputs.values()}
+            if len(lengths) > 1:
+                raise ValueError(f"the columns given to predict differ in length: {sorted(lengths)}")
+            n = lengths.pop() if lengths else 0
+            inputs = [{column: values[i] for column, values in inputs.items()} for i in range(n)]
+        if not isinstance(inputs, (list, tuple)) or not all(isinstance(row, dict) for row in inputs):
+            raise TypeError(
+                "TableClassifier takes rows: a DataFrame, a Table, a list of dicts or a dict of columns; "
+                f"received {type(inputs).__name__}"
+            )
+        given = {column for row in inputs for column in row}
+        unknown = sorted(given - set(self.columns) - {"label", "labels"})
+        if unknown:
+            raise ValueError(f"unknown column(s) {unknown}; the model's columns: {list(self.columns)}")
+        return list(inputs)
+
+    def predict_proba(self, inputs, batch_size=64):
+        from mmcnn.models.pipeline import predict_in_batches
+
+        return predict_in_batches(self.model, self.preprocess(inputs), batch_size)
+
+    # ------------------------------------------------------------------- export
+    def serving_endpoints(self):
+        """`serving_default`: one raw input per column (image bytes, waveforms, strings, numbers);
+        a missing cell is an empty string or NaN."""
+        model, names = self.model, list(self.class_names)
+        outputs = endpoint_outputs(self)
+        encoders = list(self.encoders.values())
+
+        def serve(*raws):
+            inputs, present = {}, []
+            for encoder, raw in zip(encoders, raws):
+                inputs[encoder.name], mask = encoder.serve(raw)
+                present.append(mask)
+            inputs[PRESENT] = tf.stack(present, axis=1)
+            return outputs(model(inputs, training=False), names)
+
+        description = ", ".join(f"{e.name} ({e.kind}: {e.serving_spec().dtype.name})" for e in encoders)
+        return [
+            Endpoint(
+                "serving_default",
+                serve,
+                [encoder.serving_spec() for encoder in encoders],
+                f"one input per column: {description}; a missing cell is an empty string or NaN",
+            )
+        ]
+
+    def serving_metadata(self):
+        metadata = {
+            "columns": {
+                column: {"kind": encoder.kind, "input": encoder.name}
+                for column, encoder in self.encoders.items()
+            }
+        }
+        for encoder in self.encoders.values():
+            if encoder.kind in VALUE_KINDS and encoder.kind != "text":
+                continue
+            extra = encoder.serving_metadata()
+            for key in ("serving_requires", "serving_imports"):
+                for entry in extra.get(key, ()):
+                    metadata.setdefault(key, [])
+                    if entry not in metadata[key]:
+                        metadata[key].append(entry)
+        return metadata
+
+    def edge_endpoint(self):
+        raise ValueError(
+            "a table classifier is exported as a SavedModel (format='saved_model'); LiteRT and ONNX "
+            "files take one input and are not made for tables yet"
+        )
+
+
+def _cell(value, kind, column, row):
+    """A raw cell as the encoders take it: None where missing (None, NaN, blank, or a missing file)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, str) and not value.strip():
+        return None
+    if kind == "number":
+        return float(value)
+    if kind not in VALUE_KINDS and isinstance(value, (str, os.PathLike)) and not os.path.isfile(value):
+        logger.warning("row %d, column %r: file not found: %s; predicted without it", row, column, value)
+        return None
+    return value
