@@ -17,10 +17,31 @@ def cmd_train(args):
     from mmcnn import runs
 
     options = {key: getattr(args, key) for key in runs.TRAIN_KEYS if hasattr(args, key)}
-    config = runs.resolve_train_config(
-        args.modality, options, config_file=args.config, settings=args.settings
-    )
+    settings = list(args.settings)
+    if args.columns:
+        if args.modality != "table":
+            raise CliError(f"--columns is for tables (mmcnn train table); received it for {args.modality}")
+        settings.append(f"columns={columns_setting(args.columns)}")
+    config = runs.resolve_train_config(args.modality, options, config_file=args.config, settings=settings)
     runs.train_run(config, overwrite=args.overwrite, distribute=args.distribute, verbose=_progress())
+
+
+def columns_setting(text):
+    """`--columns photo=image,title=text` as the TOML inline table `--set columns=...` takes.
+
+    Example:
+    >>> columns_setting("photo=image, hour=number")
+    '{"photo" = "image", "hour" = "number"}'
+    """
+    pairs = []
+    for item in text.split(","):
+        name, sep, kind = item.partition("=")
+        if not sep or not name.strip() or not kind.strip():
+            raise CliError(
+                f"--columns expects NAME=KIND pairs separated by commas; received {item.strip()!r}"
+            )
+        pairs.append(f"{json.dumps(name.strip())} = {json.dumps(kind.strip())}")
+    return "{" + ", ".join(pairs) + "}"
 
 
 def _progress():

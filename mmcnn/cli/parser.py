@@ -90,6 +90,12 @@ def build_parser():
         help="classifier argument, TOML value (e.g. image_size=[28,28])",
     )
     train.add_argument(
+        "--columns",
+        metavar="NAME=KIND,...",
+        help="table: the kinds of some columns (e.g. photo=image,title=text,hour=number; kinds: "
+        "number, category, text, image, audio); the other columns' kinds are detected",
+    )
+    train.add_argument(
         "--on-error",
         dest="on_error",
         choices=("skip", "raise"),

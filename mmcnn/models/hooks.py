@@ -96,7 +96,20 @@ class ModalityHooks:
         to copy `value` as it is (a shape that still differs fails, naming both shapes)."""
         return None
 
+    @classmethod
+    def used_modalities(cls, config):
+        """Other modalities whose layers a model of this class (with constructor arguments
+        `config`) holds: loading imports their packages first. Default: none."""
+        return ()
+
     # ---------------------------------------------------------------------------------------- data
+    @classmethod
+    def reader_options(cls, settings):
+        """Arguments of the modality's data readers (`from_dataframe`) taken from its constructor
+        `settings` (what `mmcnn train` reads the data with; the table classifier's `columns`).
+        Default: none."""
+        return {}
+
     def prepare_for_training(self, data):
         """Called by the first `fit` before the model is built (text learns its vocabulary)."""
 
@@ -137,6 +150,11 @@ class ModalityHooks:
         """The raw input `predict` takes for a file: the path itself, unless the modality reads it
         here (text classifiers read the file's text)."""
         return path
+
+    def manifest_inputs(self, path):
+        """`mmcnn predict`'s inputs from a CSV manifest: a list of `(source, raw input)`, or None
+        for the default (the `path` column, relative to the manifest; `text` for text models)."""
+        return None
 
     def check_input_file(self, path):
         """The cheap check (header, declared size) a file passes before `file_dataset` decodes it;

@@ -122,4 +122,7 @@ def import_modality(metadata):
     """
     modality = (metadata or {}).get("modality")
     if modality:
-        get_classifier(modality)
+        cls = get_classifier(modality)
+        # A model made of other modalities' layers (a table's columns) imports theirs too.
+        for name in cls.used_modalities((metadata or {}).get("config") or {}):
+            get_classifier(name)

@@ -143,9 +143,9 @@ class NumberColumn:
 
     kind = "number"
 
-    def __init__(self, column, settings, seed):
+    def __init__(self, column, seed):
         self.column, self.name = column, input_name(column)
-        self.mean, self.variance = settings.get("mean"), settings.get("variance")
+        self.mean = self.variance = None
 
     def prepare(self, values):
         present = np.array([value for value in values if value is not None], "float64")
@@ -189,9 +189,9 @@ class CategoryColumn:
 
     kind = "category"
 
-    def __init__(self, column, settings, seed):
+    def __init__(self, column, seed):
         self.column, self.name = column, input_name(column)
-        self.vocabulary = settings.get("vocabulary")
+        self.vocabulary = None
 
     def prepare(self, values):
         present = sorted({str(value) for value in values if value is not None and str(value)})
@@ -242,8 +242,11 @@ def present_mask(raw):
 def column_encoder(column, kind, settings=None, seed=0):
     """The encoder of one column of `kind` (`"number"`, `"category"`, `"text"` or a modality)."""
     settings = dict(settings or {})
-    if kind == "number":
-        return NumberColumn(column, settings, seed)
-    if kind == "category":
-        return CategoryColumn(column, settings, seed)
+    if kind in ("number", "category"):
+        if settings:
+            raise ValueError(
+                f"column {column!r} is a {kind} column, which takes no settings. "
+                f"Received: column_settings[{column!r}]={settings!r}"
+            )
+        return (NumberColumn if kind == "number" else CategoryColumn)(column, seed)
     return MediaColumn(column, kind, settings, seed)

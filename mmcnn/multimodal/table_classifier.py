@@ -16,6 +16,7 @@ input per column (image bytes, waveforms, strings, numbers), a missing cell
 given as an empty string or NaN.
 """
 
+import json
 import logging
 import os
 
@@ -30,7 +31,7 @@ from mmcnn.layers import ClassifierHead, Fusion, Temperature
 from mmcnn.models.classifier import Classifier
 from mmcnn.models.classifier_model import ClassifierModel
 from mmcnn.multimodal.columns import column_encoder, input_name
-from mmcnn.multimodal.table_data import TableData, as_table_data, from_dataframe
+from mmcnn.multimodal.table_data import TableData, as_table_data, from_dataframe, read_csv_frame
 from mmcnn.multimodal.tables import TABLE_MODALITY, VALUE_KINDS, Table, column_kinds
 
 logger = logging.getLogger("mmcnn")
@@ -76,8 +77,10 @@ class TableClassifier(Classifier):
 
     Args:
         columns: `{column: kind}` (kinds: `"number"`, `"category"`, `"text"`,
-            `"image"`, `"audio"`, ...), or None to take them from the first
-            training data (`read_table` detects them).
+            `"image"`, `"audio"`, ...) for some or all columns, or None. The
+            first `fit` takes every column of its training data, with the
+            kinds it was read with (`read_table` detects those not given;
+            `mmcnn train table` reads the data with these).
         column_settings: `{column: {argument: value}}` for a media column's
             encoder: its modality classifier's constructor arguments
             (`{"photo": {"image_size": [64, 64], "preset": "tiny"}}`).
@@ -141,7 +144,10 @@ class TableClassifier(Classifier):
                 "`column_settings` must be a dict {column: {argument: value}}. "
                 f"Received: column_settings={column_settings!r}"
             )
-        self.column_settings = {str(k): dict(v) for k, v in (column_settings or {}).items()}
+        # As JSON keeps them (tuples become lists), so that a loaded model's config is the same.
+        self.column_settings = json.loads(
+            json.dumps({str(k): dict(v) for k, v in (column_settings or {}).items()})
+        )
         Fusion(mode=fusion)  # checks the mode
         self.fusion = fusion
         self.fusion_units = fusion_units
@@ -149,6 +155,18 @@ class TableClassifier(Classifier):
         self._encoders = None
 
     # ------------------------------------------------------------------ columns
+    @classmethod
+    def used_modalities(cls, config):
+        """The modalities of the media columns (their encoders' layers are in the model)."""
+        kinds = (config.get("columns") or {}).values()
+        return sorted({kind for kind in kinds if kind not in ("number", "category")})
+
+    @classmethod
+    def reader_options(cls, settings):
+        """The table is read with the given column kinds (`columns`); the others are detected."""
+        columns = settings.get("columns")
+        return {"columns": dict(columns)} if columns else {}
+
     @property
     def encoders(self):
         """`{column: encoder}` (`mmcnn.multimodal.columns`), made from `columns` when first asked."""
@@ -170,11 +188,19 @@ class TableClassifier(Classifier):
 
     def prepare_for_training(self, data):
         data = as_table_data(data)
-        if self.columns is None:
-            self.columns = _check_columns(data.columns)
-        lacking = [column for column in self.columns if column not in data.columns]
+        given = self.columns or {}
+        lacking = [column for column in given if column not in data.columns]
         if lacking:
             raise DataError(f"the training data lacks column(s) {lacking}; its columns: {list(data.columns)}")
+        differ = {c: (k, data.columns[c]) for c, k in given.items() if data.columns[c] != k}
+        if differ:
+            raise DataError(
+                "the training data was read with other column kinds than `columns` gives "
+                f"({', '.join(f'{c}: {k} here, {d} in the data' for c, (k, d) in differ.items())}); "
+                "read it with from_dataframe(..., columns=...)"
+            )
+        # The given kinds, and the data's for the columns not given.
+        self.columns = _check_columns(dict(data.columns))
         self._encoders = None
         for column, encoder in self.encoders.items():
             encoder.prepare(data.values(column))
@@ -298,6 +324,28 @@ class TableClassifier(Classifier):
         if unknown:
             raise ValueError(f"unknown column(s) {unknown}; the model's columns: {list(self.columns)}")
         return list(inputs)
+
+    def manifest_inputs(self, path):
+        """The rows of a CSV (`mmcnn predict RUN items.csv`): one dict per row, the model's columns
+        that the CSV has (paths relative to the CSV; an empty cell is missing); other columns
+        (a label) are left out."""
+        frame = read_csv_frame(path)
+        base = os.path.dirname(os.path.abspath(path))
+        known = [column for column in self.columns if column in frame.columns]
+        if not known:
+            raise DataError(
+                f"{path}: none of the model's columns {list(self.columns)} is in {list(frame.columns)}"
+            )
+        rows = []
+        for line, record in enumerate(frame[known].to_dict("records"), start=2):
+            row = {}
+            for column, cell in record.items():
+                kind = self.columns[column]
+                if kind not in VALUE_KINDS and cell.strip():
+                    cell = os.path.join(base, os.path.expanduser(cell.strip()))
+                row[column] = cell
+            rows.append((f"{path}:{line}", row))
+        return rows
 
     def predict_proba(self, inputs, batch_size=64):
         from mmcnn.models.pipeline import predict_in_batches

@@ -13,7 +13,7 @@ import numpy as np
 from mmcnn.data.container import LabeledData
 from mmcnn.data.labels import label_arrays
 from mmcnn.data.policy import DataError
-from mmcnn.multimodal.tables import Table, read_table
+from mmcnn.multimodal.tables import Table, _frame, read_table
 
 logger = logging.getLogger("mmcnn")
 
@@ -112,15 +112,16 @@ def from_dataframe(
     encoding=None,
     verbose=1,
     on_error="skip",
-    **kwargs,
+    empty_classes="error",
 ):
     """A CSV path or DataFrame of media paths, texts, numbers and categories as `TableData`.
 
     `read_table` reads it (column kinds detected, or given by `columns`);
     missing cells stay in the rows as `None`. With `verbose`, the columns'
-    kinds and missing cells are logged. `on_error` is accepted for the
-    modality readers' signature: a table keeps rows with missing cells
-    instead of skipping them.
+    kinds and missing cells are logged. `on_error` and `empty_classes` are
+    accepted for the modality readers' signature: a table keeps every row
+    that has a label (a missing cell is masked, not skipped), so no class is
+    emptied by bad cells.
 
     Example:
     >>> import pandas as pd
@@ -130,8 +131,6 @@ def from_dataframe(
     >>> data.columns, data.inputs[2]
     ({'hour': 'number', 'note': 'text'}, {'hour': None, 'note': 'c'})
     """
-    if kwargs:
-        raise TypeError(f"from_dataframe() got unexpected arguments {sorted(kwargs)}")
     table = read_table(
         manifest, label_column=label_column, columns=columns, base_dir=base_dir, encoding=encoding
     )
@@ -159,3 +158,8 @@ def column_arrays(rows, column):
     values = [row.get(column) if isinstance(row, dict) else None for row in rows]
     present = np.array([value is not None for value in values], "float32")
     return values, present
+
+
+def read_csv_frame(path, encoding=None):
+    """A CSV's cells as strings (an empty cell is ""), read as `read_table` reads it."""
+    return _frame(path, None, encoding)[0]

@@ -39,6 +39,7 @@ def run_training_data(run_dir, clf, verbose=0):
         class_names=clf.class_names,
         on_error=command.get("on_error", "skip"),
         verbose=verbose,
+        settings=clf.get_config(),
     )
 
 
@@ -57,6 +58,7 @@ def run_validation_data(run_dir, clf, verbose=0):
         on_error=command.get("on_error", "skip"),
         encoding=command.get("encoding"),
         verbose=verbose,
+        settings=clf.get_config(),
     )
     if not command.get("val"):
         _, data = data.split(command.get("val_fraction", 0.1), seed=command.get("seed", 0))

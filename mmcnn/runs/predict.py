@@ -84,6 +84,9 @@ def _from_file(clf, path):
 def _manifest_inputs(clf, path):
     import pandas as pd
 
+    given = clf.manifest_inputs(path)
+    if given is not None:
+        return given
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     base = os.path.dirname(os.path.abspath(path))
     if "path" in frame.columns:

@@ -30,14 +30,22 @@ def classifier_class(modality):
 
 
 def load_data(
-    modality, path, class_names=None, on_error="skip", verbose=1, encoding=None, empty_classes="error"
+    modality,
+    path,
+    class_names=None,
+    on_error="skip",
+    verbose=1,
+    encoding=None,
+    empty_classes="error",
+    settings=None,
 ):
     """A class-per-folder directory or CSV manifest as the modality's `LabeledData`.
 
     `encoding` is the manifest's text encoding (CSV only; default UTF-8);
     `empty_classes="drop"` leaves out a class with no usable example instead
-    of failing."""
-    options = {"empty_classes": empty_classes}
+    of failing; `settings`: the classifier's constructor arguments, some of which
+    its readers may take (`Classifier.reader_options`: a table's `columns`)."""
+    options = {"empty_classes": empty_classes, **classifier_class(modality).reader_options(settings or {})}
     if encoding and os.fspath(path).lower().endswith(".csv"):
         options["encoding"] = encoding
     return classifier_class(modality).read_data(
@@ -51,7 +59,13 @@ def load_eval_data(clf, path, leave_out=(), on_error="skip", verbose=1, encoding
     A class the model does not know is an error naming it, unless it is in
     `leave_out` (classes dropped from training), whose examples are left out."""
     data = load_data(
-        clf.modality, path, on_error=on_error, verbose=verbose, encoding=encoding, empty_classes="drop"
+        clf.modality,
+        path,
+        on_error=on_error,
+        verbose=verbose,
+        encoding=encoding,
+        empty_classes="drop",
+        settings=clf.get_config(),
     )
     return data.with_classes(clf.class_names, leave_out=leave_out, where=os.fspath(path))
 
@@ -121,7 +135,12 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
         # Checks the backup now: a damaged one is named before any data is decoded.
         done = read_backup_epoch(backup_dir) if os.path.isdir(backup_dir) else 0
         logger.warning("resuming the interrupted run in %s after epoch %d", run.path, done)
-    reading = {"on_error": config["on_error"], "verbose": verbose, "encoding": config.get("encoding")}
+    reading = {
+        "on_error": config["on_error"],
+        "verbose": verbose,
+        "encoding": config.get("encoding"),
+        "settings": config["classifier"],
+    }
     train = load_data(
         modality, config["train"], empty_classes=config.get("empty_classes", "error"), **reading
     )
@@ -394,6 +413,8 @@ def first_example(clf, data):
     if not len(data):
         return None
     item = data.inputs[0]
+    if data.kind == "rows":
+        return None  # a table's row has no one input to draw feature maps of
     if data.kind == "texts":
         return item  # the report shows the text's own tokens
     batch = np.asarray(item)[None] if data.kind == "arrays" else [item]

@@ -80,8 +80,54 @@ def board_case(cls, tmp_path):
     )
 
 
+def table_case(cls, tmp_path):
+    import pandas as pd
+
+    import mmcnn.multimodal
+
+    rng = np.random.default_rng(2)
+    pixels = rng.integers(0, 256, size=(8, 12, 12), dtype=np.uint8)
+    paths = []
+    for i, image in enumerate(pixels):
+        paths.append(str(tmp_path / f"t{i}.png"))
+        Image.fromarray(image).save(paths[-1])
+    titles = ["the cat sat", "a dog ran", "cats sleep all day", "dogs bark at night"] * 2
+    frame = pd.DataFrame(
+        {
+            "photo": paths,
+            "title": titles,
+            "hour": [6.0, 21.0, 7.0, None, 5.0, 20.0, 8.0, 22.0],
+            "label": ["cat", "dog"] * 4,
+        }
+    )
+    rows = frame.drop(columns="label").iloc[:3].to_dict("records")
+    rows[1]["photo"] = None  # a missing picture: predicted from the other columns
+    return dict(
+        init_kwargs=dict(
+            column_settings={
+                "photo": dict(image_size=(12, 12), channels=1, preset="tiny", augmentation="none"),
+                "title": dict(max_tokens=8, embedding_dim=8, filters=4, min_frequency=1),
+            },
+            fusion_units=8,
+        ),
+        train_data=mmcnn.multimodal.from_dataframe(frame, columns={"title": "text"}, verbose=0),
+        raw_inputs=rows,
+        serving_inputs={
+            "photo": np.array([png_bytes(pixels[0]), b"", png_bytes(pixels[2])], dtype=object),
+            "title": np.array(titles[:3], dtype=object),
+            "hour": np.array([6.0, 21.0, 7.0], dtype="float32"),
+        },
+    )
+
+
 # Tiny data of each modality, by its entry point name.
-CASES = {"image": image_case, "audio": audio_case, "text": text_case, "board": board_case}
+CASES = {
+    "image": image_case,
+    "audio": audio_case,
+    "text": text_case,
+    "board": board_case,
+    "table": table_case,
+}
 
 
 @pytest.mark.parametrize("modality", list(registry.modality_modules()))
