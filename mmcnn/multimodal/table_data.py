@@ -29,12 +29,15 @@ class TableData(LabeledData):
             modality's name for file paths).
         missing: `{column: [(row, reason), ...]}` of the cells that were
             missing when the table was read (for the run's report).
+        summary: `Table.summary()` of the table read (the columns' kinds,
+            detected or given, and the missing cells), or None.
     """
 
-    def __init__(self, rows, labels, class_names, columns, missing=None, **kwargs):
+    def __init__(self, rows, labels, class_names, columns, missing=None, summary=None, **kwargs):
         super().__init__(rows, labels, class_names, "rows", **kwargs)
         self.columns = dict(columns)
         self.missing = {name: list(missing.get(name, ())) for name in self.columns} if missing else {}
+        self.summary = summary
 
     @classmethod
     def like(cls, data, columns, missing=None):
@@ -57,7 +60,11 @@ class TableData(LabeledData):
         return TableData.like(super().subset(indices), self.columns)
 
     def with_classes(self, class_names, leave_out=(), where="data"):
-        return TableData.like(super().with_classes(class_names, leave_out, where), self.columns, self.missing)
+        moved = TableData.like(
+            super().with_classes(class_names, leave_out, where), self.columns, self.missing
+        )
+        moved.summary = self.summary
+        return moved
 
     def values(self, column):
         """One column's cells, in row order (`None` where missing)."""
@@ -97,6 +104,7 @@ def from_table(table, class_names=None):
         class_names,
         table.columns,
         missing=table.missing,
+        summary=table.summary(),
         skipped=[(f"{table.source} row {row}", reason) for row, reason in table.skipped],
         sources=sources,
         targets=arrays["targets"],

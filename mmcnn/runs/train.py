@@ -150,6 +150,8 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
             f"found {len(train.class_names)} class ({found}) in {config['train']}; "
             "a classifier needs at least 2"
         )
+    if isinstance(getattr(train, "summary", None), str):
+        logger.info("%s", train.summary)  # a table: its columns' kinds and missing cells
     dropped = [name for name, _ in train.dropped_classes]
     # Every given split is read and checked against the training classes before the first epoch.
     test = None

@@ -1,0 +1,135 @@
+"""`TableClassifier`: missing cells and columns, column kinds, and the command line on a table."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from mmcnn.data import DataError
+from mmcnn.multimodal import TableClassifier, from_dataframe
+
+PHOTO = dict(image_size=[12, 12], channels=1, preset="tiny", augmentation="none")
+TITLE = dict(max_tokens=8, embedding_dim=8, filters=4, min_frequency=1)
+
+
+def _frame(tmp_path, n=16):
+    """Pictures bright for `light`, titles that say it, hours that do not."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        label = ["dark", "light"][i % 2]
+        pixels = (rng.integers(0, 100, (12, 12)) + (120 if label == "light" else 0)).astype(np.uint8)
+        path = tmp_path / f"p{i}.png"
+        Image.fromarray(pixels).save(path)
+        rows.append(
+            dict(
+                photo=f"p{i}.png" if i % 5 else "",
+                title=["a night sky", "a sunny day"][i % 2] + f" number {i}",
+                hour=float(rng.integers(0, 24)) if i % 7 else None,
+                label=label,
+            )
+        )
+    frame = pd.DataFrame(rows)
+    frame.to_csv(tmp_path / "items.csv", index=False)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("table")
+    frame = _frame(tmp_path)
+    data = from_dataframe(tmp_path / "items.csv", columns={"title": "text"}, verbose=0)
+    clf = TableClassifier(
+        column_settings={"photo": PHOTO, "title": TITLE}, fusion_units=8, epochs=2, batch_size=8
+    )
+    clf.fit(data, verbose=0, calibrate=False)
+    return clf, frame, tmp_path
+
+
+def test_the_table_is_read_with_missing_cells_kept_as_none(trained):
+    clf, frame, tmp_path = trained
+    data = from_dataframe(tmp_path / "items.csv", columns={"title": "text"}, verbose=0)
+    assert clf.columns == {"photo": "image", "title": "text", "hour": "number"}
+    assert data.missing_counts() == {"photo": 4, "title": 0, "hour": 3}
+    assert data.inputs[0]["photo"] is None and data.inputs[0]["hour"] is None
+    assert data.data_report()["missing_cells"] == {"photo": 4, "title": 0, "hour": 3}
+
+
+def test_a_column_left_out_is_predicted_as_missing(trained):
+    clf, frame, tmp_path = trained
+    rows = frame.drop(columns="label").copy()
+    rows["photo"] = [str(tmp_path / p) if p else "" for p in rows["photo"]]
+    without = clf.predict_proba(rows.drop(columns="photo"))
+    empty = clf.predict_proba(rows.assign(photo=""))
+    np.testing.assert_allclose(without, empty, atol=1e-6)
+    assert without.shape == (len(rows), 2)
+    np.testing.assert_allclose(without.sum(axis=1), 1.0, atol=1e-5)
+    # A path whose file is gone is a missing cell too (logged), not an error.
+    gone = clf.predict_proba(rows.assign(photo=str(tmp_path / "gone.png")))
+    np.testing.assert_allclose(gone, empty, atol=1e-6)
+
+
+def test_the_photo_changes_the_prediction_when_it_is_there(trained):
+    clf, frame, tmp_path = trained
+    rows = frame.drop(columns="label").assign(photo=[str(tmp_path / f"p{i}.png") for i in range(len(frame))])
+    assert np.abs(clf.predict_proba(rows) - clf.predict_proba(rows.assign(photo=""))).max() > 1e-4
+
+
+def test_unknown_columns_in_predict_are_named(trained):
+    clf, _, _ = trained
+    with pytest.raises(ValueError, match=r"unknown column\(s\) \['colour'\]"):
+        clf.predict(pd.DataFrame({"title": ["a"], "colour": ["red"]}))
+
+
+def test_column_arguments_are_checked():
+    with pytest.raises(ValueError, match="unknown kind 'picture'"):
+        TableClassifier(columns={"photo": "picture"})
+    with pytest.raises(ValueError, match="input name"):
+        TableClassifier(columns={"a b": "text", "a-b": "text"})
+    clf = TableClassifier(columns={"hour": "number"}, column_settings={"hour": {"preset": "tiny"}})
+    with pytest.raises(ValueError, match="number column, which takes no settings"):
+        _ = clf.encoders
+
+
+def test_kinds_that_differ_from_the_datas_are_refused(tmp_path):
+    _frame(tmp_path)
+    data = from_dataframe(tmp_path / "items.csv", verbose=0)  # title detected as text
+    clf = TableClassifier(columns={"hour": "category"}, epochs=1)
+    with pytest.raises(DataError, match="hour: category here, number in the data"):
+        clf.fit(data, verbose=0)
+
+
+@pytest.mark.slow
+def test_train_predict_and_serve_a_table_from_the_command_line(tmp_path):
+    frame = _frame(tmp_path, n=24)
+    run = tmp_path / "run"
+    env = {**os.environ, "MMCNN_PRECISION": "float32"}
+    (tmp_path / "run.toml").write_text(
+        "[classifier.column_settings.photo]\n"
+        'image_size = [12, 12]\nchannels = 1\npreset = "tiny"\naugmentation = "none"\n'
+        "[classifier.column_settings.title]\n"
+        "max_tokens = 8\nembedding_dim = 8\nfilters = 4\nmin_frequency = 1\n"
+    )
+    settings = ["--config", str(tmp_path / "run.toml")]
+    train = subprocess.run(
+        [sys.executable, "-m", "mmcnn.cli", "train", "table", "--train", str(tmp_path / "items.csv"),
+         "--out", str(run), "--epochs", "2", "--columns", "title=text,hour=number", *settings],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert train.returncode == 0, train.stderr[-2000:]
+    config = json.loads((run / "config.json").read_text())
+    assert config["command"]["classifier"]["columns"] == {"title": "text", "hour": "number"}
+    assert "photo: image (detected), 5 missing" in train.stderr
+    predict = subprocess.run(
+        [sys.executable, "-m", "mmcnn.cli", "predict", str(run), str(tmp_path / "items.csv"), "--json"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert predict.returncode == 0, predict.stderr[-2000:]
+    rows = json.loads(predict.stdout)
+    assert len(rows) == len(frame) and not any(row["error"] for row in rows)
+    assert {row["label"] for row in rows} <= {"dark", "light"}
