@@ -6,6 +6,7 @@ each through its modality's encoder, joined by `mmcnn.layers.Fusion`. Above
 `mmcnn.models`: it asks the modality registry for each column's encoder.
 """
 
+from mmcnn.multimodal.attribution import column_ablation, column_attribution
 from mmcnn.multimodal.columns import column_encoder, input_name
 from mmcnn.multimodal.table_classifier import TableClassifier
 from mmcnn.multimodal.table_data import TableData, from_dataframe, from_table
@@ -15,6 +16,8 @@ __all__ = [
     "Table",
     "TableClassifier",
     "TableData",
+    "column_ablation",
+    "column_attribution",
     "column_encoder",
     "column_kinds",
     "from_dataframe",

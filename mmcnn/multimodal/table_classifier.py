@@ -352,6 +352,14 @@ class TableClassifier(Classifier):
 
         return predict_in_batches(self.model, self.preprocess(inputs), batch_size)
 
+    def explain(self, inputs, class_name=None, batch_size=32):
+        """How much each column moved each row's prediction, by leaving its cell out
+        (`mmcnn.multimodal.column_attribution`): dict with `columns` (`{column: (n,)}`),
+        `class_names` (the class explained per row), `probabilities` and `present`."""
+        from mmcnn.multimodal.attribution import column_attribution
+
+        return column_attribution(self, inputs, class_name=class_name, batch_size=batch_size)
+
     # ------------------------------------------------------------------- export
     def serving_endpoints(self):
         """`serving_default`: one raw input per column (image bytes, waveforms, strings, numbers);

@@ -199,7 +199,8 @@ def write_report(
         gallery_size=gallery_size,
     )
     multi_label = inputs.multi_label
-    pictures = [p for p in REPORT_PICTURES if p.fits(multi_label)]
+    columns = getattr(classifier, "input_axes", None) == ("columns",)
+    pictures = [p for p in REPORT_PICTURES if p.fits(multi_label, columns=columns)]
     written, missing = [], {}
     first = [p for p in pictures if not p.from_predictions]
     sections = _save_pictures(first, inputs, report_dir, written, missing)

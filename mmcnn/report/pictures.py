@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from mmcnn.report.columns import plot_column_ablation
 from mmcnn.report.confusion_matrix import plot_confusion_matrix
 from mmcnn.report.feature_maps import plot_feature_maps
 from mmcnn.report.filters import plot_filters
@@ -23,6 +24,8 @@ from mmcnn.report.receptive_field import plot_receptive_field
 from mmcnn.report.reliability import plot_reliability
 
 LABEL_KINDS = ("any", "single", "multi")
+# The models a picture is made for, by their input: any, one input, or a table's columns.
+MODEL_INPUTS = ("any", "one", "columns")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +66,8 @@ class Picture:
         from_predictions: made from the predictions on a labelled split
             (`data` and `probabilities` of `write_report`): shown in the
             calibration and mistakes part of the page, and only when given.
+        model_inputs: `"any"`, `"one"` (a model with one input: the pictures
+            drawn over an input) or `"columns"` (a table model).
 
     Example:
     >>> Picture("blank.png", "Nothing.", make=lambda inputs: None).labels
@@ -74,6 +79,7 @@ class Picture:
     make: Callable[[PictureInputs], Any]
     labels: str = "any"
     from_predictions: bool = False
+    model_inputs: str = "any"
 
     def __post_init__(self):
         if not isinstance(self.file, str) or not self.file.endswith(".png") or "/" in self.file:
@@ -85,6 +91,11 @@ class Picture:
             )
         if not callable(self.make):
             raise ValueError(f"`make` of {self.file} must be a function. Received: make={self.make!r}")
+        if self.model_inputs not in MODEL_INPUTS:
+            raise ValueError(
+                f"`model_inputs` of {self.file} must be one of {MODEL_INPUTS}. "
+                f"Received: model_inputs={self.model_inputs!r}"
+            )
         if self.labels not in LABEL_KINDS:
             raise ValueError(
                 f"`labels` of {self.file} must be one of {LABEL_KINDS}. Received: labels={self.labels!r}"
@@ -94,9 +105,12 @@ class Picture:
         """The caption text for `inputs`."""
         return self.caption(inputs) if callable(self.caption) else self.caption
 
-    def fits(self, multi_label):
-        """Whether the picture is made for a model with (or without) multi-label metrics."""
-        return self.labels == "any" or self.labels == ("multi" if multi_label else "single")
+    def fits(self, multi_label, columns=False):
+        """Whether the picture is made for a model with (or without) multi-label metrics, and
+        with one input (or a table's `columns`)."""
+        labels = self.labels == "any" or self.labels == ("multi" if multi_label else "single")
+        inputs = self.model_inputs == "any" or self.model_inputs == ("columns" if columns else "one")
+        return labels and inputs
 
 
 def _reliability(inputs):
@@ -108,6 +122,12 @@ def _reliability(inputs):
         temperature=model_temperature(inputs.model),
         split=inputs.split,
     )
+
+
+def _column_ablation(inputs):
+    from mmcnn.multimodal.attribution import column_ablation
+
+    return column_ablation(inputs.classifier, inputs.data)
 
 
 REPORT_PICTURES = (
@@ -143,12 +163,14 @@ REPORT_PICTURES = (
         "What the first convolution blocks output for one example: one panel (or row) "
         "per filter, bright where the filter's pattern is found.",
         lambda inputs: plot_feature_maps(inputs.classifier, inputs.example),
+        model_inputs="one",
     ),
     Picture(
         "receptive_field.png",
         "How much of the input one unit of each convolution sees: the receptive "
         "field grows with depth, faster after pooling or strides.",
         lambda inputs: plot_receptive_field(inputs.classifier, inputs.example),
+        model_inputs="one",
     ),
     Picture(
         "reliability.png",
@@ -168,6 +190,7 @@ REPORT_PICTURES = (
         ),
         labels="single",
         from_predictions=True,
+        model_inputs="one",
     ),
     Picture(
         "confused_pairs.png",
@@ -176,6 +199,15 @@ REPORT_PICTURES = (
         lambda inputs: plot_confused_pairs(inputs.classifier, inputs.data, inputs.probabilities),
         labels="single",
         from_predictions=True,
+        model_inputs="one",
+    ),
+    Picture(
+        "columns.png",
+        "What each column brings: accuracy with the column alone (the others masked as missing) "
+        "and with it left out, against every column (dashed).",
+        lambda inputs: plot_column_ablation(_column_ablation(inputs), split=inputs.split),
+        from_predictions=True,
+        model_inputs="columns",
     ),
 )
 

@@ -80,6 +80,27 @@ def test_the_photo_changes_the_prediction_when_it_is_there(trained):
     assert np.abs(clf.predict_proba(rows) - clf.predict_proba(rows.assign(photo=""))).max() > 1e-4
 
 
+def test_explain_and_ablation_mask_one_column_at_a_time(trained):
+    from mmcnn.multimodal import column_ablation
+
+    clf, frame, tmp_path = trained
+    rows = frame.drop(columns="label").assign(photo=[str(tmp_path / f"p{i}.png") for i in range(len(frame))])
+    rows.loc[0, "hour"] = None
+    result = clf.explain(rows)
+    assert set(result["columns"]) == {"photo", "title", "hour"}
+    assert result["columns"]["hour"][0] == 0.0  # the row lacks the cell: nothing to leave out
+    full = clf.predict_proba(rows)
+    top = full.argmax(axis=1)
+    without_title = clf.predict_proba(rows.assign(title=""))
+    expected = full[np.arange(len(top)), top] - without_title[np.arange(len(top)), top]
+    np.testing.assert_allclose(result["columns"]["title"], expected, atol=1e-5)
+    data = from_dataframe(tmp_path / "items.csv", columns={"title": "text"}, verbose=0)
+    ablation = column_ablation(clf, data)
+    assert ablation["examples"] == len(frame)
+    assert ablation["all"] == pytest.approx(clf.evaluate(data)["accuracy"], abs=1e-6)
+    assert set(ablation["alone"]) == set(ablation["left_out"]) == {"photo", "title", "hour"}
+
+
 def test_unknown_columns_in_predict_are_named(trained):
     clf, _, _ = trained
     with pytest.raises(ValueError, match=r"unknown column\(s\) \['colour'\]"):
