@@ -206,6 +206,8 @@ def collect_apps(components, packages, icon_names):
                 id=component.findtext("id"),
                 package=package,
                 source=record.get("Source", package).split()[0],
+                version=record.get("Version", ""),
+                project_license=component.findtext("project_license") or "",
                 icon_member=icons[0],
                 text=text,
                 installed_size_kb=int(record.get("Installed-Size", "0") or 0),
@@ -265,7 +267,9 @@ def load_apps(lists=None, seed=0):
 
 
 def write_table(frame, icons, out_dir, icon_size=None, icon_dir="icons"):
-    """Writes `out_dir/<split>.csv` (the `COLUMNS`) and the icons under `out_dir/icon_dir/`.
+    """Writes `out_dir/<split>.csv` (the `COLUMNS`), the icons under `out_dir/icon_dir/` and
+    `out_dir/sources.csv` (each icon's app id, package, source package, version, split, and the
+    app's `project_license` where its AppStream data declares one).
 
     Returns:
         `{split: path of its CSV}`.
@@ -277,6 +281,8 @@ def write_table(frame, icons, out_dir, icon_size=None, icon_dir="icons"):
         write_icon(icons.extractfile(member).read(), os.path.join(out_dir, name), icon_size)
         names.append(name)
     frame = frame.assign(icon=names)
+    columns = ["icon", "id", "package", "source", "version", "split", "project_license"]
+    frame[columns].to_csv(os.path.join(out_dir, "sources.csv"), index=False)
     written = {}
     for split in SPLITS:
         part = frame[frame["split"] == split]
