@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the benchmarks need (safe to run again: apt-get and pip skip what is present).
 #   Debian packages: the Fashion-MNIST IDX files, espeak-ng (speech), the fortune files (text),
-#   gnugo, sox, drum samples (hydrogen-drumkits, sonic-pi-samples).
+#   gnugo, sox, drum samples (hydrogen-drumkits, sonic-pi-samples), appstream (appstreamcli).
+#   The AppStream (DEP-11) metadata and icons of Debian main, with their Packages list, into
+#   $appstream_lists (bench/data/appstream_table.py reads them); the system's apt lists are left alone.
 #   Python: mmcnn's `bench` extra into the shared virtual environment .venv.
 # Run from anywhere:  sudo bench/setup.sh   (or as root)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$here/.venv"
+appstream_lists="${MMCNN_APPSTREAM_LISTS:-/var/lib/mmcnn-bench/appstream}"
 
 # Several category files each, so that the text benchmark has enough classes.
 packages=(
@@ -20,6 +23,7 @@ packages=(
     sox
     hydrogen-drumkits
     sonic-pi-samples
+    appstream
 )
 
 sudo=""
@@ -47,6 +51,21 @@ fi
 if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
     echo "bench/setup.sh: no apt package lists (bench/data/debtags.py reads them): apt-get update" >&2
     $sudo apt-get update
+fi
+
+# The apps' table (bench/data/appstream_table.py): DEP-11 components and 64x64 icons. They go to a
+# lists folder of their own, fetched by one `apt-get update` that enables only there the index
+# targets that appstream's apt configuration declares (a machine may turn them off by default).
+if ! ls "$appstream_lists"/*_dep11_Components-amd64.yml.gz "$appstream_lists"/*_dep11_icons-64x64.tar.gz \
+    "$appstream_lists"/*_binary-amd64_Packages* >/dev/null 2>&1; then
+    echo "bench/setup.sh: apt-get update into $appstream_lists (AppStream metadata and icons)" >&2
+    $sudo mkdir -p "$appstream_lists/partial"
+    $sudo apt-get update \
+        -o Dir::State::Lists="$appstream_lists" \
+        -o Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=true \
+        -o Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=true
+else
+    echo "bench/setup.sh: AppStream metadata already in $appstream_lists" >&2
 fi
 
 if [ ! -x "$venv/bin/pip" ]; then

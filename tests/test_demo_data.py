@@ -1,6 +1,7 @@
 """The demo data shipped in `mmcnn/demo_data/` is there and is what its README says.
 
-Reads real files only; no TensorFlow import (the package is located, not imported).
+Reads real files only; no TensorFlow import (the package is located, not imported), except
+the check that `mmcnn.multimodal.read_table` reads the demo table as intended.
 """
 
 import importlib.util
@@ -21,6 +22,11 @@ TEXT_CLASSES = {
     "bofh-excuses", "computers", "definitions", "men-women",
     "politics", "science", "songs-poems", "zippy",
 }  # fmt: skip
+APP_CLASSES = {
+    "AudioVideo", "Development", "Education", "Game", "Graphics",
+    "Network", "Office", "Science", "System", "Utility",
+}  # fmt: skip
+TABLE_COLUMNS = ["icon", "text", "installed_size_kb", "depends", "section", "label"]
 
 
 def _demo_dir():
@@ -38,6 +44,7 @@ def test_total_size_is_small():
     assert total < 8e6, f"demo data is {total / 1e6:.2f} MB"
     assert sum(p.stat().st_size for p in (DEMO / "audio").rglob("*") if p.is_file()) < 4.2e6
     assert sum(p.stat().st_size for p in (DEMO / "text").rglob("*") if p.is_file()) < 1e6
+    assert sum(p.stat().st_size for p in (DEMO / "table").rglob("*") if p.is_file()) < 1e6
 
 
 def test_readme_names_sources_and_licences():
@@ -49,6 +56,8 @@ def test_readme_names_sources_and_licences():
         "GPL-3.0",
         "fortunes",
         "BSD",
+        "AppStream",
+        "CC0-1.0",
         "bench.data.make_demo_data",
     ):
         assert needle in readme
@@ -124,3 +133,46 @@ def test_text_splits():
     assert train["label"].value_counts().min() >= 250
     # The "BOFH excuse #N:" header would give the label away; it is stripped.
     assert not train["text"].str.startswith("BOFH excuse").any()
+
+
+def _table(split):
+    return pd.read_csv(DEMO / "table" / f"{split}.csv", keep_default_na=False)
+
+
+def test_table_files_and_splits():
+    from PIL import Image
+
+    train, test = _table("train"), _table("test")
+    icons = set()
+    for frame, per_class in ((train, 30), (test, 10)):
+        assert list(frame.columns) == TABLE_COLUMNS
+        assert frame["label"].value_counts().to_dict() == dict.fromkeys(APP_CLASSES, per_class)
+        assert (frame["text"].str.len() > 40).all()
+        for rel in frame["icon"]:
+            # Relative to the CSV, inside the demo folder.
+            assert not os.path.isabs(rel) and rel.startswith("icons/"), rel
+            with Image.open(DEMO / "table" / rel) as image:
+                assert (image.format, image.mode, image.size) == ("PNG", "RGB", (32, 32)), rel
+            icons.add(rel)
+    assert len(icons) == len(train) + len(test)
+    on_disk = {p.relative_to(DEMO / "table").as_posix() for p in (DEMO / "table" / "icons").iterdir()}
+    assert on_disk == icons
+    # The same app never in both splits (the split is by source package).
+    assert not set(train["text"]) & set(test["text"])
+
+
+def test_table_reads_with_the_intended_kinds():
+    from mmcnn.multimodal import read_table
+
+    for split in ("train", "test"):
+        table = read_table(DEMO / "table" / f"{split}.csv")
+        assert table.columns == {
+            "icon": "image",
+            "text": "text",
+            "installed_size_kb": "number",
+            "depends": "number",
+            "section": "category",
+        }
+        assert all(table.detected.values())
+        assert not any(table.missing.values()) and not table.skipped
+        assert set(table.class_names) == APP_CLASSES and len(table) == len(_table(split))

@@ -3,6 +3,7 @@
     image/fashion_mnist_subset.npz   Fashion-MNIST, 3000 train + 1000 test, balanced
     audio/{train,test}/<word>/*.flac espeak-ng spoken commands, split by voice, + manifest.csv
     text/{train,test}.csv            fortune cookies labelled by their file (8 classes)
+    table/{train,test}.csv, icons/   Debian desktop apps: icon, description, size, depends, section
 
 Deterministic for a given seed (and the same Debian package versions). Needs the packages of
 `bench/setup.sh`. Run from the repository root:
@@ -16,8 +17,9 @@ import shutil
 import time
 
 import numpy as np
+import pandas as pd
 
-from bench.data import fashion_mnist, fortunes, speech
+from bench.data import appstream_table, fashion_mnist, fortunes, speech
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_OUT = os.path.join(REPO_ROOT, "mmcnn", "demo_data")
@@ -43,6 +45,13 @@ TEXT_CLASSES = (
     "zippy",
 )
 TEXT_MAX_PER_CLASS = 400
+
+# Apps per class (all 10 classes of bench.data.appstream_table): train from its train split,
+# test from its validation and test splits (other source packages); icons at 32x32.
+TABLE_TRAIN_PER_CLASS = 30
+TABLE_TEST_PER_CLASS = 10
+TABLE_ICON_SIZE = 32
+PARTS = ("image", "audio", "text", "table")
 
 
 def make_image(out_dir, seed=0):
@@ -99,6 +108,23 @@ def make_text(out_dir, seed=0):
     return train, test
 
 
+def make_table(out_dir, seed=0, lists=None):
+    """Debian desktop apps as `train.csv`, `test.csv` and `icons/*.png` (32x32). Returns the frame."""
+    frame, _, icons = appstream_table.load_apps(lists, seed)
+    frame["split"] = frame["split"].replace({"val": "test"})
+    # A seeded hash of the app's id picks the rows of each class (stable when others change).
+    frame["_unit"] = [appstream_table._unit(app_id, f"demo{seed}") for app_id in frame["id"]]
+    picked = []
+    for split, count in (("train", TABLE_TRAIN_PER_CLASS), ("test", TABLE_TEST_PER_CLASS)):
+        part = frame[frame["split"] == split].sort_values(["label", "_unit"])
+        picked.append(part.groupby("label", sort=True).head(count))
+    frame = pd.concat(picked).sort_values(["split", "id"], ascending=[False, True]).drop(columns="_unit")
+    shutil.rmtree(os.path.join(out_dir, "icons"), ignore_errors=True)
+    with icons:
+        appstream_table.write_table(frame, icons, out_dir, icon_size=TABLE_ICON_SIZE)
+    return frame.reset_index(drop=True)
+
+
 def _size(path):
     if os.path.isfile(path):
         return os.path.getsize(path)
@@ -111,9 +137,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Write mmcnn/demo_data/.")
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--parts", nargs="+", default=["image", "audio", "text"], choices=["image", "audio", "text"]
-    )
+    parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=list(PARTS))
     args = parser.parse_args(argv)
 
     if "image" in args.parts:
@@ -129,7 +153,12 @@ def main(argv=None):
         start = time.perf_counter()
         train, test = make_text(os.path.join(args.out, "text"), seed=args.seed)
         print(f"text: {time.perf_counter() - start:.1f} s, {len(train)} train, {len(test)} test")
-    for part in ("image", "audio", "text"):
+    if "table" in args.parts:
+        start = time.perf_counter()
+        frame = make_table(os.path.join(args.out, "table"), seed=args.seed)
+        counts = pd.crosstab(frame["label"], frame["split"])[["train", "test"]]
+        print(f"table: {time.perf_counter() - start:.1f} s\n{counts.to_string()}")
+    for part in PARTS:
         path = os.path.join(args.out, part)
         if os.path.exists(path):
             print(f"{part}/: {_size(path) / 1e6:.2f} MB")
