@@ -1,8 +1,8 @@
-"""`mmcnn demo`: train, evaluate and export an image, an audio and a text classifier
-on the small real data that ships in `mmcnn/demo_data/` (see its README for sources
-and licences), then reload each export with plain TensorFlow in a fresh process, and
-write an int8 LiteRT file of each, scored in ai_edge_litert next to the Keras model, with the
-runtimes it was checked in."""
+"""`mmcnn demo`: train, evaluate and export an image, an audio and a text classifier and a
+fused table classifier (icon, description, numbers) on the small real data that ships in
+`mmcnn/demo_data/` (see its README for sources and licences), then reload each export with
+plain TensorFlow in a fresh process, and write an int8 LiteRT file of each single-modality
+model, scored in ai_edge_litert next to the Keras model, with the runtimes it was checked in."""
 
 import json
 import os
@@ -24,6 +24,8 @@ DEMO_SETTINGS = {
     },
     "audio": {"preset": None, "epochs": 15, "batch_size": None, "classifier": {}},
     "text": {"preset": None, "epochs": 8, "batch_size": None, "classifier": {}},
+    # One fused model over the demo table's icon, description, numbers and section.
+    "table": {"preset": None, "epochs": 40, "batch_size": None, "classifier": {}},
 }
 
 
@@ -53,7 +55,7 @@ def _data_paths(modality, work):
         return _image_folders(os.path.join(work, "data", "image"))
     if modality == "audio":
         return {s: os.path.join(DEMO_DATA, "audio", s) for s in ("train", "test")}
-    return {s: os.path.join(DEMO_DATA, "text", f"{s}.csv") for s in ("train", "test")}
+    return {s: os.path.join(DEMO_DATA, modality, f"{s}.csv") for s in ("train", "test")}
 
 
 def run_demo(out="demo-runs", only=None):
@@ -62,7 +64,7 @@ def run_demo(out="demo-runs", only=None):
 
     os.makedirs(out, exist_ok=True)
     summary = {}
-    for modality in only or ("image", "audio", "text"):
+    for modality in only or tuple(DEMO_SETTINGS):
         start = time.time()
         print(f"\n=== {modality}: training on mmcnn/demo_data/{modality} ===", flush=True)
         paths = _data_paths(modality, out)
@@ -87,13 +89,14 @@ def run_demo(out="demo-runs", only=None):
         export_dir = os.path.join(run_dir, "export")
         clf.export(export_dir, overwrite=True)
         served = check_export(modality, export_dir, paths["test"])
-        lite = litert_int8(clf, run_dir, config)
+        # A table's model is exported as a SavedModel only (LiteRT files take one input).
+        lite = litert_int8(clf, run_dir, config) if modality != "table" else None
         summary[modality] = {
             "test_accuracy": metrics["test"]["accuracy"],
             "test_macro_f1": metrics["test"]["macro_f1"],
             "export_accuracy": served["accuracy"],
-            "litert_int8_accuracy": lite["accuracy"],
-            "litert_int8_bytes": lite["file_size_bytes"],
+            "litert_int8_accuracy": lite and lite["accuracy"],
+            "litert_int8_bytes": lite and lite["file_size_bytes"],
             "seconds": time.time() - start,
         }
         print(
@@ -101,7 +104,7 @@ def run_demo(out="demo-runs", only=None):
             f"{metrics['test']['macro_f1']:.3f}; the export, reloaded by plain TensorFlow, scores "
             f"{served['accuracy']:.3f} on the same test set"
         )
-        for line in litert_lines(lite):
+        for line in litert_lines(lite) if lite else ():
             print(f"  {line}")
         for line in served["examples"]:
             print(f"  {line}")
@@ -168,8 +171,8 @@ _SERVE_SCRIPT = r"""
 import json, os, sys
 import numpy as np, tensorflow as tf
 modality, export_dir, test_path = "{modality}", r"{export_dir}", r"{test_path}"
-if modality == "text":
-    import tensorflow_text  # registers the tokenizer ops the graph uses
+if modality in ("text", "table"):
+    import tensorflow_text  # registers the tokenizer ops the graph uses (the table's description)
 model = tf.saved_model.load(export_dir)
 serve = model.signatures["serving_default"]
 inputs, labels = [], []
@@ -177,6 +180,12 @@ if modality == "text":
     import pandas as pd
     frame = pd.read_csv(test_path)
     inputs, labels = frame["text"].astype(str).tolist(), frame["label"].astype(str).tolist()
+elif modality == "table":
+    import pandas as pd
+    frame = pd.read_csv(test_path, dtype=str, keep_default_na=False)
+    labels = frame.pop("label").tolist()
+    inputs = frame.to_dict("records")
+    spec = serve.structured_input_signature[1]
 else:
     for label in sorted(os.listdir(test_path)):
         for name in sorted(os.listdir(os.path.join(test_path, label))):
@@ -184,6 +193,17 @@ else:
 names = []
 for start in range(0, len(inputs), 64):
     chunk = inputs[start:start + 64]
+    if modality == "table":
+        # One input per column: the icon's bytes, the text, the numbers, the section.
+        def cell(column, value):
+            if spec[column].dtype == tf.float32:
+                return float(value) if value else float("nan")
+            if column == "icon":
+                return open(os.path.join(os.path.dirname(test_path), value), "rb").read() if value else b""
+            return value
+        out = serve(**{{c: tf.constant([cell(c, row[c]) for row in chunk]) for c in spec}})
+        names += [n.decode() for n in out["class_name"].numpy()]
+        continue
     if modality == "image":
         batch = tf.constant([open(p, "rb").read() for p in chunk])
     elif modality == "audio":
@@ -196,7 +216,8 @@ for start in range(0, len(inputs), 64):
     out = serve(batch)
     names += [n.decode() for n in out["class_name"].numpy()]
 accuracy = float(np.mean([n == l for n, l in zip(names, labels)]))
-examples = [f"{{' '.join(os.path.basename(str(x)).split())[:40]:<42}} -> {{n}} (true: {{l}})"
+show = lambda x: x.get("text", "") if isinstance(x, dict) else os.path.basename(str(x))
+examples = [f"{{' '.join(show(x).split())[:40]:<42}} -> {{n}} (true: {{l}})"
             for x, n, l in list(zip(inputs, names, labels))[:: max(1, len(inputs) // 4)][:4]]
 print(json.dumps({{"accuracy": accuracy, "examples": examples}}))
 """

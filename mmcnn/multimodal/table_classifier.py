@@ -184,7 +184,17 @@ class TableClassifier(Classifier):
                 column: column_encoder(column, kind, self.column_settings.get(column), self.seed)
                 for column, kind in self.columns.items()
             }
+            if self._model is not None:  # a loaded model
+                self._link_encoders()
         return self._encoders
+
+    def _link_encoders(self):
+        """Gives each media column's classifier its network in the model, as its `model` (what its
+        export hooks read: the text tokenizer's settings)."""
+        names = {layer.name for layer in self._model.layers}
+        for encoder in self._encoders.values():
+            if hasattr(encoder, "classifier") and f"{encoder.name}_encoder" in names:
+                encoder.classifier._model = self._model.get_layer(f"{encoder.name}_encoder")
 
     def prepare_for_training(self, data):
         data = as_table_data(data)
@@ -250,6 +260,7 @@ class TableClassifier(Classifier):
         if not self.multi_label:
             outputs = Temperature(name="temperature")(outputs)
         self._model = ClassifierModel(inputs, outputs, name="table_classifier", metadata=self._metadata())
+        self._link_encoders()
         self._embedding = None
         self._warm_layers, self._head_kept, self._warm_pending = [], False, False
         return self._model
