@@ -17,6 +17,8 @@ def cmd_train(args):
     from mmcnn import runs
 
     options = {key: getattr(args, key) for key in runs.TRAIN_KEYS if hasattr(args, key)}
+    if args.modality == "table" and args.init_from:
+        options["init_from"] = column_pairs("--init-from", args.init_from)
     settings = list(args.settings)
     if args.columns:
         if args.modality != "table":
@@ -33,15 +35,26 @@ def columns_setting(text):
     >>> columns_setting("photo=image, hour=number")
     '{"photo" = "image", "hour" = "number"}'
     """
-    pairs = []
+    pairs = column_pairs("--columns", text)
+    return "{" + ", ".join(f"{json.dumps(name)} = {json.dumps(kind)}" for name, kind in pairs.items()) + "}"
+
+
+def column_pairs(option, text):
+    """`COLUMN=VALUE,COLUMN=VALUE` (a table's `--columns`, `--init-from`) as a dict.
+
+    Example:
+    >>> column_pairs("--init-from", "photo=runs/photos, title=runs/titles")
+    {'photo': 'runs/photos', 'title': 'runs/titles'}
+    """
+    pairs = {}
     for item in text.split(","):
-        name, sep, kind = item.partition("=")
-        if not sep or not name.strip() or not kind.strip():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
             raise CliError(
-                f"--columns expects NAME=KIND pairs separated by commas; received {item.strip()!r}"
+                f"{option} expects COLUMN=VALUE pairs separated by commas; received {item.strip()!r}"
             )
-        pairs.append(f"{json.dumps(name.strip())} = {json.dumps(kind.strip())}")
-    return "{" + ", ".join(pairs) + "}"
+        pairs[name.strip()] = value.strip()
+    return pairs
 
 
 def _progress():

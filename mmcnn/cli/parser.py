@@ -116,7 +116,8 @@ def build_parser():
         dest="init_from",
         metavar="RUN_DIR",
         help="start from a trained run (or .keras file) of the same modality: its settings and "
-        "weights are copied, its head too when the classes are the same (docs/transfer.md)",
+        "weights are copied, its head too when the classes are the same (docs/transfer.md); a table: "
+        "COLUMN=RUN_DIR,... starts each of those columns' encoders from a run of its modality",
     )
     train.add_argument(
         "--freeze-epochs",

@@ -30,6 +30,7 @@ from mmcnn.export.endpoints import Endpoint, endpoint_outputs
 from mmcnn.layers import ClassifierHead, Fusion, Temperature
 from mmcnn.models.classifier import Classifier
 from mmcnn.models.classifier_model import ClassifierModel
+from mmcnn.multimodal.column_sources import check_column_sources, copy_sources, source_settings, take_source
 from mmcnn.multimodal.columns import column_encoder, input_name
 from mmcnn.multimodal.table_data import TableData, as_table_data, from_dataframe, read_csv_frame
 from mmcnn.multimodal.tables import TABLE_MODALITY, VALUE_KINDS, Table, column_kinds
@@ -91,6 +92,12 @@ class TableClassifier(Classifier):
             training, as if missing (default 0.1).
         num_classes, class_names, preset, learning_rate, epochs, batch_size,
             seed, precision, multi_label: as for every `Classifier`.
+        init_from: `{column: run directory or .keras file}`: those columns'
+            encoders start from a trained classifier of their modality (its
+            settings become the column's, its weights are copied, and they are
+            frozen for the first `freeze_epochs`, then fine-tuned at
+            `fine_tune_learning_rate`, as a one-modality warm start is).
+        freeze_epochs, fine_tune_learning_rate: the warm start's schedule.
 
     Example:
     >>> import pandas as pd
@@ -125,6 +132,9 @@ class TableClassifier(Classifier):
         seed=0,
         precision="auto",
         multi_label=False,
+        init_from=None,
+        freeze_epochs=None,
+        fine_tune_learning_rate=None,
     ):
         super().__init__(
             num_classes=num_classes,
@@ -137,7 +147,12 @@ class TableClassifier(Classifier):
             seed=seed,
             precision=precision,
             multi_label=multi_label,
+            freeze_epochs=freeze_epochs,
+            fine_tune_learning_rate=fine_tune_learning_rate,
         )
+        self.init_from = check_column_sources(init_from)
+        # The loaded source classifiers of a warm start, from `prepare_for_training` to `build`.
+        self._sources = {}
         self.columns = _check_columns(columns)
         if column_settings is not None and not isinstance(column_settings, dict):
             raise ValueError(
@@ -211,9 +226,14 @@ class TableClassifier(Classifier):
             )
         # The given kinds, and the data's for the columns not given.
         self.columns = _check_columns(dict(data.columns))
+        self.column_settings.update(source_settings(self.init_from or {}, self.columns, self.column_settings))
         self._encoders = None
+        self._sources = {}
         for column, encoder in self.encoders.items():
-            encoder.prepare(data.values(column))
+            if column in (self.init_from or {}):
+                self._sources[column] = take_source(encoder, self.init_from[column])
+            else:
+                encoder.prepare(data.values(column))
         logger.info(
             "table columns: %s", ", ".join(f"{column} ({kind})" for column, kind in self.columns.items())
         )
@@ -262,7 +282,9 @@ class TableClassifier(Classifier):
         self._model = ClassifierModel(inputs, outputs, name="table_classifier", metadata=self._metadata())
         self._link_encoders()
         self._embedding = None
-        self._warm_layers, self._head_kept, self._warm_pending = [], False, False
+        self._warm_layers = copy_sources(self._model, self.encoders, self._sources)
+        self._sources = {}
+        self._head_kept, self._warm_pending = False, bool(self._warm_layers)
         return self._model
 
     # --------------------------------------------------------------------- data

@@ -175,7 +175,10 @@ def check_train_options(config):
         raise ConfigError(f"--fine-tune-learning-rate must be a positive number; received {rate!r}")
     _check_class_weight(config.get("class_weight"))
     init_from = config.get("init_from")
-    if init_from is not None:
+    if isinstance(init_from, dict):  # a table: one source per column
+        for source in init_from.values():
+            _check_init_from(source)
+    elif init_from is not None:
         _check_init_from(init_from)
     elif not (config.get("classifier") or {}).get("backbone"):
         # The schedule of a warm start: without one, nothing is frozen and no rate changes.

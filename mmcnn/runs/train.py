@@ -294,7 +294,10 @@ def classifier_arguments(config):
     arguments = dict(config["classifier"])
     preset = config["preset"]
     init_from = config.get("init_from")
-    if init_from:
+    if isinstance(init_from, dict):
+        # A table's columns each start from their own run: the classifier takes their settings.
+        arguments["init_from"] = init_from
+    elif init_from:
         from mmcnn.models.transfer import TransferError, inherited_settings
 
         try:

@@ -154,3 +154,35 @@ def test_train_predict_and_serve_a_table_from_the_command_line(tmp_path):
     rows = json.loads(predict.stdout)
     assert len(rows) == len(frame) and not any(row["error"] for row in rows)
     assert {row["label"] for row in rows} <= {"dark", "light"}
+
+
+def test_a_column_starts_from_a_run_of_its_modality(trained, tmp_path):
+    """`init_from={"photo": ...}`: the photo encoder takes the image run's settings and weights and is
+    frozen in the first epochs; the other columns start fresh."""
+    import keras
+
+    import mmcnn.image
+
+    clf, frame, folder = trained
+    paths = [str(folder / f"p{i}.png") for i in range(len(frame))]
+    source = mmcnn.image.ImageClassifier(image_size=(12, 12), channels=1, preset="tiny", augmentation="none")
+    pictures = np.stack([np.asarray(Image.open(p)) for p in paths])
+    source.fit(mmcnn.image.from_arrays(pictures, list(frame["label"])), epochs=1, verbose=0, calibrate=False)
+    source.save(tmp_path / "photos.keras")
+
+    data = from_dataframe(folder / "items.csv", columns={"title": "text"}, verbose=0)
+    warm = TableClassifier(
+        column_settings={"title": TITLE}, init_from={"photo": str(tmp_path / "photos.keras")}
+    )
+    model = warm.prepare(data)
+    assert warm.column_settings["photo"]["image_size"] == [12, 12]
+    assert warm._warm_layers == ["photo_encoder"] and warm._warm_pending
+    encoder = model.get_layer("photo_encoder")
+    for name in ("backbone",):
+        for ours, theirs in zip(encoder.get_layer(name).weights, source.model.get_layer(name).weights):
+            np.testing.assert_array_equal(
+                keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(theirs)
+            )
+
+    with pytest.raises(Exception, match="image classifier, but column 'title' is text"):
+        TableClassifier(init_from={"title": str(tmp_path / "photos.keras")}).prepare(data)
