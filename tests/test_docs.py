@@ -34,10 +34,11 @@ NOT_RUN = {}
 
 # What each page's folder holds; see `build_standin`.
 STANDINS = {
-    "README.md": ["photos", "birds"],
+    "README.md": ["photos", "birds", "items"],
     "docs/deploy.md": ["exports"],
     "docs/distributed.md": ["train"],
     "docs/multilabel.md": ["tags"],
+    "docs/multimodal.md": ["items"],
     "docs/serving.md": ["exports"],
     "docs/transfer.md": ["birds", "runs/photos", "mobilenet"],
     "docs/tune.md": ["data"],
@@ -49,6 +50,7 @@ PREAMBLE = textwrap.dedent(
 
     import mmcnn.audio
     import mmcnn.image
+    import mmcnn.multimodal
     import mmcnn.text
 
 
@@ -67,6 +69,7 @@ PREAMBLE = textwrap.dedent(
     small_defaults(mmcnn.image.ImageClassifier, preset="tiny", epochs=1)
     small_defaults(mmcnn.audio.AudioClassifier, preset="tiny", epochs=1)
     small_defaults(mmcnn.text.TextClassifier, epochs=1)
+    small_defaults(mmcnn.multimodal.TableClassifier, epochs=1)
     """
 )
 
@@ -172,6 +175,16 @@ def build_standin(name, root):
         image_folders(root, ["train"], ["Trouser", "Bag"], 8, pictures)
     elif name == "data":
         image_folders(root / "data", ["train", "val"], ["Trouser", "Bag"], 6, pictures)
+    elif name == "items":
+        # The first rows of the demo table (real Debian apps: icon, description, numbers, section).
+        table = ROOT / "mmcnn" / "demo_data" / "table"
+        import pandas as pd
+
+        (root / "items").mkdir(exist_ok=True)
+        for split, per_class in (("train", 4), ("test", 1)):
+            frame = pd.read_csv(table / f"{split}.csv", dtype=str, keep_default_na=False)
+            frame.groupby("label").head(per_class).to_csv(root / "items" / f"{split}.csv", index=False)
+        shutil.copytree(table / "icons", root / "items" / "icons")
     elif name == "tags":
         words = {
             "python": ["flask", "pip", "django"],
