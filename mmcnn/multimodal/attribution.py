@@ -32,7 +32,8 @@ def column_attribution(clf, inputs, class_name=None, batch_size=64):
 
     Returns:
         dict with `columns` (`{column: float32 (n,)}`), `class_names` (the class explained per
-        row), `probabilities` `(n, num_classes)` and `present` `{column: bool (n,)}`.
+        row), `probabilities` `(n, num_classes)`, `top_k` (per row the 3 most probable
+        `(name, probability)`) and `present` `{column: bool (n,)}`.
     """
     batch = clf.preprocess(inputs)
     present = np.asarray(batch[PRESENT], "float32")
@@ -52,10 +53,12 @@ def column_attribution(clf, inputs, class_name=None, batch_size=64):
         columns[column] = np.where(
             present[:, i] > 0, probabilities[rows, ids] - without[rows, ids], 0.0
         ).astype("float32")
+    order = np.argsort(-probabilities, axis=1)[:, :3]
     return {
         "columns": columns,
         "class_names": [clf.class_names[i] for i in ids],
         "probabilities": probabilities,
+        "top_k": [[(clf.class_names[j], float(p[j])) for j in top] for p, top in zip(probabilities, order)],
         "present": {column: present[:, i] > 0 for i, column in enumerate(clf.columns)},
     }
 

@@ -173,6 +173,10 @@ def plot_explanation(explanation, index=0, source=None):
     Returns:
         A `matplotlib.figure.Figure`.
     """
+    if "maps" not in explanation and "columns" in explanation:
+        from mmcnn.report.columns import plot_column_attribution
+
+        return plot_column_attribution(explanation, index, source)
     background, cam_map, curve = explanation_item(explanation, index)
     kind = background_kind(background)
     wide = kind in ("tokens", "spectrogram")

@@ -22,3 +22,29 @@ def plot_column_ablation(ablation, split="test"):
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def plot_column_attribution(explanation, index=0, source=None):
+    """One row's picture for `mmcnn explain` of a table model: how much each column moved the
+    explained class's probability (`mmcnn.multimodal.column_attribution`), and the top classes."""
+    columns = list(explanation["columns"])
+    values = [float(explanation["columns"][c][index]) for c in columns]
+    present = [bool(explanation["present"][c][index]) for c in columns]
+    fig = Figure(figsize=(9, 0.5 * len(columns) + 1.8), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[2, 1])
+    colours = ["tab:green" if v >= 0 else "tab:red" for v in values]
+    left.barh(range(len(columns)), values, color=colours)
+    left.set_yticks(range(len(columns)), [c if p else f"{c} (missing)" for c, p in zip(columns, present)])
+    left.invert_yaxis()
+    left.axvline(0, color="black", linewidth=0.8)
+    explained = explanation["class_names"][index]
+    left.set_xlabel(f"probability of {explained!r} with the cell minus without it")
+    top = explanation["top_k"][index]
+    right.barh(range(len(top)), [p for _, p in top], color="tab:blue")
+    right.set_yticks(range(len(top)), [name for name, _ in top])
+    right.invert_yaxis()
+    right.set_xlim(0, 1)
+    right.set_xlabel("probability")
+    if source:
+        fig.suptitle(str(source)[:100], fontsize=9)
+    return fig

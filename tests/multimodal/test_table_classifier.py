@@ -154,6 +154,15 @@ def test_train_predict_and_serve_a_table_from_the_command_line(tmp_path):
     rows = json.loads(predict.stdout)
     assert len(rows) == len(frame) and not any(row["error"] for row in rows)
     assert {row["label"] for row in rows} <= {"dark", "light"}
+    explain = subprocess.run(
+        [sys.executable, "-m", "mmcnn.cli", "explain", str(run), str(tmp_path / "items.csv"),
+         "--out", str(tmp_path / "why"), "--json"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert explain.returncode == 0, explain.stderr[-2000:]
+    explained = json.loads(explain.stdout)
+    assert len(explained) == len(frame) and all(os.path.isfile(row["png"]) for row in explained)
+    assert (run / "report" / "columns.png").is_file()
 
 
 def test_a_column_starts_from_a_run_of_its_modality(trained, tmp_path):
