@@ -11,9 +11,8 @@ alone and with each column left out (the run's report draws it).
 import numpy as np
 
 from mmcnn.models.pipeline import predict_in_batches
+from mmcnn.multimodal.columns import PRESENT
 from mmcnn.multimodal.table_data import as_table_data
-
-PRESENT = "present"
 
 
 def _predict_masked(clf, batch, present, batch_size):

@@ -31,6 +31,8 @@ from mmcnn.data.policy import DataError
 from mmcnn.layers.head import _GLOBAL, resolve_pooling
 from mmcnn.models import registry
 
+# The model's input that says which cells a row has: float32 (batch, columns), 1 = present.
+PRESENT = "present"
 # The size of a category column's embedding, at most (fewer values: smaller).
 CATEGORY_EMBEDDING_DIM = 8
 # The category columns' lookup: a value not seen in training (or missing) gets the OOV id.

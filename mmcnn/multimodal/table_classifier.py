@@ -31,13 +31,11 @@ from mmcnn.layers import ClassifierHead, Fusion, Temperature
 from mmcnn.models.classifier import Classifier
 from mmcnn.models.classifier_model import ClassifierModel
 from mmcnn.multimodal.column_sources import check_column_sources, copy_sources, source_settings, take_source
-from mmcnn.multimodal.columns import column_encoder, input_name
+from mmcnn.multimodal.columns import PRESENT, column_encoder, input_name
 from mmcnn.multimodal.table_data import TableData, as_table_data, from_dataframe, read_csv_frame
 from mmcnn.multimodal.tables import TABLE_MODALITY, VALUE_KINDS, Table, column_kinds
 
 logger = logging.getLogger("mmcnn")
-
-PRESENT = "present"
 
 PRESETS = {
     "default": dict(
@@ -380,15 +378,10 @@ class TableClassifier(Classifier):
             rows.append((f"{path}:{line}", row))
         return rows
 
-    def predict_proba(self, inputs, batch_size=64):
-        from mmcnn.models.pipeline import predict_in_batches
-
-        return predict_in_batches(self.model, self.preprocess(inputs), batch_size)
-
     def explain(self, inputs, class_name=None, batch_size=32):
         """How much each column moved each row's prediction, by leaving its cell out
         (`mmcnn.multimodal.column_attribution`): dict with `columns` (`{column: (n,)}`),
-        `class_names` (the class explained per row), `probabilities` and `present`."""
+        `class_names` (the class explained per row), `probabilities`, `top_k` and `present`."""
         from mmcnn.multimodal.attribution import column_attribution
 
         return column_attribution(self, inputs, class_name=class_name, batch_size=batch_size)
