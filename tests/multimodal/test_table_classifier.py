@@ -51,6 +51,7 @@ def trained(tmp_path_factory):
     return clf, frame, tmp_path
 
 
+@pytest.mark.slow  # trains a model (the module's fixture)
 def test_the_table_is_read_with_missing_cells_kept_as_none(trained):
     clf, frame, tmp_path = trained
     data = from_dataframe(tmp_path / "items.csv", columns={"title": "text"}, verbose=0)
@@ -60,6 +61,7 @@ def test_the_table_is_read_with_missing_cells_kept_as_none(trained):
     assert data.data_report()["missing_cells"] == {"photo": 4, "title": 0, "hour": 3}
 
 
+@pytest.mark.slow  # trains a model (the module's fixture)
 def test_a_column_left_out_is_predicted_as_missing(trained):
     clf, frame, tmp_path = trained
     rows = frame.drop(columns="label").copy()
@@ -74,12 +76,14 @@ def test_a_column_left_out_is_predicted_as_missing(trained):
     np.testing.assert_allclose(gone, empty, atol=1e-6)
 
 
+@pytest.mark.slow  # trains a model (the module's fixture)
 def test_the_photo_changes_the_prediction_when_it_is_there(trained):
     clf, frame, tmp_path = trained
     rows = frame.drop(columns="label").assign(photo=[str(tmp_path / f"p{i}.png") for i in range(len(frame))])
     assert np.abs(clf.predict_proba(rows) - clf.predict_proba(rows.assign(photo=""))).max() > 1e-4
 
 
+@pytest.mark.slow  # trains a model (the module's fixture)
 def test_explain_and_ablation_mask_one_column_at_a_time(trained):
     from mmcnn.multimodal import column_ablation
 
@@ -101,6 +105,7 @@ def test_explain_and_ablation_mask_one_column_at_a_time(trained):
     assert set(ablation["alone"]) == set(ablation["left_out"]) == {"photo", "title", "hour"}
 
 
+@pytest.mark.slow  # trains a model (the module's fixture)
 def test_unknown_columns_in_predict_are_named(trained):
     clf, _, _ = trained
     with pytest.raises(ValueError, match=r"unknown column\(s\) \['colour'\]"):
@@ -165,6 +170,7 @@ def test_train_predict_and_serve_a_table_from_the_command_line(tmp_path):
     assert (run / "report" / "columns.png").is_file()
 
 
+@pytest.mark.slow  # trains a model (the module's fixture)
 def test_a_column_starts_from_a_run_of_its_modality(trained, tmp_path):
     """`init_from={"photo": ...}`: the photo encoder takes the image run's settings and weights and is
     frozen in the first epochs; the other columns start fresh."""
