@@ -109,3 +109,20 @@ def test_the_new_modality_passes_the_classifier_contract(tmp_path):
 def test_an_unknown_modality_is_a_clear_error():
     with pytest.raises(ValueError, match="no mmcnn classifier is registered for modality 'smell'.*known"):
         registry.get_classifier("smell")
+
+
+@pytest.mark.slow
+def test_the_new_modality_is_a_table_column_with_no_more_code():
+    """A table with a sensor column and a number: the table classifier uses the new modality's hooks
+    as the column's encoder, and predicts rows that lack the trace."""
+    from mmcnn.multimodal import TableClassifier, TableData
+
+    data = sensor_data(n=12)
+    rows = [{"trace": trace, "hour": float(i % 5)} for i, trace in enumerate(data.inputs)]
+    table = TableData(rows, data.labels, data.class_names, {"trace": "sensor", "hour": "number"})
+    clf = TableClassifier(epochs=2, batch_size=4, fusion_units=4)
+    clf.fit(table, verbose=0, calibrate=False)
+    assert clf.model.get_layer("trace_encoder").get_layer("adapter").rank == 1
+    probabilities = clf.predict_proba([{"trace": data.inputs[0], "hour": 1.0}, {"hour": 1.0}])
+    assert probabilities.shape == (2, 2)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
