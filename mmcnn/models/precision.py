@@ -1,10 +1,18 @@
-"""Precision that follows the hardware: bfloat16 where the machine computes it natively.
+"""Precision that follows the hardware: bfloat16 where the machine computes it natively and the
+model at hand trains faster in it.
 
 `resolve_precision("auto")` picks `mixed_bfloat16` (variables float32, compute
 bfloat16) when every GPU has native bfloat16 (compute capability 8.0 or more)
 or, without a GPU, when the CPU has AMX-BF16 or AVX512-BF16; otherwise
-`float32`. Losses, the softmax and metrics stay float32 (the heads compute
-their softmax in float32). `MMCNN_PRECISION=float32` (or another precision)
+`float32`. Where it picks bfloat16, `measured_precision` then times a few
+training steps of the model at hand in both precisions, on its real input
+shape and batch size, and keeps bfloat16 only where it is measured faster
+(by `MARGIN`): native bfloat16 matmuls need not make a small convolutional
+net faster. The rates are cached per machine and model shape in
+`precision.json` under `cache_dir()` (`MMCNN_CACHE_DIR`, else
+`$XDG_CACHE_HOME/mmcnn` or `~/.cache/mmcnn`), so the steps run once.
+Losses, the softmax and metrics stay float32 (the heads compute their
+softmax in float32). `MMCNN_PRECISION=float32` (or another precision)
 replaces "auto" everywhere, e.g. to compare runs across machines; a global
 Keras dtype policy that the user set (`keras.config.set_dtype_policy`) is
 followed by "auto" too (`Classifier` checks it before calling this).
@@ -20,12 +28,28 @@ Example:
 
 import contextlib
 import copy
+import hashlib
+import json
+import logging
 import os
+import platform
+import time
+
+import numpy as np
+
+logger = logging.getLogger("mmcnn")
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 # x86 flags (as /proc/cpuinfo names them) of native bfloat16 arithmetic.
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 ENV_VAR = "MMCNN_PRECISION"
+CACHE_ENV_VAR = "MMCNN_CACHE_DIR"
+CACHE_FILE = "precision.json"
+# Timed training steps per precision (after one untimed step that traces), alternating between the
+# two so that the load of a shared machine touches both alike; the fastest step of each counts.
+MEASURE_STEPS = 3
+# bfloat16 is kept only when it is this much faster: float32 rounds less, so a tie goes to it.
+MARGIN = 1.05
 
 
 def check_precision(precision):
@@ -150,3 +174,135 @@ def _float32_policies(node):
     if isinstance(node, list):
         return [_float32_policies(v) for v in node]
     return node
+
+
+def cache_dir():
+    """Where mmcnn keeps what it measured about this machine: `MMCNN_CACHE_DIR`, else
+    `$XDG_CACHE_HOME/mmcnn`, else `~/.cache/mmcnn`."""
+    if os.environ.get(CACHE_ENV_VAR):
+        return os.environ[CACHE_ENV_VAR]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "mmcnn")
+
+
+def machine_key(hardware):
+    """What identifies this machine's speed: processor, its bfloat16 flags, GPUs, TensorFlow."""
+    import tensorflow as tf
+
+    flags = sorted(set(hardware.get("cpu_flags") or ()) & set(BF16_CPU_FLAGS))
+    gpus = [name for name, _ in hardware.get("gpus") or []]
+    return f"{_cpu_name()}|{','.join(flags)}|{','.join(gpus)}|{os.cpu_count()} cpus|tf {tf.__version__}"
+
+
+def _cpu_name(cpuinfo="/proc/cpuinfo"):
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def measure_rates(build, batch_size, policies=("float32", "mixed_bfloat16"), steps=MEASURE_STEPS):
+    """Training examples per second of the model `build()` makes, under each dtype policy.
+
+    Each model is compiled (SGD, mean squared error against zeros: the cost of a
+    training step lies in the layers, not the loss) and trained on one random batch
+    of its own input shape: one untimed step that traces, then `steps` timed steps,
+    alternating between the policies; the fastest step of each counts.
+
+    Returns:
+        `{policy: examples_per_second}`.
+    """
+    import keras
+
+    rng = np.random.default_rng(0)
+    runs = {}
+    for policy in policies:
+        with dtype_policy(policy):
+            model = build()
+        model.compile(optimizer=keras.optimizers.SGD(1e-3), loss="mse", jit_compile=False)
+        inputs = [_batch(rng, spec, batch_size) for spec in model.inputs]
+        x = inputs[0] if len(inputs) == 1 else inputs
+        y = np.zeros((batch_size, *model.output_shape[1:]), "float32")
+        model.train_on_batch(x, y)
+        runs[policy] = (model, x, y)
+    best = dict.fromkeys(policies, float("inf"))
+    for _ in range(steps):
+        for policy, (model, x, y) in runs.items():
+            start = time.perf_counter()
+            model.train_on_batch(x, y)
+            best[policy] = min(best[policy], time.perf_counter() - start)
+    return {policy: batch_size / seconds for policy, seconds in best.items()}
+
+
+def _batch(rng, spec, batch_size):
+    shape = (batch_size, *(d or 1 for d in spec.shape[1:]))
+    if "int" in str(spec.dtype):
+        return np.zeros(shape, str(spec.dtype))  # token ids: 0 is in every vocabulary
+    return rng.uniform(0, 255, shape).astype(str(spec.dtype))
+
+
+def measured_precision(build, model_key, batch_size, hardware, measure=measure_rates):
+    """`(policy, reason, rates)` for `precision="auto"` where the hardware has native bfloat16:
+    `mixed_bfloat16` when the model `build()` makes trains at least `MARGIN` times faster in it
+    than in float32 on this machine, else `float32`.
+
+    The rates come from `precision.json` in `cache_dir()` when this machine measured a
+    model of this `model_key` before; else from `measure(build, batch_size)`, then stored.
+
+    Args:
+        build: makes the model, under the current Keras dtype policy.
+        model_key: a string that identifies the model's shape (layers, input, batch).
+        batch_size: the training batch size.
+        hardware: what `detect_hardware` returned.
+        measure: the timing function (`measure_rates`).
+    """
+    key = hashlib.sha256(f"{machine_key(hardware)}|{model_key}|batch {batch_size}".encode()).hexdigest()[:20]
+    path = os.path.join(cache_dir(), CACHE_FILE)
+    cache = _read_cache(path)
+    cached = key in cache
+    if cached:
+        rates = cache[key]["rates"]
+    else:
+        start = time.perf_counter()
+        rates = measure(build, batch_size)
+        logger.info("precision: measured %s in %.1f s", _rates_text(rates), time.perf_counter() - start)
+        cache[key] = {"rates": rates, "machine": machine_key(hardware), "measured_at": time.time()}
+        _write_cache(path, cache)
+    faster = rates["mixed_bfloat16"] >= MARGIN * rates["float32"]
+    policy = "mixed_bfloat16" if faster else "float32"
+    reason = f"measured{' (cached)' if cached else ''} on this machine: {_rates_text(rates)}; " + (
+        "bfloat16 is faster" if faster else f"bfloat16 is not {MARGIN:g}x faster"
+    )
+    return policy, reason, {"rates": {k: round(float(v), 1) for k, v in rates.items()}, "cached": cached}
+
+
+def _rates_text(rates):
+    return ", ".join(f"{policy} {rate:,.0f} examples/s" for policy, rate in rates.items())
+
+
+def _read_cache(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            cache = json.load(f)
+    except (OSError, ValueError):
+        return {}  # none yet, or unreadable: measured again and rewritten
+    return cache if isinstance(cache, dict) else {}
+
+
+def _write_cache(path, cache):
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(cache, f, indent=1)
+        os.replace(tmp, path)
+    except OSError as error:
+        logger.warning(
+            "precision: cannot write the measurement cache %s (%s); it is measured again next time",
+            path,
+            error,
+        )
