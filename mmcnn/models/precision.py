@@ -45,9 +45,12 @@ BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 ENV_VAR = "MMCNN_PRECISION"
 CACHE_ENV_VAR = "MMCNN_CACHE_DIR"
 CACHE_FILE = "precision.json"
-# Timed training steps per precision (after one untimed step that traces), alternating between the
-# two so that the load of a shared machine touches both alike; the fastest step of each counts.
-MEASURE_STEPS = 3
+# Timed training steps per precision (after one untimed step that traces): at least this many,
+# and more until `MEASURE_SECONDS` of steps have been timed, alternating between the two so that
+# the load of a shared machine touches both alike. On a loaded 2-core machine single steps vary
+# by 2x: the median of each step pair's ratio decides (bench/results/image_auto.md).
+MEASURE_STEPS = 5
+MEASURE_SECONDS = 2.0
 # bfloat16 is kept only when it is this much faster: float32 rounds less, so a tie goes to it.
 MARGIN = 1.05
 
@@ -210,11 +213,13 @@ def measure_rates(build, batch_size, policies=("float32", "mixed_bfloat16"), ste
 
     Each model is compiled (SGD, mean squared error against zeros: the cost of a
     training step lies in the layers, not the loss) and trained on one random batch
-    of its own input shape: one untimed step that traces, then `steps` timed steps,
-    alternating between the policies; the fastest step of each counts.
+    of its own input shape: one untimed step that traces, then at least `steps`
+    rounds of one timed step per policy, in turn, until `MEASURE_SECONDS` are timed.
 
     Returns:
-        `{policy: examples_per_second}`.
+        `{policy: examples_per_second}` of the median step, and `"ratios"`: the median over
+        rounds of each policy's speed relative to the first policy's in the same round
+        (steps next to each other in time see the same load).
     """
     import keras
 
@@ -229,13 +234,20 @@ def measure_rates(build, batch_size, policies=("float32", "mixed_bfloat16"), ste
         y = np.zeros((batch_size, *model.output_shape[1:]), "float32")
         model.train_on_batch(x, y)
         runs[policy] = (model, x, y)
-    best = dict.fromkeys(policies, float("inf"))
-    for _ in range(steps):
+    times = {policy: [] for policy in policies}
+    timed = 0.0
+    while len(times[policies[0]]) < steps or timed < MEASURE_SECONDS:
         for policy, (model, x, y) in runs.items():
             start = time.perf_counter()
             model.train_on_batch(x, y)
-            best[policy] = min(best[policy], time.perf_counter() - start)
-    return {policy: batch_size / seconds for policy, seconds in best.items()}
+            times[policy].append(time.perf_counter() - start)
+            timed += times[policy][-1]
+        if len(times[policies[0]]) >= 10 * steps:
+            break
+    first = np.asarray(times[policies[0]])
+    rates = {policy: batch_size / float(np.median(t)) for policy, t in times.items()}
+    rates["ratios"] = {policy: float(np.median(first / np.asarray(t))) for policy, t in times.items()}
+    return rates
 
 
 def _batch(rng, spec, batch_size):
@@ -272,16 +284,18 @@ def measured_precision(build, model_key, batch_size, hardware, measure=measure_r
         logger.info("precision: measured %s in %.1f s", _rates_text(rates), time.perf_counter() - start)
         cache[key] = {"rates": rates, "machine": machine_key(hardware), "measured_at": time.time()}
         _write_cache(path, cache)
-    faster = rates["mixed_bfloat16"] >= MARGIN * rates["float32"]
+    speedup = rates.get("ratios", {}).get("mixed_bfloat16") or rates["mixed_bfloat16"] / rates["float32"]
+    faster = speedup >= MARGIN
     policy = "mixed_bfloat16" if faster else "float32"
-    reason = f"measured{' (cached)' if cached else ''} on this machine: {_rates_text(rates)}; " + (
-        "bfloat16 is faster" if faster else f"bfloat16 is not {MARGIN:g}x faster"
+    reason = f"measured{' (cached)' if cached else ''} on this machine: {_rates_text(rates)}, bfloat16 " + (
+        f"{speedup:.2f}x as fast" if faster else f"{speedup:.2f}x as fast, not {MARGIN:g}x"
     )
-    return policy, reason, {"rates": {k: round(float(v), 1) for k, v in rates.items()}, "cached": cached}
+    measured = {"rates": {k: round(float(rates[k]), 1) for k in ("float32", "mixed_bfloat16")}}
+    return policy, reason, {**measured, "speedup": round(float(speedup), 3), "cached": cached}
 
 
 def _rates_text(rates):
-    return ", ".join(f"{policy} {rate:,.0f} examples/s" for policy, rate in rates.items())
+    return ", ".join(f"{policy} {rates[policy]:,.0f} examples/s" for policy in ("float32", "mixed_bfloat16"))
 
 
 def _read_cache(path):
