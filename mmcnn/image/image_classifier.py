@@ -327,7 +327,8 @@ class ImageClassifier(Classifier):
         image_size, channels, record = choose_input(data, self.preset_config, self.image_size, self.channels)
         given = self._given_input()
         if given is not None:
-            image_size, channels, why = given
+            # A warm start fixes the size; the channels still follow the data (the stem is adapted).
+            image_size, channels, why = given[0], channels if given[1] is None else given[1], given[2]
             record.update(image_size=list(image_size), channels=channels, image_size_reason=why)
             record["stem_stride"] = stem_stride(image_size, self.preset_config.get("input_budget"))
         self._decided(image_size, channels, record)
@@ -356,8 +357,6 @@ class ImageClassifier(Classifier):
         return None
 
     def _decided(self, image_size, channels, record):
-        if channels is None:  # a warm start's size with channels from the data (decided already)
-            channels = record["channels"]
         record.update(image_size=list(image_size), channels=channels)
         self._set_input(tuple(image_size), channels)
         self.input_used = record

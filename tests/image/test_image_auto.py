@@ -113,7 +113,7 @@ def test_a_warm_start_takes_its_sources_size(tmp_path):
     source = mi.ImageClassifier(num_classes=2, image_size=(16, 16), channels=1, preset="tiny")
     source.save(tmp_path / "source.keras")
     clf = mi.ImageClassifier(preset="tiny", init_from=str(tmp_path / "source.keras"))
-    clf.prepare(mi.from_arrays(np.zeros((4, 40, 40, 3), "uint8"), [0, 1, 0, 1]))
+    clf.prepare(mi.from_arrays(np.random.default_rng(0).integers(0, 255, (4, 40, 40, 3)), [0, 1, 0, 1]))
     # The size must match the source's; the channels follow the data (the stem is adapted).
     assert clf.model.input_shape == (None, 16, 16, 3)
     assert "init_from" in clf.input_used["image_size_reason"]
