@@ -252,6 +252,8 @@ def measure_rates(build, batch_size, policies=("float32", "mixed_bfloat16"), ste
 
 def _batch(rng, spec, batch_size):
     shape = (batch_size, *(d or 1 for d in spec.shape[1:]))
+    if "string" in str(spec.dtype):
+        return np.full(shape, " ".join(["text"] * 64), dtype=object)  # raw text, tokenized in the model
     if "int" in str(spec.dtype):
         return np.zeros(shape, str(spec.dtype))  # token ids: 0 is in every vocabulary
     return rng.uniform(0, 255, shape).astype(str(spec.dtype))
@@ -280,7 +282,16 @@ def measured_precision(build, model_key, batch_size, hardware, measure=measure_r
         rates = cache[key]["rates"]
     else:
         start = time.perf_counter()
-        rates = measure(build, batch_size)
+        try:
+            rates = measure(build, batch_size)
+        except Exception as error:  # noqa: BLE001 - a model the steps cannot run keeps the flag rule
+            logger.warning(
+                "precision: could not time this model (%s: %s); using mixed_bfloat16, which the hardware "
+                "computes natively, unmeasured",
+                type(error).__name__,
+                str(error).splitlines()[0] if str(error) else "",
+            )
+            return "mixed_bfloat16", "the hardware computes bfloat16 natively (the measurement failed)", {}
         logger.info("precision: measured %s in %.1f s", _rates_text(rates), time.perf_counter() - start)
         cache[key] = {"rates": rates, "machine": machine_key(hardware), "measured_at": time.time()}
         _write_cache(path, cache)

@@ -136,8 +136,9 @@ def test_measured_precision_keeps_bfloat16_only_where_it_is_faster(cache):
     assert precision.measured_precision(None, "a", 8, AMX, measure=never)[0] == "float32"
     assert precision.measured_precision(None, "b", 8, AMX, measure=never)[2]["cached"]
     # Another batch size (or machine) is another model shape: measured again.
-    with pytest.raises(AssertionError, match="measured again"):
-        precision.measured_precision(None, "b", 16, AMX, measure=never)
+    calls = []
+    precision.measured_precision(None, "b", 16, AMX, measure=lambda b, n: calls.append(n) or fast[2]["rates"])
+    assert calls == [16]
 
 
 @pytest.mark.parametrize("hardware, given", [(AVX2, "auto"), (AMX, "float32"), (AMX, "mixed_bfloat16")])
@@ -151,3 +152,14 @@ def test_no_measurement_without_bfloat16_or_when_the_precision_is_given(
     _ = clf.model
     assert "rates" not in clf.precision_used and not cache.exists()
     assert clf.precision_used["policy"] == ("float32" if given == "auto" else given)
+
+
+def test_a_measurement_that_fails_keeps_the_hardware_rule_and_says_so(cache, caplog):
+    def broken(build, batch_size):
+        raise ValueError("no batch for this input")
+
+    with caplog.at_level("WARNING", logger="mmcnn"):
+        policy, reason, measured = precision.measured_precision(None, "c", 8, AMX, measure=broken)
+    assert policy == "mixed_bfloat16" and "measurement failed" in reason and measured == {}
+    assert "could not time this model (ValueError: no batch for this input)" in caplog.text
+    assert not cache.exists()
