@@ -20,7 +20,8 @@ DEMO_SETTINGS = {
         "preset": None,
         "epochs": 10,
         "batch_size": 32,
-        "classifier": {"image_size": [28, 28], "channels": 1},
+        # image_size and channels "auto": the 28x28 grey PNGs give a 28x28x1 model.
+        "classifier": {},
     },
     "audio": {"preset": None, "epochs": 15, "batch_size": None, "classifier": {}},
     "text": {"preset": None, "epochs": 8, "batch_size": None, "classifier": {}},

@@ -17,12 +17,16 @@ import functools
 import inspect
 import os
 import pathlib
+import tempfile
 import textwrap
 
 import pytest
 
 os.environ.setdefault("MMCNN_PRECISION", "float32")
 os.environ.setdefault("MMCNN_SCHEDULE", "preset")
+# What "auto" precision measures is cached per machine (`mmcnn.models.precision.cache_dir`): in a
+# folder of this session's, never the user's cache.
+os.environ.setdefault("MMCNN_CACHE_DIR", tempfile.mkdtemp(prefix="mmcnn-test-cache-"))
 
 
 # --- which tests are slow ------------------------------------------------------------------

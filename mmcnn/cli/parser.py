@@ -87,7 +87,8 @@ def build_parser():
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="classifier argument, TOML value (e.g. image_size=[28,28])",
+        help="classifier argument, TOML value (e.g. image_size=[28,28]; images default to "
+        'image_size="auto" and channels="auto": decided from the training pictures)',
     )
     train.add_argument(
         "--columns",

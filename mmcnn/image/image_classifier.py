@@ -1,5 +1,6 @@
 """ImageClassifier: 2-D receptive fields over pixels."""
 
+import logging
 import os
 
 import keras
@@ -8,6 +9,15 @@ import tensorflow as tf
 
 from mmcnn.image.image_adapter import ImageAdapter
 from mmcnn.image.image_augmentation import MIXING_KINDS, POLICIES, ImageAugmentation, apply_batch_mixing
+from mmcnn.image.image_auto import (
+    AUTO,
+    DEFAULT_BUDGET,
+    FALLBACK_CHANNELS,
+    FALLBACK_SIZE,
+    choose_input,
+    stem_kernel_size,
+    stem_stride,
+)
 from mmcnn.image.image_backbone import adapt_stem_channels, check_backbone, check_input_range, user_backbone
 from mmcnn.image.image_converter import (
     ImageConverter,
@@ -30,6 +40,8 @@ from mmcnn.image.image_serving import (
 from mmcnn.layers.spatial_transformer import SpatialTransformer
 from mmcnn.models.classifier import Classifier
 
+logger = logging.getLogger("mmcnn")
+
 # `augmentation="auto"` (the default): flip + translation ("light") while there are fewer than
 # this many training images per class, horizontal flips only ("flip") from there on. On 55,000
 # Fashion-MNIST images (5,500 a class) `compact` without augmentation scored 0.929 in 10 epochs
@@ -42,6 +54,11 @@ AUTO_AUGMENTATION_UNTIL = 1000
 DEFAULT_AUGMENTATION = "auto"
 
 _TRAINING = dict(learning_rate=2e-3, epochs=15, batch_size=128, patience=5, weight_decay=1e-4)
+# The input each preset is built for (`mmcnn.image.image_auto`): stages sized for 32x32 pictures;
+# larger ones go through a stem that strides up to 4 (2 for `tiny`), so that the stages see a map
+# of about 32x32 and the multiply-adds per example stay within 1.25x the budget's below; pictures
+# above 128x128 (64x64) are resized down to it when `image_size="auto"` chooses.
+_BUDGET = DEFAULT_BUDGET
 
 # Each preset's budget: multiply-adds per 32x32 RGB image (`mmcnn inspect --preset NAME
 # --modality image`) and what it is for; times are Fashion-MNIST's 55,000 28x28 images on a
@@ -53,6 +70,7 @@ PRESETS = {
         stem=16,
         stages=[{"filters": 16, "pooling": "max"}, {"filters": 32, "pooling": "max"}],
         head_dropout=0.0,
+        input_budget={**_BUDGET, "max_stem_stride": 2},
         **{**_TRAINING, "epochs": 10},
     ),
     # 10 M, the default, chosen by time to accuracy on a 2-core CPU: the stem pools, so the
@@ -70,6 +88,7 @@ PRESETS = {
         head_pooling="auto",
         head_dropout=0.3,
         label_smoothing=0.1,
+        input_budget=_BUDGET,
         **{**_TRAINING, "epochs": 25},
     ),
     # 20 M: VGG-style stages at full resolution, global average pooling (the default before
@@ -79,6 +98,7 @@ PRESETS = {
         stem=32,
         stages=[{"filters": 32, "pooling": "max"}, {"filters": 64, "pooling": "max"}, {"filters": 128}],
         head_dropout=0.3,
+        input_budget=_BUDGET,
         **{**_TRAINING, "epochs": 20},
     ),
     # 12 M, the fewest weights: depthwise-separable stages, for a phone or a board where the
@@ -93,6 +113,7 @@ PRESETS = {
             {"filters": 256},
         ],
         head_dropout=0.3,
+        input_budget=_BUDGET,
         **_TRAINING,
     ),
     # 106 M: a deeper residual net with strided convolutions instead of pooling, for a GPU or
@@ -107,6 +128,7 @@ PRESETS = {
             {"filters": 128, "blocks": 2, "strides": 2},
         ],
         head_dropout=0.3,
+        input_budget=_BUDGET,
         **{**_TRAINING, "epochs": 30},
     ),
 }
@@ -122,7 +144,17 @@ class ImageClassifier(Classifier):
     Args:
         num_classes: number of classes (or give `class_names`, or let `fit` take them from the data).
         image_size: `(height, width)` the model sees; inputs of other sizes are resized.
-        channels: 1 (grey) or 3 (RGB); files and arrays are converted to it.
+            `"auto"` (default): decided from the training data when the model is first
+            built (`mmcnn.image.image_auto.choose_size`): the size most pictures have (or
+            their median), capped by the preset's `input_budget` and rounded to what its
+            strides divide; 32x32 when the model is built before any data. Pictures larger
+            than the preset's base (32x32) go through a stem that strides more, so the
+            multiply-adds per example stay within the budget (`stem_stride`). The concrete
+            size is what `get_config`, the `.keras` file and exports hold once built.
+        channels: 1 (grey) or 3 (RGB); files and arrays are converted to it. `"auto"`
+            (default): 1 when every sampled training picture is grey, else 3 (3 before
+            any data). What was decided, and why, is `input_used` (also in the model's
+            metadata and a run's metrics.json).
         resize_mode: `"crop"` (aspect-preserving centre crop), `"pad"` (aspect-preserving,
             zero padding) or `"stretch"`.
         class_names: ordered class names; they travel with the saved model.
@@ -205,8 +237,8 @@ class ImageClassifier(Classifier):
     def __init__(
         self,
         num_classes=None,
-        image_size=(32, 32),
-        channels=3,
+        image_size=AUTO,
+        channels=AUTO,
         resize_mode="crop",
         class_names=None,
         preset=None,
@@ -251,11 +283,17 @@ class ImageClassifier(Classifier):
             freeze_epochs=freeze_epochs,
             fine_tune_learning_rate=fine_tune_learning_rate,
         )
-        # The converter validates these and fails naming the argument.
-        self._converter = ImageConverter(image_size, channels, resize_mode)
-        self.image_size = tuple(self._converter.image_size)
-        self.channels = channels
+        # The converter validates these and fails naming the argument ("auto" is checked as the
+        # fallback; the converter is made once both are concrete).
+        ImageConverter(
+            FALLBACK_SIZE if image_size == AUTO else image_size,
+            FALLBACK_CHANNELS if channels == AUTO else channels,
+            resize_mode,
+        )
         self.resize_mode = resize_mode
+        # What "auto" decided and why (None until the model is built, or when nothing was "auto").
+        self.input_used = None
+        self._set_input(image_size if image_size == AUTO else tuple(image_size), channels)
         self.mixing = mixing
         self.spatial_transformer = spatial_transformer
         # A given Keras model is kept as its config (what `get_config` and the `.keras` file hold);
@@ -272,7 +310,100 @@ class ImageClassifier(Classifier):
             config["head_pooling"] = "avg"
         return config
 
+    # "auto" image size and channels ---------------------------------------------
+    def _set_input(self, image_size, channels):
+        self.image_size = image_size
+        self.channels = channels
+        concrete = AUTO not in (image_size, channels)
+        self._converter = ImageConverter(image_size, channels, self.resize_mode) if concrete else None
+
+    def _input_is_auto(self):
+        return AUTO in (self.image_size, self.channels)
+
+    def prepare_for_training(self, data):
+        """Decides `image_size="auto"` and `channels="auto"` from the training pictures."""
+        super().prepare_for_training(data)
+        if not self._input_is_auto():
+            return
+        image_size, channels, record = choose_input(data, self.preset_config, self.image_size, self.channels)
+        given = self._given_input()
+        if given is not None:
+            # A warm start fixes the size; the channels still follow the data (the stem is adapted).
+            image_size, channels, why = given[0], channels if given[1] is None else given[1], given[2]
+            record.update(image_size=list(image_size), channels=channels, image_size_reason=why)
+            record["stem_stride"] = stem_stride(image_size, self.preset_config.get("input_budget"))
+        self._decided(image_size, channels, record)
+
+    def _given_input(self):
+        """`(image_size, channels, reason)` where something other than the data fixes the size:
+        a warm start's source (its size; channels follow the data) or a given backbone with a
+        fixed input; None otherwise."""
+        if self.image_size != AUTO:
+            return None
+        if self.init_from is not None:
+            from mmcnn.models.transfer import source_model_path
+            from mmcnn.training import keras_file_metadata
+
+            config = keras_file_metadata(source_model_path(self.init_from)).get("config") or {}
+            if config.get("image_size") not in (None, AUTO):
+                channels = self.channels if self.channels != AUTO else None
+                return tuple(config["image_size"]), channels, f"init_from {self.init_from!r} has this size"
+        if self.backbone is not None:
+            from mmcnn.image.image_backbone import _load
+
+            shape = tuple(_load(self._backbone_model or self.backbone).input_shape)
+            if len(shape) == 4 and None not in shape[1:3]:
+                channels = shape[3] if self.channels == AUTO else self.channels
+                return tuple(shape[1:3]), channels, "the given backbone takes this size"
+        return None
+
+    def _decided(self, image_size, channels, record):
+        record.update(image_size=list(image_size), channels=channels)
+        self._set_input(tuple(image_size), channels)
+        self.input_used = record
+        logger.info(
+            "image_size=%dx%d, channels=%d (%s; %s)",
+            *image_size,
+            channels,
+            record["image_size_reason"],
+            record["channels_reason"],
+        )
+
+    def _fix_input(self):
+        """Settles "auto" without data (a model built, or a pipeline made, before any `fit`): the
+        warm start's or backbone's size, else the documented fallback, 32x32 RGB."""
+        if not self._input_is_auto():
+            return
+        given = self._given_input()
+        image_size, why = (given[0], given[2]) if given else (FALLBACK_SIZE, "no training data: the fallback")
+        if self.image_size != AUTO:
+            image_size, why = self.image_size, "given"
+        channels = self.channels
+        if channels == AUTO:
+            channels = given[1] if given and given[1] is not None else FALLBACK_CHANNELS
+        self._decided(
+            image_size,
+            channels,
+            {
+                "sampled": 0,
+                "image_size_reason": why,
+                "channels_reason": "given" if self.channels != AUTO else "no training data: the fallback",
+                "stem_stride": stem_stride(image_size, self.preset_config.get("input_budget")),
+            },
+        )
+
+    def stem_stride(self):
+        """The stem's stride at this `image_size` (`mmcnn.image.image_auto.stem_stride`): 1 up to
+        the preset's base size, more for larger pictures."""
+        self._fix_input()
+        return stem_stride(self.image_size, self.preset_config.get("input_budget"))
+
+    def build(self):
+        self._fix_input()
+        return super().build()
+
     def model_input(self):
+        self._fix_input()
         return keras.Input((*self.image_size, self.channels), name="pixels")
 
     def auto_augmentation(self, examples_per_class):
@@ -299,7 +430,16 @@ class ImageClassifier(Classifier):
             low, high = self.backbone_input_range
             layers.append(keras.layers.Rescaling((high - low) / 255.0, offset=low, name="backbone_scaling"))
             return layers
-        layers.append(ImageAdapter(preset["stem"], pooling=preset.get("stem_pooling"), name="adapter"))
+        stride = self.stem_stride()
+        layers.append(
+            ImageAdapter(
+                preset["stem"],
+                kernel_size=stem_kernel_size(stride),
+                strides=stride,
+                pooling=preset.get("stem_pooling"),
+                name="adapter",
+            )
+        )
         return layers
 
     # Given backbones and warm starts ------------------------------------------
@@ -315,9 +455,11 @@ class ImageClassifier(Classifier):
         return adapt_stem_channels(layer_name, variable_path, value, target_value.shape)
 
     def example_nbytes(self):
+        self._fix_input()
         return int(np.prod(self.image_size)) * self.channels * 4
 
     def input_dataset(self, data, training=False):
+        self._fix_input()
         size, channels, mode = self.image_size, self.channels, self.resize_mode
         if data.kind == "files":
 
@@ -354,6 +496,7 @@ class ImageClassifier(Classifier):
         `(n, h, w)` or `(n, h, w, c)`. Every image is decoded and resized
         with the same in-graph functions that training used.
         """
+        self._fix_input()
         if isinstance(inputs, (str, bytes, os.PathLike)):
             inputs = [inputs]
         if isinstance(inputs, tf.Tensor):

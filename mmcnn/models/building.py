@@ -8,6 +8,7 @@ modality's overrides (the board predictor's `build`) stay in force.
 """
 
 import contextlib
+import json
 import logging
 
 import keras
@@ -17,7 +18,7 @@ from mmcnn._version import __version__
 from mmcnn.data import DataError
 from mmcnn.layers import ClassifierHead, Temperature
 from mmcnn.layers.head import resolve_pooling
-from mmcnn.models import saving, transfer
+from mmcnn.models import precision, saving, transfer
 from mmcnn.models.classifier_model import ClassifierModel
 from mmcnn.models.precision import dtype_policy, forced_precision, resolve_precision
 
@@ -71,11 +72,42 @@ def build_model(clf):
     elif clf.precision == "auto" and forced_precision():
         policy, reason = forced_precision(), f"MMCNN_PRECISION={forced_precision()}"
     else:
-        policy, reason = resolve_precision(clf.precision)
+        hardware = precision.detect_hardware()
+        policy, reason = resolve_precision(clf.precision, detect=lambda: hardware)
+        if clf.precision == "auto" and policy == "mixed_bfloat16":
+            # bfloat16 is there: kept where this model trains faster in it (`measured_precision`).
+            policy, reason, measured = precision.measured_precision(
+                clf.build, model_key(clf), clf.setting("batch_size") or 32, hardware
+            )
+            clf.precision_used = {"policy": policy, "reason": reason, **measured}
+            with dtype_policy(policy):
+                return clf.build()
     clf.precision_used = {"policy": policy, "reason": reason}
     with dtype_policy(policy):
         model = clf.build()
     return model
+
+
+# Constructor arguments that do not change a training step's cost: left out of `model_key`.
+_NOT_SHAPE = frozenset(
+    {
+        "class_names",
+        "seed",
+        "epochs",
+        "learning_rate",
+        "init_from",
+        "freeze_epochs",
+        "fine_tune_learning_rate",
+    }
+)
+
+
+def model_key(clf):
+    """A string that identifies what `clf` builds, for `precision.measured_precision`'s cache: the
+    modality, the model input's shapes and the constructor arguments that shape the network."""
+    shapes = keras.tree.map_structure(lambda t: [tuple(t.shape), str(t.dtype)], clf.model_input())
+    config = {k: v for k, v in clf.get_config().items() if k not in _NOT_SHAPE}
+    return json.dumps([clf.modality, shapes, config], sort_keys=True, default=str)
 
 
 def build_for(clf, data, scope=None):
@@ -157,6 +189,9 @@ def metadata(clf):
         "classifier": f"{type(clf).__module__}.{type(clf).__qualname__}",
         # The dtype policy the model was built with, and why (None before it is built).
         "precision": clf.precision_used,
+        # What the modality decided about its input from the training data, and why
+        # (`ImageClassifier(image_size="auto")`); None where nothing was decided.
+        "input": getattr(clf, "input_used", None),
         "class_names": clf.class_names,
         "config": config,
         # Multi-label: the per-class decision thresholds (None: 0.5 each).

@@ -196,6 +196,10 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
         strategy=strategy,
     )
     augmentation = clf.augmentation_policy()  # what "auto" chose for this data (before any reload)
+    # What the modality decided about its input from the data (`image_size="auto"`, ...), and why.
+    input_used = getattr(clf, "input_used", None)
+    if input_used:
+        logger.info("input: %s", ", ".join(f"{k}={v}" for k, v in input_used.items()))
     clf.save(run.model_path)  # the best epoch's weights (early stopping restored them)
     if strategy is not None:
         # Evaluate and report with a plain one-device copy: no collectives needed.
@@ -219,6 +223,7 @@ def _train_locked(config, run, state, backup_dir, classifier_cls, strategy, verb
         "schedule": clf.schedule_used,
         # The augmentation policy the model trained with (`augmentation="auto"` follows the data's size).
         "augmentation": augmentation,
+        "input": input_used,
     }
     test_scores = None
     if test is not None:

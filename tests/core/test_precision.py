@@ -1,11 +1,14 @@
 """`precision="auto"` follows the hardware; a bf16-trained model saves, loads and exports (float32 ends)."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import mmcnn
 import mmcnn.image
+from mmcnn.models import precision
 from mmcnn.models.precision import cpu_flags, resolve_precision
 
 AMX = {"gpus": [], "cpu_flags": {"avx2", "avx512f", "amx_tile", "amx_bf16"}}
@@ -88,3 +91,75 @@ def test_exports_of_a_bfloat16_model_are_float32(tmp_path):
     edge = load_edge_model(clf.export(tmp_path / "m.tflite", format="litert"))  # built-in float32 kernels
     on_device = np.concatenate([edge(clf.edge_inputs(x[i : i + 1])) for i in range(3)])
     np.testing.assert_allclose(on_device, copy_.predict_proba(x), atol=1e-5)
+
+
+@pytest.fixture
+def cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("MMCNN_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "precision.json"
+
+
+def test_auto_measures_the_model_at_hand_and_caches_it(no_override, cache, monkeypatch):
+    monkeypatch.setattr(precision, "detect_hardware", lambda: AMX)
+
+    def build():
+        clf = mmcnn.image.ImageClassifier(
+            num_classes=2, image_size=(8, 8), channels=1, preset="tiny", batch_size=8
+        )
+        return clf, clf.model
+
+    clf, model = build()
+    used = clf.precision_used
+    rates = used["rates"]
+    assert set(rates) == {"float32", "mixed_bfloat16"} and min(rates.values()) > 0 and not used["cached"]
+    faster = used["speedup"] >= precision.MARGIN
+    assert used["policy"] == ("mixed_bfloat16" if faster else "float32") and "measured" in used["reason"]
+    assert model.get_layer("backbone").compute_dtype == ("bfloat16" if faster else "float32")
+    assert len(json.loads(cache.read_text())) == 1
+    again, _ = build()
+    assert again.precision_used["cached"] and again.precision_used["rates"] == rates
+    assert again.precision_used["policy"] == used["policy"]
+
+
+def test_measured_precision_keeps_bfloat16_only_where_it_is_faster(cache):
+    def never(build, batch_size):
+        raise AssertionError("measured again instead of read from the cache")
+
+    slow = precision.measured_precision(
+        None, "a", 8, AMX, measure=lambda b, n: {"float32": 100.0, "mixed_bfloat16": 104.0}
+    )
+    assert slow[0] == "float32" and "not 1.05x" in slow[1]
+    fast = precision.measured_precision(
+        None, "b", 8, AMX, measure=lambda b, n: {"float32": 100.0, "mixed_bfloat16": 190.0}
+    )
+    assert fast[0] == "mixed_bfloat16" and fast[2]["rates"] == {"float32": 100.0, "mixed_bfloat16": 190.0}
+    assert precision.measured_precision(None, "a", 8, AMX, measure=never)[0] == "float32"
+    assert precision.measured_precision(None, "b", 8, AMX, measure=never)[2]["cached"]
+    # Another batch size (or machine) is another model shape: measured again.
+    calls = []
+    precision.measured_precision(None, "b", 16, AMX, measure=lambda b, n: calls.append(n) or fast[2]["rates"])
+    assert calls == [16]
+
+
+@pytest.mark.parametrize("hardware, given", [(AVX2, "auto"), (AMX, "float32"), (AMX, "mixed_bfloat16")])
+def test_no_measurement_without_bfloat16_or_when_the_precision_is_given(
+    no_override, cache, monkeypatch, hardware, given
+):
+    monkeypatch.setattr(precision, "detect_hardware", lambda: hardware)
+    clf = mmcnn.image.ImageClassifier(
+        num_classes=2, image_size=(8, 8), channels=1, preset="tiny", precision=given
+    )
+    _ = clf.model
+    assert "rates" not in clf.precision_used and not cache.exists()
+    assert clf.precision_used["policy"] == ("float32" if given == "auto" else given)
+
+
+def test_a_measurement_that_fails_keeps_the_hardware_rule_and_says_so(cache, caplog):
+    def broken(build, batch_size):
+        raise ValueError("no batch for this input")
+
+    with caplog.at_level("WARNING", logger="mmcnn"):
+        policy, reason, measured = precision.measured_precision(None, "c", 8, AMX, measure=broken)
+    assert policy == "mixed_bfloat16" and "measurement failed" in reason and measured == {}
+    assert "could not time this model (ValueError: no batch for this input)" in caplog.text
+    assert not cache.exists()

@@ -171,7 +171,10 @@ def test_same_seed_same_weights():
 def test_presets_build_and_defaults():
     clf = mi.ImageClassifier(num_classes=4)
     assert clf.preset == "compact" and clf.augmentation == mi.image_classifier.DEFAULT_AUGMENTATION
-    assert clf.image_size == (32, 32) and clf.channels == 3 and clf.mixing is None
+    assert clf.image_size == "auto" and clf.channels == "auto" and clf.mixing is None
+    # Built before any data: the documented fallback, 32x32 RGB, which the config then holds.
+    assert clf.model.input_shape == (None, 32, 32, 3)
+    assert clf.get_config()["image_size"] == (32, 32) and clf.get_config()["channels"] == 3
     for preset in ("tiny", "compact", "small", "mobile", "resnet"):
         model = mi.ImageClassifier(num_classes=4, image_size=SIZE, channels=1, preset=preset).model
         assert model.output_shape == (None, 4)
@@ -179,15 +182,22 @@ def test_presets_build_and_defaults():
 
 
 @pytest.mark.parametrize(
-    "image_size, pooling, features",
-    [((28, 28), "flatten", 7 * 7 * 128), ((32, 32), "flatten", 8 * 8 * 128), ((64, 64), "avg", 128)],
+    "image_size, pooling, features, stride",
+    [
+        ((28, 28), "flatten", 7 * 7 * 128, 1),
+        ((32, 32), "flatten", 8 * 8 * 128, 1),
+        ((64, 64), "flatten", 8 * 8 * 128, 2),
+        ((256, 256), "avg", 128, 4),
+    ],
 )
-def test_default_preset_flattens_small_maps_and_averages_large_ones(image_size, pooling, features):
+def test_default_preset_flattens_small_maps_and_averages_large_ones(image_size, pooling, features, stride):
     # "compact": the stem and the first stage each halve the map; "auto" flattens up to 8,192 values.
+    # Above 32x32 the stem strides (up to 4) so that the stages see about 32x32.
     clf = mi.ImageClassifier(num_classes=3, image_size=image_size, channels=1)
     head = clf.model.get_layer("head")
     assert head.pooling == pooling
-    assert clf.model.get_layer("adapter").output.shape[1:3] == tuple(n // 2 for n in image_size)
+    assert clf.model.get_layer("adapter").strides == stride
+    assert clf.model.get_layer("adapter").output.shape[1:3] == tuple(n // 2 // stride for n in image_size)
     assert head.dense.kernel.shape == (features, 3)
     # The resolved pooling is what the saved model holds: the file loads without the preset.
     assert head.get_config()["pooling"] == pooling
