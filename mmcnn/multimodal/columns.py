@@ -20,6 +20,7 @@ embedding in its place.
   (`StringLookup`, one out-of-vocabulary id) and embedded.
 """
 
+import json
 import re
 
 import keras
@@ -31,6 +32,20 @@ from mmcnn.data.policy import DataError
 from mmcnn.layers.head import _GLOBAL, resolve_pooling
 from mmcnn.models import registry
 
+# A column classifier's constructor arguments that are the table's, not the column's.
+NOT_COLUMN_SETTINGS = (
+    "num_classes",
+    "class_names",
+    "seed",
+    "init_from",
+    "freeze_epochs",
+    "fine_tune_learning_rate",
+    "learning_rate",
+    "epochs",
+    "batch_size",
+    "precision",
+    "multi_label",
+)
 # The model's input that says which cells a row has: float32 (batch, columns), 1 = present.
 PRESENT = "present"
 # The size of a category column's embedding, at most (fewer values: smaller).
@@ -71,11 +86,19 @@ class MediaColumn:
         self.classifier = cls(num_classes=2, seed=seed, **self.settings)
 
     def prepare(self, values):
-        """Learns what the encoder learns from the training cells (the text vocabulary)."""
+        """Learns what the encoder learns from the training cells (the text vocabulary, an image
+        size decided from the pictures)."""
         present = [value for value in values if value is not None]
         if not present:
             raise DataError(f"column {self.column!r} ({self.kind}) has no cell in the training data")
         self.classifier.prepare_for_training(self._data(present))
+
+    def resolved_settings(self):
+        """The encoder's constructor arguments as its classifier now holds them (settings that
+        training data decided, such as `image_size="auto"`, concrete), JSON-ready; what a loaded
+        model's column is made with."""
+        config = self.classifier.get_config()
+        return json.loads(json.dumps({k: v for k, v in config.items() if k not in NOT_COLUMN_SETTINGS}))
 
     def _data(self, values):
         kind = "texts" if self.kind == "text" else "files"

@@ -232,6 +232,9 @@ class TableClassifier(Classifier):
                 self._sources[column] = take_source(encoder, self.init_from[column])
             else:
                 encoder.prepare(data.values(column))
+            if hasattr(encoder, "resolved_settings"):
+                # What the data decided (an "auto" image size) is kept for the loaded model.
+                self.column_settings[column] = encoder.resolved_settings()
         logger.info(
             "table columns: %s", ", ".join(f"{column} ({kind})" for column, kind in self.columns.items())
         )
