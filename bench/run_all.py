@@ -62,6 +62,7 @@ BENCHMARKS = {
         "feature_cache",
         "audio_cache",
         "explain",
+        "table",
     )
 }
 MERGED = ("image", "audio", "text", "serving", "performance", "board", "spatial_transformer")
