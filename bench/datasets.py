@@ -6,6 +6,8 @@ reads them, see `bench/data/README.md`); nothing here downloads anything.
 - `load_speech(out_dir, ...)`: the espeak-ng spoken commands (`bench.data.speech`), split by voice
   into train / validation (held-out training voices) / test (unheard voices).
 - `split_fortunes()`: the fortunes corpus (`bench.data.fortunes`), 10 % of training held out.
+- `app_table_csvs(data_dir, demo_data)`: `{split: CSV path}` of the Debian desktop apps table
+  (`bench.data.appstream_table`, built in `data_dir` first when absent; or the demo table).
 - `load_split(modality, demo_data, speech_dir)`: `(train, val, test)` of one modality's bench
   data (or of the demo data shipped in `mmcnn/demo_data`); `limit(data, count)` keeps a seeded
   subset.
@@ -87,6 +89,35 @@ def split_fortunes():
     test = from_dataframe(test_frame, class_names=train_all.class_names, verbose=0)
     train, val = train_all.split(VALIDATION_FRACTION, seed=SEED)
     return train, val, test
+
+
+def app_table_csvs(data_dir="/tmp/mmcnn-bench/apps", demo_data=False):
+    """`({"train", "val", "test"}: CSV path, built seconds or None)` of the apps table.
+
+    The bench table (`bench.data.appstream_table`) is built in `data_dir` when it has no
+    `train.csv`. `demo_data`: the 400-row table of `mmcnn/demo_data/table`, whose `test.csv`
+    also serves as validation (a smoke run, not a measurement).
+    """
+    if demo_data:
+        import importlib.util
+
+        root = list(importlib.util.find_spec("mmcnn").submodule_search_locations)[0]
+        folder = os.path.join(root, "demo_data", "table")
+        csvs = {
+            split: os.path.join(folder, f"{name}.csv")
+            for split, name in (("train", "train"), ("val", "test"), ("test", "test"))
+        }
+        return csvs, None
+    from bench.data import appstream_table
+
+    built = None
+    if not os.path.exists(os.path.join(data_dir, "train.csv")):
+        start = time.perf_counter()
+        frame, _, icons = appstream_table.load_apps()
+        with icons:
+            appstream_table.write_table(frame, icons, data_dir)
+        built = time.perf_counter() - start
+    return {split: os.path.join(data_dir, f"{split}.csv") for split in appstream_table.SPLITS}, built
 
 
 def load_split(modality, demo_data=False, speech_dir="/tmp/speech_bench"):

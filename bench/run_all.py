@@ -63,6 +63,7 @@ BENCHMARKS = {
         "audio_cache",
         "explain",
         "image_auto",
+        "table",
     )
 }
 MERGED = ("image", "audio", "text", "serving", "performance", "board", "spatial_transformer")

@@ -149,7 +149,12 @@ def _english(element, tag):
 
 
 def _words(element):
-    return " ".join(" ".join(element.itertext()).split()) if element is not None else ""
+    """The text of an element: its paragraphs and list items joined by spaces (inline markup such
+    as `<em>` joins its neighbours without a space), whitespace collapsed."""
+    if element is None:
+        return ""
+    blocks = [block for block in element.iter() if block.tag in ("p", "li")] or [element]
+    return " ".join(" ".join("".join(block.itertext()).split()) for block in blocks)
 
 
 def _dependencies(record):
