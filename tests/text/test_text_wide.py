@@ -100,3 +100,23 @@ def test_wide_preset_trains_saves_and_explains(tmp_path):
 
 def test_docstrings_run():
     assert doctest.testmod(text_wide, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["litert", "onnx"])
+def test_wide_preset_runs_on_ids_from_the_python_tokenizer(fmt, tmp_path):
+    # The wide path is integer ops on the ids: the converted file takes the ids that
+    # PythonTokenizer makes outside TensorFlow (word mode) and decides as the Keras model does.
+    from mmcnn.export import export_litert, export_onnx, load_edge_model
+
+    texts, labels = toy_texts(64)
+    clf = TextClassifier(**TINY, preset="wide", mode="word", epochs=2, learning_rate=1e-2)
+    clf.fit(from_arrays(texts, labels), verbose=0)
+    export = export_litert if fmt == "litert" else export_onnx
+    path = export(clf, tmp_path / ("w.tflite" if fmt == "litert" else "w.onnx"))
+    edge = load_edge_model(path)
+    tokenizer = mmcnn.text.PythonTokenizer.from_layer(clf.tokenizer)
+    some = [*texts[:20], "", "not good not good", "unknown words only"]
+    ids = tokenizer(some)
+    np.testing.assert_array_equal(ids, clf.edge_inputs(clf.preprocess(some)))
+    np.testing.assert_allclose(edge(ids), clf.predict_proba(some), atol=1e-5)
