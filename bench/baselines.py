@@ -281,8 +281,9 @@ def run_tfidf_multilabel(train, val, test, quick=False):
 
 
 # ------------------------------------------------ text: the Keras "text classification from scratch" CNN
-def keras_scratch_model(train):
-    """The Keras "text classification from scratch" CNN, its vectorizer adapted to `train`."""
+def keras_scratch_model(train, multi_label=False):
+    """The Keras "text classification from scratch" CNN, its vectorizer adapted to `train`
+    (`multi_label`: sigmoid outputs and binary cross-entropy instead of softmax)."""
     keras.utils.set_random_seed(SEED)
     num_classes = len(train.class_names)
     vectorize = keras.layers.TextVectorization(
@@ -298,9 +299,10 @@ def keras_scratch_model(train):
     x = keras.layers.GlobalMaxPooling1D()(x)
     x = keras.layers.Dense(128, activation="relu")(x)
     x = keras.layers.Dropout(0.5)(x)
-    out = keras.layers.Dense(num_classes, activation="softmax")(x)
+    out = keras.layers.Dense(num_classes, activation="sigmoid" if multi_label else "softmax")(x)
     model = keras.Model(text, out)
-    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    loss = "binary_crossentropy" if multi_label else "sparse_categorical_crossentropy"
+    model.compile(loss=loss, optimizer="adam", metrics=[] if multi_label else ["accuracy"])
     return model
 
 

@@ -120,6 +120,63 @@ def app_table_csvs(data_dir="/tmp/mmcnn-bench/apps", demo_data=False):
     return {split: os.path.join(data_dir, f"{split}.csv") for split in appstream_table.SPLITS}, built
 
 
+# The text sets of `bench/bench_text_vs_linear.py`, in table order.
+TEXT_SETS = ("debian-sections", "fortunes-10", "debtags")
+# The 10 largest fortune files (distinct fortunes): the fortunes-10 classes.
+FORTUNES_10 = (
+    "people", "definitions", "cookie", "computers", "songs-poems",
+    "politics", "miscellaneous", "work", "science", "men-women",
+)  # fmt: skip
+# Training texts kept of the debtags corpus (a seeded draw): its 18,000 would take most of a run.
+DEBTAGS_TRAIN = 6000
+
+
+def _frame_splits(frame, label_column, class_names):
+    from mmcnn.text import from_dataframe
+
+    data = from_dataframe(
+        frame[["text", label_column]], label_column=label_column, class_names=class_names, verbose=0
+    )
+    return [
+        data.subset(np.flatnonzero(frame["split"].to_numpy() == s)) for s in ("train", "validation", "test")
+    ]
+
+
+def text_sets(names=TEXT_SETS):
+    """`{name: (train, val, test, description)}` of the text benchmark sets (`TEXT_SETS`)."""
+    from mmcnn.text import from_dataframe
+
+    sets = {}
+    for name in names:
+        if name == "debian-sections":
+            from bench.data.debian_sections import load_debian_sections
+
+            frame = load_debian_sections()
+            parts = _frame_splits(frame, "label", frame.attrs["classes"])
+            about = (
+                "`load_debian_sections()` (12 most frequent sections, 600 texts each, 65/15/20 % hash split)"
+            )
+        elif name == "fortunes-10":
+            from bench.data.fortunes import load_fortunes
+
+            train_frame, test_frame = load_fortunes(classes=FORTUNES_10, max_per_class=600)
+            train_all = from_dataframe(train_frame, verbose=0)
+            test = from_dataframe(test_frame, class_names=train_all.class_names, verbose=0)
+            parts = [*train_all.split(0.15, seed=SEED), test]
+            about = "`load_fortunes(classes=FORTUNES_10, max_per_class=600)`, 15 % of train for validation"
+        elif name == "debtags":
+            from bench.data.debtags import load_debtags
+
+            frame = load_debtags(num_tags=30, seed=SEED)
+            parts = _frame_splits(frame, "labels", frame.attrs["tags"])
+            parts[0] = limit(parts[0], DEBTAGS_TRAIN)
+            about = f"`load_debtags(num_tags=30)`, a seeded {DEBTAGS_TRAIN} of its training texts"
+        else:
+            raise ValueError(f"Unknown text set {name!r}. Expected one of {TEXT_SETS}")
+        sets[name] = (*parts, about)
+    return sets
+
+
 def load_split(modality, demo_data=False, speech_dir="/tmp/speech_bench"):
     """`(train, val, test)` LabeledData of a modality's benchmark (or shipped demo) data."""
     if demo_data:

@@ -24,6 +24,7 @@ from mmcnn.text.text_serving import (
     text_settings,
     text_web_settings,
 )
+from mmcnn.text.text_wide import WideTokenWindowAdapter
 
 logger = logging.getLogger("mmcnn")
 
@@ -96,6 +97,13 @@ PRESETS = {
     ),
 }
 
+# Preset keys of the wide path (`WideTokenWindowAdapter`).
+WIDE_KEYS = ("wide_dim", "wide_buckets", "wide_dropout")
+# Kim's windows plus a bag of word and hashed word-bigram vectors joined at the logits ("wide and
+# deep"). Opt-in: on the validation splits of bench/bench_text_vs_linear.py it gained under a point
+# over "kim" and did not beat TF-IDF + logistic regression everywhere (bench/results/text_vs_linear.md).
+PRESETS["wide"] = dict(PRESETS["kim"], wide_dim=32, wide_buckets=2**15, wide_dropout=0.0)
+
 AUGMENTATIONS = ("none",)
 
 
@@ -122,8 +130,10 @@ class TextClassifier(Classifier):
         vocabulary_size: the most token ids, the 2 reserved ids (padding, unknown) included.
         min_frequency: least count of a token kept in the vocabulary.
         class_names: ordered class names; they travel with the saved model.
-        preset: `"kim"` (default: parallel 2..5-token windows), `"deep"`
-            (stacked blocks) or `"char"` (character-level CNN).
+        preset: `"kim"` (default: parallel 2..5-token windows), `"wide"`
+            (Kim's windows plus a bag of word and word-bigram vectors joined at
+            the logits, `WideTokenWindowAdapter`), `"deep"` (stacked blocks) or
+            `"char"` (character-level CNN).
         augmentation: `"none"` (text has no augmentation yet).
         learning_rate, epochs, batch_size: training settings (default: the preset's).
         seed: seed of initialisation and shuffling.
@@ -256,17 +266,24 @@ class TextClassifier(Classifier):
         self._tokenizer = None
         # Built now so that bad tokenizer / adapter arguments fail here, naming themselves.
         self._new_tokenizer()
-        TokenWindowAdapter(self.vocabulary_size, **self._adapter_settings())
+        self._adapter_class()(self.vocabulary_size, **self._adapter_settings())
 
     # ----------------------------------------------------------- front door
     def _adapter_settings(self):
+        preset = self.preset_config
+        wide = {k: preset[k] for k in WIDE_KEYS if k in preset}
         return dict(
             embedding_dim=self.setting("embedding_dim"),
             filters=self.setting("filters"),
             widths=self.setting("widths"),
-            blocks=self.preset_config.get("blocks"),
+            blocks=preset.get("blocks"),
             dropout=self.setting("dropout"),
+            **wide,
         )
+
+    def _adapter_class(self):
+        """`WideTokenWindowAdapter` for a preset with a wide path (`wide_dim`), else `TokenWindowAdapter`."""
+        return WideTokenWindowAdapter if "wide_dim" in self.preset_config else TokenWindowAdapter
 
     def _new_tokenizer(self):
         return TextTokenizer(
@@ -335,7 +352,7 @@ class TextClassifier(Classifier):
                     "fit(data), which learns it, or adapt(texts) first"
                 )
             tokenizer = self._tokenizer = self._new_tokenizer()
-        adapter = TokenWindowAdapter(tokenizer.vocabulary_size, **self._adapter_settings(), name="adapter")
+        adapter = self._adapter_class()(tokenizer.vocabulary_size, **self._adapter_settings(), name="adapter")
         return [tokenizer, adapter]
 
     # ----------------------------------------------------------------- data

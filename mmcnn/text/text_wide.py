@@ -1,0 +1,134 @@
+"""Wide and deep over token ids: a bag of hashed word n-grams beside the convolution windows.
+
+A text CNN reads windows and keeps each filter's strongest answer (max over
+positions): it is good at "this phrase occurs", poor at adding up many weak
+hints, which is what a linear model over n-gram counts (TF-IDF + logistic
+regression) does well on longer texts. `WideTokenWindowAdapter` computes both
+from the same token ids and lets the head's one dense layer join them, so the
+logits are the sum of a convolutional part and a linear part over the n-grams
+(Cheng et al. 2016, "Wide & Deep Learning"; the n-gram bag as in fastText,
+Joulin et al. 2016), trained together.
+
+The wide path: every token id and every pair of consecutive ids (a word
+bigram, hashed in integer arithmetic into `wide_buckets` rows) has a learned
+vector of `wide_dim` values; a text's vector is their sum divided by the square
+root of their number (the scale of an L2-normalised bag of n-grams). Only
+integer ops on the ids the tokenizer already makes, so what runs outside
+TensorFlow (`PythonTokenizer`, the LiteRT / ONNX / web files that take ids) is
+unchanged.
+
+Its output keeps the adapter's contract (`text_adapter`): `(batch, tokens,
+channels)`, every value >= 0 and 0 at padding, so the head's global max pool
+still ignores padding exactly. The text's vector `b` is written as
+`[relu(b), relu(-b)]` (both >= 0; the dense layer after the pool gets `b` back
+as their difference) at every real token position: the max over positions
+is then exactly that pair, the empty text's is 0.
+"""
+
+import keras
+from keras import ops
+
+from mmcnn.layers import validation as v
+from mmcnn.text.text_adapter import CHANNEL_AXIS, TokenWindowAdapter
+
+# Consecutive ids are paired as `(a mod P) * P + (b mod P)` before the bucket's modulo:
+# P * P < 2**31, so the pair never overflows int32 (exact for vocabularies up to P ids).
+PAIR_BASE = 46337
+
+
+@keras.saving.register_keras_serializable(package="mmcnn")
+class WideTokenWindowAdapter(TokenWindowAdapter):
+    """`TokenWindowAdapter` (the deep path) plus a bag of token and hashed bigram vectors (the wide path).
+
+    Args:
+        vocabulary_size, embedding_dim, filters, widths, blocks, dropout: the
+            deep path's, see `TokenWindowAdapter`.
+        wide_dim: values per n-gram vector (the wide path's rank).
+        wide_buckets: rows the consecutive-id pairs are hashed into.
+        wide_dropout: dropout rate on the text's wide vector (training only).
+        **kwargs: base layer arguments.
+
+    Input shape:
+        int `(batch, tokens)` token ids, 0 = padding.
+
+    Output shape:
+        `(batch, tokens, deep channels + 2 * wide_dim)`, in the compute dtype.
+
+    Example:
+    >>> import numpy as np
+    >>> adapter = WideTokenWindowAdapter(100, embedding_dim=8, filters=4, widths=[2, 3], wide_dim=5)
+    >>> adapter(np.array([[5, 6, 7, 0, 0, 0]])).shape
+    TensorShape([1, 6, 18])
+    """
+
+    def __init__(self, vocabulary_size, wide_dim=32, wide_buckets=2**15, wide_dropout=0.0, **kwargs):
+        super().__init__(vocabulary_size, **kwargs)
+        if self.blocks is not None:
+            raise ValueError(
+                "`WideTokenWindowAdapter` takes the parallel windows only: pass `blocks=None`. "
+                f"Received: blocks={self.blocks!r}"
+            )
+        self.wide_dim = v.check_positive_int("wide_dim", wide_dim)
+        self.wide_buckets = v.check_positive_int("wide_buckets", wide_buckets)
+        self.wide_dropout = v.check_fraction("wide_dropout", wide_dropout)
+        policy = self.dtype_policy
+        self.ngrams = keras.layers.Embedding(
+            vocabulary_size + self.wide_buckets, self.wide_dim, name="ngrams", dtype=policy
+        )
+        self.wide_drop = (
+            keras.layers.Dropout(self.wide_dropout, name="wide_dropout", dtype=policy)
+            if self.wide_dropout
+            else None
+        )
+        self._tokens = None
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.ngrams.build(input_shape)
+        self._tokens = input_shape[1]
+
+    def wide_ids(self, ids):
+        """`(unigram ids, bigram ids, bigram mask)`: rows of the n-gram table for `ids`."""
+        ids = ops.cast(ids, "int32")
+        first, second = ids[:, :-1], ids[:, 1:]
+        pairs = ops.mod(first, PAIR_BASE) * PAIR_BASE + ops.mod(second, PAIR_BASE)
+        bigrams = self.vocabulary_size + ops.mod(pairs, self.wide_buckets)
+        both = ops.logical_and(ops.not_equal(first, 0), ops.not_equal(second, 0))
+        return ids, bigrams, both
+
+    def call(self, inputs, training=None):
+        deep = super().call(inputs, training=training)
+        unigrams, bigrams, both = self.wide_ids(inputs)
+        dtype = deep.dtype
+        real = ops.cast(ops.not_equal(unigrams, 0), dtype)
+        pair = ops.cast(both, dtype)
+        total = ops.sum(self.ngrams(unigrams) * ops.expand_dims(real, -1), axis=1) + ops.sum(
+            self.ngrams(bigrams) * ops.expand_dims(pair, -1), axis=1
+        )
+        count = ops.sum(real, axis=1, keepdims=True) + ops.sum(pair, axis=1, keepdims=True)
+        wide = total / ops.sqrt(ops.maximum(count, 1.0))
+        if self.wide_drop is not None:
+            wide = self.wide_drop(wide, training=training)
+        wide = ops.concatenate([ops.relu(wide), ops.relu(-wide)], axis=CHANNEL_AXIS)
+        # The text's vector at every real position (0 at padding): see the module docstring.
+        wide = ops.expand_dims(wide, 1) * ops.expand_dims(real, -1)
+        return ops.concatenate([deep, wide], axis=CHANNEL_AXIS)
+
+    def compute_output_shape(self, input_shape):
+        batch, tokens, channels = super().compute_output_shape(input_shape)
+        return (batch, tokens, channels + 2 * self.wide_dim)
+
+    def inspect_branches(self):
+        """The deep path's windows (the wide path is a bag, not a window)."""
+        return super().inspect_branches()
+
+    def token_windows(self):
+        """`TokenWindowAdapter.token_windows`, and for each wide channel the whole text: its
+        value is the same at every position (`(offset, width, 1)` reaching every token)."""
+        reach = self._tokens or 1 << 20
+        return [*super().token_windows(), *[(-reach, 2 * reach + 1, 1)] * (2 * self.wide_dim)]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(wide_dim=self.wide_dim, wide_buckets=self.wide_buckets, wide_dropout=self.wide_dropout)
+        return config
