@@ -283,8 +283,8 @@ class TableClassifier(Classifier):
         self._model = ClassifierModel(inputs, outputs, name="table_classifier", metadata=self._metadata())
         self._link_encoders()
         self._embedding = None
+        # Every build copies them (`precision="auto"` may build more than once): kept until refit.
         self._warm_layers = copy_sources(self._model, self.encoders, self._sources)
-        self._sources = {}
         self._head_kept, self._warm_pending = False, bool(self._warm_layers)
         return self._model
 

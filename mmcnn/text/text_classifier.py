@@ -353,7 +353,10 @@ class TextClassifier(Classifier):
                 )
             tokenizer = self._tokenizer = self._new_tokenizer()
         adapter = self._adapter_class()(tokenizer.vocabulary_size, **self._adapter_settings(), name="adapter")
-        return [tokenizer, adapter]
+        # A new layer with the learned vocabulary at each build: a layer called in two models (the
+        # trial builds of `precision="auto"`, a table's measurement) has two outputs, and the
+        # cached-feature model (`features_model`) would not know which one it is.
+        return [TextTokenizer.from_config(tokenizer.get_config()), adapter]
 
     # ----------------------------------------------------------------- data
     def example_nbytes(self):
