@@ -233,3 +233,16 @@ def test_docstrings_run():
     for module in (text_adapter, text_classifier):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_a_model_built_twice_still_trains_on_cached_token_ids():
+    """`precision="auto"` builds trial models before the real one: each build gets its own tokenizer
+    layer (one shared layer had two outputs, and the cached-feature model named its input twice)."""
+    texts, labels = toy_texts(16)
+    data = from_arrays(texts, labels)
+    clf = TextClassifier(**TINY, epochs=1)
+    first = clf.prepare(data)
+    second = clf.build()
+    assert first.get_layer("tokenizer") is not second.get_layer("tokenizer")
+    history = clf.fit(data, validation_data=data, verbose=0, calibrate=False)
+    assert np.isfinite(history.history["val_loss"][0])
