@@ -64,6 +64,7 @@ BENCHMARKS = {
         "explain",
         "image_auto",
         "table",
+        "text_vs_linear",
     )
 }
 MERGED = ("image", "audio", "text", "serving", "performance", "board", "spatial_transformer")
