@@ -12,6 +12,7 @@ schedules (`MMCNN_SCHEDULE=preset`); tests of the adaptation unset it.
 """
 
 import ast
+import builtins
 import dataclasses
 import functools
 import inspect
@@ -33,14 +34,25 @@ os.environ.setdefault("MMCNN_CACHE_DIR", tempfile.mkdtemp(prefix="mmcnn-test-cac
 #
 # A test is `slow` by what it does, read from its source and from the source of the helpers and
 # fixtures it uses (functions written under tests/ or in mmcnn.testing, followed through calls):
-# it starts a process (the CLI, a serving process, a cluster's workers), or it fits models more
-# than once (two trainings compared, an interrupted run resumed, a warm start from a trained
-# source). One fit of a tiny model is quick and stays in the quick loop. `-m "not slow"` skips
-# the slow ones; CI runs everything. A module's `pytestmark = pytest.mark.slow` still marks a
-# whole file by hand.
+# - it starts a process (the CLI, a serving process, a cluster's workers, Chromium, node);
+# - it fits models more than once (two trainings compared, an interrupted run resumed), or fits a
+#   warm-started one (`init_from=` or `backbone=`: a fit in phases, frozen then all layers);
+# - it converts a model to a LiteRT or ONNX file (`export_litert`, `export_onnx`, `export(...,
+#   format="litert" | "onnx" | "web")`), or runs one in an edge runtime (LiteRT, MediaPipe,
+#   onnxruntime);
+# - it builds a `keras.applications` network (MobileNet and the like: seconds per build).
+# One fit of a tiny model is quick and stays in the quick loop. `-m "not slow"` skips the slow
+# ones; CI runs everything. A module's `pytestmark = pytest.mark.slow` still marks a whole file by
+# hand.
 
 FIT_CALLS = frozenset({"fit", "tune", "train_run"})  # a call of one of these names trains a model
 PROCESS_MODULES = frozenset({"subprocess", "multiprocessing"})  # a call into these starts a process
+EXPORT_CALLS = frozenset({"export_litert", "export_onnx"})  # a call of one of these converts a model
+EXPORT_FORMATS = frozenset({"litert", "onnx", "web"})  # `format=` of a converting export
+WARM_START_ARGUMENTS = frozenset({"init_from", "backbone"})  # a classifier made with one fits in phases
+# A call into one of these runs a converted model, or builds a large network.
+RUNTIME_MODULES = ("ai_edge_litert", "mediapipe", "onnxruntime", "tensorflow.lite")
+NETWORK_MODULES = ("keras.applications", "keras.src.applications")
 SLOW_FITS = 2  # this many fits (a fit in a loop counts twice; `epochs=1` and refused calls none) are slow
 _HELPER_ROOTS = (
     pathlib.Path(__file__).resolve().parent,
@@ -52,22 +64,31 @@ _HELPER_ROOTS = (
 class Cost:
     fits: int = 0
     processes: int = 0
+    exports: int = 0  # LiteRT / ONNX conversions
+    runtimes: int = 0  # calls into an edge runtime, or builds of a keras.applications network
+    warm_starts: int = 0  # classifiers made with `init_from=` or `backbone=`
+    warm_fits: int = 0  # fits in a function that also makes a warm-started classifier
 
     def __add__(self, other):
-        return Cost(self.fits + other.fits, self.processes + other.processes)
+        return Cost(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
 
     def __mul__(self, times):
-        return Cost(self.fits * times, self.processes * times)
+        return Cost(*(a * times for a in dataclasses.astuple(self)))
 
     @property
     def slow(self):
-        return self.processes > 0 or self.fits >= SLOW_FITS
+        return bool(
+            self.processes or self.exports or self.runtimes or self.warm_fits or self.fits >= SLOW_FITS
+        )
 
 
 def _is_helper(obj):
-    """A function (or class) written in the tests or in mmcnn.testing: followed into."""
-    if not (inspect.isfunction(obj) or inspect.ismethod(obj)):
-        return False
+    """A function written in the tests or in mmcnn.testing: followed into."""
+    return (inspect.isfunction(obj) or inspect.ismethod(obj)) and _written_in_the_tests(obj)
+
+
+def _written_in_the_tests(obj):
+    """Whether `obj` (a function or class) is written under tests/ or in mmcnn.testing."""
     try:
         path = pathlib.Path(inspect.getsourcefile(inspect.unwrap(obj))).resolve()
     except (TypeError, ValueError):
@@ -96,8 +117,63 @@ def _called_name(call):
     return None, None
 
 
-def _expects_an_error(expression):
-    return isinstance(expression, ast.Call) and _called_name(expression)[1] == "raises"
+def _module_of_call(call, namespace):
+    """The dotted name a call reaches, from the module its root name is bound to, or None:
+    `ort.InferenceSession(...)` is "onnxruntime.InferenceSession" after `import onnxruntime as ort`;
+    `Interpreter(...)` is "ai_edge_litert.interpreter.Interpreter" after a `from ... import`."""
+    parts, func = [], call.func
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        return None
+    root = namespace.get(func.id)
+    if root is None:
+        return None
+    if inspect.ismodule(root):
+        prefix = root.__name__
+    else:
+        prefix = f"{getattr(root, '__module__', None)}.{func.id}"
+    return ".".join([prefix, *reversed(parts)])
+
+
+def _within(name, modules):
+    return name is not None and any(name == m or name.startswith(m + ".") for m in modules)
+
+
+def _converting_export(call, name):
+    """`export_litert(...)`, `export_onnx(...)` or `export(..., format="litert" | "onnx" | "web")`."""
+    if name in EXPORT_CALLS:
+        return True
+    return any(
+        keyword.arg == "format"
+        and isinstance(keyword.value, ast.Constant)
+        and keyword.value.value in EXPORT_FORMATS
+        for keyword in call.keywords
+    )
+
+
+def _warm_start(call):
+    """A call with `init_from=` or `backbone=` other than None."""
+    return any(
+        keyword.arg in WARM_START_ARGUMENTS
+        and not (isinstance(keyword.value, ast.Constant) and keyword.value.value is None)
+        for keyword in call.keywords
+    )
+
+
+def _expects_an_error(expression, namespace):
+    """`pytest.raises(E)` where `E` refuses the call before it works: not `KeyboardInterrupt`, nor an
+    exception class of the tests' own (a callback's, interrupting a run after some epochs)."""
+    if not (isinstance(expression, ast.Call) and _called_name(expression)[1] == "raises" and expression.args):
+        return False
+    error = expression.args[0]
+    if not isinstance(error, ast.Name):
+        return True
+    if error.id == "KeyboardInterrupt":
+        return False
+    found = namespace.get(error.id, getattr(builtins, error.id, None))
+    return found is not None and not _written_in_the_tests(found)
 
 
 def _one_epoch(call):
@@ -111,19 +187,36 @@ def _one_epoch(call):
 _LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
+_COSTS = {}  # function -> its Cost, for those read without meeting a call back into an unfinished one
+_CYCLES = [0]  # how many times a function was met while its own cost was being read
+
+
 def cost_of(function, _active=None):
-    """What calling `function` does: how many models it fits and processes it starts (`Cost`)."""
+    """What calling `function` does: the models it fits, processes it starts, files it converts (`Cost`).
+
+    A fit in a function that also makes a warm-started classifier is a warm fit (`warm_fits`)."""
     function = inspect.unwrap(function)
+    if function in _COSTS:
+        return _COSTS[function]
     active = _active if _active is not None else set()
     node = _definition(function)
-    if node is None or function in active:
+    if function in active:
+        _CYCLES[0] += 1
+        return Cost()
+    if node is None:
         return Cost()
     active.add(function)
     namespace = getattr(function, "__globals__", {})
+    cycles = _CYCLES[0]
     try:
-        return _cost_of_body(node.body, namespace, {}, active)
+        total = _cost_of_body(node.body, namespace, {}, active)
     finally:
         active.discard(function)
+    if total.warm_starts and total.fits:
+        total = dataclasses.replace(total, warm_fits=max(total.warm_fits, total.fits))
+    if _CYCLES[0] == cycles:  # complete: the same wherever it is called from
+        _COSTS[function] = total
+    return total
 
 
 def _cost_of_body(body, namespace, local_defs, active, times=1):
@@ -142,7 +235,9 @@ def _cost_of_node(node, namespace, local_defs, active, times):
         return Cost()  # a nested definition costs nothing until it is called
     if isinstance(node, _LOOPS):
         times = 2
-    if isinstance(node, ast.With) and any(_expects_an_error(item.context_expr) for item in node.items):
+    if isinstance(node, ast.With) and any(
+        _expects_an_error(item.context_expr, namespace) for item in node.items
+    ):
         times = 0  # `with pytest.raises(...)`: the call is refused before it does its work
     total = Cost()
     if isinstance(node, ast.Call):
@@ -160,6 +255,12 @@ def _cost_of_node(node, namespace, local_defs, active, times):
             total = total + Cost(processes=times)
         elif name in FIT_CALLS and not _one_epoch(node):
             total = total + Cost(fits=times)
+        elif _converting_export(node, name):
+            total = total + Cost(exports=times)
+        elif _within(_module_of_call(node, namespace), RUNTIME_MODULES + NETWORK_MODULES):
+            total = total + Cost(runtimes=times)
+        if _warm_start(node):
+            total = total + Cost(warm_starts=times)
     for child in ast.iter_child_nodes(node):
         total = total + _cost_of_node(child, namespace, local_defs, active, times)
     return total

@@ -17,7 +17,9 @@ def _image(precision):
 
 
 def _text(precision):
-    clf = mmcnn.text.TextClassifier(num_classes=2, max_tokens=16, precision=precision)
+    clf = mmcnn.text.TextClassifier(
+        num_classes=2, max_tokens=16, embedding_dim=8, filters=4, precision=precision
+    )
     clf.adapt(["the cat sat on the mat", "a dog ran in the park"] * 2)
     return clf, "the dog sat on the mat"
 

@@ -7,12 +7,9 @@ model aggregates exactly the windows that `AudioClassifier.predict` does.
 
 import tensorflow as tf
 
+from mmcnn.audio.audio_loading import check_framing
+
 SAMPLE_AXIS = -1
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
 
 
 def window_starts(length, num_samples, hop):
@@ -59,13 +56,7 @@ def frame_windows(waveforms, num_samples, hop):
     >>> frame_windows(tf.range(10.0), num_samples=4, hop=4)[:, 0].numpy().tolist()
     [0.0, 4.0, 6.0]
     """
-    _check_positive_int("num_samples", num_samples)
-    _check_positive_int("hop", hop)
-    if hop > num_samples:
-        raise ValueError(
-            "`hop` must not exceed `num_samples`, or samples between windows would be "
-            f"skipped. Received: hop={hop}, num_samples={num_samples}"
-        )
+    num_samples, hop = check_framing(num_samples, hop)
     waveforms = tf.convert_to_tensor(waveforms)
     if waveforms.shape.rank not in (1, 2):
         raise ValueError(

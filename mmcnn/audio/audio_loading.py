@@ -279,13 +279,7 @@ def frame_windows(waveform, num_samples, hop):
     [0.0, 4.0, 6.0]
     """
     waveform = _as_waveform(waveform)
-    _check_positive_int("num_samples", num_samples)
-    _check_positive_int("hop", hop)
-    if hop > num_samples:
-        raise ValueError(
-            "`hop` must not exceed `num_samples`, or samples between windows would be "
-            f"skipped. Received: hop={hop}, num_samples={num_samples}"
-        )
+    num_samples, hop = check_framing(num_samples, hop)
     length = waveform.shape[0]
     if length <= num_samples:
         return fit_length(waveform, num_samples, mode="center")[None, :]
@@ -293,6 +287,25 @@ def frame_windows(waveform, num_samples, hop):
     if starts[-1] + num_samples < length:
         starts.append(length - num_samples)
     return np.stack([waveform[s : s + num_samples] for s in starts])
+
+
+def check_framing(num_samples, hop):
+    """`(num_samples, hop)` as Python ints, checked for framing: both positive integers and
+    `hop <= num_samples` (a larger hop would skip samples). `frame_windows` here and its in-graph
+    twin `mmcnn.audio.audio_frames.frame_windows` both check with it.
+
+    Example:
+    >>> check_framing(np.int64(4), 2)
+    (4, 2)
+    """
+    _check_positive_int("num_samples", num_samples)
+    _check_positive_int("hop", hop)
+    if hop > num_samples:
+        raise ValueError(
+            "`hop` must not exceed `num_samples`, or samples between windows would be "
+            f"skipped. Received: hop={hop}, num_samples={num_samples}"
+        )
+    return int(num_samples), int(hop)
 
 
 def checked_waveform(clip, where, error=ValueError):

@@ -23,6 +23,19 @@ def _remove(path):
         os.remove(path)
 
 
+@contextlib.contextmanager
+def _cleaned_up(tmp, path):
+    """On any exception in the block: removes `tmp` and raises the error as about `path` (`about_target`)."""
+    try:
+        yield
+    except BaseException as error:
+        _remove(tmp)
+        named = about_target(error, tmp, path)
+        if named is error:
+            raise
+        raise named from None
+
+
 def about_target(error, tmp, path):
     """`error` as the caller should read it: about `path`, not the temporary `tmp` it came from.
 
@@ -72,15 +85,9 @@ def replaced_file(path, suffix=""):
     path = os.fspath(path)
     parent, base = os.path.split(path)
     tmp = os.path.join(parent, f".{base}.tmp-{uuid.uuid4().hex[:8]}{suffix}")
-    try:
+    with _cleaned_up(tmp, path):
         yield tmp
         os.replace(tmp, path)
-    except BaseException as error:
-        _remove(tmp)
-        named = about_target(error, tmp, path)
-        if named is error:
-            raise
-        raise named from None
 
 
 def check_target(path, overwrite, is_replaceable, what):
@@ -135,13 +142,7 @@ def atomic_write(path, overwrite, is_replaceable, what, directory=True):
         tmp = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
     else:
         tmp = os.path.join(parent, f".{base}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
+    with _cleaned_up(tmp, path):
         yield tmp
         check_target(path, overwrite, is_replaceable, what)  # it may have appeared meanwhile
         move_into_place(tmp, path)
-    except BaseException as error:
-        _remove(tmp)
-        named = about_target(error, tmp, path)
-        if named is error:
-            raise
-        raise named from None

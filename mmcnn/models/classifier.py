@@ -340,13 +340,9 @@ class Classifier(ModalityHooks):
         Returns:
             The Keras `History`.
         """
-        return fitting.fit(
-            self,
-            data,
-            validation_data=validation_data,
+        settings = fitting.FitSettings(
             epochs=epochs,
             batch_size=batch_size,
-            validation_split=validation_split,
             callbacks=callbacks,
             class_weight=class_weight,
             early_stopping=early_stopping,
@@ -356,6 +352,7 @@ class Classifier(ModalityHooks):
             calibrate=calibrate,
             cache_features=cache_features,
         )
+        return fitting.fit(self, data, validation_data, validation_split, settings)
 
     def _fit_callbacks(self, callbacks, early_stopping, backup_dir, with_first_epoch=False):
         """`fit`'s callbacks (`mmcnn.models.fitting.fit_callbacks`)."""

@@ -1,13 +1,16 @@
 """Training a classifier: the plain fit, the warm start's phases and the distributed fit.
 
-`Classifier.fit` delegates to `fit`. The three paths share the schedule
-(`fit_schedule`), the callbacks (`fit_callbacks`) and the class weights; each
-function takes the classifier and calls its public methods and hooks
+`Classifier.fit` delegates to `fit` with its arguments as one `FitSettings`
+record, which `fit` passes on to the path that trains. The three paths share the
+schedule (`fit_schedule`), the callbacks (`fit_callbacks`) and the class weights,
+and the two on one device one `model.fit` call (`fit_epochs`); each function
+takes the classifier and calls its public methods and hooks
 (`make_dataset`, `compile`, `calibrate`, `choose_thresholds`), so a modality's
 overrides stay in force.
 """
 
 import contextlib
+import dataclasses
 import logging
 import os
 
@@ -22,56 +25,53 @@ from mmcnn.training import AtomicModelCheckpoint, steps_per_epoch, training_call
 logger = logging.getLogger("mmcnn")
 
 
-def fit(
-    clf,
-    data,
-    validation_data=None,
-    epochs=None,
-    batch_size=None,
-    validation_split=None,
-    callbacks=(),
-    class_weight=None,
-    early_stopping=True,
-    backup_dir=None,
-    verbose="auto",
-    strategy=None,
-    calibrate=True,
-    cache_features=True,
-):
-    """`Classifier.fit` of `clf`: see there."""
+@dataclasses.dataclass(frozen=True)
+class FitSettings:
+    """The settings of one `Classifier.fit` call (see there), passed as one record to whichever
+    path trains: the plain fit, the warm start's phases or the distributed fit. `fit` replaces
+    `epochs`, `batch_size` and `class_weight` by the values it resolved before it passes them on."""
+
+    epochs: int | None = None
+    batch_size: int | None = None
+    callbacks: tuple = ()
+    class_weight: object = None
+    early_stopping: bool = True
+    backup_dir: object = None
+    verbose: object = "auto"
+    strategy: object = None
+    calibrate: bool = True
+    cache_features: bool = True
+
+
+def fit(clf, data, validation_data=None, validation_split=None, settings=FitSettings()):
+    """`Classifier.fit` of `clf` with its `settings` (`FitSettings`): see there."""
     clf._check_classes(data, "training data")
     clf.validation_scores = None
     if validation_data is None and validation_split:
         data, validation_data = data.split(validation_split, seed=clf.seed)
     if validation_data is not None:
         clf._check_classes(validation_data, "validation data")
-    if strategy is not None:
-        if calibrate:
+    if settings.strategy is not None:
+        if settings.calibrate:
             logger.warning("fit: no temperature calibration under a tf.distribute strategy")
-        return fit_distributed(
-            clf,
-            data,
-            validation_data,
-            epochs,
-            batch_size,
-            callbacks,
-            class_weight,
-            early_stopping,
-            backup_dir,
-            verbose,
-            strategy,
-        )
+        return fit_distributed(clf, data, validation_data, settings)
     if clf._model is None:
         clf._build_for(data)
-    epochs, batch_size = fit_schedule(clf, len(data), epochs, batch_size)
-    features = fit_features(clf, data, cache_features)
+    epochs, batch_size = fit_schedule(clf, len(data), settings.epochs, settings.batch_size)
+    settings = dataclasses.replace(
+        settings,
+        epochs=epochs,
+        batch_size=batch_size,
+        class_weight=class_weight_of(clf, data, settings.class_weight),
+    )
+    features = fit_features(clf, data, settings.cache_features)
     val_ds = (
         clf.make_dataset(validation_data, batch_size=batch_size, features=features)
         if validation_data is not None
         else None
     )
     steps = steps_per_epoch(len(data), batch_size)
-    class_weight = class_weight_of(clf, data, class_weight)
+    calibrate = settings.calibrate
     if calibrate and clf.multi_label:
         # Temperature scaling is for softmax probabilities: a multi-label model gets per-class
         # thresholds instead (after training, on the validation data).
@@ -85,47 +85,16 @@ def fit(
     if clf._warm_pending:
         # A warm start trains in phases: the copied layers frozen, then all of them.
         with route:
-            history = fit_warm_start(
-                clf,
-                data,
-                val_ds,
-                epochs,
-                batch_size,
-                steps,
-                callbacks,
-                class_weight,
-                early_stopping,
-                backup_dir,
-                verbose,
-                features,
-            )
+            history = fit_warm_start(clf, data, val_ds, settings, steps, features)
     else:
         if not clf.model.compiled:
             clf.compile(steps_per_epoch=steps, epochs=epochs)
         # The backup is checked before the dataset is made: it says which epoch to start from.
         callbacks, first_epoch = fit_callbacks(
-            clf, callbacks, early_stopping and val_ds is not None, backup_dir, with_first_epoch=True
+            clf, settings.callbacks, settings.early_stopping and val_ds is not None, settings.backup_dir, True
         )
-        train_ds = clf.make_dataset(
-            data,
-            training=True,
-            batch_size=batch_size,
-            epochs=epochs,
-            first_epoch=first_epoch,
-            features=features,
-        )
-        # shuffle=False: make_dataset already shuffles (Keras would only warn that it ignores it).
         with route:
-            history = clf.model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=epochs,
-                steps_per_epoch=steps,
-                callbacks=callbacks,
-                class_weight=class_weight,
-                verbose=verbose,
-                shuffle=False,
-            )
+            history = fit_epochs(clf, data, val_ds, settings, steps, features, callbacks, first_epoch, epochs)
     if validation_data is not None and len(validation_data):
         validation_pass(clf, validation_data, batch_size, calibrate)
     elif clf.multi_label:
@@ -133,6 +102,31 @@ def fit(
     elif calibrate:
         logger.info("fit: no validation data, so the temperature stays %.4g", clf.temperature)
     return history
+
+
+def fit_epochs(clf, data, val_ds, settings, steps, features, callbacks, first_epoch, stop, initial_epoch=0):
+    """One `model.fit` on one device, from epoch `first_epoch` (a backup's) to `stop`, on
+    `make_dataset`'s training batches (`features`: from the cached-feature layer on)."""
+    train_ds = clf.make_dataset(
+        data,
+        training=True,
+        batch_size=settings.batch_size,
+        epochs=stop,
+        first_epoch=first_epoch,
+        features=features,
+    )
+    # shuffle=False: make_dataset already shuffles (Keras would only warn that it ignores it).
+    return clf.model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=stop,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=steps,
+        callbacks=callbacks,
+        class_weight=settings.class_weight,
+        verbose=settings.verbose,
+        shuffle=False,
+    )
 
 
 def validation_pass(clf, data, batch_size=None, calibrate=True):
@@ -161,32 +155,23 @@ def validation_pass(clf, data, batch_size=None, calibrate=True):
     return clf.validation_scores
 
 
-def fit_warm_start(
-    clf,
-    data,
-    val_ds,
-    epochs,
-    batch_size,
-    steps,
-    callbacks,
-    class_weight,
-    early_stopping,
-    backup_dir,
-    verbose,
-    features,
-):
+def fit_warm_start(clf, data, val_ds, settings, steps, features):
     """`fit` after a warm start: `transfer.warm_schedule`'s phases, one `model.fit` each.
 
     Each phase compiles afresh (its own optimizer and cosine schedule) and
     continues the epoch count of the one before; early stopping watches the
     last phase. A run interrupted in either phase resumes in it (the backup
     names the epoch)."""
-    phases = warm_phases(clf, epochs)
+    phases = warm_phases(clf, settings.epochs)
     histories = []
     for index, (start, stop, frozen, learning_rate) in enumerate(phases):
         last = index == len(phases) - 1
         phase_callbacks, resumed = fit_callbacks(
-            clf, callbacks, early_stopping and val_ds is not None and last, backup_dir, with_first_epoch=True
+            clf,
+            settings.callbacks,
+            settings.early_stopping and val_ds is not None and last,
+            settings.backup_dir,
+            True,
         )
         if resumed >= stop:
             continue  # done before an interruption
@@ -202,23 +187,8 @@ def fit_warm_start(
             learning_rate,
         )
         histories.append(
-            clf.model.fit(
-                clf.make_dataset(
-                    data,
-                    training=True,
-                    batch_size=batch_size,
-                    epochs=stop,
-                    first_epoch=first_epoch,
-                    features=features,
-                ),
-                validation_data=val_ds,
-                epochs=stop,
-                initial_epoch=first_epoch,
-                steps_per_epoch=steps,
-                callbacks=phase_callbacks,
-                class_weight=class_weight,
-                verbose=verbose,
-                shuffle=False,
+            fit_epochs(
+                clf, data, val_ds, settings, steps, features, phase_callbacks, first_epoch, stop, first_epoch
             )
         )
     clf._warm_pending = False
@@ -262,22 +232,11 @@ def distributed_warm_start(clf, epochs):
     return phases[0][3]
 
 
-def fit_distributed(
-    clf,
-    data,
-    validation_data,
-    epochs,
-    batch_size,
-    callbacks,
-    class_weight,
-    early_stopping,
-    backup_dir,
-    verbose,
-    strategy,
-):
+def fit_distributed(clf, data, validation_data, settings):
     """`fit` under a `tf.distribute` strategy (see `mmcnn.distribute`)."""
     from mmcnn import distribute
 
+    strategy = settings.strategy
     if clf._model is None:
         clf._build_for(data, scope=strategy.scope())
     distribute.check_model_strategy(clf._model, strategy)
@@ -285,9 +244,11 @@ def fit_distributed(
         distribute.synchronize_batch_norm(clf._model)
     # Per replica: the batch size, and the share of the data each replica sees per epoch.
     replicas = distribute.num_replicas(strategy)
-    epochs, batch_size = fit_schedule(clf, max(1, len(data) // replicas), epochs, batch_size)
+    epochs, batch_size = fit_schedule(
+        clf, max(1, len(data) // replicas), settings.epochs, settings.batch_size
+    )
     learning_rate = distributed_warm_start(clf, epochs)
-    class_weight = class_weight_of(clf, data, class_weight)
+    class_weight = class_weight_of(clf, data, settings.class_weight)
     train_ds, class_weight = distribute.distributed_dataset(
         clf, data, strategy, batch_size, training=True, class_weight=class_weight
     )
@@ -308,9 +269,9 @@ def fit_distributed(
             )
     callbacks = fit_callbacks(
         clf,
-        callbacks,
-        early_stopping and val_ds is not None,
-        backup_dir and distribute.backup_path(backup_dir, strategy),
+        settings.callbacks,
+        settings.early_stopping and val_ds is not None,
+        settings.backup_dir and distribute.backup_path(settings.backup_dir, strategy),
     )
     with distribute.cluster_errors(strategy), distribute.keras_multi_worker_workaround(strategy):
         return clf.model.fit(
@@ -319,7 +280,7 @@ def fit_distributed(
             epochs=epochs,
             callbacks=callbacks,
             class_weight=class_weight,
-            verbose=verbose,
+            verbose=settings.verbose,
             shuffle=False,
         )
 
