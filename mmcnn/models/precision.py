@@ -229,8 +229,8 @@ def measure_rates(build, batch_size, policies=("float32", "mixed_bfloat16"), ste
         with dtype_policy(policy):
             model = build()
         model.compile(optimizer=keras.optimizers.SGD(1e-3), loss="mse", jit_compile=False)
-        inputs = [_batch(rng, spec, batch_size) for spec in model.inputs]
-        x = inputs[0] if len(inputs) == 1 else inputs
+        # The model's own input structure: one tensor, or a dict of them (a table's columns).
+        x = keras.tree.map_structure(lambda spec: _batch(rng, spec, batch_size), model.input)
         y = np.zeros((batch_size, *model.output_shape[1:]), "float32")
         model.train_on_batch(x, y)
         runs[policy] = (model, x, y)

@@ -163,3 +163,25 @@ def test_a_measurement_that_fails_keeps_the_hardware_rule_and_says_so(cache, cap
     assert policy == "mixed_bfloat16" and "measurement failed" in reason and measured == {}
     assert "could not time this model (ValueError: no batch for this input)" in caplog.text
     assert not cache.exists()
+
+
+def test_a_model_with_a_dict_of_inputs_is_timed():
+    """A table model takes a dict (one input per column, strings among them): the trial steps feed
+    that structure, instead of failing and falling back unmeasured."""
+    import keras
+
+    from mmcnn.models.classifier_model import ClassifierModel
+
+    def build():
+        # Not in sorted order, as a table's columns need not be.
+        inputs = {
+            "note": keras.Input((), dtype="string", name="note"),
+            "hour": keras.Input((1,), name="hour"),
+        }
+        ids = keras.layers.StringLookup(vocabulary=["text"])(inputs["note"])
+        embedded = keras.layers.Embedding(2, 2)(ids)
+        joined = keras.layers.Concatenate()([inputs["hour"], embedded])
+        return ClassifierModel(inputs, keras.layers.Dense(2, activation="softmax")(joined), metadata={})
+
+    rates = precision.measure_rates(build, batch_size=4, steps=1)
+    assert rates["float32"] > 0 and rates["mixed_bfloat16"] > 0
