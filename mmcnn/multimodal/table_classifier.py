@@ -105,7 +105,7 @@ class TableClassifier(Classifier):
     >>> clf = TableClassifier(epochs=2, seed=0)
     >>> _ = clf.fit(from_dataframe(frame, verbose=0), verbose=0)
     >>> clf.columns, clf.predict(pd.DataFrame({"hour": [6, None]}))["probabilities"].shape
-    ({'hour': 'number', 'note': 'text'}, (2, 2))
+    ({'hour': 'number', 'note': 'category'}, (2, 2))
     """
 
     modality = TABLE_MODALITY
