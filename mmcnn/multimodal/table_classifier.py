@@ -33,7 +33,7 @@ from mmcnn.models.classifier_model import ClassifierModel
 from mmcnn.multimodal.column_sources import check_column_sources, copy_sources, source_settings, take_source
 from mmcnn.multimodal.columns import PRESENT, column_encoder, input_name
 from mmcnn.multimodal.table_data import TableData, as_table_data, from_dataframe, read_csv_frame
-from mmcnn.multimodal.tables import TABLE_MODALITY, VALUE_KINDS, Table, column_kinds
+from mmcnn.multimodal.tables import TABLE_MODALITY, VALUE_KINDS, Table, _empty, _resolve, column_kinds
 
 logger = logging.getLogger("mmcnn")
 
@@ -376,7 +376,7 @@ class TableClassifier(Classifier):
             for column, cell in record.items():
                 kind = self.columns[column]
                 if kind not in VALUE_KINDS and cell.strip():
-                    cell = os.path.join(base, os.path.expanduser(cell.strip()))
+                    cell = _resolve(cell, base)  # as `read_table` resolves a path cell
                 row[column] = cell
             rows.append((f"{path}:{line}", row))
         return rows
@@ -442,9 +442,7 @@ class TableClassifier(Classifier):
 
 def _cell(value, kind, column, row):
     """A raw cell as the encoders take it: None where missing (None, NaN, blank, or a missing file)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, str) and not value.strip():
+    if _empty(value):  # what `read_table` takes for an empty cell (None, NaN of any float, pd.NA, blank)
         return None
     if kind == "number":
         return float(value)

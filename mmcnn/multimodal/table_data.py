@@ -8,8 +8,6 @@ DataFrame (what `mmcnn train table --train items.csv` reads).
 
 import logging
 
-import numpy as np
-
 from mmcnn.data.container import LabeledData
 from mmcnn.data.labels import label_arrays
 from mmcnn.data.policy import DataError
@@ -159,13 +157,6 @@ def as_table_data(data, what="data"):
         f"{what} must be a table (mmcnn.multimodal.read_table or from_dataframe); "
         f"received {type(data).__name__}"
     )
-
-
-def column_arrays(rows, column):
-    """`(values, present)`: one column's cells and a float32 mask (1 = the row has the cell)."""
-    values = [row.get(column) if isinstance(row, dict) else None for row in rows]
-    present = np.array([value is not None for value in values], "float32")
-    return values, present
 
 
 def read_csv_frame(path, encoding=None):
