@@ -40,12 +40,15 @@ os.environ.setdefault("MMCNN_CACHE_DIR", tempfile.mkdtemp(prefix="mmcnn-test-cac
 # - it converts a model to a LiteRT or ONNX file (`export_litert`, `export_onnx`, `export(...,
 #   format="litert" | "onnx" | "web")`), or runs one in an edge runtime (LiteRT, MediaPipe,
 #   onnxruntime);
-# - it builds a `keras.applications` network (MobileNet and the like: seconds per build).
+# - it builds a `keras.applications` network (MobileNet and the like: seconds per build);
+# - it makes a whole run (`train_run`: a fit, then the evaluation, the SavedModel export and the
+#   report), or compiles a model with XLA (`jit_compile=True`: seconds per compilation).
 # One fit of a tiny model is quick and stays in the quick loop. `-m "not slow"` skips the slow
 # ones; CI runs everything. A module's `pytestmark = pytest.mark.slow` still marks a whole file by
 # hand.
 
 FIT_CALLS = frozenset({"fit", "tune", "train_run"})  # a call of one of these names trains a model
+RUN_CALLS = frozenset({"train_run"})  # a call of one of these makes a whole run (fit, evaluate, export)
 PROCESS_MODULES = frozenset({"subprocess", "multiprocessing"})  # a call into these starts a process
 EXPORT_CALLS = frozenset({"export_litert", "export_onnx"})  # a call of one of these converts a model
 EXPORT_FORMATS = frozenset({"litert", "onnx", "web"})  # `format=` of a converting export
@@ -68,6 +71,8 @@ class Cost:
     runtimes: int = 0  # calls into an edge runtime, or builds of a keras.applications network
     warm_starts: int = 0  # classifiers made with `init_from=` or `backbone=`
     warm_fits: int = 0  # fits in a function that also makes a warm-started classifier
+    runs: int = 0  # whole runs (`train_run`)
+    xla: int = 0  # calls with `jit_compile=True`
 
     def __add__(self, other):
         return Cost(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
@@ -78,7 +83,13 @@ class Cost:
     @property
     def slow(self):
         return bool(
-            self.processes or self.exports or self.runtimes or self.warm_fits or self.fits >= SLOW_FITS
+            self.processes
+            or self.exports
+            or self.runtimes
+            or self.warm_fits
+            or self.runs
+            or self.xla
+            or self.fits >= SLOW_FITS
         )
 
 
@@ -176,6 +187,16 @@ def _expects_an_error(expression, namespace):
     return found is not None and not _written_in_the_tests(found)
 
 
+def _compiles_with_xla(call):
+    """A call with `jit_compile=True` (`compile`, a `tf.function`): XLA compiles the model."""
+    return any(
+        keyword.arg == "jit_compile"
+        and isinstance(keyword.value, ast.Constant)
+        and keyword.value.value is True
+        for keyword in call.keywords
+    )
+
+
 def _one_epoch(call):
     """`fit(..., epochs=1)`: a few steps on a test's few examples, not a training."""
     return any(
@@ -253,14 +274,17 @@ def _cost_of_node(node, namespace, local_defs, active, times):
             total = total + cost_of(target, active) * times
         elif base in PROCESS_MODULES or getattr(target, "__module__", None) in PROCESS_MODULES:
             total = total + Cost(processes=times)
-        elif name in FIT_CALLS and not _one_epoch(node):
-            total = total + Cost(fits=times)
+        elif name in FIT_CALLS:
+            fits = 0 if _one_epoch(node) else times
+            total = total + Cost(fits=fits, runs=times if name in RUN_CALLS else 0)
         elif _converting_export(node, name):
             total = total + Cost(exports=times)
         elif _within(_module_of_call(node, namespace), RUNTIME_MODULES + NETWORK_MODULES):
             total = total + Cost(runtimes=times)
         if _warm_start(node):
             total = total + Cost(warm_starts=times)
+        if _compiles_with_xla(node):
+            total = total + Cost(xla=times)
     for child in ast.iter_child_nodes(node):
         total = total + _cost_of_node(child, namespace, local_defs, active, times)
     return total

@@ -121,6 +121,18 @@ def builds_a_keras_application():
     return keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), weights=None)
 
 
+def makes_a_run(config):
+    mmcnn.runs.train_run(config, epochs=1)
+
+
+def compiles_with_xla(model):
+    model.compile("sgd", "mse", jit_compile=True)
+
+
+def compiles_without_xla(model):
+    model.compile("sgd", "mse", jit_compile=False)
+
+
 def fits_a_warm_start(data, path):
     clf = mmcnn.image.ImageClassifier(num_classes=2, init_from=path)
     clf.fit(data)
@@ -180,6 +192,15 @@ def test_conversions_edge_runtimes_networks_and_warm_fits_are_read(
 ):
     cost = rule.cost_of(function)
     assert (cost.exports, cost.runtimes, cost.warm_fits, cost.slow) == (exports, runtimes, warm_fits, slow)
+
+
+@pytest.mark.parametrize(
+    "function, runs, xla, slow",
+    [(makes_a_run, 1, 0, True), (compiles_with_xla, 0, 1, True), (compiles_without_xla, 0, 0, False)],
+)
+def test_whole_runs_and_xla_compilations_are_read(rule, function, runs, xla, slow):
+    cost = rule.cost_of(function)
+    assert (cost.runs, cost.xla, cost.slow) == (runs, xla, slow)
 
 
 def test_a_fixture_that_fits_and_a_test_that_warm_starts_from_it_stay_quick(rule):

@@ -77,6 +77,8 @@ def _classifier(**kwargs):
 
 def test_fit_adapts_the_default_schedule(monkeypatch):
     monkeypatch.delenv("MMCNN_SCHEDULE", raising=False)  # the suite pins the presets' schedules
+    # A lower cap, still above the preset's epochs: the same rule in a twelfth of the steps.
+    monkeypatch.setattr(schedule, "MAX_EPOCHS", 16)
     clf = _classifier()
     history = clf.fit(_tiny_data(), verbose=0, calibrate=False)
     preset = clf.preset_config
