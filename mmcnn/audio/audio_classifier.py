@@ -237,34 +237,10 @@ class AudioClassifier(Classifier):
         deltas=0,
         hop_length=None,
         n_fft=None,
-        class_names=None,
-        preset=None,
         augmentation="standard",
-        learning_rate=None,
-        epochs=None,
-        batch_size=None,
-        seed=0,
-        precision="auto",
-        multi_label=False,
-        init_from=None,
-        freeze_epochs=None,
-        fine_tune_learning_rate=None,
+        **kwargs,
     ):
-        super().__init__(
-            num_classes=num_classes,
-            class_names=class_names,
-            preset=preset,
-            augmentation=augmentation,
-            learning_rate=learning_rate,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            precision=precision,
-            multi_label=multi_label,
-            init_from=init_from,
-            freeze_epochs=freeze_epochs,
-            fine_tune_learning_rate=fine_tune_learning_rate,
-        )
+        super().__init__(num_classes=num_classes, augmentation=augmentation, **kwargs)
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
             raise ValueError(
                 f"`sample_rate` must be a positive integer (Hz). Received: sample_rate={sample_rate!r}"
@@ -284,7 +260,7 @@ class AudioClassifier(Classifier):
             )
         if features not in FEATURES:
             raise ValueError(f"`features` must be one of {FEATURES}. Received: features={features!r}")
-        augmentation_layers(augmentation, seed)  # validates the policy and the seed
+        augmentation_layers(augmentation, self.seed)  # validates the policy and the seed
         self.sample_rate = sample_rate
         self.clip_seconds = clip_seconds
         self.window_hop_seconds = window_hop_seconds

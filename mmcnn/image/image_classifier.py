@@ -240,22 +240,12 @@ class ImageClassifier(Classifier):
         image_size=AUTO,
         channels=AUTO,
         resize_mode="crop",
-        class_names=None,
-        preset=None,
         augmentation=DEFAULT_AUGMENTATION,
-        learning_rate=None,
-        epochs=None,
-        batch_size=None,
-        seed=0,
         mixing=None,
         spatial_transformer=False,
-        precision="auto",
-        multi_label=False,
-        init_from=None,
-        freeze_epochs=None,
-        fine_tune_learning_rate=None,
         backbone=None,
         backbone_input_range=(0.0, 1.0),
+        **kwargs,
     ):
         if augmentation not in ("auto", *POLICIES):
             raise ValueError(
@@ -268,21 +258,7 @@ class ImageClassifier(Classifier):
                 "`spatial_transformer` must be True or False. "
                 f"Received: spatial_transformer={spatial_transformer!r}"
             )
-        super().__init__(
-            num_classes=num_classes,
-            class_names=class_names,
-            preset=preset,
-            augmentation=augmentation,
-            learning_rate=learning_rate,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            precision=precision,
-            multi_label=multi_label,
-            init_from=init_from,
-            freeze_epochs=freeze_epochs,
-            fine_tune_learning_rate=fine_tune_learning_rate,
-        )
+        super().__init__(num_classes=num_classes, augmentation=augmentation, **kwargs)
         # The converter validates these and fails naming the argument ("auto" is checked as the
         # fallback; the converter is made once both are concrete).
         ImageConverter(

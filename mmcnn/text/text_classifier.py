@@ -207,24 +207,14 @@ class TextClassifier(Classifier):
         max_tokens=None,
         vocabulary_size=20000,
         min_frequency=2,
-        class_names=None,
-        preset=None,
         augmentation="none",
-        learning_rate=None,
-        epochs=None,
-        batch_size=None,
-        seed=0,
         embedding_dim=None,
         filters=None,
         widths=None,
         dropout=None,
         lowercase=True,
-        precision="auto",
-        multi_label=False,
-        init_from=None,
-        freeze_epochs=None,
-        fine_tune_learning_rate=None,
         relearn_vocabulary=False,
+        **kwargs,
     ):
         if augmentation not in AUGMENTATIONS:
             raise ValueError(
@@ -232,21 +222,7 @@ class TextClassifier(Classifier):
             )
         if mode is not None and mode not in MODES:
             raise ValueError(f"`mode` must be one of {MODES}. Received: mode={mode!r}")
-        super().__init__(
-            num_classes=num_classes,
-            class_names=class_names,
-            preset=preset,
-            augmentation=augmentation,
-            learning_rate=learning_rate,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            precision=precision,
-            multi_label=multi_label,
-            init_from=init_from,
-            freeze_epochs=freeze_epochs,
-            fine_tune_learning_rate=fine_tune_learning_rate,
-        )
+        super().__init__(num_classes=num_classes, augmentation=augmentation, **kwargs)
         if not isinstance(relearn_vocabulary, bool):
             raise ValueError(
                 "`relearn_vocabulary` must be True or False. "
