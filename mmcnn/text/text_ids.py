@@ -11,7 +11,7 @@ modes whose rules the standard library can state exactly:
 | `"word"` | yes | split on the Unicode `White_Space` characters (ICU's `u_isUWhiteSpace`) |
 | `"char"` | yes | one token per code point |
 | `"byte"` | yes | one token per UTF-8 byte, id `byte + 2` |
-| `"unicode_script"` | yes | split on white space, then where ICU's Script property changes (`text_scripts.py`) |
+| `"unicode_script"` | yes | split on white space, then where ICU's Script changes (`text_scripts.py`) |
 | `"wordpiece"` | no | BERT's ICU-class split and FastWordpiece matching are not reimplemented |
 
 The cleaning steps are the layer's, in its order: cut to `max_tokens * 64`

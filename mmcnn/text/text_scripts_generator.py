@@ -73,7 +73,8 @@ def kernel_classes():
     if not (same == (run_class[:, None] == run_class[None, :])).all():
         raise RuntimeError("the kernel's 'same script' is not an equivalence: the table would be wrong")
     classes = np.empty(CODE_POINTS, dtype=np.int32)
-    classes[letters] = np.repeat(run_class, np.diff(np.append(np.searchsorted(letters, run_starts), len(letters))))
+    run_lengths = np.diff(np.append(np.searchsorted(letters, run_starts), len(letters)))
+    classes[letters] = np.repeat(run_class, run_lengths)
     for w in code_points[space]:
         rows = [[r, w, r] for r in representatives]
         found = np.flatnonzero(token_counts(rows) == 1)

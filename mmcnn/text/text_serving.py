@@ -211,9 +211,9 @@ def text_web_settings(clf):
             "bytes_per_token": text_constants.BYTES_PER_TOKEN,
             "white_space": text_constants.WHITE_SPACE,
             "casefold": casefold_table() if tokenizer["lowercase"] else {},
-            "script_runs": (
-                [list(run) for run in text_scripts.SCRIPT_RUNS] if tokenizer["mode"] == "unicode_script" else []
-            ),
+            "script_runs": [list(run) for run in text_scripts.SCRIPT_RUNS]
+            if tokenizer["mode"] == "unicode_script"
+            else [],
         },
         "ignorable": text_ids._DEFAULT_IGNORABLE.pattern,
     }

@@ -152,8 +152,8 @@ def test_text_page_equals_predict(browser, mode, tmp_path):
     learned = TRICKY_TEXTS + SCRIPT_TEXTS[::2]
     clf.adapt(list(train.text) + learned + [t.casefold() for t in learned])
     if mode == "unicode_script":
-        expected = [mmcnn.text.PythonTokenizer.from_layer(clf.tokenizer).tokens(t) for t in SCRIPT_TEXTS]
-        assert ["abc", ",123", "déjà", "-", "vu", "οδοσ", "-", "abc", "日本語", "の", "テキスト"] == expected[0][:11]
+        pieces = mmcnn.text.PythonTokenizer.from_layer(clf.tokenizer).tokens(SCRIPT_TEXTS[0])
+        assert " ".join(pieces[:11]) == "abc ,123 déjà - vu οδοσ - abc 日本語 の テキスト"
     spread(clf, texts)
     folder = clf.export(tmp_path / "web", format="web")
     assert sorted(os.listdir(folder)) == ["index.html", "mmcnn.json", "model.onnx", "ort"]

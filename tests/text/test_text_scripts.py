@@ -89,18 +89,11 @@ def test_white_space_is_in_its_class():
         assert _token_counts([[x, w, x]])[0] == 1, f"U+{w:04X}"
 
 
+LETTERS = st.characters(blacklist_categories=("Cs",), blacklist_characters=text_constants.WHITE_SPACE)
+
+
 @settings(max_examples=50, deadline=None)
-@given(
-    words=st.lists(
-        st.text(
-            alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters=text_constants.WHITE_SPACE),
-            min_size=1,
-            max_size=12,
-        ),
-        min_size=1,
-        max_size=20,
-    )
-)
+@given(words=st.lists(st.text(alphabet=LETTERS, min_size=1, max_size=12), min_size=1, max_size=20))
 def test_split_scripts_equals_the_layers_split(words):
     pieces = _unicode_script_split(tf.constant([w.encode() for w in words]))
     expected = [[p.decode() for p in row] for row in pieces.to_list()]
