@@ -17,9 +17,11 @@ predict` does before the model, in JavaScript:
   antialiased bilinear `scale_and_translate`, on the pixel array) and feeds
   the float pixels unrounded (this file's input is float32, not the uint8 of
   the LiteRT and ONNX files; a grey model converts inside the file).
-- text: `PythonTokenizer` ported (modes `word`, `char`, `byte`); full case
-  folding from a table written from Python's `str.casefold` beside the model,
-  NFKC by the browser's `String.normalize`.
+- text: `PythonTokenizer` ported (modes `unicode_script`, the default, `word`,
+  `char`, `byte`; not `wordpiece`); full case folding from a table written from
+  Python's `str.casefold` beside the model, NFKC by the browser's
+  `String.normalize`; in mode `unicode_script` the script table
+  (`mmcnn/text/text_scripts.py`) goes into `mmcnn.json`.
 - audio: WAV only (PCM 8/16/24/32-bit, float 32/64), at the model's sample
   rate (librosa's soxr resampling is not reproduced: other rates are refused);
   channels averaged, cut into the windows `predict` cuts, probabilities averaged.
@@ -52,7 +54,6 @@ INSTALL_HINT = (
     f"install it with `npm install --prefix .venv/web onnxruntime-web@{ONNXRUNTIME_WEB_VERSION}` "
     f"(what ./run setup does), or set {RUNTIME_ENV} to its dist/ folder"
 )
-# What the page cannot reproduce, said on the page and in the refusal.
 
 
 def _runtime_candidates():
@@ -112,7 +113,7 @@ def export_web(clf, path, overwrite=False, check_data=None, seed=0):
     """Writes the static web folder for `clf` at `path` (see the module's docstring).
 
     Args:
-        clf: an mmcnn classifier (image, audio, or text in mode word, char or byte).
+        clf: an mmcnn classifier (image, audio, or text in any mode but wordpiece).
         path: the folder to write.
         overwrite: replace an earlier web export at `path`.
         check_data: held-out examples on which the ONNX file must decide as

@@ -11,7 +11,7 @@ modes whose rules the standard library can state exactly:
 | `"word"` | yes | split on the Unicode `White_Space` characters (ICU's `u_isUWhiteSpace`) |
 | `"char"` | yes | one token per code point |
 | `"byte"` | yes | one token per UTF-8 byte, id `byte + 2` |
-| `"unicode_script"` | no | needs ICU's Script property, which `unicodedata` lacks |
+| `"unicode_script"` | yes | split on white space, then where ICU's Script changes (`text_scripts.py`) |
 | `"wordpiece"` | no | BERT's ICU-class split and FastWordpiece matching are not reimplemented |
 
 The cleaning steps are the layer's, in its order: cut to `max_tokens * 64`
@@ -26,14 +26,26 @@ code point up to U+2FFFF: the only differences are characters that Python 3.11
 does not know yet (general category `Cn`, e.g. U+1C89, assigned in Unicode 16),
 which ICU case-folds or decomposes and Python keeps as they are.
 
+Mode `"unicode_script"` splits each word where tensorflow-text's kernel does:
+wherever ICU's `uscript_getScript` differs from the previous code point's
+(Common and Inherited are scripts like any other: "abc,123" -> "abc", ",123";
+"e\u0301" -> "e", "\u0301"). `unicodedata` has no Script property, so the
+classes come from `text_scripts.py`, a table of runs read off the kernel
+itself (`text_scripts_generator.py`; checked against the kernel on every code
+point by tests/text/test_text_scripts.py). Code points assigned after the
+kernel's Unicode version are in its Unknown class, as in the kernel.
+
 This module imports no TensorFlow, so that an app or a microcontroller host
 script can use it with `ai_edge_litert` or `onnxruntime` alone. Its constants
 (reserved ids, modes, white space, ...) are those of the in-graph tokenizer, in
-`text_constants.py`, a pure-Python file it needs beside it: to use it outside
-mmcnn, copy both files into one folder, then import `text_ids` or load it by
-its path (it then loads `text_constants.py` from the same folder).
+`text_constants.py`, and the script table is `text_scripts.py`: pure-Python
+files it needs beside it. To use it outside mmcnn, copy the three files
+(`text_ids.py`, `text_constants.py`, `text_scripts.py`) into one folder, then
+import `text_ids` or load it by its path (it then loads the other two from the
+same folder).
 """
 
+import bisect
 import importlib.util
 import os
 import re
@@ -47,7 +59,8 @@ def _load_sibling(name):
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
     if not os.path.isfile(path):
         raise ImportError(
-            f"text_ids.py needs {name}.py in the same folder; copy both files. Not found: {path}"
+            f"text_ids.py needs {name}.py in the same folder; copy text_ids.py, text_constants.py "
+            f"and text_scripts.py together. Not found: {path}"
         )
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -57,9 +70,11 @@ def _load_sibling(name):
 
 try:
     from . import text_constants as _constants
+    from . import text_scripts as _scripts
 except ImportError:
     # Loaded alone by its path, outside the mmcnn package (which would import TensorFlow).
     _constants = _load_sibling("text_constants")
+    _scripts = _load_sibling("text_scripts")
 
 PAD_ID = _constants.PAD_ID
 OOV_ID = _constants.OOV_ID
@@ -69,12 +84,8 @@ BYTES_PER_TOKEN = _constants.BYTES_PER_TOKEN
 MODES = _constants.MODES
 NORMALIZATION_FORMS = _constants.NORMALIZATION_FORMS
 
-REPRODUCED_MODES = ("word", "char", "byte")
+REPRODUCED_MODES = ("word", "unicode_script", "char", "byte")
 _REFUSED = {
-    "unicode_script": (
-        "it splits words where ICU's Unicode Script property changes (with ICU's handling of the "
-        "Common and Inherited scripts), and Python's unicodedata has no Script property"
-    ),
     "wordpiece": (
         "BERT's basic split (ICU punctuation and CJK classes) and FastWordpiece's longest-match "
         "rules are not reimplemented in Python"
@@ -82,6 +93,10 @@ _REFUSED = {
 }
 
 _SPLIT_WORDS = re.compile(f"[{re.escape(_constants.WHITE_SPACE)}]+")
+
+# The runs of `text_scripts.SCRIPT_RUNS`, for a binary search by code point.
+_SCRIPT_STARTS = tuple(start for start, _ in _scripts.SCRIPT_RUNS)
+_SCRIPT_CLASSES = tuple(script for _, script in _scripts.SCRIPT_RUNS)
 
 # Default_Ignorable_Code_Point (DerivedCoreProperties.txt, stable since Unicode
 # 9): NFKC_Casefold maps each of these to nothing.
@@ -101,11 +116,11 @@ class PythonTokenizer:
     1 out-of-vocabulary, vocabulary tokens from 2, rows truncated or padded to
     `max_tokens`.
 
-    Modes `"word"`, `"char"` and `"byte"` are reproduced; `"unicode_script"`
-    and `"wordpiece"` raise `ValueError` saying why.
+    Modes `"word"`, `"unicode_script"`, `"char"` and `"byte"` are
+    reproduced; `"wordpiece"` raises `ValueError` saying why.
 
     Args:
-        mode: `"word"`, `"char"` or `"byte"`.
+        mode: `"word"`, `"unicode_script"`, `"char"` or `"byte"`.
         max_tokens: length of every output row.
         vocabulary: the tokens of ids 2, 3, ... (without `"[PAD]"` and
             `"[UNK]"`); `None` in byte mode.
@@ -124,6 +139,8 @@ class PythonTokenizer:
     >>> tokenizer = PythonTokenizer(mode="word", max_tokens=6, vocabulary=["the", "cat", "dog", "sat"])
     >>> tokenizer(["The CAT sat on the mat"]).tolist()
     [[2, 3, 5, 1, 2, 1]]
+    >>> PythonTokenizer(mode="unicode_script", max_tokens=8, vocabulary=["x"]).tokens("Naïve,123 日本語!")
+    ['naïve', ',123', '日本語', '!']
     """
 
     def __init__(self, mode="word", max_tokens=256, vocabulary=None, lowercase=True, normalization="NFKC"):
@@ -234,7 +251,10 @@ class PythonTokenizer:
             return list(text.encode("utf-8"))
         if self.mode == "char":
             return list(text)
-        return [w for w in _SPLIT_WORDS.split(text) if w]
+        words = [w for w in _SPLIT_WORDS.split(text) if w]
+        if self.mode == "unicode_script":
+            return [piece for word in words for piece in split_scripts(word)]
+        return words
 
     def __call__(self, texts):
         if isinstance(texts, (str, bytes, np.str_, np.bytes_)):
@@ -249,6 +269,35 @@ class PythonTokenizer:
                 values = [self._ids.get(t, OOV_ID) for t in tokens]
             ids[row, : len(values)] = values
         return ids
+
+
+def script_class(character):
+    """The class of `character`'s Unicode Script in `text_scripts.py` (equal classes: one script)."""
+    return _SCRIPT_CLASSES[bisect.bisect_right(_SCRIPT_STARTS, ord(character)) - 1]
+
+
+def split_scripts(word):
+    """One word (no white space) -> its runs of one Unicode Script, as tensorflow-text splits it.
+
+    A new piece starts wherever the script differs from the previous
+    character's; Common (punctuation, digits, most symbols) and Inherited
+    (combining marks) are scripts like the others.
+
+    Example:
+
+    >>> split_scripts("abc,123déjà-vu")
+    ['abc', ',123', 'déjà', '-', 'vu']
+    """
+    pieces, start, previous = [], 0, None
+    for i, character in enumerate(word):
+        script = script_class(character)
+        if i and script != previous:
+            pieces.append(word[start:i])
+            start = i
+        previous = script
+    if word:
+        pieces.append(word[start:])
+    return pieces
 
 
 def nfkc_casefold(text):

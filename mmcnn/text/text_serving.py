@@ -165,11 +165,11 @@ def _regex_tokenizer(config):
 
 
 # The tokenizer modes the web page (`mmcnn export --format web`) reproduces in JavaScript.
-WEB_TEXT_MODES = ("word", "char", "byte")
+WEB_TEXT_MODES = ("word", "unicode_script", "char", "byte")
 REFUSED_WEB_TEXT_MODE = (
     "the web page tokenizes in JavaScript and reproduces the modes {modes} only; this model tokenizes "
     "in mode {mode!r}, which is not reproducible outside TensorFlow ({why}). Train the text model with "
-    "`--set mode='word'` (or 'char', 'byte') to export it for the web"
+    "`--set mode='unicode_script'` (the default; or 'word', 'char', 'byte') to export it for the web"
 )
 
 
@@ -190,8 +190,11 @@ def casefold_table():
 
 
 def text_web_settings(clf):
-    """What the web page needs to tokenize in JavaScript as `PythonTokenizer` does."""
-    from mmcnn.text import text_constants, text_ids
+    """What the web page needs to tokenize in JavaScript as `PythonTokenizer` does.
+
+    In mode `"unicode_script"` that includes the script table
+    (`text_scripts.SCRIPT_RUNS`, about 20 KB of JSON) as `text.script_runs`."""
+    from mmcnn.text import text_constants, text_ids, text_scripts
 
     tokenizer = text_edge_metadata(clf)["tokenizer"]
     if tokenizer["mode"] not in WEB_TEXT_MODES:
@@ -208,6 +211,9 @@ def text_web_settings(clf):
             "bytes_per_token": text_constants.BYTES_PER_TOKEN,
             "white_space": text_constants.WHITE_SPACE,
             "casefold": casefold_table() if tokenizer["lowercase"] else {},
+            "script_runs": [list(run) for run in text_scripts.SCRIPT_RUNS]
+            if tokenizer["mode"] == "unicode_script"
+            else [],
         },
         "ignorable": text_ids._DEFAULT_IGNORABLE.pattern,
     }

@@ -56,8 +56,23 @@ def test_raw_text_through_python_tokenizer_and_tflite(tmp_path):
     assert [edge.class_names[i] for i in np.argmax(edge(ids), -1)] == clf.predict(texts)["labels"]
 
 
+@pytest.mark.parametrize("export, suffix", [(export_litert, "tflite"), (export_onnx, "onnx")])
+def test_default_text_mode_through_python_tokenizer(export, suffix, tmp_path):
+    # The default tokenizer mode (unicode_script) runs without TensorFlow too.
+    texts = ["abc,123 déjà-vu!", "ΟΔΟΣ-abc 日本語のテキスト", "e\u0301 😀👍🏽a 1/2", "x,y;z"] * 3
+    clf = mmcnn.text.TextClassifier(class_names=["a", "b", "c"], max_tokens=12, min_frequency=1, filters=4)
+    clf.adapt(texts[:2])
+    assert clf.tokenizer.mode == "unicode_script"
+    edge = load_edge_model(export(clf, tmp_path / f"t.{suffix}"))
+    assert "gives the same ids" in edge.document["preprocessing"]["python_tokenizer"]
+    tokenizer = mmcnn.text.PythonTokenizer.from_config(edge.document["preprocessing"]["tokenizer"])
+    ids = tokenizer(texts)
+    np.testing.assert_array_equal(ids, clf.edge_inputs(clf.preprocess(texts)))
+    np.testing.assert_allclose(edge(ids), clf.predict_proba(texts), atol=1e-5)
+
+
 def test_unreproduced_tokenizer_mode_is_said_in_the_metadata():
-    clf = mmcnn.text.TextClassifier(num_classes=2, mode="unicode_script", max_tokens=8, min_frequency=1)
+    clf = mmcnn.text.TextClassifier(num_classes=2, mode="wordpiece", max_tokens=8, min_frequency=1)
     clf.adapt(["a b", "c d"])
     assert "not reproduced" in clf.edge_metadata()["python_tokenizer"]
 

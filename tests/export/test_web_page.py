@@ -127,20 +127,33 @@ TRICKY_TEXTS = [
     "İstanbul ᏣᎳᎩ\u200bzero\u00adwidth",  # dotted I, Cherokee (folds to upper case), ignorables
     "tabs\tand\u3000ideographic\u2003spaces",
 ]
+# Where mode unicode_script splits a word: scripts, punctuation and digits (Common), combining marks
+# (Inherited), emoji, unassigned code points (Unknown), and code points above U+FFFF.
+SCRIPT_TEXTS = [
+    "abc,123déjà-vu ΟΔΟΣ-abc日本語のテキスト한국어 русский/English",
+    "e\u0301\u0302x a\u0308\u20dd q\u0323\u0307 (tm)™ x²½Ⅻ",
+    "😀👍🏽a🇫🇷1 family:👨\u200d👩\u200d👧 ok!?",
+    "עברית123العربية٣ हिन्दी ไทย\u0378\U000e01ef\U0010ffff 𝔘𝔫𝔦 𐌰𐌱",
+]
 
 
-@pytest.mark.parametrize("mode", ["word", "char", "byte"])
+@pytest.mark.parametrize("mode", ["unicode_script", "word", "char", "byte"])
 def test_text_page_equals_predict(browser, mode, tmp_path):
     import pandas as pd
 
     train = pd.read_csv(DEMO_TEXT)
     names = sorted(train.label.unique())
-    texts = list(train.text[:8]) + TRICKY_TEXTS
+    texts = list(train.text[:8]) + TRICKY_TEXTS + SCRIPT_TEXTS
     clf = mmcnn.text.TextClassifier(
-        class_names=names, mode=mode, max_tokens=16 if mode == "word" else 48, min_frequency=1,
-        embedding_dim=8, filters=4, seed=0,
+        class_names=names, mode=mode, max_tokens=16 if mode == "word" else 48,
+        min_frequency=1, embedding_dim=8, filters=4, seed=0,
     )  # fmt: skip
-    clf.adapt(list(train.text) + TRICKY_TEXTS + [t.casefold() for t in TRICKY_TEXTS])
+    # Half the script texts are learned, so that the other half meets unknown pieces too.
+    learned = TRICKY_TEXTS + SCRIPT_TEXTS[::2]
+    clf.adapt(list(train.text) + learned + [t.casefold() for t in learned])
+    if mode == "unicode_script":
+        pieces = mmcnn.text.PythonTokenizer.from_layer(clf.tokenizer).tokens(SCRIPT_TEXTS[0])
+        assert " ".join(pieces[:11]) == "abc ,123 déjà - vu οδοσ - abc 日本語 の テキスト"
     spread(clf, texts)
     folder = clf.export(tmp_path / "web", format="web")
     assert sorted(os.listdir(folder)) == ["index.html", "mmcnn.json", "model.onnx", "ort"]
@@ -149,11 +162,12 @@ def test_text_page_equals_predict(browser, mode, tmp_path):
     assert_page_equals_predict(results, clf.predict_proba(texts))
 
 
-def test_text_default_mode_is_refused_saying_why(tmp_path):
-    clf = mmcnn.text.TextClassifier(class_names=["a", "b"], max_tokens=8, min_frequency=1)
+def test_text_wordpiece_is_refused_saying_why(tmp_path):
+    clf = mmcnn.text.TextClassifier(class_names=["a", "b"], mode="wordpiece", max_tokens=8, min_frequency=1)
     clf.adapt(["one two", "three four"])
     with pytest.raises(
-        ValueError, match=r"reproduces the modes \['word', 'char', 'byte'\] only.*unicode_script"
+        ValueError,
+        match=r"reproduces the modes \['word', 'unicode_script', 'char', 'byte'\] only.*'wordpiece'",
     ):
         clf.export(tmp_path / "web", format="web")
     assert not os.path.exists(tmp_path / "web")

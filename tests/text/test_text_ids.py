@@ -48,6 +48,7 @@ TRICKY = [
     "soft\u00adhyphen zero\u200bwidth joiner\u200dnon\u200c bom\ufeff vs\ufe0f",
     "ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３",
     "punctuation,attached;to.words! (and) [brackets]",
+    "mixed:scripts abc,123déjà-vu ΟΔΟΣ-abc日本語のテキスト x²½ e\u0301\u0302 a\u0308\u20dd 😀a🇫🇷1",
     "x" * 100_000,
     "word " * 500,
     "é" * 3000,  # the byte budget cuts a 2-byte character in half
@@ -63,7 +64,12 @@ CONFIGS = [
     (mode, lowercase, normalization)
     for mode in text_ids.REPRODUCED_MODES
     for lowercase, normalization in ((True, "NFKC"), (False, None))
-] + [("word", False, "NFD"), ("char", True, "NFC"), ("char", False, "NFKD")]
+] + [
+    ("word", False, "NFD"),
+    ("char", True, "NFC"),
+    ("char", False, "NFKD"),
+    ("unicode_script", False, "NFD"),  # combining marks apart: Inherited pieces
+]
 
 
 def _fortunes():
@@ -176,9 +182,10 @@ def test_fixed_cases_do_not_depend_on_the_machines_texts():
     assert "\ud800 lone surrogate \udcff" in without[0]
 
 
-def test_ids_equal_on_the_shipped_texts_alone():
+@pytest.mark.parametrize("mode", ["word", "unicode_script"])
+def test_ids_equal_on_the_shipped_texts_alone(mode):
     # The verdict a machine without fortunes or dpkg gets, computed on every machine.
-    _assert_ids_equal("word", True, "NFKC", *_learn_and_check([]))
+    _assert_ids_equal(mode, True, "NFKC", *_learn_and_check([]))
 
 
 def test_adapt_repairs_lone_surrogates_as_the_classifier_does():
@@ -194,8 +201,8 @@ def test_adapt_repairs_lone_surrogates_as_the_classifier_does():
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=st.lists(st.one_of(st.text(max_size=40), st.binary(max_size=40)), min_size=1, max_size=30))
 def test_random_strings(texts):
-    vocabulary = ["a", "the", "é", "ß", "ss", "日本", "😀", "a,"]
-    for mode in ("word", "char"):
+    vocabulary = ["a", "the", "é", "ß", "ss", "日本", "😀", "a,", ",", "0"]
+    for mode in ("word", "unicode_script", "char"):
         layer = TextTokenizer(mode=mode, max_tokens=12, vocabulary=vocabulary)
         expected = _graph_ids(layer, texts)
         np.testing.assert_array_equal(PythonTokenizer.from_layer(layer)(texts), expected, err_msg=repr(texts))
@@ -214,7 +221,7 @@ def test_from_config_with_exported_settings():
     assert PythonTokenizer.from_config(tokenizer.get_config()).get_config() == tokenizer.get_config()
 
 
-@pytest.mark.parametrize("mode", ["unicode_script", "wordpiece"])
+@pytest.mark.parametrize("mode", ["wordpiece"])
 def test_unreproducible_modes_say_why(mode):
     with pytest.raises(ValueError, match=f"cannot reproduce mode='{mode}'.*serving_default"):
         PythonTokenizer(mode=mode, max_tokens=8, vocabulary=["a"])
@@ -271,23 +278,31 @@ def load_by_path(path):
     return module
 
 
+STANDALONE_FILES = ("text_ids.py", "text_constants.py", "text_scripts.py")
+
+
 def test_module_stands_alone_without_tensorflow(tmp_path):
-    # text_ids.py with text_constants.py beside it (NumPy + standard library) must work where
-    # TensorFlow is not installed: copied out of mmcnn and loaded by path, so that mmcnn's package
-    # imports (Keras) stay out.
-    for name in ("text_ids.py", "text_constants.py"):
+    # text_ids.py with text_constants.py and text_scripts.py beside it (NumPy + standard library)
+    # must work where TensorFlow is not installed: copied out of mmcnn and loaded by path, so that
+    # mmcnn's package imports (Keras) stay out.
+    for name in STANDALONE_FILES:
         shutil.copy(os.path.join(os.path.dirname(text_ids.__file__), name), tmp_path / name)
     code = (
         "import importlib.util, sys\n"
         f"spec = importlib.util.spec_from_file_location('text_ids', {str(tmp_path / 'text_ids.py')!r})\n"
         "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
         "ids = module.PythonTokenizer(mode='byte', max_tokens=3)(['ab'])\n"
-        "sys.exit(2 if 'tensorflow' in sys.modules else int(ids.tolist() != [[99, 100, 0]]))\n"
+        "script = module.PythonTokenizer(mode='unicode_script', max_tokens=4, vocabulary=['ab', ',1'])\n"
+        "ok = ids.tolist() == [[99, 100, 0]] and script(['AB,1日']).tolist() == [[2, 3, 1, 0]]\n"
+        "sys.exit(2 if 'tensorflow' in sys.modules else int(not ok))\n"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path).returncode == 0
 
 
-def test_module_alone_says_it_needs_its_constants(tmp_path):
-    shutil.copy(text_ids.__file__, tmp_path / "text_ids.py")
-    with pytest.raises(ImportError, match="needs text_constants.py in the same folder"):
+@pytest.mark.parametrize("missing", ["text_constants.py", "text_scripts.py"])
+def test_module_alone_says_what_it_needs(tmp_path, missing):
+    for name in STANDALONE_FILES:
+        if name != missing:
+            shutil.copy(os.path.join(os.path.dirname(text_ids.__file__), name), tmp_path / name)
+    with pytest.raises(ImportError, match=f"needs {missing} in the same folder"):
         load_by_path(tmp_path / "text_ids.py")
