@@ -207,6 +207,7 @@ class AudioClassifier(Classifier):
     input_extensions = AUDIO_EXTENSIONS
     presets = PRESETS
     default_preset = "small"
+    preprocessor_layer = "log_mel"
 
     @classmethod
     def tune_space(cls, settings):
@@ -314,13 +315,9 @@ class AudioClassifier(Classifier):
     def example_nbytes(self):
         return self.num_samples * 4
 
-    def cached_feature_layer(self, data):
-        """`"log_mel"` when the waveform reaches it untouched: no waveform augmentation in the
-        model (policies `"none"` and `"spec"`) and no random crop (every training clip fits the
-        model's clip). SpecAugment, after it, still draws new masks at every step."""
-        if self.model.layers[1].name != "log_mel" or any(len(w) > self.num_samples for w in data.inputs):
-            return None
-        return "log_mel"
+    def crops_in_training(self, data):
+        """Clips longer than the model's are cropped at random every epoch (`training_map`)."""
+        return any(len(w) > self.num_samples for w in data.inputs)
 
     # ------------------------------------------------------------------- data
     def input_dataset(self, data, training=False):

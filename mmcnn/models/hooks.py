@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from mmcnn._keras_compat import first_inbound_node
 from mmcnn.export.endpoints import model_input_endpoint
 from mmcnn.models.backbone import Backbone
 from mmcnn.models.compile_defaults import default_loss
@@ -128,16 +129,37 @@ class ModalityHooks:
         """Bytes one decoded model input takes (what `make_dataset` weighs against `cache_bytes`)."""
         return 0
 
+    # The name of the model's preprocessor: the layer that turns its raw input into features
+    # (log-mel, tokenizer) with no trainable weights and nothing random; None: none.
+    preprocessor_layer = None
+
+    def crops_in_training(self, data):
+        """Whether `training_map` draws a different input from an example of `data` at every
+        epoch (audio clips longer than the model's window are cropped at random): such inputs
+        cannot go through the preprocessor once and be cached. Default False."""
+        return False
+
     def cached_feature_layer(self, data):
         """The name of the model layer whose outputs `fit(data, cache_features=True)` computes
-        once per example and caches in place of the inputs, or None (the default: the whole
-        model runs at every step).
+        once per example and caches in place of the inputs, or None (the whole model runs at
+        every step).
 
-        A modality names a layer when everything before it is fixed: no
-        trainable weights, no augmentation, no random map on the inputs of
-        `data` (`training_map`); the layer itself is the last one computed
-        in the pipeline."""
-        return None
+        The default is the modality's `preprocessor_layer` where the model's input reaches it
+        untouched (no augmentation before it) and `crops_in_training(data)` is False."""
+        name = self.preprocessor_layer
+        if name is None or self.crops_in_training(data):
+            return None
+        names = {layer.name for layer in self.model.layers}
+        if name not in names:
+            return None
+        layer = self.model.get_layer(name)
+        if layer.trainable_weights:
+            raise ValueError(
+                f"{type(self).__name__}.preprocessor_layer names {name!r}, which has trainable weights: "
+                "a preprocessor's outputs are computed once and cached, so it must have none"
+            )
+        inputs = first_inbound_node(layer).input_tensors
+        return name if len(inputs) == 1 and inputs[0] is self.model.inputs[0] else None
 
     def preprocess(self, inputs):
         """Raw user inputs (files, bytes, arrays, strings) -> a batch of model inputs.

@@ -180,6 +180,7 @@ class TextClassifier(Classifier):
     input_extensions = (".txt",)
     presets = PRESETS
     default_preset = "kim"
+    preprocessor_layer = "tokenizer"
 
     @classmethod
     def tune_space(cls, settings):
@@ -337,10 +338,6 @@ class TextClassifier(Classifier):
     # ----------------------------------------------------------------- data
     def example_nbytes(self):
         return self.setting("max_tokens") * BYTES_PER_TOKEN
-
-    def cached_feature_layer(self, data):
-        """`"tokenizer"`: texts are tokenized once, and the token ids cached."""
-        return "tokenizer" if self.model.layers[1].name == "tokenizer" else None
 
     def input_dataset(self, data, training=False):
         if data.kind != "texts":

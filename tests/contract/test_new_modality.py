@@ -106,6 +106,21 @@ def test_the_new_modality_passes_the_classifier_contract(tmp_path):
     assert clf.model.get_layer("adapter").rank == 1
 
 
+def test_a_named_preprocessor_runs_once_per_example_in_fit(caplog):
+    data = sensor_data()
+    clf = SensorClassifier(class_names=data.class_names)
+    assert clf.cached_feature_layer(data) is None  # it names no preprocessor: the whole model trains
+    clf.preprocessor_layer = "standardize"  # no weights, nothing random, right after the input
+    assert clf.cached_feature_layer(data) == "standardize"
+    with caplog.at_level("INFO", logger="mmcnn"):
+        clf.fit(data, verbose=0)
+    assert "up to 'standardize' run once per example" in caplog.text
+    assert clf.model.input_shape == (None, LENGTH, CHANNELS)  # the model still takes raw traces
+    clf.preprocessor_layer = "adapter"
+    with pytest.raises(ValueError, match="'adapter', which has trainable weights"):
+        clf.cached_feature_layer(data)
+
+
 def test_an_unknown_modality_is_a_clear_error():
     with pytest.raises(ValueError, match="no mmcnn classifier is registered for modality 'smell'.*known"):
         registry.get_classifier("smell")
