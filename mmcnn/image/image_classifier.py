@@ -22,6 +22,7 @@ from mmcnn.image.image_backbone import adapt_stem_channels, check_backbone, chec
 from mmcnn.image.image_converter import (
     ImageConverter,
     ImageError,
+    bytes_loader,
     check_image_header,
     decode_image,
     load_image_file,
@@ -510,7 +511,7 @@ class ImageClassifier(Classifier):
 
     def _decode_bytes(self, data, index):
         try:
-            return _bytes_loader(self.image_size, self.channels, self.resize_mode)(tf.constant(data)).numpy()
+            return bytes_loader(self.image_size, self.channels, self.resize_mode)(tf.constant(data)).numpy()
         except tf.errors.InvalidArgumentError as error:
             raise ImageError(
                 f"inputs[{index}] (bytes)", f"cannot decode image: {str(error).strip().splitlines()[0]}"
@@ -576,17 +577,3 @@ class ImageClassifier(Classifier):
                 label_smoothing=self.preset_config.get("label_smoothing", 0.0)
             )
         return super().training_loss()
-
-
-_BYTES_LOADERS = {}
-
-
-def _bytes_loader(image_size, channels, resize_mode):
-    # One traced graph per setting: eager decode + resize costs milliseconds per image.
-    key = (tuple(image_size), channels, resize_mode)
-    if key not in _BYTES_LOADERS:
-        _BYTES_LOADERS[key] = tf.function(
-            lambda data: resize_image(decode_image(data, channels), image_size, resize_mode),
-            input_signature=[tf.TensorSpec([], tf.string)],
-        )
-    return _BYTES_LOADERS[key]

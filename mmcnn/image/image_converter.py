@@ -375,9 +375,13 @@ class ImageConverter(keras.layers.Layer):
 _LOADERS = {}
 
 
-def _loader(image_size, channels, resize_mode):
-    # One traced graph per setting: run eagerly, the dozen small ops of
-    # decode + resize cost several milliseconds per file in dispatch alone.
+def bytes_loader(image_size, channels, resize_mode):
+    """A `tf.function`: one encoded image (a scalar string) -> float32 `(height, width, channels)`.
+
+    One traced graph per setting, shared by every caller (`load_image_file`,
+    `ImageClassifier.preprocess` on bytes): run eagerly, the dozen small ops of
+    decode + resize cost several milliseconds per image in dispatch alone."""
+    image_size = tuple(image_size)
     key = (image_size, channels, resize_mode)
     if key not in _LOADERS:
         _LOADERS[key] = tf.function(
@@ -413,4 +417,4 @@ def load_image_file(path, image_size=(32, 32), channels=3, resize_mode="crop", m
     channels = _check_channels(channels)
     _check_resize_mode(resize_mode, "resize_mode")
     data, fmt = _read_checked(path, max_pixels)
-    return _decode_checked(path, data, fmt, _loader(image_size, channels, resize_mode)).numpy()
+    return _decode_checked(path, data, fmt, bytes_loader(image_size, channels, resize_mode)).numpy()
