@@ -261,14 +261,23 @@ def command_line(module):
 
 def code_commit():
     """The short commit of the checkout holding bench/, with `+ uncommitted changes` when its
-    tracked files differ from it (`"unknown"` outside a git checkout)."""
+    tracked files other than bench/results/ (what a run writes) differ from it (`"unknown"`
+    outside a git checkout)."""
     here = os.path.dirname(os.path.abspath(__file__))
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True, check=True
         ).stdout.strip()
         changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ":/",
+                ":(top,exclude)bench/results",
+            ],
             cwd=here,
             capture_output=True,
             text=True,
