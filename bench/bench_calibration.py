@@ -39,26 +39,11 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench import datasets, measures  # noqa: E402
-from bench.harness import load_average, machine_line, write_results  # noqa: E402
+from bench.harness import load_average, machine_line, parse_epochs, write_results  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "calibration.md")
 EDGE_RESULTS = os.path.join(os.path.dirname(__file__), "results", "edge.md")
 MODALITIES = ["image", "audio", "text"]
-
-
-def parse_epochs(values):
-    """`["image=3", "text=4"]` -> `{"image": 3, "text": 4}`; `["5"]` -> 5 for every modality."""
-    if not values:
-        return {}
-    if len(values) == 1 and "=" not in values[0]:
-        return {m: int(values[0]) for m in MODALITIES}
-    out = {}
-    for value in values:
-        name, _, count = value.partition("=")
-        if name not in MODALITIES or not count:
-            raise SystemExit(f"--epochs: expected MODALITY=N with MODALITY in {MODALITIES}; got {value!r}")
-        out[name] = int(count)
-    return out
 
 
 def train_with_edge(modality, args, epochs, folder):
@@ -289,7 +274,7 @@ def main(argv=None):
     parser.add_argument("--code-note", default=None, help="a line naming the code measured (e.g. the commit)")
     args = parser.parse_args(argv)
     args.command = "python -m bench.bench_calibration " + shlex.join(sys.argv[1:] if argv is None else argv)
-    epochs = parse_epochs(args.epochs)
+    epochs = parse_epochs(args.epochs, MODALITIES)
     before_load = load_average()
     folder = args.files or tempfile.mkdtemp(prefix="bench-calibration-files-")
     os.makedirs(folder, exist_ok=True)

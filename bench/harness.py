@@ -17,13 +17,15 @@ run the same measurement; a benchmark never imports another benchmark.
 - `peak_rss_mb()`: this process's peak resident memory so far.
 - `median(values)`, `percentile(values, q)`: plain statistics on lists of timings.
 - `publish(lines, out, quick)` / `write_results(path, lines)`: print and write a report;
-  `command_line(module)`: the command that ran this process; `parse_candidate(text)`.
+  `command_line(module)`: the command that ran this process; `code_commit()`: the commit it ran;
+  `parse_candidate(text)`; `parse_epochs(values, modalities)`: `--epochs N` or `MODALITY=N` each.
 """
 
 import ast
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 
@@ -255,6 +257,56 @@ def publish(lines, out=None, quick=False):
 def command_line(module):
     """The command that ran this process, with its niceness, for a results file."""
     return f"nice -n {os.nice(0)} .venv/bin/python -m {module} {' '.join(sys.argv[1:])}".rstrip()
+
+
+def code_commit():
+    """The short commit of the checkout holding bench/, with `+ uncommitted changes` when its
+    tracked files other than bench/results/ (what a run writes) differ from it (`"unknown"`
+    outside a git checkout)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ":/",
+                ":(top,exclude)bench/results",
+            ],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit} + uncommitted changes" if changed else commit
+
+
+def parse_epochs(values, modalities):
+    """`--epochs` values: `["image=3", "text=4"]` -> `{"image": 3, "text": 4}`; `["5"]` -> 5 for
+    every one of `modalities`; `None` or `[]` -> `{}` (each preset's epochs).
+
+    Raises:
+        SystemExit: an item is not `N` alone or `MODALITY=N` with a known modality and N >= 1.
+    """
+    if not values:
+        return {}
+    out = {}
+    for value in values:
+        name, _, count = value.rpartition("=")
+        every = "=" not in value and len(values) == 1
+        if not (every or name in modalities) or not count.isdigit() or int(count) < 1:
+            raise SystemExit(
+                f"--epochs: expected N or MODALITY=N (N >= 1, MODALITY in {list(modalities)}); got {value!r}"
+            )
+        out.update(dict.fromkeys(modalities if every else [name], int(count)))
+    return out
 
 
 def parse_candidate(text):

@@ -17,7 +17,6 @@ import csv
 import io
 import json
 import os
-import sys
 import time
 
 import numpy as np
@@ -34,7 +33,17 @@ import mmcnn.image  # noqa: E402
 import mmcnn.text  # noqa: E402
 from bench import datasets  # noqa: E402
 from bench.datasets import NUM_CLASSES, labeled, synthetic_texts, synthetic_waves, write_pngs  # noqa: E402
-from bench.harness import EpochTimer, log, machine_line, median, memory_dataset  # noqa: E402
+from bench.harness import (  # noqa: E402
+    EpochTimer,
+    code_commit,
+    command_line,
+    log,
+    machine_line,
+    median,
+    memory_dataset,
+)
+from mmcnn.export.litert import read_litert_document  # noqa: E402
+from mmcnn.export.mediapipe_check import mediapipe_task_name  # noqa: E402
 
 SEED = 0
 DEMO_TEXT = os.path.join(os.path.dirname(mmcnn.__file__), "demo_data", "text", "train.csv")
@@ -305,6 +314,10 @@ def edge_measure(modality, args, folder, load_split=datasets.load_split, make_cl
     """Trains `modality`'s default on its bench data, exports it in every format of `VARIANTS` and
     scores each file on the test split (`args`: `demo_data`, `speech_data`, `limit`, `epochs`).
 
+    Each export is checked as `mmcnn export` checks it (`check_data` the validation split); a
+    row records the runtimes the `.tflite` file's `mmcnn.json` says it was checked or loaded in
+    (`checked_in`: the LiteRT interpreter, the MediaPipe Task).
+
     `load_split` and `make_classifier` make the splits and the classifier (bench/bench_calibration.py
     passes wrappers that keep what they made)."""
     train, val, test = load_split(modality, args.demo_data, args.speech_data)
@@ -321,7 +334,14 @@ def edge_measure(modality, args, folder, load_split=datasets.load_split, make_cl
         path = os.path.join(folder, modality, f"{fmt}_{quantize or 'float32'}.{suffix}")
         start = time.perf_counter()
         try:
-            clf.export(path, format=fmt, quantize=quantize, calibration_data=train if quantize else None)
+            clf.export(
+                path,
+                format=fmt,
+                quantize=quantize,
+                calibration_data=train if quantize else None,
+                check_data=val,
+                overwrite=True,  # --files may name the folder of an earlier run
+            )
         except Exception as error:  # noqa: BLE001 - a failed variant is a result too
             rows.append({"variant": name, "error": f"{type(error).__name__}: {str(error).splitlines()[0]}"})
             print(modality, name, "failed:", rows[-1]["error"], flush=True)
@@ -338,6 +358,7 @@ def edge_measure(modality, args, folder, load_split=datasets.load_split, make_cl
                 "file_size_bytes": metrics["file_size_bytes"],
                 "latency_ms_batch1": metrics["latency_ms_batch1"],
                 "export_s": export_s,
+                **(litert_checks(path) if fmt == "litert" else {}),
             }
         )
         print(modality, json.dumps(rows[-1]), flush=True)
@@ -346,6 +367,8 @@ def edge_measure(modality, args, folder, load_split=datasets.load_split, make_cl
         "modality": modality,
         "preset": clf.preset,
         "sizes": {"train": len(train), "val": len(val), "test": len(test)},
+        "epochs": clf.setting("epochs"),
+        "precision": (clf.precision_used or {}).get("policy"),
         "train_s": train_s,
         "keras_latency_ms_batch1": keras_ms,
         "rows": rows,
@@ -364,12 +387,34 @@ def keras_latency(clf, test, count=50):
     return float(np.median(times[1:] or times))
 
 
+def litert_checks(path):
+    """`checked_in` (the runtimes the `.tflite` file was checked or loaded in, from its
+    `mmcnn.json`) and `mediapipe_task` (the Task its input suits, None: no Task)."""
+    document = read_litert_document(path)
+    return {"checked_in": document.get("checked_in"), "mediapipe_task": mediapipe_task_name(document)}
+
+
+def checked_in(row):
+    """A table cell for a row's `checked_in` ("n/a": the format records none)."""
+    if "checked_in" not in row:
+        return "n/a"
+    cell = ", ".join(row["checked_in"]) or "none"
+    if row["mediapipe_task"] is None:
+        return f"{cell} (no MediaPipe Task takes its input)"
+    if not any(name.startswith("MediaPipe") for name in row["checked_in"]):
+        return f"{cell} (MediaPipe {row['mediapipe_task']} not installed)"
+    return cell
+
+
 def edge_lines(results, args, before, after):
     """The markdown lines of bench/results/edge.md for `edge_measure` results."""
     lines = [
         "# On-device exports: LiteRT and ONNX against Keras",
         "",
-        f"Command: `python -m bench.bench_edge {' '.join(sys.argv[1:])}`".rstrip(),
+        f"Command: `{command_line('bench.bench_edge')}`",
+        "",
+        f"Code: commit {code_commit()}. Environment: "
+        f"MMCNN_PRECISION={os.environ.get('MMCNN_PRECISION', '(unset)')}.",
         "",
         machine_line(),
         f"Load average (1, 5, 15 min) before: {before}; after: {after}.",
@@ -377,7 +422,10 @@ def edge_lines(results, args, before, after):
         "Accuracy on the whole test split, each file run one example at a time in its own runtime "
         "(`ai_edge_litert` interpreter, onnxruntime CPU) on the rows the Keras model saw. Targets "
         "(issue 15): float16/dynamic/ONNX within 0.2 points of Keras, int8 within 1 point, int8 file "
-        "at most 30% of the float32 file, ONNX probabilities within 1e-4.",
+        "at most 30% of the float32 file, ONNX probabilities within 1e-4. Each file is exported "
+        "as `mmcnn export` writes it, checked on the validation split; *checked in* is the file's "
+        "`mmcnn.json` `checked_in`: the runtimes it ran in (that check) or loaded in (its MediaPipe "
+        "Task).",
     ]
     if args.limit or args.demo_data:
         lines += ["", f"**Smoke run** (`--limit {args.limit}`, demo data: {args.demo_data}): not results."]
@@ -393,8 +441,8 @@ def edge_lines(results, args, before, after):
         )
         lines += [
             "",
-            f"## {result['modality']} (preset {result['preset']}; {result['sizes']}; trained in "
-            f"{result['train_s']:.0f} s)",
+            f"## {result['modality']} (preset {result['preset']}, epochs {result.get('epochs')}, dtype "
+            f"policy {result.get('precision')}; {result['sizes']}; trained in {result['train_s']:.0f} s)",
             "",
             f"Keras accuracy {keras_acc:.4f}; Keras batch-1 latency "
             f"{result['keras_latency_ms_batch1']:.2f} ms (`predict_on_batch`)."
@@ -402,18 +450,18 @@ def edge_lines(results, args, before, after):
             else "No variant converted.",
             "",
             "| variant | accuracy | vs Keras (points) | same top class | max prob diff | size (KB) | "
-            "size vs float32 | batch-1 ms |",
-            "|---|---|---|---|---|---|---|---|",
+            "size vs float32 | batch-1 ms | checked in |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for row in result["rows"]:
             if "error" in row:
-                lines.append(f"| {row['variant']} | failed: {row['error']} | | | | | | |")
+                lines.append(f"| {row['variant']} | failed: {row['error']} | | | | | | | |")
                 continue
             ratio = f"{row['file_size_bytes'] / float_size:.0%}" if float_size else ""
             points = 100 * (row["accuracy"] - row["keras_accuracy"])
             lines.append(
                 f"| {row['variant']} | {row['accuracy']:.4f} | {points:+.2f} | {row['agreement']:.2%} "
                 f"| {row['max_abs_diff']:.1e} | {row['file_size_bytes'] / 1024:.0f} | {ratio} "
-                f"| {row['latency_ms_batch1']:.3f} |"
+                f"| {row['latency_ms_batch1']:.3f} | {checked_in(row)} |"
             )
     return lines

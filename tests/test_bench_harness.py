@@ -1,0 +1,26 @@
+"""bench/harness.py's argument helpers (no TensorFlow is imported)."""
+
+import pytest
+
+from bench.harness import parse_epochs
+
+MODALITIES = ["image", "audio", "text"]
+
+
+def test_one_number_sets_every_modality():
+    assert parse_epochs(["5"], MODALITIES) == {"image": 5, "audio": 5, "text": 5}
+
+
+def test_modality_items_set_their_own_modality_only():
+    assert parse_epochs(["image=3", "text=4"], MODALITIES) == {"image": 3, "text": 4}
+
+
+def test_no_value_keeps_the_presets():
+    assert parse_epochs(None, MODALITIES) == {}
+    assert parse_epochs([], MODALITIES) == {}
+
+
+@pytest.mark.parametrize("value", ["table=3", "image=", "image=0", "image=two", "3=image", "=3", "0"])
+def test_a_bad_item_is_refused_by_name(value):
+    with pytest.raises(SystemExit, match=f"got {value!r}"):
+        parse_epochs([value], MODALITIES)
