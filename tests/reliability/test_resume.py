@@ -99,7 +99,8 @@ def test_epoch_seeds_reset_every_random_layer():
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_bit_for_bit(tmp_path):
+@pytest.mark.parametrize("kind", ["image", "table"])
+def test_killed_run_resumes_bit_for_bit(tmp_path, kind):
     """SIGKILL in the middle of epoch 2, run again: the same weights as an uninterrupted run."""
     sys.path.insert(0, HERE)
     try:
@@ -109,7 +110,7 @@ def test_killed_run_resumes_bit_for_bit(tmp_path):
     script = os.path.join(HERE, "resume_script.py")
     backup = tmp_path / "backup"
     killed = subprocess.run(
-        [sys.executable, script, str(backup), str(tmp_path / "k.npz"), "1", "1"],
+        [sys.executable, script, kind, str(backup), str(tmp_path / "k.npz"), "1", "1"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -117,7 +118,7 @@ def test_killed_run_resumes_bit_for_bit(tmp_path):
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert read_backup_epoch(backup) == 1  # one whole epoch was backed up before the kill
     resumed = subprocess.run(
-        [sys.executable, script, str(backup), str(tmp_path / "r.npz")],
+        [sys.executable, script, kind, str(backup), str(tmp_path / "r.npz")],
         capture_output=True,
         text=True,
         timeout=300,
@@ -126,7 +127,7 @@ def test_killed_run_resumes_bit_for_bit(tmp_path):
     stored = np.load(tmp_path / "r.npz")
     assert int(stored["epochs_run"]) == EPOCHS - 1
     assert not backup.exists()  # a finished run removes its backup
-    weights, epochs_run = train(str(tmp_path / "uninterrupted"))
+    weights, epochs_run = train(kind, str(tmp_path / "uninterrupted"))
     assert epochs_run == EPOCHS
     resumed_weights = [stored[f"arr_{i}"] for i in range(len(weights))]
     for expected, got in zip(weights, resumed_weights):
