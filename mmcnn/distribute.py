@@ -341,37 +341,50 @@ def _cause(error):
 #   2. `reduce_per_replica(..., reduction="mean")` reduces every train/test step
 #      output with `strategy.reduce("MEAN", v, axis=0)`, which fails on the
 #      scalar metric and loss values (rank 0 has no axis 0).
-# The fix, only while a multi-worker strategy is in use: build from one local
-# replica's batch (the build needs shapes, not values), and average the step
-# outputs across replicas element-wise (`axis=None`), which is what the
-# one-worker branch of `reduce_per_replica` computes. The test
+# The same mean of the first batch fails under any strategy, one worker included,
+# when the batch holds strings (a text model's texts, a table's text and category
+# columns): `AddN` has no string kernel ("Value for attr 'T' of string is not in
+# the list of allowed values").
+# The fix, only while a multi-worker strategy is in use or the batch holds
+# strings: build from one local replica's batch (the build needs shapes, not
+# values), and, multi-worker only, average the step outputs across replicas
+# element-wise (`axis=None`), which is what the one-worker branch of
+# `reduce_per_replica` computes. The test
 # tests/distribute/test_multi_worker.py::test_upstream_bug_still_present runs the
 # unpatched path and fails when upstream is fixed: then delete this block and
-# its use in `Classifier.fit`.
+# its use in `Classifier.fit` (tests/distribute/test_mirrored.py's table
+# case says whether the string half is still needed).
 # ============================================================================
 @contextlib.contextmanager
 def keras_multi_worker_workaround(strategy):
     """Patches Keras' TensorFlow trainer for keras-team/keras#20585 while in use.
 
-    A no-op unless `strategy` is a multi-worker `MultiWorkerMirroredStrategy`;
-    the patched functions defer to Keras for every other strategy.
+    A no-op without a strategy. The symbolic build takes the first replica's
+    batch under a multi-worker `MultiWorkerMirroredStrategy` or when the batch
+    holds strings; the step outputs are patched under a multi-worker strategy
+    only; otherwise the patched functions defer to Keras.
     """
-    if not is_multi_worker(strategy):
+    if strategy is None:
         yield
         return
 
     def symbolic_build(original_build, trainer, iterator=None, data_batch=None):
         strategy = distribute_strategy(trainer)
-        if iterator is None or strategy is None or not is_multi_worker(strategy):
+        if iterator is None or strategy is None:
             return original_build(trainer, iterator=iterator, data_batch=data_batch)
         local = strategy.experimental_local_results
         for _, _, it in iterator:
             batch = next(it)
             break
-        batch = keras.tree.map_structure(
+        first = keras.tree.map_structure(
             lambda v: local(v)[0] if isinstance(v, tf.distribute.DistributedValues) else v, batch
         )
-        return original_build(trainer, data_batch=batch)
+        strings = any(getattr(v, "dtype", None) == tf.string for v in keras.tree.flatten(first))
+        distributed = all(isinstance(v, tf.distribute.DistributedValues) for v in keras.tree.flatten(batch))
+        if distributed and not (strings or is_multi_worker(strategy)):
+            # What Keras builds from (the batch is already taken from the iterator).
+            return original_build(trainer, data_batch=strategy.reduce("MEAN", batch, axis=None))
+        return original_build(trainer, data_batch=first if distributed else batch)
 
     def reduce_per_replica(original_reduce, values, strategy, reduction):
         if reduction in ("auto", "mean") and is_multi_worker(strategy):

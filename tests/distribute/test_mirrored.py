@@ -30,3 +30,21 @@ def test_two_logical_cpus_train_like_one_device(tmp_path):
     np.testing.assert_allclose(result["mirrored_loss"], result["single_loss"], rtol=1e-4)
     for diff, scale in zip(result["diffs"], result["scales"]):
         assert diff <= 5e-3 + 1e-2 * scale, result
+
+
+def test_a_table_trains_under_the_strategy(tmp_path):
+    common.write_images(str(tmp_path / "images"))
+    done = subprocess.run(
+        [sys.executable, os.path.join(common.HERE, "mirrored_script.py"), str(tmp_path / "images"), "table"],
+        env=common._environment(),
+        capture_output=True,
+        text=True,
+        timeout=common.WORKER_TIMEOUT,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stdout[-2000:] + done.stderr[-4000:]
+    result = json.loads(lines[-1][len("RESULT ") :])
+    assert result["replicas"] == 2
+    assert result["columns"] == {"photo": "image", "title": "text", "level": "number"}
+    assert np.all(np.isfinite(result["loss"])) and result["loss"][-1] < result["loss"][0]
+    assert result["accuracy"] >= 0.9  # the title says the class
