@@ -253,7 +253,11 @@ def measure_rates(build, batch_size, policies=("float32", "mixed_bfloat16"), ste
 def _batch(rng, spec, batch_size):
     shape = (batch_size, *(d or 1 for d in spec.shape[1:]))
     if "string" in str(spec.dtype):
-        return np.full(shape, " ".join(["text"] * 64), dtype=object)  # raw text, tokenized in the model
+        # Raw text, tokenized in the model; a string tensor, which Keras also distributes under a
+        # strategy (a NumPy array of objects it refuses there).
+        import tensorflow as tf
+
+        return tf.constant(np.full(shape, " ".join(["text"] * 64), dtype=object), dtype=tf.string)
     if "int" in str(spec.dtype):
         return np.zeros(shape, str(spec.dtype))  # token ids: 0 is in every vocabulary
     return rng.uniform(0, 255, shape).astype(str(spec.dtype))

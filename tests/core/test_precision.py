@@ -185,3 +185,10 @@ def test_a_model_with_a_dict_of_inputs_is_timed():
 
     rates = precision.measure_rates(build, batch_size=4, steps=1)
     assert rates["float32"] > 0 and rates["mixed_bfloat16"] > 0
+    # Under a strategy (`fit(..., strategy=...)` builds in its scope) the strings are a tensor
+    # Keras distributes: NumPy objects were refused ("Invalid dtype: object").
+    import tensorflow as tf
+
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        rates = precision.measure_rates(build, batch_size=4, steps=1)
+    assert rates["float32"] > 0 and rates["mixed_bfloat16"] > 0
