@@ -127,9 +127,7 @@ def test_two_input_model_trains_and_round_trips_through_keras_file(tmp_path):
     title_present = keras.Input((), name="title_present")
     fused = Fusion(
         mode="gated", units=4, column_dropout=0.2, single_column_rate=0.3, columns=["photo", "title"]
-    )(
-        {"photo": photo, "title": title}, column_mask={"title": title_present}
-    )
+    )({"photo": photo, "title": title}, column_mask={"title": title_present})
     model = keras.Model([photo, title, title_present], keras.layers.Dense(2, activation="softmax")(fused))
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     x = [*_columns(batch=8), np.array([1, 0] * 4, "float32")]
