@@ -46,11 +46,6 @@ NOT_COLUMN_SETTINGS = (
     "precision",
     "multi_label",
 )
-# The settings a media column of a kind starts from, under its own `column_settings`: a text
-# column takes the text classifier's "wide" preset (Kim's windows plus a bag of word and hashed
-# word-bigram vectors, `mmcnn.text.text_wide`), 1.1 points of validation accuracy above its
-# default over 2 seeds on the Debian apps table (bench/results/table_variants.md).
-KIND_SETTINGS = {"text": {"preset": "wide"}}
 # The model's input that says which cells a row has: float32 (batch, columns), 1 = present.
 PRESENT = "present"
 # The size of a category column's embedding, at most (fewer values: smaller).
@@ -270,15 +265,7 @@ def present_mask(raw):
 
 
 def column_encoder(column, kind, settings=None, seed=0):
-    """The encoder of one column of `kind` (`"number"`, `"category"`, `"text"` or a modality).
-
-    A media column's `settings` (its classifier's constructor arguments) go over its kind's
-    `KIND_SETTINGS`: a text column is read with the `"wide"` preset unless they name another.
-
-    Example:
-    >>> column_encoder("review", "text").classifier.preset
-    'wide'
-    """
+    """The encoder of one column of `kind` (`"number"`, `"category"`, `"text"` or a modality)."""
     settings = dict(settings or {})
     if kind in ("number", "category"):
         if settings:
@@ -287,4 +274,4 @@ def column_encoder(column, kind, settings=None, seed=0):
                 f"Received: column_settings[{column!r}]={settings!r}"
             )
         return (NumberColumn if kind == "number" else CategoryColumn)(column, seed)
-    return MediaColumn(column, kind, {**KIND_SETTINGS.get(kind, {}), **settings}, seed)
+    return MediaColumn(column, kind, settings, seed)

@@ -82,9 +82,7 @@ class TableClassifier(Classifier):
             `mmcnn train table` reads the data with these).
         column_settings: `{column: {argument: value}}` for a media column's
             encoder: its modality classifier's constructor arguments
-            (`{"photo": {"image_size": [64, 64], "preset": "tiny"}}`), over
-            its kind's (`columns.KIND_SETTINGS`: a text column takes the
-            `"wide"` preset unless they name another).
+            (`{"photo": {"image_size": [64, 64], "preset": "tiny"}}`).
         fusion: `"concat"` (default), `"gated"` or `"attention"` (`Fusion`).
         fusion_units: the size each column's embedding is projected to
             (default: the preset's, 64).

@@ -122,18 +122,6 @@ def test_column_arguments_are_checked():
         _ = clf.encoders
 
 
-def test_a_text_column_takes_the_wide_preset_unless_its_settings_name_another(tmp_path):
-    _frame(tmp_path)
-    data = from_dataframe(tmp_path / "items.csv", columns={"title": "text"}, verbose=0)
-    clf = TableClassifier(columns={"title": "text", "hour": "number"})
-    clf.prepare_for_training(data)
-    assert clf.encoders["title"].classifier.preset == "wide"
-    # What the column was made with is kept in the settings a loaded model's column is made with.
-    assert clf.get_config()["column_settings"]["title"]["preset"] == "wide"
-    kim = TableClassifier(columns={"title": "text"}, column_settings={"title": {"preset": "kim"}})
-    assert kim.encoders["title"].classifier.preset == "kim"
-
-
 def test_kinds_that_differ_from_the_datas_are_refused(tmp_path):
     _frame(tmp_path)
     data = from_dataframe(tmp_path / "items.csv", verbose=0)  # title detected as text
