@@ -36,11 +36,22 @@ class Fusion(keras.layers.Layer):
     probability `column_dropout` as if it were missing, so the model learns
     to predict from any subset of columns. At inference it is the identity.
 
+    Single-column examples: in training, each example is also, with
+    probability `single_column_rate`, given only one of its present columns
+    (chosen at random, the others masked as missing; after column dropout).
+    With `"concat"` and a linear head the logits are a sum of per-column
+    terms, so such an example trains the chosen column's term to predict
+    alone: an auxiliary per-column loss (late fusion's), without a second
+    head or output. It keeps the weaker columns learning after the strongest
+    one has fit the training set, and the model predicting from any one column.
+
     Args:
         mode: one of `"concat"` (default), `"gated"`, `"attention"`.
         units: size each column is projected to, or `None` (no projection).
         column_dropout: rate in `[0, 1)` of whole columns dropped per example
             in training.
+        single_column_rate: rate in `[0, 1)` of examples that keep only one
+            (random) present column in training.
         columns: column names, in order, for dict inputs (`None`: the keys
             sorted, as Keras orders dict inputs).
         **kwargs: base layer arguments (`name`, `dtype`, ...).
@@ -68,11 +79,14 @@ class Fusion(keras.layers.Layer):
     (2, 8)
     """
 
-    def __init__(self, mode="concat", units=None, column_dropout=0.0, columns=None, **kwargs):
+    def __init__(
+        self, mode="concat", units=None, column_dropout=0.0, columns=None, single_column_rate=0.0, **kwargs
+    ):
         super().__init__(**kwargs)
         self.mode = check_choice("mode", mode, FUSION_MODES)
         self.units = None if units is None else check_positive_int("units", units)
         self.column_dropout = check_fraction("column_dropout", column_dropout)
+        self.single_column_rate = check_fraction("single_column_rate", single_column_rate)
         if columns is not None:
             if isinstance(columns, str) or not all(isinstance(c, str) and c for c in columns):
                 raise ValueError(
@@ -195,7 +209,24 @@ class Fusion(keras.layers.Layer):
                 keep = keras.random.uniform(ops.shape(mask), seed=self.seed_generator, dtype=dtype)
                 mask = mask * ops.cast(keep >= self.column_dropout, dtype)
             present.append(mask)
+        if training and self.single_column_rate > 0:
+            present = self._single_column(present)
         return columns, present
+
+    def _single_column(self, present):
+        """`present`, where a `single_column_rate` of the examples keep one random present column."""
+        dtype = self.compute_dtype
+        mask = ops.concatenate(present, axis=1)  # (batch, columns)
+        # The present column with the largest uniform draw: a uniform choice among them.
+        draws = keras.random.uniform(ops.shape(mask), minval=1.0, maxval=2.0, seed=self.seed_generator)
+        choice = ops.argmax(draws * ops.cast(mask, draws.dtype), axis=1)
+        chosen = ops.one_hot(choice, len(present), dtype=dtype)
+        single = keras.random.uniform(ops.shape(mask[:, :1]), seed=self.seed_generator, dtype=dtype)
+        single = ops.cast(single < self.single_column_rate, dtype)
+        # A row with no present column has nothing to choose: it stays as it is.
+        single = single * ops.cast(ops.sum(mask, axis=1, keepdims=True) > 0, dtype)
+        mask = single * chosen * mask + (1 - single) * mask
+        return [mask[:, i : i + 1] for i in range(len(present))]
 
     def _projected(self, columns, present):
         projected = []
@@ -253,7 +284,11 @@ class Fusion(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            mode=self.mode, units=self.units, column_dropout=self.column_dropout, columns=self.columns
+            mode=self.mode,
+            units=self.units,
+            column_dropout=self.column_dropout,
+            columns=self.columns,
+            single_column_rate=self.single_column_rate,
         )
         return config
 

@@ -1,4 +1,4 @@
-"""The Fusion layer: the layer contract, missing columns, attention weights, column dropout."""
+"""The Fusion layer: the contract, missing columns, attention, column dropout, single-column examples."""
 
 import keras
 import numpy as np
@@ -21,6 +21,7 @@ def _columns(batch=4, sizes=(8, 3)):
         (dict(units=5, column_dropout=0.3), (4, 15), 3 + 3 * 2),
         (dict(mode="gated", units=5), (4, 5), 3 + 3 * 2 + 2),
         (dict(mode="attention"), (4, 6), 3 + 1),
+        (dict(units=5, column_dropout=0.1, single_column_rate=0.5), (4, 15), 3 + 3 * 2),
     ],
 )
 def test_fusion_layer_contract(kwargs, out, trainable):
@@ -95,13 +96,38 @@ def test_column_dropout_is_identity_at_inference_and_drops_in_training():
         assert 10 < dropped.sum() < 54
 
 
+def test_single_column_examples_keep_exactly_one_present_column_in_training():
+    columns = _columns(batch=400, sizes=(4, 4, 4))
+    mask = np.ones((400, 3), "float32")
+    mask[:100, 0] = 0  # the first 100 rows lack column 0
+    mask[100:110] = 0  # and 10 rows have no column at all
+    fusion = Fusion(single_column_rate=0.5)
+    fusion(columns, column_mask=mask)
+    for weight in fusion.missing_embeddings:
+        weight.assign(np.full(weight.shape, 99.0, "float32"))
+    trained = np.asarray(fusion(columns, column_mask=mask, training=True)).reshape(400, 3, 4)
+    kept = trained[:, :, 0] != 99.0
+    # Never a missing column, and a row either keeps all its columns or exactly one of them.
+    assert not np.any(kept & (mask == 0))
+    count = kept.sum(axis=1)
+    assert np.all((count == mask.sum(axis=1)) | (count == 1))
+    single = (count == 1) & (mask.sum(axis=1) > 1)
+    assert 130 < single.sum() < 260  # about half of the 390 rows with a column
+    # The one column is chosen at random among the present ones: each column gets its share.
+    assert np.all(kept[single].sum(axis=0) > 25)
+    assert not np.any(kept[single & (mask[:, 0] == 0), 0])
+    # At inference it is the identity.
+    plain = np.asarray(fusion(columns, column_mask=mask)).reshape(400, 3, 4)
+    np.testing.assert_array_equal(plain[:, :, 0] != 99.0, mask > 0)
+
+
 def test_two_input_model_trains_and_round_trips_through_keras_file(tmp_path):
     photo = keras.Input((8,), name="photo")
     title = keras.Input((3,), name="title")
     title_present = keras.Input((), name="title_present")
-    fused = Fusion(mode="gated", units=4, column_dropout=0.2, columns=["photo", "title"])(
-        {"photo": photo, "title": title}, column_mask={"title": title_present}
-    )
+    fused = Fusion(
+        mode="gated", units=4, column_dropout=0.2, single_column_rate=0.3, columns=["photo", "title"]
+    )({"photo": photo, "title": title}, column_mask={"title": title_present})
     model = keras.Model([photo, title, title_present], keras.layers.Dense(2, activation="softmax")(fused))
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     x = [*_columns(batch=8), np.array([1, 0] * 4, "float32")]
@@ -123,6 +149,10 @@ def test_two_input_model_trains_and_round_trips_through_keras_file(tmp_path):
         (
             dict(column_dropout=1.0),
             "`column_dropout` must be a number in [0, 1). Received: column_dropout=1.0",
+        ),
+        (
+            dict(single_column_rate=-0.1),
+            "`single_column_rate` must be a number in [0, 1). Received: single_column_rate=-0.1",
         ),
         (dict(columns="photo"), "Received: columns='photo'"),
         (dict(columns=["a", "a"]), "must name each column once"),
