@@ -122,6 +122,21 @@ class TableClassifier(Classifier):
     input_axes = ("columns",)
     from_dataframe = staticmethod(from_dataframe)
 
+    @classmethod
+    def tune_space(cls, settings):
+        """The default space of `mmcnn tune table` (`mmcnn.tune.space`; `settings`: the fixed arguments).
+
+        How the columns are joined (`fusion`, its width, the column dropout), the
+        learning rate around the preset's 1e-3 and the batch size. Each column's
+        encoder keeps its `column_settings`."""
+        return {
+            "fusion": {"values": ["concat", "gated", "attention"]},
+            "fusion_units": {"values": [32, 64, 128]},
+            "column_dropout": {"min": 0.0, "max": 0.3, "step": 0.1},
+            "learning_rate": {"min": 3e-4, "max": 3e-3, "log": True},
+            "batch_size": {"values": [16, 32, 64]},
+        }
+
     def __init__(
         self,
         columns=None,
@@ -130,33 +145,18 @@ class TableClassifier(Classifier):
         fusion_units=None,
         column_dropout=0.1,
         single_column_rate=0.0,
-        num_classes=None,
-        class_names=None,
-        preset=None,
-        learning_rate=None,
-        epochs=None,
-        batch_size=None,
-        seed=0,
-        precision="auto",
-        multi_label=False,
         init_from=None,
-        freeze_epochs=None,
-        fine_tune_learning_rate=None,
+        **kwargs,
     ):
-        super().__init__(
-            num_classes=num_classes,
-            class_names=class_names,
-            preset=preset,
-            augmentation="none",
-            learning_rate=learning_rate,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            precision=precision,
-            multi_label=multi_label,
-            freeze_epochs=freeze_epochs,
-            fine_tune_learning_rate=fine_tune_learning_rate,
-        )
+        # Each media column augments as its own settings say; the table adds none of its own.
+        augmentation = kwargs.pop("augmentation", "none")
+        if augmentation != "none":
+            raise ValueError(
+                "a table has no `augmentation` of its own: each media column augments as its "
+                "`column_settings` say (`{'photo': {'augmentation': 'light'}}`). "
+                f"Received: augmentation={augmentation!r}"
+            )
+        super().__init__(augmentation="none", **kwargs)
         self.init_from = check_column_sources(init_from)
         # The loaded source classifiers of a warm start, from `prepare_for_training` to `build`.
         self._sources = {}

@@ -120,6 +120,15 @@ def test_column_arguments_are_checked():
     clf = TableClassifier(columns={"hour": "number"}, column_settings={"hour": {"preset": "tiny"}})
     with pytest.raises(ValueError, match="number column, which takes no settings"):
         _ = clf.encoders
+    with pytest.raises(ValueError, match="a table has no `augmentation` of its own"):
+        TableClassifier(augmentation="light")
+    # The base arguments pass through by keyword, and the config makes the same classifier again.
+    clf = TableClassifier(
+        columns={"hour": "number"}, fusion="gated", epochs=3, seed=5, class_names=["a", "b"]
+    )
+    again = TableClassifier.from_config(clf.get_config())
+    assert again.get_config() == clf.get_config()
+    assert (again.fusion, again.epochs, again.seed, again.class_names) == ("gated", 3, 5, ["a", "b"])
 
 
 def test_kinds_that_differ_from_the_datas_are_refused(tmp_path):

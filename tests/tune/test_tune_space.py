@@ -7,6 +7,7 @@ import pytest
 
 import mmcnn.audio
 import mmcnn.image
+import mmcnn.multimodal
 import mmcnn.text
 from mmcnn.runs.config import ConfigError
 from mmcnn.tune import SpaceError, choose_algorithm, parse_budget, resolve_space, tune
@@ -43,6 +44,10 @@ def test_the_algorithm_follows_the_budget():
         (
             mmcnn.text.TextClassifier,
             {"preset", "mode", "max_tokens", "vocabulary_size", "dropout", "learning_rate", "batch_size"},
+        ),
+        (
+            mmcnn.multimodal.TableClassifier,
+            {"fusion", "fusion_units", "column_dropout", "learning_rate", "batch_size"},
         ),
     ],
 )
