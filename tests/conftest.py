@@ -30,6 +30,18 @@ os.environ.setdefault("MMCNN_SCHEDULE", "preset")
 os.environ.setdefault("MMCNN_CACHE_DIR", tempfile.mkdtemp(prefix="mmcnn-test-cache-"))
 
 
+def pytest_configure(config):
+    """One TensorFlow thread per operation in each xdist worker: `./run test` runs as many workers
+    as the machine has cores, and each worker's tiny models gain nothing from a second thread that
+    only contends with the other worker's. Set in this process only (subprocesses keep
+    TensorFlow's defaults), before TensorFlow starts its runtime."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
 # --- which tests are slow ------------------------------------------------------------------
 #
 # A test is `slow` by what it does, read from its source and from the source of the helpers and
