@@ -210,3 +210,30 @@ def test_a_column_starts_from_a_run_of_its_modality(trained, tmp_path):
 
     with pytest.raises(Exception, match="image classifier, but column 'title' is text"):
         TableClassifier(init_from={"title": str(tmp_path / "photos.keras")}).prepare(data)
+
+
+def test_a_table_of_label_sets_trains_a_multi_label_model():
+    # "sun" follows the hour, "rain" the note: each row has zero, one or two labels.
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(48):
+        sun, rain = i % 2 == 0, i % 3 == 0
+        rows.append(
+            dict(
+                hour=float(12 if sun else 0) + rng.normal(0, 1),
+                note="wet grey" if rain else "dry calm",
+                label=";".join(name for name, on in (("sun", sun), ("rain", rain)) if on) or "none",
+            )
+        )
+    frame = pd.DataFrame(rows)
+    data = from_dataframe(frame, columns={"note": "category"}, verbose=0)
+    assert data.multi_label
+    train, val = data.split(0.25, seed=0)
+    clf = TableClassifier(fusion_units=8, epochs=20, learning_rate=2e-2, batch_size=8)
+    clf.fit(train, validation_data=val, verbose=0)
+    assert clf.multi_label and clf.model.output.shape[-1] == 3 and len(clf.thresholds) == 3
+    probabilities = clf.predict_proba(pd.DataFrame({"hour": [12.0, 0.0], "note": ["wet grey", "dry calm"]}))
+    names = clf.class_names
+    # Sigmoid outputs, one per class: the noon rain row has both labels, the dry midnight row neither.
+    assert probabilities[0, names.index("sun")] > 0.5 and probabilities[0, names.index("rain")] > 0.5
+    assert probabilities[1, names.index("sun")] < 0.5 and probabilities[1, names.index("rain")] < 0.5
