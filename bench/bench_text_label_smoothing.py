@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from bench.datasets import TEXT_SETS, text_sets  # noqa: E402
-from bench.harness import command_line, load_average, log, machine_line, publish  # noqa: E402
+from bench.harness import code_commit, command_line, load_average, log, machine_line, publish  # noqa: E402
 
 SEEDS = (0, 1)
 VARIANTS = {"default": 0.0, "label_smoothing=0.1": 0.1}
@@ -76,6 +76,7 @@ def main():
         f"Command: `{command_line('bench.bench_text_label_smoothing')}`",
         "",
         f"- Machine: {machine_line()}; shared with other jobs, so times are noisy.",
+        f"- Code: commit {code_commit()}.",
         f"- Load (1/5/15 min): before `{load_before}`, after `{load_average()}`; "
         f"whole run {time.perf_counter() - total:.0f} s.",
         *described,
