@@ -65,6 +65,7 @@ BENCHMARKS = {
         "image_auto",
         "table",
         "text_vs_linear",
+        "text_label_smoothing",
     )
 }
 MERGED = ("image", "audio", "text", "serving", "performance", "board", "spatial_transformer")
