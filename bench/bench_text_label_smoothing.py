@@ -24,16 +24,8 @@ SEEDS = (0, 1)
 VARIANTS = {"default": 0.0, "label_smoothing=0.1": 0.1}
 
 
-def macro_f1(y, pred, num_classes):
-    f1 = []
-    for c in range(num_classes):
-        tp = np.sum((pred == c) & (y == c))
-        fp, fn = np.sum((pred == c) & (y != c)), np.sum((pred != c) & (y == c))
-        f1.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
-    return float(np.mean(f1))
-
-
 def run(train, val, seed, smoothing):
+    from mmcnn.models.metrics import classification_report
     from mmcnn.text import TextClassifier
 
     clf = TextClassifier(seed=seed)
@@ -44,11 +36,11 @@ def run(train, val, seed, smoothing):
     train_s = time.perf_counter() - start
     loss = clf.model.loss
     compiled = getattr(loss, "label_smoothing", 0.0)
-    y = np.asarray(val.labels)
     pred = np.argmax(clf.predict_proba(val.inputs), axis=-1)
+    report = classification_report(val.labels, pred, train.class_names)
     return dict(
-        accuracy=float(np.mean(pred == y)),
-        macro_f1=macro_f1(y, pred, len(train.class_names)),
+        accuracy=report["accuracy"],
+        macro_f1=report["macro_f1"],
         train_s=train_s,
         epochs=len(history.history["loss"]),
         loss=f"{type(loss).__name__}(label_smoothing={compiled})",
