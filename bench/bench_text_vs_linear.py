@@ -156,12 +156,15 @@ def run_mmcnn(train, val, target, name="mmcnn TextClassifier() defaults", settin
             else:
                 os.environ[k] = v
     scores = clf.predict_proba(target.inputs)
+    watched, _ = clf.monitor
+    curve = " ".join(f"{v:.3f}" for v in history.history.get(watched, []))
     return dict(
         model=name,
         value=score(target, scores),
         train_s=train_s,
         epochs=len(history.history["loss"]),
-        note=f"{clf.model.count_params()} parameters, precision {clf.precision_used}",
+        note=f"{clf.model.count_params()} parameters, precision {clf.precision_used['policy']}; "
+        f"{watched} by epoch: {curve}",
     )
 
 

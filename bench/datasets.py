@@ -121,7 +121,7 @@ def app_table_csvs(data_dir="/tmp/mmcnn-bench/apps", demo_data=False):
 
 
 # The text sets of `bench/bench_text_vs_linear.py`, in table order.
-TEXT_SETS = ("debian-sections", "fortunes-10", "debtags")
+TEXT_SETS = ("debian-sections", "fortunes-10", "debtags", "apps")
 # The 10 largest fortune files (distinct fortunes): the fortunes-10 classes.
 FORTUNES_10 = (
     "people", "definitions", "cookie", "computers", "songs-poems",
@@ -171,6 +171,17 @@ def text_sets(names=TEXT_SETS):
             parts = _frame_splits(frame, "labels", frame.attrs["tags"])
             parts[0] = limit(parts[0], DEBTAGS_TRAIN)
             about = f"`load_debtags(num_tags=30)`, a seeded {DEBTAGS_TRAIN} of its training texts"
+        elif name == "apps":
+            csvs, _ = app_table_csvs()
+            train = from_dataframe(csvs["train"], verbose=0)
+            parts = [
+                train,
+                *(from_dataframe(csvs[s], class_names=train.class_names, verbose=0) for s in ("val", "test")),
+            ]
+            about = (
+                "the apps table's `text` column (AppStream summary and description, "
+                "`bench.data.appstream_table`) -> the app's main category"
+            )
         else:
             raise ValueError(f"Unknown text set {name!r}. Expected one of {TEXT_SETS}")
         sets[name] = (*parts, about)

@@ -66,6 +66,7 @@ BENCHMARKS = {
         "table",
         "text_vs_linear",
         "text_label_smoothing",
+        "cli_time_to_accuracy",
     )
 }
 MERGED = ("image", "audio", "text", "serving", "performance", "board", "spatial_transformer")
