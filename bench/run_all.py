@@ -67,6 +67,7 @@ BENCHMARKS = {
         "text_vs_linear",
         "text_label_smoothing",
         "cli_time_to_accuracy",
+        "image_larger",
     )
 }
 MERGED = ("image", "audio", "text", "serving", "performance", "board", "spatial_transformer")

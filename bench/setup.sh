@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the benchmarks need (safe to run again: apt-get and pip skip what is present).
 #   Debian packages: the Fashion-MNIST IDX files, espeak-ng (speech), the fortune files (text),
-#   gnugo, sox, drum samples (hydrogen-drumkits, sonic-pi-samples), appstream (appstreamcli).
+#   gnugo, sox, drum samples (hydrogen-drumkits, sonic-pi-samples), appstream (appstreamcli),
+#   Tux Paint's clip-art stamps (tuxpaint-stamps-default: larger pictures).
 #   The AppStream (DEP-11) metadata and icons of Debian main, with their Packages list, into
 #   $appstream_lists (bench/data/appstream_table.py reads them); the system's apt lists are left alone.
 #   Python: mmcnn's `bench` extra into the shared virtual environment .venv.
@@ -24,6 +25,7 @@ packages=(
     hydrogen-drumkits
     sonic-pi-samples
     appstream
+    tuxpaint-stamps-default
 )
 
 sudo=""
