@@ -160,6 +160,7 @@ def run_audio_tutorial(data, epochs, batch_size=64, stopping=AUDIO_TUTORIAL_STOP
     accuracy = float(np.mean(np.argmax(logits, -1) == data["test"].labels))
     return {
         "accuracy": accuracy,
+        "val_accuracy": float(model.evaluate(val, verbose=0)[1]),
         "train_time": train_time,
         "epochs_run": len(history.history["loss"]),
         "params": model.count_params(),
