@@ -104,8 +104,11 @@ def convert_channels(image, channels):
     """Converts float images with 1-4 channels to `channels` (1 or 3), in-graph.
 
     1 (grey) and 2 (grey + alpha) channels count as grey; 3 (RGB) and 4 (RGBA)
-    as colour. Alpha is dropped (not composited over a background). Grey to RGB
-    repeats the grey value; RGB to grey uses the ITU-R 601-2 luma weights (as PIL).
+    as colour. Alpha (the last channel of 2 and 4) is composited over white, as a
+    viewer shows the picture: `255 - (255 - value) * alpha / 255`, so a transparent
+    pixel is white whatever colour the file stores under it, an opaque one is
+    unchanged. Grey to RGB repeats the grey value; RGB to grey uses the ITU-R
+    601-2 luma weights (as PIL).
 
     Args:
         image: float tensor `(..., height, width, c)`, `c` in 1..4 (may be
@@ -118,12 +121,23 @@ def convert_channels(image, channels):
     channels = _check_channels(channels)
     static = image.shape[CHANNEL_AXIS]
 
+    def over_white(values):
+        """`values` composited over white by the image's alpha, where it has one (2 or 4 channels)."""
+        if static in (1, 3):
+            return values
+        alpha = image[..., -1:]
+        if static is None:  # a decoded file: its channel count is known at run time only
+            has_alpha = tf.cast(tf.shape(image)[CHANNEL_AXIS] % 2 == 0, image.dtype)
+            alpha = alpha * has_alpha + 255.0 * (1.0 - has_alpha)
+        white = tf.cast(255.0, image.dtype)
+        return white - (white - values) * (alpha / white)
+
     def grey():
-        g = image[..., :1]
+        g = over_white(image[..., :1])
         return tf.concat([g, g, g], axis=CHANNEL_AXIS) if channels == 3 else g
 
     def colour():
-        rgb = image[..., :3]
+        rgb = over_white(image[..., :3])
         if channels == 3:
             return rgb
         r, g, b = rgb[..., 0:1], rgb[..., 1:2], rgb[..., 2:3]

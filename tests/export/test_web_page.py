@@ -203,13 +203,17 @@ def test_image_page_equals_predict(browser, channels, resize_mode, tmp_path):
         preset="tiny", augmentation="none", seed=0,
     )  # fmt: skip
     rng = np.random.default_rng(1)
-    # At the model's size, shrunk (antialiased), enlarged, wide and tall, grey and colour files.
-    sizes = [(16, 16, 3), (40, 24, 3), (9, 13, 3), (23, 61, 1), (64, 64, 3), (16, 30, 1)]
+    # At the model's size, shrunk (antialiased), enlarged, wide and tall, grey and colour files,
+    # and one with transparent pixels (composited over white by both).
+    sizes = [(16, 16, 3), (40, 24, 3), (9, 13, 3), (23, 61, 1), (64, 64, 3), (16, 30, 1), (20, 20, 4)]
     items, paths = [], []
     (tmp_path / "inputs").mkdir()
     for i, (height, width, file_channels) in enumerate(sizes):
         path = str(tmp_path / "inputs" / f"picture{i}.png")
-        Image.fromarray(_picture(rng, height, width, file_channels)).save(path)
+        pixels = _picture(rng, height, width, file_channels)
+        if file_channels == 4:  # opaque or transparent: the browser's premultiplied alpha is exact there
+            pixels[..., 3] = np.where(rng.random((height, width)) < 0.5, 0, 255)
+        Image.fromarray(pixels).save(path)
         items.append({"name": f"picture{i}", "file": f"inputs/picture{i}.png"})
         paths.append(path)
     spread(clf, paths)

@@ -16,6 +16,7 @@ from mmcnn.image.image_converter import (
     ImageConverter,
     ImageError,
     apply_orientation,
+    convert_channels,
     decode_image,
     exif_orientation,
     load_image_file,
@@ -106,10 +107,41 @@ def test_animated_gif_gives_first_frame():
     np.testing.assert_array_equal(out, np.broadcast_to(np.float32(colours[0]), (6, 8, 3)))
 
 
-def test_rgba_drops_alpha():
-    rgba = random_pixels(4, 5, 4)
+def with_alpha(pixels):
+    """`pixels` with an alpha channel: transparent, opaque and half-transparent columns."""
+    pixels = pixels.reshape(*pixels.shape[:2], -1)
+    alpha = np.tile(np.array([0, 255, 128, 0, 255], "uint8"), (pixels.shape[0], pixels.shape[1] // 5 + 1))
+    return np.concatenate([pixels, alpha[:, : pixels.shape[1], None]], axis=-1)
+
+
+def over_white(pixels, alpha):
+    return 255.0 - (255.0 - pixels.astype("float32")) * (alpha.astype("float32")[..., None] / 255.0)
+
+
+def test_alpha_is_composited_over_white_whatever_colour_it_hides():
+    rgba = with_alpha(random_pixels(4, 10))
     out = decode(encode(Image.fromarray(rgba, "RGBA"), "PNG"), channels=3)
-    np.testing.assert_array_equal(out, rgba[..., :3])
+    np.testing.assert_allclose(out, over_white(rgba[..., :3], rgba[..., 3]), atol=1e-4)
+    assert np.all(out[:, 0] == 255.0) and np.array_equal(out[:, 1], rgba[:, 1, :3].astype("float32"))
+    grey = decode(encode(Image.fromarray(rgba, "RGBA"), "PNG"), channels=1)
+    assert np.all(grey[:, 0] == 255.0)
+
+    la = with_alpha(random_pixels(4, 10, 1))
+    out = decode(encode(Image.fromarray(la, "LA"), "PNG"), channels=3)
+    expected = over_white(la[..., :1], la[..., 1])
+    np.testing.assert_allclose(out, np.repeat(expected, 3, axis=-1), atol=1e-4)
+
+
+def test_pixel_arrays_with_alpha_are_composited_as_files_are():
+    rgba = with_alpha(random_pixels(6, 10))
+    from_bytes = ImageConverter((8, 8), 3, "pad", "bytes")(
+        tf.constant([encode(Image.fromarray(rgba, "RGBA"), "PNG")])
+    )
+    from_pixels = ImageConverter((8, 8), 3, "pad", "pixels")(rgba[None])
+    np.testing.assert_allclose(from_bytes, from_pixels, atol=1e-3)
+    opaque = rgba.copy()
+    opaque[..., 3] = 255
+    np.testing.assert_array_equal(convert_channels(tf.constant(opaque, tf.float32), 3), opaque[..., :3])
 
 
 def test_colour_to_grey_matches_pil_luma():
