@@ -21,7 +21,8 @@ def texts_of(lengths, seed=0):
 
 
 def test_the_rule_covers_95_percent_rounded_up_to_16_within_the_range():
-    assert choose_max_tokens([5] * 100, 16, 256) == (16, "95% of 100 sampled training texts have at most 5 tokens")
+    reason = "95% of 100 sampled training texts have at most 5 tokens"
+    assert choose_max_tokens([5] * 100, 16, 256) == (16, reason)
     counts = list(range(1, 101))  # the 95% quantile ("higher") of 1..100 is 96
     assert choose_max_tokens(counts, 16, 256)[0] == 96
     assert choose_max_tokens([97] * 20, 16, 256)[0] == 112  # rounded up to a multiple of 16
@@ -88,7 +89,8 @@ def test_a_model_saved_before_auto_reads_its_own_length(tmp_path):
     clf = TextClassifier(**TINY, max_tokens=64)
     clf.adapt(texts_of([3] * 20))
     clf.save(tmp_path / "new.keras")
-    with zipfile.ZipFile(tmp_path / "new.keras") as source, zipfile.ZipFile(tmp_path / "old.keras", "w") as old:
+    new, old_path = tmp_path / "new.keras", tmp_path / "old.keras"
+    with zipfile.ZipFile(new) as source, zipfile.ZipFile(old_path, "w") as old:
         for item in source.infolist():
             data = source.read(item)
             if item.filename == "config.json":
