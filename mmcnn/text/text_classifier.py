@@ -45,9 +45,9 @@ PRESETS = {
         head_pooling="max",
         head_dropout=0.5,
         mode="unicode_script",
-        # As many tokens as 95% of the training texts have, 16 to 256 (`mmcnn.text.text_length`).
+        # As many tokens as 95% of the training texts have, 16 to 64 (`mmcnn.text.text_length`).
         max_tokens=AUTO,
-        max_tokens_range=(16, 256),
+        max_tokens_range=(16, 64),
         embedding_dim=128,
         filters=100,
         widths=[2, 3, 4, 5],
@@ -131,7 +131,7 @@ class TextClassifier(Classifier):
             `"char"` or `"byte"` (default: the preset's).
         max_tokens: tokens per text; longer texts are truncated. Default: the
             preset's; the `"kim"` and `"wide"` presets' is `"auto"`: as many as
-            95% of the training texts have (16 to 256, `mmcnn.text.text_length`),
+            95% of the training texts have (16 to 64, `mmcnn.text.text_length`),
             decided by the first `fit` (or `adapt`) and recorded in `input_used`.
         vocabulary_size: the most token ids, the 2 reserved ids (padding, unknown) included.
         min_frequency: least count of a token kept in the vocabulary.

@@ -55,17 +55,22 @@ def test_short_and_long_texts_get_their_own_length_recorded_with_the_model(tmp_p
     assert short.input_used["max_tokens"] == 16
     assert short.input_used["max_tokens_reason"].startswith("95% of 60 sampled training texts have at most 8")
 
-    long = TextClassifier(**TINY)
-    long.adapt(texts_of([40] * 10 + [70] * 90))
-    assert long.max_tokens == 80
-    long.build()
-    assert long.model.get_layer("tokenizer").max_tokens == 80
-    long.save(tmp_path / "long.keras")
-    loaded = mmcnn.load(tmp_path / "long.keras")
-    assert loaded.max_tokens == 80 and loaded.read_length() == 80
-    assert loaded.model.metadata["input"]["max_tokens"] == 80
+    longer = TextClassifier(**TINY)
+    longer.adapt(texts_of([20] * 10 + [40] * 90))
+    assert longer.max_tokens == 48
+    longer.build()
+    assert longer.model.get_layer("tokenizer").max_tokens == 48
+    longer.save(tmp_path / "longer.keras")
+    loaded = mmcnn.load(tmp_path / "longer.keras")
+    assert loaded.max_tokens == 48 and loaded.read_length() == 48
+    assert loaded.model.metadata["input"]["max_tokens"] == 48
+
+    longest = TextClassifier(**TINY)
+    longest.adapt(texts_of([200] * 20))
+    assert longest.max_tokens == 64  # the preset's budget: what it read before "auto"
+    assert longest.input_used["max_tokens_reason"].endswith("the preset's most, 64")
     np.testing.assert_allclose(
-        loaded.predict_proba(["red green", "plum " * 100]), long.predict_proba(["red green", "plum " * 100])
+        loaded.predict_proba(["red green", "plum " * 100]), longer.predict_proba(["red green", "plum " * 100])
     )
 
 
