@@ -133,11 +133,12 @@ def _shown(value):
 
 
 def resolved_setting(clf, name):
-    """A constructor argument as the classifier uses it: the argument, else the preset's value."""
-    value = getattr(clf, name, None)
-    if value is None:
-        value = clf.preset_config.get(name)
-    return value
+    """A constructor argument as the classifier uses it (`Classifier.setting`: the argument, else
+    the preset's value); None where neither has it."""
+    try:
+        return clf.setting(name)
+    except KeyError:
+        return None
 
 
 def check_source(clf, source, init_from=None):

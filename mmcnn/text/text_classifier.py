@@ -16,6 +16,7 @@ from mmcnn.text.text_adapter import TokenWindowAdapter
 from mmcnn.text.text_converter import BYTES_PER_TOKEN, MODES, PAD_ID, TextTokenizer
 from mmcnn.text.text_data import from_dataframe, from_directory, read_text_file
 from mmcnn.text.text_ids import utf8_texts
+from mmcnn.text.text_length import AUTO, FALLBACK_MAX_TOKENS, choose_max_tokens, survey
 from mmcnn.text.text_serving import (
     text_edge_endpoint,
     text_edge_inputs,
@@ -44,7 +45,9 @@ PRESETS = {
         head_pooling="max",
         head_dropout=0.5,
         mode="unicode_script",
-        max_tokens=64,
+        # As many tokens as 95% of the training texts have, 16 to 64 (`mmcnn.text.text_length`).
+        max_tokens=AUTO,
+        max_tokens_range=(16, 64),
         embedding_dim=128,
         filters=100,
         widths=[2, 3, 4, 5],
@@ -126,7 +129,10 @@ class TextClassifier(Classifier):
         num_classes: number of classes (or give `class_names`, or let `fit` take them from the data).
         mode: tokenizer mode: `"word"`, `"unicode_script"`, `"wordpiece"`,
             `"char"` or `"byte"` (default: the preset's).
-        max_tokens: tokens per text; longer texts are truncated (default: the preset's).
+        max_tokens: tokens per text; longer texts are truncated. Default: the
+            preset's; the `"kim"` and `"wide"` presets' is `"auto"`: as many as
+            95% of the training texts have (16 to 64, `mmcnn.text.text_length`),
+            decided by the first `fit` (or `adapt`) and recorded in `input_used`.
         vocabulary_size: the most token ids, the 2 reserved ids (padding, unknown) included.
         min_frequency: least count of a token kept in the vocabulary.
         class_names: ordered class names; they travel with the saved model.
@@ -241,6 +247,8 @@ class TextClassifier(Classifier):
         self.dropout = dropout
         self.lowercase = lowercase
         self._tokenizer = None
+        # What `max_tokens="auto"` decided from the training texts, and why (None: nothing decided).
+        self.input_used = None
         # Built now so that bad tokenizer / adapter arguments fail here, naming themselves.
         self._new_tokenizer()
         self._adapter_class()(self.vocabulary_size, **self._adapter_settings())
@@ -262,10 +270,43 @@ class TextClassifier(Classifier):
         """`WideTokenWindowAdapter` for a preset with a wide path (`wide_dim`), else `TokenWindowAdapter`."""
         return WideTokenWindowAdapter if "wide_dim" in self.preset_config else TokenWindowAdapter
 
+    def setting(self, name):
+        """`Classifier.setting`; `max_tokens` still `"auto"` is a built model's own length."""
+        value = super().setting(name)
+        if name == "max_tokens" and value == AUTO and self._model is not None:
+            return self.tokenizer.max_tokens
+        return value
+
+    def read_length(self):
+        """The tokens each text is read to: `max_tokens` as given or decided, a built model's
+        own, else (`"auto"` before any training text) `FALLBACK_MAX_TOKENS`."""
+        value = self.setting("max_tokens")
+        return FALLBACK_MAX_TOKENS if value == AUTO else value
+
+    def _decide_max_tokens(self, texts):
+        """Settles `max_tokens="auto"` from the training texts (`mmcnn.text.text_length`)."""
+        if self.setting("max_tokens") != AUTO:
+            return
+        low, high = self.preset_config.get("max_tokens_range", (FALLBACK_MAX_TOKENS,) * 2)
+        counter = TextTokenizer(mode=self.setting("mode"), max_tokens=high, lowercase=self.lowercase)
+        counts = counter.token_counts(survey(texts, self.seed))
+        self.max_tokens, reason = choose_max_tokens(counts, low, high)
+        self.input_used = {"max_tokens": self.max_tokens, "max_tokens_reason": reason}
+        logger.info("max_tokens=%d (%s)", self.max_tokens, reason)
+
+    def _transfer_source(self):
+        source = super()._transfer_source()
+        if source is not None and self.setting("max_tokens") == AUTO and not self.relearn_vocabulary:
+            # The source's vocabulary and tokenizer are kept: so is the length it reads.
+            self.max_tokens = source.setting("max_tokens")
+            reason = f"init_from {self.init_from!r} reads this many"
+            self.input_used = {"max_tokens": self.max_tokens, "max_tokens_reason": reason}
+        return source
+
     def _new_tokenizer(self):
         return TextTokenizer(
             mode=self.setting("mode"),
-            max_tokens=self.setting("max_tokens"),
+            max_tokens=self.read_length(),
             vocabulary_size=self.vocabulary_size,
             min_frequency=self.min_frequency,
             lowercase=self.lowercase,
@@ -291,6 +332,7 @@ class TextClassifier(Classifier):
                 "the model. Make a new TextClassifier to learn another vocabulary."
             )
         texts = list(getattr(texts, "inputs", texts))
+        self._decide_max_tokens(texts)
         tokenizer = self._new_tokenizer()
         if tokenizer.mode == "wordpiece" and len(texts) > WORDPIECE_SAMPLE:
             rng = np.random.default_rng(self.seed if seed is None else seed)
@@ -337,7 +379,7 @@ class TextClassifier(Classifier):
 
     # ----------------------------------------------------------------- data
     def example_nbytes(self):
-        return self.setting("max_tokens") * BYTES_PER_TOKEN
+        return self.read_length() * BYTES_PER_TOKEN
 
     def input_dataset(self, data, training=False):
         if data.kind != "texts":
@@ -346,7 +388,7 @@ class TextClassifier(Classifier):
                 "(use mmcnn.text.from_directory / from_dataframe / from_arrays)"
             )
         texts = tf.constant(utf8_texts(data.inputs), dtype=tf.string, shape=[len(data.inputs)])
-        budget = self.setting("max_tokens") * BYTES_PER_TOKEN
+        budget = self.read_length() * BYTES_PER_TOKEN
         # The tokenizer cuts to this budget first anyway; cutting here keeps the cache small.
         return tf.data.Dataset.from_tensor_slices(texts).map(
             lambda t: tf.strings.substr(t, 0, budget, unit="BYTE")

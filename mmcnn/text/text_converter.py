@@ -325,6 +325,27 @@ class TextTokenizer(keras.layers.Layer):
             )
         self._set_vocabulary(vocab)
 
+    def token_counts(self, texts, batch_size=1024):
+        """How many tokens each of `texts` has, before truncation to `max_tokens` (but after the
+        byte-budget cut, so at most about `max_tokens * 64`): an int array, one count a text.
+
+        Wordpiece mode counts BERT's words (its pieces are at least as many and need a
+        vocabulary); byte mode counts UTF-8 bytes. Takes what `adapt` takes.
+
+        Example:
+        >>> TextTokenizer(mode="unicode_script").token_counts(["Hello, world!", ""]).tolist()
+        [4, 0]
+        """
+        counts = []
+        for batch in _as_text_dataset(texts, batch_size):
+            clean = self._clean(batch)
+            if self.mode == "byte":
+                counts.append(tf.strings.length(clean, unit="BYTE").numpy())
+            else:
+                tokens = self._words(clean) if self.mode == "wordpiece" else self._tokens(clean)
+                counts.append(tokens.row_lengths().numpy())
+        return np.concatenate(counts).astype("int64") if counts else np.zeros(0, dtype="int64")
+
     # ------------------------------------------------------------------ call
 
     def _clean(self, texts):
