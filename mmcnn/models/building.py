@@ -12,6 +12,7 @@ import json
 import logging
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from mmcnn._version import __version__
@@ -115,7 +116,23 @@ def build_for(clf, data, scope=None):
     clf.prepare_for_training(data)
     clf._examples_per_class = len(data) / max(1, len(data.class_names))
     with scope or contextlib.nullcontext():
-        return clf._build_model()
+        model = clf._build_model()
+        if clf.multi_label and not clf._head_kept:
+            start_at_label_rates(model, data)
+        return model
+
+
+def start_at_label_rates(model, data):
+    """Sets the multi-label head's logit biases so that each class starts at its rate in `data`:
+    `log(p / (1 - p))` (p clipped to [1e-4, 1 - 1e-4]).
+
+    With zero biases every sigmoid starts at 0.5, and on label sets where most classes are rare
+    the first epochs go to pushing them all down; from the rates, training starts where that
+    ends. On the debtags validation split (30 tags) the text default's mAP went from 0.483 to
+    0.508 in its 12 epochs (`bench/results/text_vs_linear_validation.md`)."""
+    rates = np.clip(np.asarray(data.target_matrix(), "float64").mean(axis=0), 1e-4, 1 - 1e-4)
+    bias = model.get_layer("head").dense.bias
+    bias.assign(np.log(rates / (1 - rates)).astype(bias.dtype))
 
 
 def build(clf):
