@@ -113,11 +113,10 @@ def report(rows, seeds, data_lines, hidden, args, loads, total_s):
         "```",
         "",
         "How mmcnn reads these files: `decode_image` keeps the file's channels and "
-        "`convert_channels` **drops alpha without compositing** (grey + alpha -> grey, RGBA -> RGB), "
-        "so a transparent pixel shows whatever colour the file stores under it. Under the fully "
-        "transparent pixels of the training and test pictures: "
-        + ", ".join(f"{kind} {n}" for kind, n in hidden.most_common())
-        + " files.",
+        "`convert_channels` composites alpha over white (grey + alpha -> grey, RGBA -> RGB), so a "
+        "transparent pixel is white whatever colour the file stores under it (until e86da62 alpha was "
+        "dropped and the model saw those colours). Under the fully transparent pixels of the training "
+        "and test pictures: " + ", ".join(f"{kind} {n}" for kind, n in hidden.most_common()) + " files.",
         "",
         "Per seed (each seed its own split; training as `mmcnn train image` does it: 10 % of the training "
         "pictures for validation, the default schedule, early stopping, calibration; `prepare` = input "

@@ -203,7 +203,8 @@ def size_line(records):
 
 def hidden_colours(records, out_dir):
     """What lies under the fully transparent pixels of the pictures of `records` (files under
-    `out_dir`), as mmcnn's loader reads them (it drops alpha, `mmcnn.image.convert_channels`):
+    `out_dir`), as the files store them (mmcnn composites alpha over white since e86da62;
+    before, it dropped alpha and the model saw these colours):
     a Counter of `"no transparent pixel"`, `"black"`, `"white"` or `"other colours"` per file."""
     import numpy as np
     from PIL import Image
