@@ -1,11 +1,13 @@
 """`max_tokens="auto"`: how many tokens a text model reads, decided from its training texts.
 
-A fixed length serves no data set well: package descriptions of 8 tokens padded to
-64 spend seven eighths of every convolution on padding, and app descriptions of 80
-to 250 tokens lose most of their words to the cut. The Kim presets therefore read
+A fixed length fits few data sets: package descriptions of 8 tokens padded to 64
+spend seven eighths of every convolution on padding. The Kim presets therefore read
 as many tokens as `COVERAGE` (95 %) of the training texts have, rounded up to a
-multiple of `STEP` and kept within the preset's `max_tokens_range` (its compute
-budget: the convolutions' cost grows with the length).
+multiple of `STEP` and kept within the preset's `max_tokens_range`. Their range
+stops at the old fixed 64: reading 256 tokens of app descriptions (80 typically, a
+few hundred at most) lost 6 points of validation accuracy with Kim's windows
+(`bench/results/text_vs_linear_validation_four_sets.md`), so longer texts are still
+cut where they were, and short ones train up to twice as fast at the same accuracy.
 
 The count is the tokenizer's own (same cut, case folding and split as at training
 time) over at most `SURVEY_LIMIT` texts drawn with the classifier's seed. A preset
