@@ -34,9 +34,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-
 from bench.baselines import run_mnist_convnet  # noqa: E402
+from bench.datasets import write_class_pngs  # noqa: E402
 from bench.harness import Section, command_line, load_average, log, machine_line, publish  # noqa: E402
 
 TARGET_ACCURACY = 0.93
@@ -47,17 +46,12 @@ PNG_DIR = "/tmp/mmcnn-bench/fashion_png"
 def write_png_folders(root, splits, names):
     """`root/<split>/<class>/<i>.png` for every `(split, x, y)` in `splits`; a split whose
     folder holds a `.complete` marker is reused (the marker is written last)."""
-    from PIL import Image
-
     for split, x, y in splits:
         folder = os.path.join(root, split)
         if os.path.exists(os.path.join(folder, ".complete")):
             continue
         shutil.rmtree(folder, ignore_errors=True)
-        for i, (pixels, label) in enumerate(zip(x, y)):
-            target = os.path.join(folder, names[int(label)].replace("/", "-"))
-            os.makedirs(target, exist_ok=True)
-            Image.fromarray(pixels).save(os.path.join(target, f"{i}.png"))
+        write_class_pngs(folder, x, y, names)
         with open(os.path.join(folder, ".complete"), "w") as f:
             f.write(f"{len(x)}\n")
     return [os.path.join(root, split) for split, _, _ in splits]
@@ -133,26 +127,24 @@ def main():
         x_train, y_train, x_test, y_test = x_train[:2000], y_train[:2000], x_test[:500], y_test[:500]
         root = os.path.join(tempfile.mkdtemp(prefix="mmcnn-cli-tta-"), "png")
         extra = ["--epochs", "2"]
-    loads = {}
-    with Section("writing the PNG folders", loads):
+    sections = {}
+    with Section("writing the PNG folders", sections):
         train_dir, test_dir = write_png_folders(
             root, [("train", x_train, y_train), ("test", x_test, y_test)], CLASS_NAMES
         )
     started_at = load_average()
-    with Section("Keras example mnist_convnet", loads):
+    with Section("Keras example mnist_convnet", sections):
         keras_run = run_mnist_convnet(x_train, y_train, x_test, y_test)
     if args.quick:
         keras_run["settings"] += " (--quick: still 15 epochs)"
     run_dir = tempfile.mkdtemp(prefix="mmcnn-cli-tta-run-")
-    with Section("mmcnn train image", loads):
+    with Section("mmcnn train image", sections):
         cli = run_cli(train_dir, test_dir, os.path.join(run_dir, "run"), extra)
-    keras_run.setdefault("epochs", 15)
     loads = f"before {started_at}, after {load_average()}"
     lines = report(keras_run, cli, args.quick, time.perf_counter() - start, loads)
     publish(lines, args.out, quick=args.quick)
     shutil.rmtree(run_dir, ignore_errors=True)
-    return 0 if np.isfinite(cli["wall_s"]) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

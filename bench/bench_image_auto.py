@@ -26,17 +26,8 @@ import time
 
 import numpy as np
 
+from bench.datasets import write_class_pngs
 from bench.harness import EpochTimer, command_line, load_average, machine_line, median, publish
-
-
-def write_pngs(root, x, y, names):
-    from PIL import Image
-
-    for i, (pixels, label) in enumerate(zip(x, y)):
-        folder = os.path.join(root, names[int(label)].replace("/", "-"))
-        os.makedirs(folder, exist_ok=True)
-        Image.fromarray(pixels).save(os.path.join(folder, f"{i}.png"))
-    return root
 
 
 def train_once(settings, train, test, epochs, batch_size, precision, seed):
@@ -110,8 +101,8 @@ def main(argv=None):
     test_pick = np.sort(rng.permutation(len(x_test))[: args.test_size])
     root = tempfile.mkdtemp(prefix="bench-image-auto-")
     names = list(CLASS_NAMES)
-    train_dir = write_pngs(os.path.join(root, "train"), x_train[pick], y_train[pick], names)
-    test_dir = write_pngs(os.path.join(root, "test"), x_test[test_pick], y_test[test_pick], names)
+    train_dir = write_class_pngs(os.path.join(root, "train"), x_train[pick], y_train[pick], names)
+    test_dir = write_class_pngs(os.path.join(root, "test"), x_test[test_pick], y_test[test_pick], names)
     train = mi.from_directory(train_dir, verbose=0)
     test = mi.from_directory(test_dir, class_names=train.class_names, verbose=0)
     start = time.perf_counter()

@@ -17,6 +17,7 @@ reads them, see `bench/data/README.md`); nothing here downloads anything.
 - Synthetic data, for benchmarks whose timings do not depend on the data: `synthetic_images`,
   `synthetic_waves`, `synthetic_texts`, `synthetic_clips` (learnable tones), `write_pngs`, and
   `labeled(modality, x, y)` to make `LabeledData` of them.
+- `write_class_pngs`: picture arrays (Fashion-MNIST's) as PNG class folders, what a user has.
 """
 
 import os
@@ -300,6 +301,18 @@ def write_pngs(root, n, size, rng, per_class_dirs=NUM_CLASSES):
     for i in range(n):
         image = Image.fromarray(base[i]).resize((size, size), Image.BILINEAR)
         image.save(os.path.join(root, f"class{i % per_class_dirs}", f"{i:06d}.png"))
+
+
+def write_class_pngs(root, x, y, names):
+    """`root/<class name>/<i>.png` for the pictures `x` (uint8 arrays) labelled `y` (indices into
+    `names`; a `/` in a name becomes `-`); returns `root`."""
+    from PIL import Image
+
+    for i, (pixels, label) in enumerate(zip(x, y)):
+        folder = os.path.join(root, names[int(label)].replace("/", "-"))
+        os.makedirs(folder, exist_ok=True)
+        Image.fromarray(pixels).save(os.path.join(folder, f"{i}.png"))
+    return root
 
 
 def labeled(modality, x, y):
