@@ -62,7 +62,9 @@ def run_mmcnn(data, preset=None, epochs=None, **settings):
         "macro_f1": report["macro_f1"],
         "train_time": train_time,
         "epochs_run": epochs_run,
-        "epochs_max": clf.setting("epochs"),
+        # The epochs `fit` chose (the preset's, adapted to the training set's size).
+        "epochs_max": clf.schedule_used["epochs"],
+        "schedule": {k: clf.schedule_used[k] for k in ("epochs", "batch_size", "patience")},
         "params": clf.model.count_params(),
         "train_clips_per_s": epochs_run * len(data["train"]) / train_time,
         "predict_clips_per_s": len(data["test"]) / predict_time,
@@ -147,8 +149,11 @@ def write_report(path, argv, info, loads, runs, built, decode, front, total, bas
         "Models. AudioClassifier: `AudioClassifier(class_names=words)` with every default "
         f"(preset `{ours['preset']}`, augmentation `standard`: time shift, gain, white noise, "
         "SpecAugment; in-graph log-mel with 64 mel bins, per-example normalisation; AdamW with "
-        "cosine decay and warm-up, early stopping on validation loss with the preset's patience, "
-        f"best weights restored). Preset: `{ours['config']}`.",
+        "cosine decay and warm-up, early stopping on validation loss, best weights restored). "
+        f"Preset: `{ours['config']}`. Epochs, batch size and patience adapted by `fit` to the "
+        "training set's size (`mmcnn.models.schedule`): "
+        + "; ".join(f"{r[0]}: `{r[3]['schedule']}`" for r in runs)
+        + ".",
         'Baseline: the TensorFlow "simple audio recognition" tutorial\'s model layer for layer '
         "(|STFT| with 255-sample frames and hop 128 -> Resizing(32, 32) -> Normalization (adapted "
         "on the training spectrograms) -> Conv2D(32) -> Conv2D(64) -> MaxPool -> Dropout(0.25) -> "
