@@ -34,12 +34,20 @@ def pytest_configure(config):
     """One TensorFlow thread per operation in each xdist worker: `./run test` runs as many workers
     as the machine has cores, and each worker's tiny models gain nothing from a second thread that
     only contends with the other worker's. Set in this process only (subprocesses keep
-    TensorFlow's defaults), before TensorFlow starts its runtime."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    TensorFlow's defaults), before TensorFlow starts its runtime.
+
+    Then, in every process that runs tests, TensorFlow finds its devices now, before any test
+    captures output: on a machine with CUDA's libraries but no GPU that search logs a
+    `cuInit` error once per process, which would otherwise land in whichever test came first
+    and fail one that asserts a quiet stderr (a verdict that would depend on test order)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker or not getattr(config.option, "numprocesses", None):
         import tensorflow as tf
 
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        if worker:
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf.config.list_physical_devices()
 
 
 # --- which tests are slow ------------------------------------------------------------------
