@@ -23,6 +23,12 @@ def check_fraction(name, value):
     return float(value)
 
 
+def check_positive_number(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"`{name}` must be a positive number. Received: {name}={value!r}")
+    return float(value)
+
+
 def to_tuple(name, value, rank):
     """Expands an int to a `rank`-tuple of positive ints, checking each."""
     values = (value,) * rank if isinstance(value, int) else tuple(value)

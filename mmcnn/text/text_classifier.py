@@ -101,10 +101,12 @@ PRESETS = {
 }
 
 # Preset keys of the wide path (`WideTokenWindowAdapter`).
-WIDE_KEYS = ("wide_dim", "wide_buckets", "wide_dropout")
+WIDE_KEYS = ("wide_dim", "wide_buckets", "wide_dropout", "wide_ngrams", "wide_scale")
 # Kim's windows plus a bag of word and hashed word-bigram vectors joined at the logits ("wide and
 # deep"). Opt-in: on the validation splits of bench/bench_text_vs_linear.py it gained under a point
 # over "kim" and did not beat TF-IDF + logistic regression everywhere (bench/results/text_vs_linear.md).
+# Trigrams and a faster bag (`wide_ngrams=3, wide_scale=16`) help multi-label tags and lose on every
+# single-label set (bench/results/text_vs_linear_wide_ngrams.md): left to the user.
 PRESETS["wide"] = dict(PRESETS["kim"], wide_dim=32, wide_buckets=2**15, wide_dropout=0.0)
 
 AUGMENTATIONS = ("none",)

@@ -9,10 +9,14 @@ logits are the sum of a convolutional part and a linear part over the n-grams
 (Cheng et al. 2016, "Wide & Deep Learning"; the n-gram bag as in fastText,
 Joulin et al. 2016), trained together.
 
-The wide path: every token id and every pair of consecutive ids (a word
-bigram, hashed in integer arithmetic into `wide_buckets` rows) has a learned
-vector of `wide_dim` values; a text's vector is their sum divided by the square
-root of their number (the scale of an L2-normalised bag of n-grams). Only
+The wide path: every token id and every run of 2..`wide_ngrams` consecutive ids
+(word n-grams, hashed in integer arithmetic into `wide_buckets` rows) has a
+learned vector of `wide_dim` values; a text's vector is their sum divided by the
+square root of their number (the scale of an L2-normalised bag of n-grams),
+times `wide_scale`. The table starts `wide_scale` times smaller, so the bag
+starts at the same size but Adam's steps (about the learning rate, whatever the
+gradient's size) move it `wide_scale` times faster: a rare n-gram, seen in a few
+batches, can still earn the weight a linear model would give it. Only
 integer ops on the ids the tokenizer already makes, so what runs outside
 TensorFlow (`PythonTokenizer`, the LiteRT / ONNX / web files that take ids) is
 unchanged.
@@ -46,6 +50,8 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
         wide_dim: values per n-gram vector (the wide path's rank).
         wide_buckets: rows the consecutive-id pairs are hashed into.
         wide_dropout: dropout rate on the text's wide vector (training only).
+        wide_ngrams: the longest run of consecutive ids in the bag (2: words and word pairs).
+        wide_scale: how much faster the n-gram vectors learn than the rest (see above).
         **kwargs: base layer arguments.
 
     Input shape:
@@ -61,7 +67,16 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
     TensorShape([1, 6, 18])
     """
 
-    def __init__(self, vocabulary_size, wide_dim=32, wide_buckets=2**15, wide_dropout=0.0, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size,
+        wide_dim=32,
+        wide_buckets=2**15,
+        wide_dropout=0.0,
+        wide_ngrams=2,
+        wide_scale=1.0,
+        **kwargs,
+    ):
         super().__init__(vocabulary_size, **kwargs)
         if self.blocks is not None:
             raise ValueError(
@@ -71,9 +86,16 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
         self.wide_dim = v.check_positive_int("wide_dim", wide_dim)
         self.wide_buckets = v.check_positive_int("wide_buckets", wide_buckets)
         self.wide_dropout = v.check_fraction("wide_dropout", wide_dropout)
+        self.wide_ngrams = v.check_positive_int("wide_ngrams", wide_ngrams)
+        self.wide_scale = v.check_positive_number("wide_scale", wide_scale)
         policy = self.dtype_policy
+        start = 0.05 / self.wide_scale  # Keras's "uniform" start, `wide_scale` times smaller
         self.ngrams = keras.layers.Embedding(
-            vocabulary_size + self.wide_buckets, self.wide_dim, name="ngrams", dtype=policy
+            vocabulary_size + self.wide_buckets,
+            self.wide_dim,
+            embeddings_initializer=keras.initializers.RandomUniform(-start, start),
+            name="ngrams",
+            dtype=policy,
         )
         self.wide_drop = (
             keras.layers.Dropout(self.wide_dropout, name="wide_dropout", dtype=policy)
@@ -88,29 +110,33 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
         self._tokens = input_shape[1]
 
     def wide_ids(self, ids):
-        """`(unigram ids, bigram ids, bigram mask)`: rows of the n-gram table for `ids`."""
+        """`[(rows, mask), ...]`: for n = 1..`wide_ngrams`, the n-gram table's row of every run of
+        n consecutive ids and whether the run is all real tokens."""
         ids = ops.cast(ids, "int32")
-        first, second = ids[:, :-1], ids[:, 1:]
-        pairs = ops.mod(first, PAIR_BASE) * PAIR_BASE + ops.mod(second, PAIR_BASE)
-        bigrams = self.vocabulary_size + ops.mod(pairs, self.wide_buckets)
-        both = ops.logical_and(ops.not_equal(first, 0), ops.not_equal(second, 0))
-        return ids, bigrams, both
+        real = ops.not_equal(ids, 0)
+        grams = [(ids, real)]
+        code, mask = ids, real
+        for n in range(2, self.wide_ngrams + 1):
+            # Hashed in int32: `(code mod P) * P + (id mod P)` < 2**31 (exact for n = 2).
+            code = ops.mod(code[:, :-1], PAIR_BASE) * PAIR_BASE + ops.mod(ids[:, n - 1 :], PAIR_BASE)
+            mask = ops.logical_and(mask[:, :-1], real[:, n - 1 :])
+            grams.append((self.vocabulary_size + ops.mod(code, self.wide_buckets), mask))
+        return grams
 
     def call(self, inputs, training=None):
         deep = super().call(inputs, training=training)
-        unigrams, bigrams, both = self.wide_ids(inputs)
         dtype = deep.dtype
-        real = ops.cast(ops.not_equal(unigrams, 0), dtype)
-        pair = ops.cast(both, dtype)
-        total = ops.sum(self.ngrams(unigrams) * ops.expand_dims(real, -1), axis=1) + ops.sum(
-            self.ngrams(bigrams) * ops.expand_dims(pair, -1), axis=1
-        )
-        count = ops.sum(real, axis=1, keepdims=True) + ops.sum(pair, axis=1, keepdims=True)
-        wide = total / ops.sqrt(ops.maximum(count, 1.0))
+        total, count = 0.0, 0.0
+        for rows, mask in self.wide_ids(inputs):
+            mask = ops.cast(mask, dtype)
+            total = total + ops.sum(self.ngrams(rows) * ops.expand_dims(mask, -1), axis=1)
+            count = count + ops.sum(mask, axis=1, keepdims=True)
+        wide = total * self.wide_scale / ops.sqrt(ops.maximum(count, 1.0))
         if self.wide_drop is not None:
             wide = self.wide_drop(wide, training=training)
         wide = ops.concatenate([ops.relu(wide), ops.relu(-wide)], axis=CHANNEL_AXIS)
         # The text's vector at every real position (0 at padding): see the module docstring.
+        real = ops.cast(ops.not_equal(inputs, 0), dtype)
         wide = ops.expand_dims(wide, 1) * ops.expand_dims(real, -1)
         return ops.concatenate([deep, wide], axis=CHANNEL_AXIS)
 
@@ -130,5 +156,11 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
 
     def get_config(self):
         config = super().get_config()
-        config.update(wide_dim=self.wide_dim, wide_buckets=self.wide_buckets, wide_dropout=self.wide_dropout)
+        config.update(
+            wide_dim=self.wide_dim,
+            wide_buckets=self.wide_buckets,
+            wide_dropout=self.wide_dropout,
+            wide_ngrams=self.wide_ngrams,
+            wide_scale=self.wide_scale,
+        )
         return config

@@ -50,6 +50,27 @@ def test_wide_path_is_a_scaled_bag_of_ngrams_at_every_real_position():
     np.testing.assert_allclose(pooled[:2] - pooled[2:], bag, rtol=1e-5, atol=1e-6)
 
 
+def test_wide_path_hashes_longer_ngrams_and_scales_the_bag():
+    adapter = WideTokenWindowAdapter(
+        10, embedding_dim=4, filters=3, widths=[2], wide_dim=2, wide_buckets=7, wide_ngrams=3, wide_scale=4.0
+    )
+    out = adapter(IDS, training=False).numpy()
+    table = adapter.ngrams.embeddings.numpy()
+    # A larger scale starts the table smaller by as much: the bag starts at the same size.
+    assert np.abs(table).max() <= 0.05 / 4.0
+    ids = IDS[0, :4]
+    base = text_wide.PAIR_BASE
+    pairs = [(a % base) * base + b for a, b in zip(ids[:-1], ids[1:])]
+    triples = [(p % base) * base + c for p, c in zip(pairs[:-1], ids[2:])]
+    rows = [*ids, *[10 + p % 7 for p in pairs], *[10 + t % 7 for t in triples]]
+    bag = 4.0 * table[rows].sum(0) / np.sqrt(4 + 3 + 2)
+    expected = np.concatenate([np.maximum(bag, 0), np.maximum(-bag, 0)])
+    np.testing.assert_allclose(out[0, :4, 3:], np.tile(expected, (4, 1)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(out[2], 0)  # the empty text
+    config = adapter.get_config()
+    assert (config["wide_ngrams"], config["wide_scale"]) == (3, 4.0)
+
+
 def test_wide_adapter_output_is_independent_of_trailing_padding():
     adapter = WideTokenWindowAdapter(10, embedding_dim=4, filters=3, widths=[2, 3], wide_dim=3)
     short = IDS[:1]
@@ -65,6 +86,12 @@ def test_wide_adapter_validates_arguments():
         WideTokenWindowAdapter(10, wide_dim=0)
     with pytest.raises(ValueError, match=r"wide_buckets"):
         WideTokenWindowAdapter(10, wide_buckets=-1)
+    with pytest.raises(
+        ValueError, match=r"`wide_ngrams` must be a positive integer. Received: wide_ngrams=0$"
+    ):
+        WideTokenWindowAdapter(10, wide_ngrams=0)
+    with pytest.raises(ValueError, match=r"`wide_scale` must be a positive number. Received: wide_scale=0"):
+        WideTokenWindowAdapter(10, wide_scale=0)
     with pytest.raises(ValueError, match=r"parallel windows only.*blocks="):
         WideTokenWindowAdapter(10, blocks=[{"filters": 3}])
 
