@@ -159,7 +159,7 @@ def test_model_graph_order_and_layout():
         "head",
         "temperature",
     ]
-    assert clf.model.get_layer("log_mel").output.shape == (None, 26, 64)  # (batch, frames, mels)
+    assert clf.model.get_layer("log_mel").output.shape == (None, 26, 128)  # (batch, frames, mels)
     assert clf.model.get_layer("adapter").output.shape == (None, 26, 64)  # (batch, frames, filters)
     assert clf.model.get_layer("log_mel").normalize == "per_example"
     bare = AudioClassifier(num_classes=3, clip_seconds=CLIP, augmentation="none")
@@ -173,13 +173,33 @@ def test_model_graph_order_and_layout():
     ]
 
 
+def test_default_front_end_reads_64_ms_windows_in_128_mel_bands(tmp_path):
+    # 64 ms: 1024 samples at 16 kHz, 512 at 8 kHz; a number is taken as given.
+    default = AudioClassifier(num_classes=2, clip_seconds=CLIP, preset="tiny")
+    log_mel = default.model.get_layer("log_mel")
+    assert (log_mel.n_fft, log_mel.n_mels, default.setting("n_fft")) == (1024, 128, 1024)
+    assert AudioClassifier(num_classes=2, sample_rate=8000, n_mels=40).fft_size == 512
+    assert AudioClassifier(num_classes=2, n_fft=2048).fft_size == 2048
+    # A file saved before stores `n_fft=None, n_mels=64`: it keeps its 32 ms (512 samples) when
+    # loaded, and a warm start from it with today's default names the FFT that differs.
+    old = AudioClassifier(class_names=["a", "b"], clip_seconds=CLIP, preset="tiny", n_fft=None, n_mels=64)
+    old.save(tmp_path / "old.keras")
+    loaded = mmcnn.load(tmp_path / "old.keras")
+    assert (loaded.model.get_layer("log_mel").n_fft, loaded.fft_size, loaded.n_mels) == (512, 512, 64)
+    np.testing.assert_array_equal(loaded.predict_proba([tone(300)]), old.predict_proba([tone(300)]))
+    settings = dict(class_names=["a", "b"], clip_seconds=CLIP, preset="tiny", n_mels=64)
+    warm = AudioClassifier(**settings, init_from=str(tmp_path / "old.keras"))
+    with pytest.raises(mmcnn.models.transfer.TransferError, match="n_fft 512, this classifier 1024"):
+        warm.build()
+
+
 def test_mfcc_deltas_and_2d_preset_build():
     mfcc = AudioClassifier(
         num_classes=2, clip_seconds=CLIP, features="mfcc", n_mfcc=13, deltas=2, preset="tiny"
     )
     assert mfcc.model.get_layer("log_mel").output.shape == (None, 26, 39)
     image = AudioClassifier(num_classes=2, clip_seconds=CLIP, preset="spectrogram_2d")
-    assert image.model.get_layer("adapter").output.shape == (None, 26, 64, 16)
+    assert image.model.get_layer("adapter").output.shape == (None, 26, 128, 16)
     assert image.model.get_layer("backbone").rank == 2
     assert image.model.predict(np.zeros((1, N), "float32"), verbose=0).shape == (1, 2)
 

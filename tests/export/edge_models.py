@@ -35,6 +35,7 @@ def tiny_classifier(modality):
             sample_rate=8000,
             clip_seconds=0.5,
             n_mels=32,
+            n_fft=256,  # 32 ms: int8 stays within TOLERANCE of these untrained weights
             preset="tiny",
             augmentation="none",
         )
