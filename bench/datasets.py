@@ -122,7 +122,7 @@ def app_table_csvs(data_dir="/tmp/mmcnn-bench/apps", demo_data=False):
 
 
 # The text sets of `bench/bench_text_vs_linear.py`, in table order.
-TEXT_SETS = ("debian-sections", "fortunes-10", "debtags", "apps")
+TEXT_SETS = ("debian-sections", "fortunes-10", "debtags", "apps", "app-categories")
 # The 10 largest fortune files (distinct fortunes): the fortunes-10 classes.
 FORTUNES_10 = (
     "people", "definitions", "cookie", "computers", "songs-poems",
@@ -182,6 +182,17 @@ def text_sets(names=TEXT_SETS):
             about = (
                 "the apps table's `text` column (AppStream summary and description, "
                 "`bench.data.appstream_table`) -> the app's main category"
+            )
+        elif name == "app-categories":
+            from bench.data import appstream_table
+
+            apps, _, icons = appstream_table.load_apps()
+            icons.close()
+            frame, tags = appstream_table.category_tags(apps)
+            parts = _frame_splits(frame, "labels", tags)
+            about = (
+                "the same apps' text -> every freedesktop category they list that "
+                f"{appstream_table.MIN_TAG_ROWS}+ training apps list (`category_tags`)"
             )
         else:
             raise ValueError(f"Unknown text set {name!r}. Expected one of {TEXT_SETS}")

@@ -74,6 +74,22 @@ def test_build_frame_splits_by_source_and_drops_rare_classes():
     assert frame.equals(at.build_frame(_apps(), seed=0, min_class_rows=2, min_section_rows=1))
 
 
+def test_category_tags_are_the_categories_enough_training_apps_list():
+    frame = at.build_frame(_apps(), seed=0, min_class_rows=2, min_section_rows=1)
+    assert frame["categories"].str.contains("Education").sum() == 12
+    tagged, tags = at.category_tags(frame, min_rows=1)
+    train = frame[frame["split"] == "train"]
+    assert set(tags) == {t for cats in train["categories"] for t in cats.split(";")}
+    categories = dict(zip(frame["text"], frame["categories"]))
+    for text, labels in zip(tagged["text"], tagged["labels"]):
+        assert labels == ";".join(c for c in categories[text].split(";") if c in tags)
+    assert len(tagged) == len(frame)  # every app keeps a tag here
+    assert set(tagged["split"]) <= {"train", "validation", "test"}
+    # A tag too rare in training is dropped from every row; a row left without tags goes.
+    few, few_tags = at.category_tags(frame, min_rows=len(train) + 1)
+    assert few_tags == [] and len(few) == 0
+
+
 def test_rare_sections_become_other():
     frame = at.build_frame(_apps(), seed=0, min_class_rows=2, min_section_rows=100)
     assert set(frame["section"]) == {"other"}

@@ -65,6 +65,8 @@ MIN_CLASS_ROWS = 50
 # Counted on the training split: 16 sections and `other` with the defaults (a category column
 # must have at most 20 values for `mmcnn.multimodal.read_table` to detect it).
 MIN_SECTION_ROWS = 20
+# A category that this many training apps list is a tag of `category_tags`' multi-label task.
+MIN_TAG_ROWS = 20
 SPLITS = ("train", "val", "test")
 FRACTIONS = (0.70, 0.15, 0.15)
 COLUMNS = ("icon", "text", "installed_size_kb", "depends", "section", "label")
@@ -190,7 +192,8 @@ def collect_apps(components, packages, icon_names):
         if component.get("type") != "desktop-application":
             continue
         package = component.findtext("pkgname")
-        label = main_category([c.text for c in component.findall("categories/category")])
+        categories = [c.text for c in component.findall("categories/category") if c.text]
+        label = main_category(categories)
         icons = [
             i.text
             for i in component.findall("icon")
@@ -219,9 +222,27 @@ def collect_apps(components, packages, icon_names):
                 depends=_dependencies(record),
                 section=record.get("Section", "unknown").rsplit("/", 1)[-1],
                 label=label,
+                categories=";".join(dict.fromkeys(categories)),
             )
         )
     return apps
+
+
+def category_tags(frame, min_rows=MIN_TAG_ROWS):
+    """`(frame, tags)`: a multi-label task on `build_frame`'s table: each app's text -> every
+    freedesktop category it lists that at least `min_rows` training apps list (`tags`, most
+    frequent first; `Game` with `LogicGame`, `AudioVideo` with `Audio` and `Player`, ...).
+
+    The frame keeps `text`, gains `labels` (the app's kept tags joined with `;`, never empty:
+    every app's main category is kept where it has `min_rows` apps, else the app is dropped) and
+    names its splits as `bench.datasets` reads them (`"train"`, `"validation"`, `"test"`)."""
+    train = frame[frame["split"] == "train"]
+    counts = pd.Series([t for cats in train["categories"] for t in cats.split(";") if t]).value_counts()
+    tags = [t for t, n in counts.items() if n >= min_rows]
+    kept = set(tags)
+    labels = [";".join(t for t in cats.split(";") if t in kept) for cats in frame["categories"]]
+    out = frame.assign(labels=labels, split=frame["split"].replace({"val": "validation"}))
+    return out[out["labels"] != ""][["text", "labels", "split"]].reset_index(drop=True), tags
 
 
 def build_frame(apps, seed=0, min_class_rows=MIN_CLASS_ROWS, min_section_rows=MIN_SECTION_ROWS):
