@@ -6,7 +6,11 @@ One table, one run, the same splits for every model (`bench.datasets.text_sets`)
   (`bench.data.debian_sections`);
 - `fortunes-10`: fortune cookies -> their file, the 10 largest files (`bench.data.fortunes`);
 - `debtags`: Debian package short descriptions -> their debtags, 30 tags, multi-label, scored
-  by mean average precision (`bench.data.debtags`; a seeded 6,000 of the training texts).
+  by mean average precision (`bench.data.debtags`; a seeded 6,000 of the training texts);
+- `apps`: Debian's desktop apps' AppStream summaries and descriptions -> their main category,
+  10 classes (`bench.data.appstream_table`);
+- `app-categories`: the same texts -> every freedesktop category that 20 or more training apps
+  list, 30 tags, multi-label (`appstream_table.category_tags`).
 
 Models:
 
