@@ -303,9 +303,9 @@ class AudioClassifier(Classifier):
     def fft_size(self):
         """The FFT size in samples: `n_fft` when it is a number, else the power of two nearest
         the window `FFT_SECONDS` gives `"auto"` or `None` at `sample_rate`."""
-        if self.n_fft in FFT_SECONDS:
+        if self.n_fft is None or self.n_fft == "auto":
             return 2 ** int(round(np.log2(FFT_SECONDS[self.n_fft] * self.sample_rate)))
-        return self.n_fft
+        return self.n_fft  # anything else: the converter checks it, naming `n_fft`
 
     def setting(self, name):
         """`Classifier.setting`; `n_fft` is the FFT size in samples (`fft_size`), so that a warm

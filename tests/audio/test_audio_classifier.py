@@ -180,6 +180,9 @@ def test_default_front_end_reads_64_ms_windows_in_128_mel_bands(tmp_path):
     assert (log_mel.n_fft, log_mel.n_mels, default.setting("n_fft")) == (1024, 128, 1024)
     assert AudioClassifier(num_classes=2, sample_rate=8000, n_mels=40).fft_size == 512
     assert AudioClassifier(num_classes=2, n_fft=2048).fft_size == 2048
+    for bad in ("long", [1024]):
+        with pytest.raises(ValueError, match=r"`n_fft` must be an integer >= 2"):
+            AudioClassifier(num_classes=2, n_fft=bad)
     # A file saved before stores `n_fft=None, n_mels=64`: it keeps its 32 ms (512 samples) when
     # loaded, and a warm start from it with today's default names the FFT that differs.
     old = AudioClassifier(class_names=["a", "b"], clip_seconds=CLIP, preset="tiny", n_fft=None, n_mels=64)
