@@ -70,6 +70,8 @@ def run_mmcnn(data, preset=None, epochs=None, **settings):
         "predict_clips_per_s": len(data["test"]) / predict_time,
         "preset": clf.preset,
         "config": clf.preset_config,
+        # The log-mel front end it trained with, read off the classifier (the default's changes).
+        "front_end": f"{clf.n_mels} mel bins from a {clf.fft_size}-sample FFT",
         "report": report,
     }
 
@@ -148,7 +150,7 @@ def write_report(path, argv, info, loads, runs, built, decode, front, total, bas
         "",
         "Models. AudioClassifier: `AudioClassifier(class_names=words)` with every default "
         f"(preset `{ours['preset']}`, augmentation `standard`: time shift, gain, white noise, "
-        "SpecAugment; in-graph log-mel with 64 mel bins, per-example normalisation; AdamW with "
+        f"SpecAugment; in-graph log-mel with {ours['front_end']}, per-example normalisation; AdamW with "
         "cosine decay and warm-up, early stopping on validation loss, best weights restored). "
         f"Preset: `{ours['config']}`. Epochs, batch size and patience adapted by `fit` to the "
         "training set's size (`mmcnn.models.schedule`): "
