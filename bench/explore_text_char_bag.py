@@ -36,20 +36,27 @@ from mmcnn.models.metrics import multilabel_report  # noqa: E402
 from mmcnn.text import TextClassifier  # noqa: E402
 from mmcnn.text.text_adapter import TokenWindowAdapter  # noqa: E402
 
-BUCKETS = 2**18
+BUCKETS = 2**18  # `--buckets`
 MAX_GRAMS = 600
 EPOCHS = 12
+DIM = 64  # `--dim`
 
 
-def char_grams(texts):
-    """`(texts, MAX_GRAMS)` int32 rows of hashed character 2-5-grams within words (0 = padding)."""
+def word_grams(word):
+    """The character 2-5-grams of `word` padded with a space on both sides (scikit-learn's `char_wb`)."""
+    word = f" {word} "
+    return [word[j : j + n] for n in range(2, 6) for j in range(len(word) - n + 1)]
+
+
+def char_grams(texts, tokens=None):
+    """`(texts, MAX_GRAMS)` int32 rows of hashed character 2-5-grams within words (0 = padding).
+
+    With `tokens` (lists of vocabulary tokens, one list per text: what the model's ids name), the
+    grams of those tokens only, as a model that sees nothing but the ids could compute them."""
     out = np.zeros((len(texts), MAX_GRAMS), "int32")
     for i, text in enumerate(texts):
-        grams = []
-        for word in str(text).lower().split():
-            word = f" {word} "
-            for n in range(2, 6):
-                grams += [word[j : j + n] for j in range(len(word) - n + 1)]
+        words = str(text).lower().split() if tokens is None else tokens[i]
+        grams = [g for word in words for g in word_grams(word)]
         ids = [1 + zlib.crc32(g.encode()) % (BUCKETS - 1) for g in grams][:MAX_GRAMS]
         out[i, : len(ids)] = ids
     return out
@@ -81,14 +88,19 @@ def score(data, probabilities):
     return float(np.mean(probabilities.argmax(-1) == data.labels))
 
 
-def run(name, train, val, scale):
+def run(name, train, val, scale, source="text", min_frequency=2):
     """Trains the words + character bag model; returns `(last, best, seconds, curve)`."""
-    clf = TextClassifier(seed=0)
+    clf = TextClassifier(seed=0, min_frequency=min_frequency)
     clf.adapt(train)
     tokenizer = clf.tokenizer
+    vocabulary = tokenizer.get_vocabulary()
 
     def features(data):
-        return [tokenizer(np.asarray(list(data.inputs), dtype=object)).numpy(), char_grams(data.inputs)]
+        ids = tokenizer(np.asarray(list(data.inputs), dtype=object)).numpy()
+        if source == "text":
+            return [ids, char_grams(data.inputs)]
+        tokens = [[vocabulary[i] for i in row if i >= 2] for row in ids]
+        return [ids, char_grams(data.inputs, tokens)]
 
     x_train, x_val = features(train), features(val)
     y_train = train.target_matrix() if train.multi_label else train.labels
@@ -98,7 +110,7 @@ def run(name, train, val, scale):
     windows = TokenWindowAdapter(
         tokenizer.vocabulary_size, embedding_dim=128, filters=100, widths=[2, 3, 4, 5], dropout=0.25
     )(words)
-    h = keras.layers.Concatenate()([keras.layers.GlobalMaxPooling1D()(windows), GramBag(64, scale)(chars)])
+    h = keras.layers.Concatenate()([keras.layers.GlobalMaxPooling1D()(windows), GramBag(DIM, scale)(chars)])
     h = keras.layers.Dropout(0.5)(h)
     activation = "sigmoid" if train.multi_label else "softmax"
     model = keras.Model([words, chars], keras.layers.Dense(len(train.class_names), activation=activation)(h))
@@ -113,17 +125,31 @@ def run(name, train, val, scale):
 
 
 def main():
+    global BUCKETS, DIM
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="+", choices=TEXT_SETS)
     parser.add_argument("--scales", nargs="+", type=float, default=[1.0, 4.0])
+    parser.add_argument(
+        "--source",
+        choices=["text", "vocab"],
+        default="text",
+        help="grams of the text's words, or of the vocabulary tokens its ids name (what a model sees)",
+    )
+    parser.add_argument("--buckets", type=int, default=BUCKETS, help="rows of the character n-gram table")
+    parser.add_argument("--dim", type=int, default=64, help="values per character n-gram row")
+    parser.add_argument("--min-frequency", type=int, default=2, help="the vocabulary's least token count")
     args = parser.parse_args()
+    BUCKETS, DIM = args.buckets, args.dim
     print(machine_line())
     print("load before:", load_average())
+    print(f"source={args.source} min_frequency={args.min_frequency} buckets={BUCKETS} dim={DIM}")
     print("| set | scale | validation, last epoch | best epoch | train s | curve |")
     print("|---|---|---|---|---|---|")
     for set_name, (train, val, _test, _about) in text_sets(args.sets).items():
         for scale in args.scales:
-            last, best, seconds, curve = run(f"{set_name} s{scale:g}", train, val, scale)
+            last, best, seconds, curve = run(
+                f"{set_name} s{scale:g}", train, val, scale, args.source, args.min_frequency
+            )
             shown = " ".join(f"{c:.3f}" for c in curve)
             row = f"| {set_name} | {scale:g} | {last:.4f} | {best:.4f} | {seconds:.0f} | {shown} |"
             print(row, flush=True)

@@ -25,6 +25,7 @@ from mmcnn.text.text_serving import (
     text_settings,
     text_web_settings,
 )
+from mmcnn.text.text_subwords import gram_vocabulary
 from mmcnn.text.text_wide import WideTokenWindowAdapter
 
 logger = logging.getLogger("mmcnn")
@@ -101,7 +102,10 @@ PRESETS = {
 }
 
 # Preset keys of the wide path (`WideTokenWindowAdapter`).
-WIDE_KEYS = ("wide_dim", "wide_buckets", "wide_dropout", "wide_ngrams", "wide_scale")
+WIDE_KEYS = (
+    *("wide_dim", "wide_buckets", "wide_dropout", "wide_ngrams", "wide_scale"),
+    *("char_dim", "char_scale"),
+)
 # Kim's windows plus a bag of word and hashed word-bigram vectors joined at the logits ("wide and
 # deep"). Opt-in: on the validation splits of bench/bench_text_vs_linear.py it gained under a point
 # over "kim" and did not beat TF-IDF + logistic regression everywhere (bench/results/text_vs_linear.md).
@@ -113,6 +117,10 @@ PRESETS["wide"] = dict(PRESETS["kim"], wide_dim=32, wide_buckets=2**15, wide_dro
 # 0.651 (AppStream categories, 128 tokens); the same speed loses on every single-label set, which
 # keep "kim" (bench/results/text_vs_linear_wide_ngrams.md).
 PRESETS["tags"] = dict(PRESETS["wide"], wide_ngrams=3, wide_scale=8.0, max_tokens_range=(16, 128))
+# Kim's windows beside a bag of the tokens' character 2-5-grams (`text_subwords`), learning 4x
+# faster: what a word's spelling shares with other words, which TF-IDF + LR over character n-grams
+# has and word ids lack.
+PRESETS["subwords"] = dict(PRESETS["kim"], wide_dim=0, wide_dropout=0.0, char_dim=32, char_scale=4.0)
 
 AUGMENTATIONS = ("none",)
 
@@ -378,11 +386,17 @@ class TextClassifier(Classifier):
             self._tokenizer = TextTokenizer.from_config(source.tokenizer.get_config())
 
     def adapt_transfer_weight(self, layer_name, variable_path, value, target_value):
-        if self._source_vocabulary is None or not variable_path.endswith("embedding/embeddings"):
+        if variable_path.endswith("token_grams"):
+            return target_value  # this classifier's vocabulary's grams (`text_subwords`)
+        if self._source_vocabulary is None:
             return None
-        return remap_embedding_rows(
-            value, target_value, self._source_vocabulary, self._tokenizer.get_vocabulary()
-        )
+        source, target = self._source_vocabulary, self._tokenizer.get_vocabulary()
+        if variable_path.endswith("char_grams/embeddings"):
+            # Rows are numbered grams: row 0 is padding, then `gram_vocabulary`'s order.
+            source, target = ["", *gram_vocabulary(source)], ["", *gram_vocabulary(target)]
+        elif not variable_path.endswith("embedding/embeddings"):
+            return None
+        return remap_embedding_rows(value, target_value, source, target)
 
     def model_input(self):
         return keras.Input(shape=(), dtype="string", name="text")
@@ -396,7 +410,10 @@ class TextClassifier(Classifier):
                     "fit(data), which learns it, or adapt(texts) first"
                 )
             tokenizer = self._tokenizer = self._new_tokenizer()
-        adapter = self._adapter_class()(tokenizer.vocabulary_size, **self._adapter_settings(), name="adapter")
+        settings = self._adapter_settings()
+        if settings.get("char_dim"):
+            settings["vocabulary"] = tokenizer.get_vocabulary()
+        adapter = self._adapter_class()(tokenizer.vocabulary_size, **settings, name="adapter")
         # A new layer with the learned vocabulary at each build: a layer called in two models (the
         # trial builds of `precision="auto"`, a table's measurement) has two outputs, and the
         # cached-feature model (`features_model`) would not know which one it is.

@@ -27,6 +27,10 @@ still ignores padding exactly. The text's vector `b` is written as
 `[relu(b), relu(-b)]` (both >= 0; the dense layer after the pool gets `b` back
 as their difference) at every real token position: the max over positions
 is then exactly that pair, the empty text's is 0.
+
+With `char_dim`, the bag also holds the tokens' character n-grams
+(`text_subwords.TokenCharGramBag`, its own vector of `char_dim` values beside
+the word n-grams'); with `wide_dim=0` it holds only those.
 """
 
 import keras
@@ -34,6 +38,7 @@ from keras import ops
 
 from mmcnn.layers import validation as v
 from mmcnn.text.text_adapter import CHANNEL_AXIS, TokenWindowAdapter
+from mmcnn.text.text_subwords import TokenCharGramBag
 
 # Consecutive ids are paired as `(a mod P) * P + (b mod P)` before the bucket's modulo:
 # P * P < 2**31, so the pair never overflows int32 (exact for vocabularies up to P ids).
@@ -47,18 +52,22 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
     Args:
         vocabulary_size, embedding_dim, filters, widths, blocks, dropout: the
             deep path's, see `TokenWindowAdapter`.
-        wide_dim: values per n-gram vector (the wide path's rank).
+        wide_dim: values per word n-gram vector (the wide path's rank; 0: no word n-grams).
         wide_buckets: rows the consecutive-id pairs are hashed into.
         wide_dropout: dropout rate on the text's wide vector (training only).
         wide_ngrams: the longest run of consecutive ids in the bag (2: words and word pairs).
         wide_scale: how much faster the n-gram vectors learn than the rest (see above).
+        char_dim: values per character n-gram vector (0: none; `TokenCharGramBag`).
+        char_scale: how much faster the character n-gram vectors learn.
+        vocabulary, char_rows: the tokenizer's vocabulary whose character n-grams
+            the bag lists, or the size of a saved bag's gram table (`TokenCharGramBag`).
         **kwargs: base layer arguments.
 
     Input shape:
         int `(batch, tokens)` token ids, 0 = padding.
 
     Output shape:
-        `(batch, tokens, deep channels + 2 * wide_dim)`, in the compute dtype.
+        `(batch, tokens, deep channels + 2 * (wide_dim + char_dim))`, in the compute dtype.
 
     Example:
     >>> import numpy as np
@@ -75,6 +84,10 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
         wide_dropout=0.0,
         wide_ngrams=2,
         wide_scale=1.0,
+        char_dim=0,
+        char_scale=1.0,
+        vocabulary=None,
+        char_rows=None,
         **kwargs,
     ):
         super().__init__(vocabulary_size, **kwargs)
@@ -83,19 +96,43 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
                 "`WideTokenWindowAdapter` takes the parallel windows only: pass `blocks=None`. "
                 f"Received: blocks={self.blocks!r}"
             )
-        self.wide_dim = v.check_positive_int("wide_dim", wide_dim)
+        self.wide_dim = v.check_positive_int("wide_dim", wide_dim, allow_zero=True)
         self.wide_buckets = v.check_positive_int("wide_buckets", wide_buckets)
         self.wide_dropout = v.check_fraction("wide_dropout", wide_dropout)
         self.wide_ngrams = v.check_positive_int("wide_ngrams", wide_ngrams)
         self.wide_scale = v.check_positive_number("wide_scale", wide_scale)
+        self.char_dim = v.check_positive_int("char_dim", char_dim, allow_zero=True)
+        self.char_scale = v.check_positive_number("char_scale", char_scale)
+        if not self.wide_dim and not self.char_dim:
+            raise ValueError(
+                "`WideTokenWindowAdapter` needs a bag: `wide_dim` or `char_dim` must be positive "
+                "(with neither, use `TokenWindowAdapter`). Received: wide_dim=0, char_dim=0"
+            )
         policy = self.dtype_policy
+        self.chars = (
+            TokenCharGramBag(
+                vocabulary_size,
+                self.char_dim,
+                scale=self.char_scale,
+                vocabulary=vocabulary,
+                gram_rows=char_rows,
+                name="chars",
+                dtype=policy,
+            )
+            if self.char_dim
+            else None
+        )
         start = 0.05 / self.wide_scale  # Keras's "uniform" start, `wide_scale` times smaller
-        self.ngrams = keras.layers.Embedding(
-            vocabulary_size + self.wide_buckets,
-            self.wide_dim,
-            embeddings_initializer=keras.initializers.RandomUniform(-start, start),
-            name="ngrams",
-            dtype=policy,
+        self.ngrams = (
+            keras.layers.Embedding(
+                vocabulary_size + self.wide_buckets,
+                self.wide_dim,
+                embeddings_initializer=keras.initializers.RandomUniform(-start, start),
+                name="ngrams",
+                dtype=policy,
+            )
+            if self.wide_dim
+            else None
         )
         self.wide_drop = (
             keras.layers.Dropout(self.wide_dropout, name="wide_dropout", dtype=policy)
@@ -106,7 +143,10 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
 
     def build(self, input_shape):
         super().build(input_shape)
-        self.ngrams.build(input_shape)
+        if self.ngrams is not None:
+            self.ngrams.build(input_shape)
+        if self.chars is not None:
+            self.chars.build(input_shape)
         self._tokens = input_shape[1]
 
     def wide_ids(self, ids):
@@ -126,12 +166,17 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
     def call(self, inputs, training=None):
         deep = super().call(inputs, training=training)
         dtype = deep.dtype
-        total, count = 0.0, 0.0
-        for rows, mask in self.wide_ids(inputs):
-            mask = ops.cast(mask, dtype)
-            total = total + ops.sum(self.ngrams(rows) * ops.expand_dims(mask, -1), axis=1)
-            count = count + ops.sum(mask, axis=1, keepdims=True)
-        wide = total * self.wide_scale / ops.sqrt(ops.maximum(count, 1.0))
+        bags = []
+        if self.ngrams is not None:
+            total, count = 0.0, 0.0
+            for rows, mask in self.wide_ids(inputs):
+                mask = ops.cast(mask, dtype)
+                total = total + ops.sum(self.ngrams(rows) * ops.expand_dims(mask, -1), axis=1)
+                count = count + ops.sum(mask, axis=1, keepdims=True)
+            bags.append(total * self.wide_scale / ops.sqrt(ops.maximum(count, 1.0)))
+        if self.chars is not None:
+            bags.append(self.chars(inputs, training=training))
+        wide = bags[0] if len(bags) == 1 else ops.concatenate(bags, axis=CHANNEL_AXIS)
         if self.wide_drop is not None:
             wide = self.wide_drop(wide, training=training)
         wide = ops.concatenate([ops.relu(wide), ops.relu(-wide)], axis=CHANNEL_AXIS)
@@ -142,7 +187,7 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
 
     def compute_output_shape(self, input_shape):
         batch, tokens, channels = super().compute_output_shape(input_shape)
-        return (batch, tokens, channels + 2 * self.wide_dim)
+        return (batch, tokens, channels + 2 * (self.wide_dim + self.char_dim))
 
     def inspect_branches(self):
         """The deep path's windows (the wide path is a bag, not a window)."""
@@ -152,7 +197,8 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
         """`TokenWindowAdapter.token_windows`, and for each wide channel the whole text: its
         value is the same at every position (`(offset, width, 1)` reaching every token)."""
         reach = self._tokens or 1 << 20
-        return [*super().token_windows(), *[(-reach, 2 * reach + 1, 1)] * (2 * self.wide_dim)]
+        bag_channels = 2 * (self.wide_dim + self.char_dim)
+        return [*super().token_windows(), *[(-reach, 2 * reach + 1, 1)] * bag_channels]
 
     def get_config(self):
         config = super().get_config()
@@ -162,5 +208,9 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
             wide_dropout=self.wide_dropout,
             wide_ngrams=self.wide_ngrams,
             wide_scale=self.wide_scale,
+            char_dim=self.char_dim,
+            char_scale=self.char_scale,
+            vocabulary=None,  # in the weights: see `TokenCharGramBag.get_config`
+            char_rows=self.chars.gram_rows if self.chars is not None else None,
         )
         return config

@@ -82,8 +82,14 @@ def test_wide_adapter_output_is_independent_of_trailing_padding():
 
 
 def test_wide_adapter_validates_arguments():
-    with pytest.raises(ValueError, match=r"`wide_dim` must be a positive integer. Received: wide_dim=0"):
+    with pytest.raises(ValueError, match=r"`wide_dim` must be a non-negative integer. Received: wide_dim=-1"):
+        WideTokenWindowAdapter(10, wide_dim=-1)
+    with pytest.raises(ValueError, match=r"needs a bag.*Received: wide_dim=0, char_dim=0"):
         WideTokenWindowAdapter(10, wide_dim=0)
+    with pytest.raises(
+        ValueError, match=r"`char_dim` must be a non-negative integer. Received: char_dim=1.5"
+    ):
+        WideTokenWindowAdapter(10, char_dim=1.5)
     with pytest.raises(ValueError, match=r"wide_buckets"):
         WideTokenWindowAdapter(10, wide_buckets=-1)
     with pytest.raises(
