@@ -147,7 +147,7 @@ def run_mmcnn(train, val, target, name="mmcnn TextClassifier() defaults", settin
     os.environ.update(env)
     try:
         patch = {k[7:]: settings.pop(k) for k in list(settings) if k.startswith("preset_")}
-        clf = TextClassifier(seed=SEED, **settings)
+        clf = TextClassifier(**{"seed": SEED, **settings})  # a candidate may name its seed
         if patch:  # a variant of the preset, for this run only
             clf.presets = {**clf.presets, clf.preset: {**clf.preset_config, **patch}}
         start = time.perf_counter()

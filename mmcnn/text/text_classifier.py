@@ -117,10 +117,18 @@ PRESETS["wide"] = dict(PRESETS["kim"], wide_dim=32, wide_buckets=2**15, wide_dro
 # 0.651 (AppStream categories, 128 tokens); the same speed loses on every single-label set, which
 # keep "kim" (bench/results/text_vs_linear_wide_ngrams.md).
 PRESETS["tags"] = dict(PRESETS["wide"], wide_ngrams=3, wide_scale=8.0, max_tokens_range=(16, 128))
-# Kim's windows beside a bag of the tokens' character 2-5-grams (`text_subwords`), learning 4x
-# faster: what a word's spelling shares with other words, which TF-IDF + LR over character n-grams
-# has and word ids lack.
-PRESETS["subwords"] = dict(PRESETS["kim"], wide_dim=0, wide_dropout=0.0, char_dim=32, char_scale=4.0)
+# The default of single-label text: Kim's windows beside a bag of the vocabulary tokens' character
+# 2-5-grams (`text_subwords`) learning 8x faster, what a word's spelling shares with other words
+# (which TF-IDF + LR over character n-grams has and word ids lack). On the validation splits of
+# three single-label sets it gained 0.4-4.5 points over "kim", two seeds each
+# (bench/results/text_subwords.md).
+PRESETS["subwords"] = dict(PRESETS["kim"], wide_dim=0, wide_dropout=0.0, char_dim=32, char_scale=8.0)
+# The default of multi-label text: "tags" with the same character bag (debtags 0.551 -> 0.570,
+# AppStream categories 0.651 -> 0.692 validation mAP).
+PRESETS["subword_tags"] = dict(PRESETS["tags"], char_dim=32, char_scale=8.0)
+
+# What `TextClassifier` without a `preset` takes for multi-label data (`follow_labels`).
+MULTI_LABEL_PRESET = "subword_tags"
 
 AUGMENTATIONS = ("none",)
 
@@ -145,19 +153,24 @@ class TextClassifier(Classifier):
         mode: tokenizer mode: `"word"`, `"unicode_script"`, `"wordpiece"`,
             `"char"` or `"byte"` (default: the preset's).
         max_tokens: tokens per text; longer texts are truncated. Default: the
-            preset's; the `"kim"`, `"wide"` and `"tags"` presets' is `"auto"`: as
-            many as 95% of the training texts have (16 to 64; `"tags"` 16 to 128;
+            preset's; that of the word-window presets (all but `"deep"` and
+            `"char"`) is `"auto"`: as many as 95% of the training texts have
+            (16 to 64; `"tags"` and `"subword_tags"` 16 to 128;
             `mmcnn.text.text_length`), decided by the first `fit` (or `adapt`)
             and recorded in `input_used`.
         vocabulary_size: the most token ids, the 2 reserved ids (padding, unknown) included.
         min_frequency: least count of a token kept in the vocabulary.
         class_names: ordered class names; they travel with the saved model.
-        preset: `"kim"` (default: parallel 2..5-token windows), `"wide"`
-            (Kim's windows plus a bag of word and word-bigram vectors joined at
-            the logits, `WideTokenWindowAdapter`), `"tags"` (the default of
-            multi-label classifiers: the wide path over word 1-3-grams, learning
-            8x faster), `"deep"` (stacked blocks) or `"char"` (character-level
-            CNN). With `init_from` and no `preset`: the source's.
+        preset: `"subwords"` (default: parallel 2..5-token windows beside a
+            bag of the tokens' character 2-5-grams, `text_subwords`),
+            `"subword_tags"` (the default of multi-label classifiers: the same
+            beside a bag of word 1-3-grams, both bags learning 8x faster),
+            `"kim"` (the windows alone, the default of earlier versions),
+            `"wide"` (Kim's windows plus a bag of word and word-bigram vectors
+            joined at the logits, `WideTokenWindowAdapter`), `"tags"` (the
+            wide path over word 1-3-grams, learning 8x faster), `"deep"`
+            (stacked blocks) or `"char"` (character-level CNN). With
+            `init_from` and no `preset`: the source's.
         augmentation: `"none"` (text has no augmentation yet).
         learning_rate, epochs, batch_size: training settings (default: the preset's).
         seed: seed of initialisation and shuffling.
@@ -203,20 +216,20 @@ class TextClassifier(Classifier):
     from_dataframe = staticmethod(from_dataframe)
     input_extensions = (".txt",)
     presets = PRESETS
-    default_preset = "kim"
+    default_preset = "subwords"
     preprocessor_layer = "tokenizer"
 
     @classmethod
     def tune_space(cls, settings):
         """The default space of `mmcnn tune text` (`mmcnn.tune.space`; `settings`: the fixed arguments).
 
-        Parallel windows or stacked blocks (the preset), the tokenizer mode,
-        tokens per text, the vocabulary size, the adapter's dropout, the
-        learning rate around the presets' 1e-3, and the batch size. The
-        character preset and WordPiece (a slow pure-Python learner) are left
-        to a `--space` file."""
+        Parallel windows with or without the character bag, or stacked blocks
+        (the preset), the tokenizer mode, tokens per text, the vocabulary size,
+        the adapter's dropout, the learning rate around the presets' 1e-3, and
+        the batch size. The character preset and WordPiece (a slow pure-Python
+        learner) are left to a `--space` file."""
         return {
-            "preset": {"values": ["kim", "deep"]},
+            "preset": {"values": ["subwords", "kim", "deep"]},
             "mode": {"values": ["word", "unicode_script"]},
             "max_tokens": {"values": [64, 128, 256]},
             "vocabulary_size": {"values": [5000, 10000, 20000]},
@@ -248,7 +261,8 @@ class TextClassifier(Classifier):
         if mode is not None and mode not in MODES:
             raise ValueError(f"`mode` must be one of {MODES}. Received: mode={mode!r}")
         super().__init__(num_classes=num_classes, augmentation=augmentation, **kwargs)
-        # No `preset` given: "kim", or "tags" once the classifier is multi-label (`follow_labels`).
+        # No `preset` given: "subwords", or "subword_tags" once the classifier is multi-label
+        # (`follow_labels`).
         self.preset_follows_labels = kwargs.get("preset") is None
         self.follow_labels()
         if not isinstance(relearn_vocabulary, bool):
@@ -316,12 +330,13 @@ class TextClassifier(Classifier):
         logger.info("max_tokens=%d (%s)", self.max_tokens, reason)
 
     def follow_labels(self):
-        """Takes the `"tags"` preset when no preset was given, the classifier is multi-label and
-        its model is not built yet: at construction with `multi_label=True`, or when the first
-        `fit` finds multi-label data."""
-        if self.preset_follows_labels and self.multi_label and self._model is None and self.preset != "tags":
-            self.preset = "tags"
-            logger.info('preset="tags" (multi-label: a fast bag of word 1-3-grams beside the windows)')
+        """Takes the `"subword_tags"` preset when no preset was given, the classifier is
+        multi-label and its model is not built yet: at construction with `multi_label=True`, or
+        when the first `fit` finds multi-label data."""
+        preset = MULTI_LABEL_PRESET
+        if self.preset_follows_labels and self.multi_label and self._model is None and self.preset != preset:
+            self.preset = preset
+            logger.info('preset="%s" (multi-label: fast bags of word and character n-grams)', preset)
 
     def _transfer_source(self):
         source = super()._transfer_source()

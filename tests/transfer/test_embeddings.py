@@ -37,7 +37,8 @@ def test_text_and_audio_embeddings_equal_their_export_signatures(tmp_path):
     text.adapt(["a good film", "a bad film"])
     texts = np.array([b"a good film", b"bad", b""], dtype=object)
     embedding = text.embed(list(texts))
-    assert embedding.shape == (3, 16)  # 4 widths x 4 filters, max-pooled as the kim head pools
+    # 4 widths x 4 filters and the character bag's 32 values as a (positive, negative) pair, max-pooled.
+    assert embedding.shape == (3, 16 + 2 * 32)
     served, _ = served_embedding(text, tmp_path / "text", texts=texts)
     np.testing.assert_allclose(served, embedding, rtol=1e-5, atol=1e-6)
 
