@@ -16,7 +16,8 @@ run the same measurement; a benchmark never imports another benchmark.
 - `memory_dataset(batches)`: batches already in memory, one slice per step.
 - `peak_rss_mb()`: this process's peak resident memory so far.
 - `median(values)`, `percentile(values, q)`: plain statistics on lists of timings.
-- `publish(lines, out, quick)` / `write_results(path, lines)`: print and write a report;
+- `publish(lines, out, quick)` / `write_results(path, lines)`: print and write a report (a
+  `--quick` smoke run is never written over `bench/results/`);
   `command_line(module)`: the command that ran this process; `code_commit()`: the commit it ran;
   `parse_candidate(text)`; `parse_epochs(values, modalities)`: `--epochs N` or `MODALITY=N` each.
 """
@@ -244,13 +245,20 @@ def write_results(path, lines):
         f.write("\n".join(lines) + "\n")
 
 
+# The committed results; a smoke run never replaces one of them.
+RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
 def publish(lines, out=None, quick=False):
     """Prints a report (markdown lines) and writes it to `out` when given; `quick` marks it as a
-    smoke run at the end."""
+    smoke run at the end, and a smoke run is not written into `bench/results/` (its scripts'
+    default `--out`): give another `--out` to keep it."""
     if quick:
         lines = [*lines, "", "**--quick: a smoke run, not a measurement.**"]
     print("\n".join(lines))
-    if out:
+    if out and quick and os.path.dirname(os.path.abspath(out)) == RESULTS_DIR:
+        print(f"--quick: not written to {out} (a smoke run keeps the measured results; give another --out)")
+    elif out:
         write_results(out, lines)
 
 
