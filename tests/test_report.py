@@ -185,6 +185,7 @@ def test_text_report_draws_token_windows(tmp_path):
 def test_text_classifier_report_finds_the_hidden_windows(tmp_path):
     # Kim's adapter runs its parallel windows inside one layer, out of mmcnn.inspect's walk:
     # the report finds its Conv1D layers and takes the window widths from `token_windows()`.
+    # The default's character bag (64 values, the same at every token) is not drawn.
     clf = mmcnn.text.TextClassifier(
         class_names=["bad", "good"], max_tokens=16, min_frequency=1, embedding_dim=8, filters=4, widths=[2, 3]
     )

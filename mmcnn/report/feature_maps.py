@@ -52,14 +52,17 @@ def plot_feature_maps(classifier, example, blocks=FEATURE_MAP_BLOCKS):
                 transform=axes[0].transAxes,
             )
             axes[0].set_title(f"input of {chosen[0][0]}: {real} tokens", fontsize=9)
-        for ax, (path, _, _, y) in zip(axes[1:], chosen):
-            maps = _numpy(y)[0]
+        drawn = []
+        for ax, (path, layer, _, y) in zip(axes[1:], chosen):
+            maps, bag = _window_maps(layer, _numpy(y)[0])
             image = ax.imshow(maps.T, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest")
             fig.colorbar(image, ax=ax, pad=0.01)
-            ax.set_title(f"{path}: {maps.shape[1]} filters x {maps.shape[0]} steps", fontsize=9)
+            note = f" (and {bag} bag values, the same at every token, not drawn)" if bag else ""
+            ax.set_title(f"{path}: {maps.shape[1]} filters x {maps.shape[0]} steps{note}", fontsize=9)
             ax.set_ylabel("filter")
+            drawn.append(maps.shape[1])
         axes[-1].set_xlabel("token" if input_axes(classifier)[0] == "tokens" else "frame")
-        fig.mmcnn_panels = [_numpy(y).shape[-1] for _, _, _, y in chosen]
+        fig.mmcnn_panels = drawn
         return fig
 
     sizes = [min(_numpy(y).shape[-1], MAX_MAPS_PER_BLOCK) for _, _, _, y in chosen]
@@ -85,3 +88,11 @@ def plot_feature_maps(classifier, example, blocks=FEATURE_MAP_BLOCKS):
         sub.suptitle(f"{path}: {total} maps of {maps.shape[0]}x{maps.shape[1]}{note}", fontsize=9)
     fig.mmcnn_panels = sizes
     return fig
+
+
+def _window_maps(layer, maps):
+    """`(maps, bag)`: a 1-D layer's `(steps, channels)` output without the channels of a bag
+    (text's wide adapter: one value for the whole text, repeated at every token; its
+    `bag_channels()` are the last ones), and how many those were."""
+    bag = layer.bag_channels() if hasattr(layer, "bag_channels") else 0
+    return maps[:, : maps.shape[-1] - bag], bag

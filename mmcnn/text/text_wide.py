@@ -187,18 +187,21 @@ class WideTokenWindowAdapter(TokenWindowAdapter):
 
     def compute_output_shape(self, input_shape):
         batch, tokens, channels = super().compute_output_shape(input_shape)
-        return (batch, tokens, channels + 2 * (self.wide_dim + self.char_dim))
+        return (batch, tokens, channels + self.bag_channels())
 
     def inspect_branches(self):
         """The deep path's windows (the wide path is a bag, not a window)."""
         return super().inspect_branches()
 
+    def bag_channels(self):
+        """How many of the last output channels hold the bags (the same value at every token)."""
+        return 2 * (self.wide_dim + self.char_dim)
+
     def token_windows(self):
         """`TokenWindowAdapter.token_windows`, and for each wide channel the whole text: its
         value is the same at every position (`(offset, width, 1)` reaching every token)."""
         reach = self._tokens or 1 << 20
-        bag_channels = 2 * (self.wide_dim + self.char_dim)
-        return [*super().token_windows(), *[(-reach, 2 * reach + 1, 1)] * bag_channels]
+        return [*super().token_windows(), *[(-reach, 2 * reach + 1, 1)] * self.bag_channels()]
 
     def get_config(self):
         config = super().get_config()
