@@ -184,22 +184,3 @@ def test_a_relearned_vocabulary_keeps_the_vectors_of_shared_grams(tmp_path):
     # The token table is this classifier's own, made from its vocabulary.
     expected = token_gram_rows(warm.tokenizer.get_vocabulary(), our_grams)
     np.testing.assert_array_equal(ours.token_grams.numpy()[: len(expected)], expected)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("fmt", ["litert", "onnx"])
-def test_subwords_preset_runs_on_ids_from_the_python_tokenizer(fmt, tmp_path):
-    # The gram table is a weight of the model: the converted file takes the ids PythonTokenizer makes.
-    from mmcnn.export import export_litert, export_onnx, load_edge_model
-
-    texts, labels = spelled_texts(64)
-    clf = TextClassifier(**TINY, preset="subwords", epochs=2, learning_rate=1e-2)
-    clf.fit(from_arrays(texts, labels), verbose=0)
-    export = export_litert if fmt == "litert" else export_onnx
-    path = export(clf, tmp_path / ("s.tflite" if fmt == "litert" else "s.onnx"))
-    edge = load_edge_model(path)
-    tokenizer = mmcnn.text.PythonTokenizer.from_layer(clf.tokenizer)
-    some = [*texts[:20], "", "balling covered", "unknown words only"]
-    ids = tokenizer(some)
-    np.testing.assert_array_equal(ids, clf.edge_inputs(clf.preprocess(some)))
-    np.testing.assert_allclose(edge(ids), clf.predict_proba(some), atol=1e-5)

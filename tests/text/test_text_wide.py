@@ -136,14 +136,15 @@ def test_docstrings_run():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("preset", ["wide", "subwords"])
 @pytest.mark.parametrize("fmt", ["litert", "onnx"])
-def test_wide_preset_runs_on_ids_from_the_python_tokenizer(fmt, tmp_path):
-    # The wide path is integer ops on the ids: the converted file takes the ids that
-    # PythonTokenizer makes outside TensorFlow (word mode) and decides as the Keras model does.
+def test_wide_preset_runs_on_ids_from_the_python_tokenizer(fmt, preset, tmp_path):
+    # The bags are integer ops on the ids and the character grams a weight: the converted file
+    # takes the ids that PythonTokenizer makes outside TensorFlow and decides as the Keras model does.
     from mmcnn.export import export_litert, export_onnx, load_edge_model
 
     texts, labels = toy_texts(64)
-    clf = TextClassifier(**TINY, preset="wide", mode="word", epochs=2, learning_rate=1e-2)
+    clf = TextClassifier(**TINY, preset=preset, mode="word", epochs=2, learning_rate=1e-2)
     clf.fit(from_arrays(texts, labels), verbose=0)
     export = export_litert if fmt == "litert" else export_onnx
     path = export(clf, tmp_path / ("w.tflite" if fmt == "litert" else "w.onnx"))
