@@ -37,7 +37,9 @@ def train_and_score(x, y, test, names, schedule, seed, kwargs):
     import mmcnn.image as mi
 
     os.environ["MMCNN_SCHEDULE"] = schedule
-    clf = mi.ImageClassifier(class_names=names, image_size=(28, 28), channels=1, seed=seed, **kwargs)
+    # The pictures' own size unless a candidate says otherwise (`image_size=auto` decides it from them).
+    kwargs = {"image_size": (28, 28), "channels": 1, **kwargs}
+    clf = mi.ImageClassifier(class_names=names, seed=seed, **kwargs)
     start = time.perf_counter()
     history = clf.fit(mi.from_arrays(x, y, class_names=names), validation_split=0.1, verbose=0)
     seconds = time.perf_counter() - start
