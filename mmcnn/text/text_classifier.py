@@ -409,6 +409,15 @@ class TextClassifier(Classifier):
         if variable_path.endswith("char_grams/embeddings"):
             # Rows are numbered grams: row 0 is padding, then `gram_vocabulary`'s order.
             source, target = ["", *gram_vocabulary(source)], ["", *gram_vocabulary(target)]
+        elif variable_path.endswith("ngrams/embeddings"):
+            # The word bag: a row per token id, then the hashed runs of ids, which mean other
+            # words under the new ids and keep their new initialisation.
+            rows = np.array(target_value, copy=True)
+            tokens = remap_embedding_rows(value[: len(source)], rows[: len(target)], source, target)
+            if tokens is None:
+                return None
+            rows[: len(target)] = tokens
+            return rows
         elif not variable_path.endswith("embedding/embeddings"):
             return None
         return remap_embedding_rows(value, target_value, source, target)

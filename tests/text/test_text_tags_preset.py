@@ -84,3 +84,26 @@ def test_a_warm_start_without_a_preset_takes_its_sources(tmp_path):
     np.testing.assert_array_equal(ours.ngrams.embeddings.numpy(), theirs.ngrams.embeddings.numpy())
     np.testing.assert_array_equal(ours.chars.table.embeddings.numpy(), theirs.chars.table.embeddings.numpy())
     np.testing.assert_array_equal(ours.chars.token_grams.numpy(), theirs.chars.token_grams.numpy())
+
+
+def test_a_relearned_vocabulary_keeps_the_word_bag_rows_of_shared_tokens(tmp_path):
+    source = TextClassifier(**TINY)
+    source.prepare(tagged_texts())
+    source.save(tmp_path / "tags.keras")
+    data = tagged_texts(40, seed=3)
+    data = LabeledData(
+        [*data.inputs, "green mug"],
+        np.r_[data.labels, 0],
+        data.class_names,
+        "texts",
+        targets=np.r_[data.targets, [[1, 0]]],
+    )
+    # A new vocabulary (one more token, so the word bag has one more row) no longer fails the copy.
+    warm = TextClassifier(**TINY, init_from=str(tmp_path / "tags.keras"), relearn_vocabulary=True)
+    warm.prepare(data)
+    theirs, ours = source.tokenizer.get_vocabulary(), warm.tokenizer.get_vocabulary()
+    assert len(ours) == len(theirs) + 2 and {"green", "mug"} <= set(ours)
+    their_rows = source.model.get_layer("adapter").ngrams.embeddings.numpy()
+    our_rows = warm.model.get_layer("adapter").ngrams.embeddings.numpy()
+    for token in ("red", "blue", "box"):
+        np.testing.assert_array_equal(our_rows[ours.index(token)], their_rows[theirs.index(token)])
