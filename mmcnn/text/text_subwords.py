@@ -8,7 +8,7 @@ short technical texts. `TokenCharGramBag` gives the word model the same
 information (fastText's subword vectors, Bojanowski et al. 2017, "Enriching
 Word Vectors with Subword Information") without a second input: each
 vocabulary token's character 2- to 5-grams (the token padded with a space on
-both sides, as `char_wb`) are listed once, when the model is built from the
+both sides, as `char_wb` pads words) are listed once, when the model is built from the
 vocabulary, in an int32 table `(vocabulary_size, GRAMS_PER_TOKEN)` of gram rows;
 a text's vector is the sum of the vectors of its tokens' grams divided by the
 square root of their number, times `scale` (as `WideTokenWindowAdapter`'s bag).

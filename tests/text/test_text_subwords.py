@@ -19,7 +19,7 @@ IDS = np.array([[2, 3, 0, 0], [4, 5, 6, 1], [1, 0, 0, 0], [0, 0, 0, 0]], dtype="
 TINY = dict(max_tokens=16, embedding_dim=8, filters=4, min_frequency=1, batch_size=16)
 
 
-def test_token_char_grams_are_scikit_learns_char_wb_grams():
+def test_token_char_grams_are_the_2_to_5_grams_of_the_token_padded_with_spaces():
     grams = token_char_grams("ab")
     assert grams == [" a", "ab", "b ", " ab", "ab ", " ab "]
     assert len(token_char_grams("x" * 12)) == 13 + 12 + 11 + 10
