@@ -197,8 +197,9 @@ class TextClassifier(Classifier):
             when it was kept).
         relearn_vocabulary: with `init_from`, learn a new vocabulary from the
             training texts instead of keeping the source's; a token both
-            vocabularies hold keeps its learned embedding row, new tokens start
-            from random rows.
+            vocabularies hold keeps its learned embedding row (and its word-bag
+            row), a character gram both share keeps its vector, new tokens and
+            grams start from random rows.
 
     Example:
     >>> clf = TextClassifier(class_names=["bad", "good"], max_tokens=16, min_frequency=1,
